@@ -1,0 +1,4 @@
+pub mod model;
+pub mod network;
+pub mod report;
+pub mod spatial;

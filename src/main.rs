@@ -1,0 +1,261 @@
+//! The `ems` command line.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use ems::model::{self, Scenario};
+use ems::network::{self, RoadNetwork, SpeedProfile, TravelModel};
+use ems::report;
+
+#[derive(Parser)]
+#[command(name = "ems", version, about = "Ambulance coverage and dispatch on an OpenStreetMap road graph")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Import an OSM extract (.osm.pbf or .osm XML) into a road-graph cache and print a summary.
+    Import {
+        /// The extract (PBF or XML), or an existing cache to summarise.
+        extract: PathBuf,
+        /// Where to write the cache [default: <extract name>.ems in the current directory].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Do not write a cache, only print the summary.
+        #[arg(long)]
+        no_cache: bool,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Fastest ambulance route between two points: ETA, distance and optionally the path.
+    Route {
+        /// Map: an extract or a cache [default: the embedded demo map].
+        #[arg(long)]
+        map: Option<PathBuf>,
+        /// Origin as LON,LAT.
+        #[arg(long, allow_hyphen_values = true)]
+        from: String,
+        /// Destination as LON,LAT.
+        #[arg(long, allow_hyphen_values = true)]
+        to: String,
+        /// Print the path as a GeoJSON Feature.
+        #[arg(long)]
+        geojson: bool,
+        /// Use plain car speeds instead of the ambulance profile.
+        #[arg(long)]
+        car: bool,
+        /// Snapping limit in metres.
+        #[arg(long, default_value_t = 1000.0)]
+        snap_limit: f64,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Resident population from building footprints (area x levels), scaled to a total.
+    Population {
+        /// Map: an extract or a cache [default: the embedded demo map].
+        #[arg(long)]
+        map: Option<PathBuf>,
+        /// Distribute over building footprints (the only method so far).
+        #[arg(long, required = true)]
+        from_buildings: bool,
+        /// Total resident population to distribute.
+        #[arg(long)]
+        total: f64,
+        /// Demand zones (GeoJSON polygons) to aggregate into; otherwise a square grid.
+        #[arg(long)]
+        zones: Option<PathBuf>,
+        /// Grid cell size in metres when no zones are given.
+        #[arg(long, default_value_t = 500.0)]
+        cell: f64,
+        /// Levels assumed for buildings without `building:levels`.
+        #[arg(long, default_value_t = model::population::DEFAULT_LEVELS)]
+        default_levels: f64,
+        /// Write the demand zones GeoJSON here (otherwise to standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Run the embedded demo: import the map, load the scenario, route each station to the
+    /// nearest hospital, and summarise.
+    Demo {
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn parse_lon_lat(s: &str, what: &str) -> Result<[f64; 2]> {
+    let (a, b) = s
+        .split_once(',')
+        .with_context(|| format!("--{what} `{s}`: expected LON,LAT, e.g. 7.42,43.73"))?;
+    let lon: f64 = a.trim().parse().with_context(|| format!("--{what}: longitude `{a}` is not a number"))?;
+    let lat: f64 = b.trim().parse().with_context(|| format!("--{what}: latitude `{b}` is not a number"))?;
+    Ok([lon, lat])
+}
+
+/// Imports with a progress bar on a terminal.
+fn import_with_progress(path: &Path) -> Result<RoadNetwork> {
+    let file = std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let name = path.display().to_string();
+    let net = if std::io::stderr().is_terminal() {
+        let pb = ProgressBar::new(len);
+        pb.set_style(
+            ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} ({eta})")
+                .expect("static template")
+                .progress_chars("=> "),
+        );
+        pb.set_message(format!("reading {}", path.display()));
+        let r = network::import_reader(pb.wrap_read(file), &name);
+        pb.finish_and_clear();
+        r?
+    } else {
+        network::import_reader(file, &name)?
+    };
+    Ok(net)
+}
+
+fn load_map(map: Option<&Path>) -> Result<RoadNetwork> {
+    match map {
+        Some(p) => import_with_progress(p),
+        None => Ok(model::demo::map()?),
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Import {
+            extract,
+            out,
+            no_cache,
+            format,
+        } => {
+            let t0 = std::time::Instant::now();
+            let net = import_with_progress(&extract)?;
+            let secs = t0.elapsed().as_secs_f64();
+            let mut cache = None;
+            if !no_cache && net.summary.format != "cache" {
+                let out = out.unwrap_or_else(|| {
+                    let stem = extract
+                        .file_name()
+                        .map(|s| s.to_string_lossy().to_string())
+                        .unwrap_or_else(|| "map".into());
+                    let stem = stem.trim_end_matches(".pbf").trim_end_matches(".osm").to_string();
+                    PathBuf::from(format!("{stem}.ems"))
+                });
+                let bytes = net.save(&out)?;
+                cache = Some((out, bytes));
+            }
+            match format {
+                Format::Json => {
+                    let mut v = serde_json::to_value(&net.summary)?;
+                    v["import_seconds"] = serde_json::json!(secs);
+                    if let Some((p, b)) = &cache {
+                        v["cache"] = serde_json::json!({"path": p.display().to_string(), "bytes": b});
+                    }
+                    println!("{}", serde_json::to_string_pretty(&v)?);
+                }
+                Format::Text => {
+                    print!("{}", report::import_summary_text(&net.summary));
+                    println!("  import time     {secs:.2} s");
+                    if let Some((p, b)) = &cache {
+                        println!("  cache           {} ({:.1} MB)", p.display(), *b as f64 / 1e6);
+                    }
+                }
+            }
+        }
+        Command::Route {
+            map,
+            from,
+            to,
+            geojson,
+            car,
+            snap_limit,
+            format,
+        } => {
+            let a = parse_lon_lat(&from, "from")?;
+            let b = parse_lon_lat(&to, "to")?;
+            let net = load_map(map.as_deref())?;
+            let profile = if car { SpeedProfile::car() } else { SpeedProfile::ambulance() };
+            let mut tm = TravelModel::new(net, profile)?;
+            tm.snap_limit_m = snap_limit;
+            let sa = tm.snap(a).context("--from")?;
+            let sb = tm.snap(b).context("--to")?;
+            let mut q = tm.query();
+            let Some(route) = tm.route(&mut q, &sa, &sb) else {
+                bail!("no route from {from} to {to}: the destination cannot be reached by road from the origin");
+            };
+            let out = report::route_json(&tm, &sa, &sb, &route);
+            if geojson {
+                println!("{}", serde_json::to_string_pretty(&report::route_geojson(&tm, &sa, &sb, &route))?);
+            } else if format == Format::Json {
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            } else {
+                print!("{}", report::route_text(&tm, &sa, &sb, &route));
+            }
+        }
+        Command::Population {
+            map,
+            from_buildings: _,
+            total,
+            zones,
+            cell,
+            default_levels,
+            out,
+        } => {
+            let net = load_map(map.as_deref())?;
+            let opts = model::population::Options {
+                total,
+                default_levels,
+            };
+            let zones_fc = match zones {
+                Some(z) => {
+                    let zs = model::read_demand_zones(&z)?;
+                    model::population::into_zones(&net.buildings, &zs, &opts)?
+                }
+                None => model::population::into_grid(&net.buildings, cell, &opts)?,
+            };
+            let text = model::demand_zones_geojson(&zones_fc);
+            match out {
+                Some(p) => {
+                    std::fs::write(&p, text).with_context(|| format!("{}: cannot write", p.display()))?;
+                    eprintln!("wrote {} zones, {:.0} residents, to {}", zones_fc.len(), total, p.display());
+                }
+                None => println!("{text}"),
+            }
+        }
+        Command::Demo { format } => {
+            let t0 = std::time::Instant::now();
+            let scenario = Scenario::demo()?;
+            let tm = TravelModel::new(scenario.network.clone(), scenario.profile.clone())?;
+            let demo = report::demo_report(&scenario, &tm, t0.elapsed().as_secs_f64())?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&demo.json)?),
+                Format::Text => print!("{}", demo.text),
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,682 @@
+//! The domain model and its file formats: stations, hospitals, demand zones, the region
+//! boundary, incidents, and the TOML scenario that names them all.
+//!
+//! This module owns reading and validating those files. It must not compute travel times or
+//! standards; it hands validated objects to the analyses. Every malformed file gives a
+//! [`ModelError`] naming the file, the feature or row, and the field. The formats are documented
+//! with tables and examples in `README.md` ("File formats").
+
+pub mod demo;
+pub mod incidents;
+pub mod population;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use geo::{Centroid, Coord, GeodesicArea, LineString, MultiPolygon, Polygon};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+pub use incidents::{Incident, read_incidents, parse_incidents};
+
+use crate::network::{ImportError, RoadNetwork, SpeedProfile};
+
+/// A malformed or unreadable input file. Each variant names the file and, where it applies, the
+/// feature (0-based index in the `features` array, with its `id` if it has one) or CSV line, and
+/// the field.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// The file could not be read: check the path (scenario paths are relative to the scenario file).
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The scenario TOML does not parse or has a wrong/unknown key; the message gives line and column.
+    #[error("{path}: invalid scenario TOML: {message}")]
+    Toml { path: String, message: String },
+    /// The file is not valid JSON/GeoJSON at the top level.
+    #[error("{path}: invalid GeoJSON: {message}")]
+    GeoJson { path: String, message: String },
+    /// One feature is wrong.
+    #[error("{path}: feature {index}{}: field `{field}`: {message}", id.as_ref().map(|i| format!(" (id {i})")).unwrap_or_default())]
+    Feature {
+        path: String,
+        index: usize,
+        id: Option<String>,
+        field: String,
+        message: String,
+    },
+    /// One CSV row is wrong (`line` counts the header as line 1).
+    #[error("{path}:{line}: field `{field}`: {message}")]
+    Csv {
+        path: String,
+        line: u64,
+        field: String,
+        message: String,
+    },
+    /// The scenario's map could not be imported.
+    #[error("scenario map: {0}")]
+    Map(#[from] ImportError),
+}
+
+/// A hospital capability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Capability {
+    /// A 24 h emergency department.
+    Emergency,
+    /// Designated stroke centre.
+    Stroke,
+    /// Designated chest-pain centre.
+    ChestPain,
+    /// Trauma centre.
+    Trauma,
+    /// Maternal (obstetric) emergencies.
+    Maternal,
+    /// Neonatal intensive care.
+    Neonatal,
+    Pediatric,
+    /// Fever clinic (infectious disease triage).
+    FeverClinic,
+}
+
+impl Capability {
+    pub const ALL: [Capability; 8] = [
+        Capability::Emergency,
+        Capability::Stroke,
+        Capability::ChestPain,
+        Capability::Trauma,
+        Capability::Maternal,
+        Capability::Neonatal,
+        Capability::Pediatric,
+        Capability::FeverClinic,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Capability::Emergency => "emergency",
+            Capability::Stroke => "stroke",
+            Capability::ChestPain => "chest_pain",
+            Capability::Trauma => "trauma",
+            Capability::Maternal => "maternal",
+            Capability::Neonatal => "neonatal",
+            Capability::Pediatric => "pediatric",
+            Capability::FeverClinic => "fever_clinic",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Capability> {
+        Capability::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// An ambulance station.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Station {
+    pub id: String,
+    pub name: String,
+    pub lon_lat: [f64; 2],
+    /// Ambulances based here.
+    pub ambulances: u32,
+    /// Of which negative-pressure ambulances, when known.
+    pub negative_pressure: Option<u32>,
+    /// Where the location comes from (`osm:node/123`, `hand-placed`, ...).
+    pub source: Option<String>,
+}
+
+/// A receiving hospital.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hospital {
+    pub id: String,
+    pub name: String,
+    pub lon_lat: [f64; 2],
+    pub capabilities: Vec<Capability>,
+    /// Emergency-department bays for ambulance handover.
+    pub ed_bays: Option<u32>,
+    pub source: Option<String>,
+}
+
+/// A demand zone: where residents live.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DemandZone {
+    pub id: String,
+    pub name: String,
+    /// The zone's area, when given as a polygon.
+    pub polygon: Option<MultiPolygon<f64>>,
+    /// The point that stands for the zone in travel-time queries: `demand_point` if given, else
+    /// the polygon's centroid, else the point geometry.
+    pub lon_lat: [f64; 2],
+    /// Resident population.
+    pub population: f64,
+}
+
+/// The region under study.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Region {
+    pub boundary: MultiPolygon<f64>,
+}
+
+impl Region {
+    /// Geodesic area in km² (Karney's algorithm via `geo::GeodesicArea`).
+    pub fn area_km2(&self) -> f64 {
+        self.boundary.geodesic_area_unsigned() / 1e6
+    }
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ModelError + '_ {
+    move |e| ModelError::Io {
+        path: path.display().to_string(),
+        source: e,
+    }
+}
+
+/// A parsed GeoJSON feature: geometry, properties, index and id for messages.
+pub struct RawFeature {
+    pub index: usize,
+    pub id: Option<String>,
+    pub geometry: Option<geojson::GeometryValue>,
+    pub properties: Map<String, Value>,
+}
+
+/// Context for per-feature errors.
+pub struct FeatureCtx<'a> {
+    pub path: &'a str,
+    pub index: usize,
+    pub id: Option<String>,
+}
+
+impl FeatureCtx<'_> {
+    pub fn err(&self, field: &str, message: impl Into<String>) -> ModelError {
+        ModelError::Feature {
+            path: self.path.to_string(),
+            index: self.index,
+            id: self.id.clone(),
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Splits GeoJSON text (a FeatureCollection, a Feature, or a bare geometry) into features.
+pub fn parse_features(text: &str, path: &str) -> Result<Vec<RawFeature>, ModelError> {
+    let v: Value = serde_json::from_str(text).map_err(|e| ModelError::GeoJson {
+        path: path.to_string(),
+        message: e.to_string(),
+    })?;
+    let top_err = |m: &str| ModelError::GeoJson {
+        path: path.to_string(),
+        message: m.to_string(),
+    };
+    let items: Vec<Value> = match v.get("type").and_then(Value::as_str) {
+        Some("FeatureCollection") => match v.get("features") {
+            Some(Value::Array(a)) => a.clone(),
+            _ => return Err(top_err("a FeatureCollection needs a `features` array")),
+        },
+        Some("Feature") => vec![v],
+        Some(_) => vec![serde_json::json!({"type": "Feature", "geometry": v, "properties": {}})],
+        None => return Err(top_err("top-level object has no `type`")),
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for (index, item) in items.into_iter().enumerate() {
+        let id = item
+            .get("properties")
+            .and_then(|p| p.get("id"))
+            .or_else(|| item.get("id"))
+            .and_then(|i| match i {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            });
+        let ctx = FeatureCtx {
+            path,
+            index,
+            id: id.clone(),
+        };
+        if item.get("type").and_then(Value::as_str) != Some("Feature") {
+            return Err(ctx.err("type", "expected \"Feature\""));
+        }
+        let properties = match item.get("properties") {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(m)) => m.clone(),
+            Some(_) => return Err(ctx.err("properties", "must be an object")),
+        };
+        let geometry = match item.get("geometry") {
+            None | Some(Value::Null) => None,
+            Some(g) => Some(
+                serde_json::from_value::<geojson::Geometry>(g.clone())
+                    .map_err(|e| ctx.err("geometry", e.to_string()))?
+                    .value,
+            ),
+        };
+        out.push(RawFeature {
+            index,
+            id,
+            geometry,
+            properties,
+        });
+    }
+    Ok(out)
+}
+
+fn check_lon_lat(ctx: &FeatureCtx, field: &str, p: &[f64]) -> Result<[f64; 2], ModelError> {
+    if p.len() < 2 {
+        return Err(ctx.err(field, "a position needs [lon, lat]"));
+    }
+    let (lon, lat) = (p[0], p[1]);
+    if !(lon.is_finite() && lat.is_finite() && (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat)) {
+        return Err(ctx.err(field, format!("[{lon}, {lat}] is not a valid [lon, lat] (lon -180..180, lat -90..90)")));
+    }
+    Ok([lon, lat])
+}
+
+fn feature_point(ctx: &FeatureCtx, g: &Option<geojson::GeometryValue>) -> Result<[f64; 2], ModelError> {
+    match g {
+        Some(geojson::GeometryValue::Point { coordinates }) => check_lon_lat(ctx, "geometry", coordinates.as_slice()),
+        Some(other) => Err(ctx.err("geometry", format!("expected a Point, got {}", other.type_name()))),
+        None => Err(ctx.err("geometry", "missing")),
+    }
+}
+
+fn to_polygon(ctx: &FeatureCtx, rings: &[Vec<geojson::Position>]) -> Result<Polygon<f64>, ModelError> {
+    let mut ls = Vec::new();
+    for ring in rings {
+        let mut coords = Vec::with_capacity(ring.len());
+        for p in ring {
+            let [x, y] = check_lon_lat(ctx, "geometry", p.as_slice())?;
+            coords.push(Coord { x, y });
+        }
+        if coords.len() < 4 {
+            return Err(ctx.err("geometry", "a polygon ring needs at least 4 positions"));
+        }
+        ls.push(LineString::new(coords));
+    }
+    let mut it = ls.into_iter();
+    let exterior = it.next().ok_or_else(|| ctx.err("geometry", "polygon without rings"))?;
+    Ok(Polygon::new(exterior, it.collect()))
+}
+
+fn feature_polygon(ctx: &FeatureCtx, g: &geojson::GeometryValue) -> Result<Option<MultiPolygon<f64>>, ModelError> {
+    Ok(match g {
+        geojson::GeometryValue::Polygon { coordinates } => Some(MultiPolygon::new(vec![to_polygon(ctx, coordinates)?])),
+        geojson::GeometryValue::MultiPolygon { coordinates } => Some(MultiPolygon::new(
+            coordinates.iter().map(|p| to_polygon(ctx, p)).collect::<Result<_, _>>()?,
+        )),
+        _ => None,
+    })
+}
+
+fn prop_str(ctx: &FeatureCtx, props: &Map<String, Value>, key: &str, required: bool) -> Result<Option<String>, ModelError> {
+    match props.get(key) {
+        None | Some(Value::Null) if required => Err(ctx.err(key, "missing")),
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() && required => Err(ctx.err(key, "empty")),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(other) => Err(ctx.err(key, format!("expected a string, got {other}"))),
+    }
+}
+
+fn prop_u32(ctx: &FeatureCtx, props: &Map<String, Value>, key: &str) -> Result<Option<u32>, ModelError> {
+    match props.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .filter(|v| *v <= u32::MAX as u64)
+            .map(|v| Some(v as u32))
+            .ok_or_else(|| ctx.err(key, format!("expected a non-negative integer, got {n}"))),
+        Some(other) => Err(ctx.err(key, format!("expected a non-negative integer, got {other}"))),
+    }
+}
+
+fn prop_f64(ctx: &FeatureCtx, props: &Map<String, Value>, key: &str) -> Result<Option<f64>, ModelError> {
+    match props.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_f64()
+            .filter(|v| v.is_finite() && *v >= 0.0)
+            .map(Some)
+            .ok_or_else(|| ctx.err(key, format!("expected a non-negative number, got {n}"))),
+        Some(other) => Err(ctx.err(key, format!("expected a non-negative number, got {other}"))),
+    }
+}
+
+fn ctx_of<'a>(path: &'a str, f: &RawFeature) -> FeatureCtx<'a> {
+    FeatureCtx {
+        path,
+        index: f.index,
+        id: f.id.clone(),
+    }
+}
+
+fn unique_id(ctx: &FeatureCtx, props: &Map<String, Value>, seen: &mut HashSet<String>) -> Result<String, ModelError> {
+    let id = prop_str(ctx, props, "id", true)?.expect("required");
+    if !seen.insert(id.clone()) {
+        return Err(ctx.err("id", format!("duplicate id `{id}`")));
+    }
+    Ok(id)
+}
+
+/// Parses a stations GeoJSON (Point features; properties `id`, `name`, `ambulances`,
+/// `negative_pressure`, `source`).
+pub fn parse_stations(text: &str, path: &str) -> Result<Vec<Station>, ModelError> {
+    let mut seen = HashSet::new();
+    parse_features(text, path)?
+        .iter()
+        .map(|f| {
+            let ctx = ctx_of(path, f);
+            let p = &f.properties;
+            let id = unique_id(&ctx, p, &mut seen)?;
+            let ambulances = prop_u32(&ctx, p, "ambulances")?.ok_or_else(|| ctx.err("ambulances", "missing"))?;
+            let negative_pressure = prop_u32(&ctx, p, "negative_pressure")?;
+            if negative_pressure.is_some_and(|n| n > ambulances) {
+                return Err(ctx.err("negative_pressure", "more than `ambulances`"));
+            }
+            Ok(Station {
+                name: prop_str(&ctx, p, "name", false)?.unwrap_or_else(|| id.clone()),
+                id,
+                lon_lat: feature_point(&ctx, &f.geometry)?,
+                ambulances,
+                negative_pressure,
+                source: prop_str(&ctx, p, "source", false)?,
+            })
+        })
+        .collect()
+}
+
+/// Parses a hospitals GeoJSON (Point features; properties `id`, `name`, `capabilities`,
+/// `ed_bays`, `source`).
+pub fn parse_hospitals(text: &str, path: &str) -> Result<Vec<Hospital>, ModelError> {
+    let mut seen = HashSet::new();
+    parse_features(text, path)?
+        .iter()
+        .map(|f| {
+            let ctx = ctx_of(path, f);
+            let p = &f.properties;
+            let id = unique_id(&ctx, p, &mut seen)?;
+            let capabilities = match p.get("capabilities") {
+                None | Some(Value::Null) => Vec::new(),
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .map(|c| {
+                        c.as_str().and_then(Capability::parse).ok_or_else(|| {
+                            ctx.err(
+                                "capabilities",
+                                format!(
+                                    "unknown capability {c}; expected one of {}",
+                                    Capability::ALL.map(|c| c.as_str()).join(", ")
+                                ),
+                            )
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+                Some(other) => return Err(ctx.err("capabilities", format!("expected an array of strings, got {other}"))),
+            };
+            Ok(Hospital {
+                name: prop_str(&ctx, p, "name", false)?.unwrap_or_else(|| id.clone()),
+                id,
+                lon_lat: feature_point(&ctx, &f.geometry)?,
+                capabilities,
+                ed_bays: prop_u32(&ctx, p, "ed_bays")?,
+                source: prop_str(&ctx, p, "source", false)?,
+            })
+        })
+        .collect()
+}
+
+/// Parses a demand-zones GeoJSON (Polygon/MultiPolygon or Point features; properties `id`,
+/// `name`, `population`, optional `demand_point` `[lon, lat]`).
+pub fn parse_demand_zones(text: &str, path: &str) -> Result<Vec<DemandZone>, ModelError> {
+    let mut seen = HashSet::new();
+    parse_features(text, path)?
+        .iter()
+        .map(|f| {
+            let ctx = ctx_of(path, f);
+            let p = &f.properties;
+            let id = unique_id(&ctx, p, &mut seen)?;
+            let population = prop_f64(&ctx, p, "population")?.ok_or_else(|| ctx.err("population", "missing"))?;
+            let g = f.geometry.as_ref().ok_or_else(|| ctx.err("geometry", "missing"))?;
+            let polygon = feature_polygon(&ctx, g)?;
+            let explicit = match p.get("demand_point") {
+                None | Some(Value::Null) => None,
+                Some(Value::Array(a)) => {
+                    let xs: Vec<f64> = a.iter().filter_map(Value::as_f64).collect();
+                    Some(check_lon_lat(&ctx, "demand_point", &xs)?)
+                }
+                Some(other) => return Err(ctx.err("demand_point", format!("expected [lon, lat], got {other}"))),
+            };
+            let lon_lat = match (explicit, &polygon, g) {
+                (Some(p), _, _) => p,
+                (None, Some(mp), _) => {
+                    let c = mp.centroid().ok_or_else(|| ctx.err("geometry", "polygon has no area"))?;
+                    [c.x(), c.y()]
+                }
+                (None, None, geojson::GeometryValue::Point { coordinates }) => check_lon_lat(&ctx, "geometry", coordinates.as_slice())?,
+                (None, None, other) => {
+                    return Err(ctx.err("geometry", format!("expected Point, Polygon or MultiPolygon, got {}", other.type_name())));
+                }
+            };
+            Ok(DemandZone {
+                name: prop_str(&ctx, p, "name", false)?.unwrap_or_else(|| id.clone()),
+                id,
+                polygon,
+                lon_lat,
+                population,
+            })
+        })
+        .collect()
+}
+
+/// Parses a region boundary: one or more Polygon/MultiPolygon features, merged.
+pub fn parse_boundary(text: &str, path: &str) -> Result<Region, ModelError> {
+    let feats = parse_features(text, path)?;
+    let mut polys = Vec::new();
+    for f in &feats {
+        let ctx = ctx_of(path, f);
+        let g = f.geometry.as_ref().ok_or_else(|| ctx.err("geometry", "missing"))?;
+        match feature_polygon(&ctx, g)? {
+            Some(mp) => polys.extend(mp.0),
+            None => return Err(ctx.err("geometry", format!("expected Polygon or MultiPolygon, got {}", g.type_name()))),
+        }
+    }
+    if polys.is_empty() {
+        return Err(ModelError::GeoJson {
+            path: path.to_string(),
+            message: "the boundary file has no polygon".into(),
+        });
+    }
+    Ok(Region {
+        boundary: MultiPolygon::new(polys),
+    })
+}
+
+fn read_text(path: &Path) -> Result<String, ModelError> {
+    std::fs::read_to_string(path).map_err(io_err(path))
+}
+
+/// Reads a demand-zones file.
+pub fn read_demand_zones(path: &Path) -> Result<Vec<DemandZone>, ModelError> {
+    parse_demand_zones(&read_text(path)?, &path.display().to_string())
+}
+
+/// Writes demand zones as GeoJSON text (the format [`parse_demand_zones`] reads).
+pub fn demand_zones_geojson(zones: &[DemandZone]) -> String {
+    let features: Vec<Value> = zones
+        .iter()
+        .map(|z| {
+            let geometry = match &z.polygon {
+                Some(mp) => {
+                    let polys: Vec<Value> = mp
+                        .0
+                        .iter()
+                        .map(|p| {
+                            let ring = |l: &LineString<f64>| -> Value {
+                                l.0.iter().map(|c| serde_json::json!([round6(c.x), round6(c.y)])).collect()
+                            };
+                            let mut rings = vec![ring(p.exterior())];
+                            rings.extend(p.interiors().iter().map(ring));
+                            Value::Array(rings)
+                        })
+                        .collect();
+                    if polys.len() == 1 {
+                        serde_json::json!({"type": "Polygon", "coordinates": polys[0]})
+                    } else {
+                        serde_json::json!({"type": "MultiPolygon", "coordinates": polys})
+                    }
+                }
+                None => serde_json::json!({"type": "Point", "coordinates": [round6(z.lon_lat[0]), round6(z.lon_lat[1])]}),
+            };
+            serde_json::json!({
+                "type": "Feature",
+                "geometry": geometry,
+                "properties": {
+                    "id": z.id,
+                    "name": z.name,
+                    "population": (z.population * 10.0).round() / 10.0,
+                    "demand_point": [round6(z.lon_lat[0]), round6(z.lon_lat[1])],
+                }
+            })
+        })
+        .collect();
+    let fc = serde_json::json!({"type": "FeatureCollection", "features": features});
+    serde_json::to_string_pretty(&fc).expect("JSON values serialise")
+}
+
+fn round6(v: f64) -> f64 {
+    (v * 1e6).round() / 1e6
+}
+
+/// The scenario file (TOML). Paths are relative to the scenario file.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    pub name: String,
+    /// OSM extract or `ems` cache.
+    pub map: PathBuf,
+    pub boundary: PathBuf,
+    pub stations: PathBuf,
+    pub hospitals: PathBuf,
+    pub demand: PathBuf,
+    pub incidents: Option<PathBuf>,
+    /// Overrides the boundary's geodesic area, km².
+    pub area_km2: Option<f64>,
+    /// Overrides the sum of the demand zones' population.
+    pub population: Option<f64>,
+    /// Speed profile; defaults to the ambulance profile.
+    pub profile: Option<SpeedProfile>,
+    /// Snapping limit, metres (default 1,000).
+    pub snap_limit_m: Option<f64>,
+}
+
+/// A loaded scenario: every file read and validated.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub name: String,
+    pub network: RoadNetwork,
+    pub region: Region,
+    pub stations: Vec<Station>,
+    pub hospitals: Vec<Hospital>,
+    pub demand: Vec<DemandZone>,
+    pub incidents: Vec<Incident>,
+    pub area_km2: Option<f64>,
+    pub population: Option<f64>,
+    pub profile: SpeedProfile,
+    pub snap_limit_m: f64,
+}
+
+/// Reads every file a scenario names. `read` turns a scenario-relative path into its bytes and
+/// the name used in messages; `map` imports the map.
+pub trait Source {
+    fn text(&self, rel: &Path) -> Result<(String, String), ModelError>;
+    fn map(&self, rel: &Path) -> Result<RoadNetwork, ModelError>;
+}
+
+struct DirSource(PathBuf);
+
+impl Source for DirSource {
+    fn text(&self, rel: &Path) -> Result<(String, String), ModelError> {
+        let p = self.0.join(rel);
+        Ok((read_text(&p)?, p.display().to_string()))
+    }
+    fn map(&self, rel: &Path) -> Result<RoadNetwork, ModelError> {
+        Ok(crate::network::import_path(&self.0.join(rel))?)
+    }
+}
+
+impl Scenario {
+    /// Loads a scenario TOML file and everything it names.
+    pub fn load(path: &Path) -> Result<Scenario, ModelError> {
+        let text = read_text(path)?;
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Scenario::from_toml(&text, &path.display().to_string(), &DirSource(dir))
+    }
+
+    /// Parses scenario TOML text and loads its files through `source`.
+    pub fn from_toml(text: &str, path: &str, source: &dyn Source) -> Result<Scenario, ModelError> {
+        let file: ScenarioFile = toml::from_str(text).map_err(|e| ModelError::Toml {
+            path: path.to_string(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        let bad = |field: &str, v: f64| ModelError::Toml {
+            path: path.to_string(),
+            message: format!("`{field}` must be a positive number, got {v}"),
+        };
+        for (field, v) in [("area_km2", file.area_km2), ("population", file.population), ("snap_limit_m", file.snap_limit_m)] {
+            if let Some(v) = v
+                && !(v.is_finite() && v > 0.0)
+            {
+                return Err(bad(field, v));
+            }
+        }
+        let profile = file.profile.clone().unwrap_or_default();
+        profile.validate().map_err(|e| ModelError::Toml {
+            path: path.to_string(),
+            message: e.to_string(),
+        })?;
+        let (t, p) = source.text(&file.boundary)?;
+        let region = parse_boundary(&t, &p)?;
+        let (t, p) = source.text(&file.stations)?;
+        let stations = parse_stations(&t, &p)?;
+        let (t, p) = source.text(&file.hospitals)?;
+        let hospitals = parse_hospitals(&t, &p)?;
+        let (t, p) = source.text(&file.demand)?;
+        let demand = parse_demand_zones(&t, &p)?;
+        let incidents = match &file.incidents {
+            Some(rel) => {
+                let (t, p) = source.text(rel)?;
+                parse_incidents(t.as_bytes(), &p)?
+            }
+            None => Vec::new(),
+        };
+        let network = source.map(&file.map)?;
+        Ok(Scenario {
+            name: file.name,
+            network,
+            region,
+            stations,
+            hospitals,
+            demand,
+            incidents,
+            area_km2: file.area_km2,
+            population: file.population,
+            profile,
+            snap_limit_m: file.snap_limit_m.unwrap_or(crate::network::travel::DEFAULT_SNAP_LIMIT_M),
+        })
+    }
+
+    /// The embedded demo scenario (Monaco).
+    pub fn demo() -> Result<Scenario, ModelError> {
+        demo::scenario()
+    }
+
+    /// Region area in km²: the override, else the boundary's geodesic area.
+    pub fn area_km2(&self) -> f64 {
+        self.area_km2.unwrap_or_else(|| self.region.area_km2())
+    }
+
+    /// Resident population: the override, else the sum over demand zones.
+    pub fn population(&self) -> f64 {
+        self.population.unwrap_or_else(|| self.demand.iter().map(|z| z.population).sum())
+    }
+}

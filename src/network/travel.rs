@@ -1,0 +1,458 @@
+//! The travel-time model: a road network, a speed profile, its query graph and its snapping
+//! index, and the queries every analysis uses (snap, route, one-to-many, matrix).
+//!
+//! This module owns how a point on the map becomes a place on the graph and how partial edges
+//! count. It must not hold domain objects (stations, incidents); callers pass points.
+//!
+//! # Snapping and partial edges
+//! A point snaps to the nearest point on any road segment (R-tree over the segments' straight
+//! pieces in a [`LocalProjection`]). The snapped point lies at fraction `f` of the segment's
+//! length. Leaving it, a vehicle reaches the segment's `to` node after `(1 - f)` of the forward
+//! time, or its `from` node after `f` of the backward time where the segment may be driven that
+//! way; arriving is symmetric. Two points on the same segment also get the direct drive along
+//! it. A point farther from every road than [`TravelModel::snap_limit_m`] is an error.
+
+use geo::{Distance, Haversine, Point};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::csr::Csr;
+use super::dijkstra::{Dijkstra, Direction, Seed};
+use super::profile::{ProfileError, SpeedProfile};
+use super::RoadNetwork;
+use crate::spatial::{LocalProjection, PolylineIndex};
+
+/// Default snapping limit, metres.
+pub const DEFAULT_SNAP_LIMIT_M: f64 = 1000.0;
+
+/// A point placed on the road graph.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Snapped {
+    /// The point asked for, `[lon, lat]`.
+    pub input: [f64; 2],
+    /// The road segment it snapped to.
+    pub segment: u32,
+    /// Metres along the segment from its `from` node.
+    pub offset_m: f64,
+    /// `offset_m / length`, 0..=1.
+    pub fraction: f64,
+    /// The snapped point on the road, `[lon, lat]`.
+    pub on_road: [f64; 2],
+    /// Haversine distance from the input to the road, metres.
+    pub distance_m: f64,
+}
+
+/// Why a point could not be placed on the road graph.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SnapError {
+    /// Longitude/latitude out of range or not finite: check the coordinate order (lon, lat).
+    #[error("invalid coordinate ({lon}, {lat}): expected lon in -180..180 and lat in -90..90")]
+    InvalidCoordinate { lon: f64, lat: f64 },
+    /// The point is farther from every road than the limit: check the coordinates, or that the
+    /// map covers this area.
+    #[error(
+        "point ({lon}, {lat}) is {distance_m:.0} m from the nearest road, beyond the {limit_m:.0} m \
+         snapping limit"
+    )]
+    TooFar {
+        lon: f64,
+        lat: f64,
+        distance_m: f64,
+        limit_m: f64,
+    },
+}
+
+/// A travel time with the length of the same path.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Eta {
+    pub time_ms: u64,
+    pub distance_m: f64,
+}
+
+impl Eta {
+    pub fn seconds(&self) -> f64 {
+        self.time_ms as f64 / 1000.0
+    }
+
+    pub fn minutes(&self) -> f64 {
+        self.time_ms as f64 / 60_000.0
+    }
+}
+
+/// A route between two snapped points.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Route {
+    pub eta: Eta,
+    /// `[lon, lat]` polyline from the origin's road point to the destination's.
+    pub geometry: Vec<[f64; 2]>,
+}
+
+/// A travel-time matrix, row-major: `rows` sources × `cols` targets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Matrix {
+    pub rows: usize,
+    pub cols: usize,
+    /// Milliseconds; [`Matrix::UNREACHABLE`] where no path exists within the cutoff.
+    pub time_ms: Vec<u32>,
+    /// Metres along the fastest path; NaN where unreachable.
+    pub distance_m: Vec<f32>,
+}
+
+impl Matrix {
+    pub const UNREACHABLE: u32 = u32::MAX;
+
+    /// The entry for source `r`, target `c`.
+    pub fn get(&self, r: usize, c: usize) -> Option<Eta> {
+        let t = self.time_ms[r * self.cols + c];
+        (t != Self::UNREACHABLE).then(|| Eta {
+            time_ms: t as u64,
+            distance_m: self.distance_m[r * self.cols + c] as f64,
+        })
+    }
+}
+
+/// A cost to add at a graph node: `(node, extra ms, extra metres)`.
+type Entry = (u32, u64, f64);
+/// At most two entries per snapped point (one per direction of its segment).
+type Entries = [Option<Entry>; 2];
+
+/// The travel-time model shared by every analysis.
+pub struct TravelModel {
+    pub network: RoadNetwork,
+    pub profile: SpeedProfile,
+    pub graph: Csr,
+    index: PolylineIndex,
+    /// Largest distance from a road at which a point still snaps (metres).
+    pub snap_limit_m: f64,
+}
+
+impl TravelModel {
+    /// Builds the query graph and the snapping index.
+    pub fn new(network: RoadNetwork, profile: SpeedProfile) -> Result<TravelModel, ProfileError> {
+        let graph = Csr::build(&network, &profile)?;
+        let projection = LocalProjection::around(&network.nodes);
+        let index = PolylineIndex::new(projection, network.segments.iter().map(|s| s.geometry.as_slice()));
+        Ok(TravelModel {
+            network,
+            profile,
+            graph,
+            index,
+            snap_limit_m: DEFAULT_SNAP_LIMIT_M,
+        })
+    }
+
+    /// Fresh query state for this graph (one per thread; reuse it across queries).
+    pub fn query(&self) -> Dijkstra {
+        Dijkstra::new(self.graph.num_nodes())
+    }
+
+    /// The snapping index (for oracle tests and diagnostics).
+    pub fn index(&self) -> &PolylineIndex {
+        &self.index
+    }
+
+    /// Places a point on the nearest road.
+    pub fn snap(&self, lon_lat: [f64; 2]) -> Result<Snapped, SnapError> {
+        let [lon, lat] = lon_lat;
+        if !(lon.is_finite() && lat.is_finite() && (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat)) {
+            return Err(SnapError::InvalidCoordinate { lon, lat });
+        }
+        let hit = self.index.nearest(lon_lat).ok_or(SnapError::TooFar {
+            lon,
+            lat,
+            distance_m: f64::INFINITY,
+            limit_m: self.snap_limit_m,
+        })?;
+        let seg = &self.network.segments[hit.polyline as usize];
+        let on_road = self.index.projection().unproject(hit.xy);
+        let distance_m = haversine(lon_lat, on_road);
+        if distance_m > self.snap_limit_m {
+            return Err(SnapError::TooFar {
+                lon,
+                lat,
+                distance_m,
+                limit_m: self.snap_limit_m,
+            });
+        }
+        let piece = hit.piece as usize;
+        let before: f64 = seg.geometry[..=piece]
+            .windows(2)
+            .map(|w| haversine(w[0], w[1]))
+            .sum();
+        let piece_len = haversine(seg.geometry[piece], seg.geometry[piece + 1]);
+        let offset_m = (before + hit.t * piece_len).clamp(0.0, seg.length_m);
+        let fraction = if seg.length_m > 0.0 { offset_m / seg.length_m } else { 0.0 };
+        Ok(Snapped {
+            input: lon_lat,
+            segment: hit.polyline,
+            offset_m,
+            fraction,
+            on_road,
+            distance_m,
+        })
+    }
+
+    fn seg_len_times(&self, s: &Snapped) -> (f64, [u32; 2]) {
+        (
+            self.network.segments[s.segment as usize].length_m,
+            self.graph.segment_times(s.segment),
+        )
+    }
+
+    /// Where a vehicle leaving `s` enters the graph: up to two `(node, ms, m)` entries.
+    fn departures(&self, s: &Snapped) -> Entries {
+        let seg = &self.network.segments[s.segment as usize];
+        let (len, [tf, tb]) = self.seg_len_times(s);
+        let f = s.fraction;
+        [
+            (tf != u32::MAX).then(|| (seg.to, ((1.0 - f) * tf as f64).round() as u64, (1.0 - f) * len)),
+            (tb != u32::MAX).then(|| (seg.from, (f * tb as f64).round() as u64, f * len)),
+        ]
+    }
+
+    /// Graph nodes from which a vehicle reaches `s`, with the remaining cost on its segment.
+    fn arrivals(&self, s: &Snapped) -> Entries {
+        let seg = &self.network.segments[s.segment as usize];
+        let (len, [tf, tb]) = self.seg_len_times(s);
+        let f = s.fraction;
+        [
+            (tf != u32::MAX).then(|| (seg.from, (f * tf as f64).round() as u64, f * len)),
+            (tb != u32::MAX).then(|| (seg.to, ((1.0 - f) * tb as f64).round() as u64, (1.0 - f) * len)),
+        ]
+    }
+
+    /// The drive from `a` to `b` along their common segment, if they share one and its
+    /// direction allows it.
+    fn direct(&self, a: &Snapped, b: &Snapped) -> Option<Eta> {
+        if a.segment != b.segment {
+            return None;
+        }
+        let (len, [tf, tb]) = self.seg_len_times(a);
+        let d = b.fraction - a.fraction;
+        let t = if d >= 0.0 { tf } else { tb };
+        (t != u32::MAX).then(|| Eta {
+            time_ms: (d.abs() * t as f64).round() as u64,
+            distance_m: d.abs() * len,
+        })
+    }
+
+    fn seeds(entries: &Entries) -> [Seed; 2] {
+        entries.map(|e| {
+            e.map_or(
+                Seed {
+                    node: 0,
+                    time: u32::MAX,
+                    length_m: 0.0,
+                },
+                |(node, t, l)| Seed {
+                node,
+                    time: t.min(u32::MAX as u64 - 1) as u32,
+                    length_m: l,
+                },
+            )
+        })
+    }
+
+    fn best(q: &Dijkstra, entries: &Entries, direct: Option<Eta>) -> Option<Eta> {
+        let mut best = direct;
+        for &(node, t, l) in entries.iter().flatten() {
+            if let (Some(dt), Some(dl)) = (q.time(node), q.length_m(node)) {
+                let cand = Eta {
+                    time_ms: dt as u64 + t,
+                    distance_m: dl + l,
+                };
+                if best.is_none_or(|b| cand.time_ms < b.time_ms) {
+                    best = Some(cand);
+                }
+            }
+        }
+        best
+    }
+
+    /// Fastest time and distance from `from` to `to`.
+    pub fn eta(&self, q: &mut Dijkstra, from: &Snapped, to: &Snapped) -> Option<Eta> {
+        self.route_inner(q, from, to).map(|(eta, _)| eta)
+    }
+
+    fn route_inner(&self, q: &mut Dijkstra, from: &Snapped, to: &Snapped) -> Option<(Eta, Option<u32>)> {
+        let seeds = Self::seeds(&self.departures(from));
+        let targets = self.arrivals(to);
+        let mut remaining = targets.map(|e| e.map(|e| e.0));
+        q.run_until(&self.graph, Direction::Forward, &seeds, None, |v| {
+            for r in remaining.iter_mut() {
+                if *r == Some(v) {
+                    *r = None;
+                }
+            }
+            remaining.iter().all(Option::is_none)
+        });
+        let direct = self.direct(from, to);
+        let best = Self::best(q, &targets, direct)?;
+        if direct == Some(best) {
+            return Some((best, None));
+        }
+        let end = targets
+            .iter()
+            .flatten()
+            .filter(|e| q.time(e.0).is_some())
+            .min_by_key(|e| q.time(e.0).unwrap() as u64 + e.1)
+            .map(|e| e.0);
+        Some((best, end))
+    }
+
+    /// Fastest route from `from` to `to`, with its geometry.
+    pub fn route(&self, q: &mut Dijkstra, from: &Snapped, to: &Snapped) -> Option<Route> {
+        let (eta, end) = self.route_inner(q, from, to)?;
+        let Some(end) = end else {
+            return Some(Route {
+                eta,
+                geometry: self.slice(from.segment, from.fraction, to.fraction),
+            });
+        };
+        let arcs = q.path_arcs(&self.graph, end);
+        // The node where the path leaves the origin's segment.
+        let start = match arcs.first() {
+            Some(&a) => self.graph.tail(a as usize),
+            None => end,
+        };
+        let seg_from = &self.network.segments[from.segment as usize];
+        let mut geometry = self.slice(
+            from.segment,
+            from.fraction,
+            if start == seg_from.to { 1.0 } else { 0.0 },
+        );
+        for a in arcs {
+            let code = self.graph.segment(a as usize);
+            let (s, rev) = (code >> 1, code & 1 == 1);
+            let g = &self.network.segments[s as usize].geometry;
+            if rev {
+                geometry.extend(g.iter().rev().skip(1));
+            } else {
+                geometry.extend(g.iter().skip(1));
+            }
+        }
+        let seg_to = &self.network.segments[to.segment as usize];
+        let tail = self.slice(
+            to.segment,
+            if end == seg_to.from { 0.0 } else { 1.0 },
+            to.fraction,
+        );
+        geometry.extend(tail.into_iter().skip(1));
+        geometry.dedup();
+        Some(Route { eta, geometry })
+    }
+
+    /// The part of a segment's geometry between two fractions (reversed when `f1 < f0`).
+    pub fn slice(&self, segment: u32, f0: f64, f1: f64) -> Vec<[f64; 2]> {
+        let seg = &self.network.segments[segment as usize];
+        let (lo, hi) = (f0.min(f1) * seg.length_m, f0.max(f1) * seg.length_m);
+        let mut out = Vec::new();
+        let mut acc = 0.0;
+        for w in seg.geometry.windows(2) {
+            let l = haversine(w[0], w[1]);
+            let (a, b) = (acc, acc + l);
+            let at = |d: f64| {
+                let t = if l > 0.0 { ((d - a) / l).clamp(0.0, 1.0) } else { 0.0 };
+                [w[0][0] + t * (w[1][0] - w[0][0]), w[0][1] + t * (w[1][1] - w[0][1])]
+            };
+            if b >= lo && a <= hi {
+                if out.is_empty() {
+                    out.push(at(lo));
+                }
+                if b <= hi {
+                    out.push(w[1]);
+                } else {
+                    out.push(at(hi));
+                }
+            }
+            acc = b;
+        }
+        if out.is_empty() {
+            out.push(seg.geometry[0]);
+        }
+        out.dedup();
+        if f1 < f0 {
+            out.reverse();
+        }
+        out
+    }
+
+    /// Times from `origin` to every target ([`Direction::Forward`], e.g. from a station), or from
+    /// every target to `origin` ([`Direction::Reverse`], e.g. to an incident). Entries beyond
+    /// `cutoff_ms` are `None`.
+    pub fn one_to_many(
+        &self,
+        q: &mut Dijkstra,
+        origin: &Snapped,
+        targets: &[Snapped],
+        dir: Direction,
+        cutoff_ms: Option<u32>,
+    ) -> Vec<Option<Eta>> {
+        let seeds = match dir {
+            Direction::Forward => Self::seeds(&self.departures(origin)),
+            Direction::Reverse => Self::seeds(&self.arrivals(origin)),
+        };
+        q.run(&self.graph, dir, &seeds, cutoff_ms);
+        targets
+            .iter()
+            .map(|t| {
+                let eta = match dir {
+                    Direction::Forward => Self::best(q, &self.arrivals(t), self.direct(origin, t)),
+                    Direction::Reverse => Self::best(q, &self.departures(t), self.direct(t, origin)),
+                };
+                eta.filter(|e| cutoff_ms.is_none_or(|c| e.time_ms <= c as u64))
+            })
+            .collect()
+    }
+
+    /// Travel times from every source to every target, in parallel (rayon). Runs one search per
+    /// source (forward) or per target (reverse), whichever is fewer.
+    pub fn matrix(&self, sources: &[Snapped], targets: &[Snapped], cutoff_ms: Option<u32>) -> Matrix {
+        let (rows, cols) = (sources.len(), targets.len());
+        let mut m = Matrix {
+            rows,
+            cols,
+            time_ms: vec![Matrix::UNREACHABLE; rows * cols],
+            distance_m: vec![f32::NAN; rows * cols],
+        };
+        let put = |m: &mut Matrix, r: usize, c: usize, e: &Option<Eta>| {
+            if let Some(e) = e {
+                m.time_ms[r * cols + c] = e.time_ms.min(u32::MAX as u64 - 1) as u32;
+                m.distance_m[r * cols + c] = e.distance_m as f32;
+            }
+        };
+        if rows <= cols {
+            let lines: Vec<Vec<Option<Eta>>> = sources
+                .par_iter()
+                .map_init(
+                    || self.query(),
+                    |q, s| self.one_to_many(q, s, targets, Direction::Forward, cutoff_ms),
+                )
+                .collect();
+            for (r, line) in lines.iter().enumerate() {
+                for (c, e) in line.iter().enumerate() {
+                    put(&mut m, r, c, e);
+                }
+            }
+        } else {
+            let lines: Vec<Vec<Option<Eta>>> = targets
+                .par_iter()
+                .map_init(
+                    || self.query(),
+                    |q, t| self.one_to_many(q, t, sources, Direction::Reverse, cutoff_ms),
+                )
+                .collect();
+            for (c, line) in lines.iter().enumerate() {
+                for (r, e) in line.iter().enumerate() {
+                    put(&mut m, r, c, e);
+                }
+            }
+        }
+        m
+    }
+}
+
+/// Haversine distance between two `[lon, lat]` points, metres.
+pub fn haversine(a: [f64; 2], b: [f64; 2]) -> f64 {
+    Haversine.distance(Point::new(a[0], a[1]), Point::new(b[0], b[1]))
+}
