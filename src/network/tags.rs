@@ -9,8 +9,11 @@
 //!   `_link` roads, `unclassified`, `residential`, `living_street`, `service`. Everything else
 //!   (`footway`, `cycleway`, `path`, `steps`, `pedestrian`, `track`, `construction`, ...) is not
 //!   routed.
-//! - **Excluded**: `area=yes`; `access`, `vehicle` or `motor_vehicle` = `no`/`private` unless the
-//!   way carries `emergency=yes|designated` (such ways are kept and flagged `emergency_only`).
+//! - **Excluded**: `area=yes`; `access=no|private` unless the way carries
+//!   `emergency=yes|designated` (such ways are kept and flagged `emergency_only`). Restrictions in
+//!   `vehicle`, `motor_vehicle` or `motorcar` are deliberately *not* applied: they mostly mark
+//!   residents-only streets and hospital access roads (`motor_vehicle=private` on Monaco's
+//!   Route de l'Hôpital, for one) that ambulances do use.
 //! - **Direction**: `oneway=yes|1|true` forward, `oneway=-1` backward (the geometry is reversed so
 //!   that every kept one-way runs forward), `oneway=no|0|false` both ways. `oneway=reversible` and
 //!   `oneway=alternating` are open in one direction at a time on a schedule we do not have; they
@@ -260,7 +263,7 @@ pub enum Rejection {
     NotDrivable,
     /// `area=yes`.
     Area,
-    /// `access`/`vehicle`/`motor_vehicle` = `no`/`private` without an emergency exemption.
+    /// `access=no|private` without an emergency exemption.
     NoAccess,
 }
 
@@ -283,9 +286,7 @@ pub fn classify_way<'a>(tag: impl Fn(&str) -> Option<&'a str>) -> Result<WayAttr
         return Err(Rejection::Area);
     }
     let emergency_ok = matches!(tag("emergency"), Some("yes" | "designated"));
-    let restricted = ["access", "vehicle", "motor_vehicle", "motorcar"]
-        .iter()
-        .any(|k| matches!(tag(k), Some("no" | "private")));
+    let restricted = matches!(tag("access"), Some("no" | "private"));
     if restricted && !emergency_ok {
         return Err(Rejection::NoAccess);
     }
@@ -348,6 +349,7 @@ mod tests {
             classify(&[("highway", "service"), ("access", "private")]),
             Err(Rejection::NoAccess)
         );
+        assert!(classify(&[("highway", "residential"), ("motor_vehicle", "private")]).is_ok());
         let a = classify(&[
             ("highway", "service"),
             ("access", "no"),

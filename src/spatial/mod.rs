@@ -234,7 +234,8 @@ mod tests {
         let near = idx.nearest_k([7.4301, 43.7301], 2);
         assert_eq!(near[0].0, 1);
         assert_eq!(near[1].0, 0);
-        let w = idx.within([7.42, 43.73], 900.0);
+        let w = idx.within([7.42, 43.73], 700.0);
         assert_eq!(w.len(), 1);
+        assert_eq!(idx.within([7.42, 43.73], 900.0).len(), 2);
     }
 }

@@ -45,7 +45,7 @@ class Reader(osmium.SimpleHandler):
         hw = t.get("highway")
         if hw not in DRIVABLE or t.get("area") == "yes":
             return
-        restricted = any(t.get(k) in ("no", "private") for k in ("access", "vehicle", "motor_vehicle", "motorcar"))
+        restricted = any(t.get(k) in ("no", "private") for k in ("access",))
         if restricted and t.get("emergency") not in ("yes", "designated"):
             return
         ow = t.get("oneway")
