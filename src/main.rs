@@ -72,7 +72,7 @@ enum Command {
         #[arg(long, required = true)]
         from_buildings: bool,
         /// Total resident population to distribute.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         total: f64,
         /// Demand zones (GeoJSON polygons) to aggregate into; otherwise a square grid.
         #[arg(long)]
