@@ -1,3 +1,55 @@
+//! `ems`: an ambulance coverage optimizer and live dispatch engine on one OpenStreetMap
+//! spatial core.
+//!
+//! Planners ask where the next station should go and how many ambulances it needs; dispatch
+//! centres ask which unit reaches a caller first and which hospital should take the patient;
+//! annual checks ask whether the district meets its targets (station service radius, ambulances
+//! per population, ambulance detention at hospitals, mean response time). All three are answered
+//! on the same road graph, the same spatial indexes and the same travel-time model, built here
+//! from OpenStreetMap data.
+//!
+//! The data flows one way: files → [`model`] / [`network`] → analyses → [`report`].
+//!
+//! # Layout
+//! - [`network`]: the road graph. OSM PBF/XML import, the compact CSR query graph, speed
+//!   profiles, snapping, Dijkstra, travel-time matrices, the binary cache, DIMACS `.gr` reading.
+//! - [`spatial`]: the local metric projection and the R-tree indexes (road pieces, points).
+//! - [`model`]: stations, hospitals, demand zones, the region boundary, incidents, and the TOML
+//!   scenario that names them; population from building footprints; the embedded demo.
+//! - [`report`]: text and JSON output.
+//! - `main.rs`: the `ems` command line (`import`, `route`, `population`, `demo`).
+//!
+//! Standards checks, the placement optimizer, the simulator and the dispatch API are planned
+//! modules (`standards`, `optimize`, `simulate`, `dispatch`, `api`) that build on this core.
+//!
+//! # Glossary
+//! - **ETA**: estimated time of arrival; here the road travel time from a point to another,
+//!   plus any fixed delay (turnout) the caller adds.
+//! - **Response time**: call received → ambulance on scene; the sum of call handling
+//!   (received → dispatched), turnout (dispatched → departed) and travel (departed → on scene).
+//! - **Snapping**: placing a lon/lat on the nearest point of the road graph; the remaining part
+//!   of the edge counts in the travel time.
+//! - **SCC**: strongly connected component. Only the largest is kept, so every kept node can
+//!   reach every other.
+//! - **CSR**: compressed sparse row, the array layout of the query graph.
+//! - **Speed profile**: the per-road-class speeds of a vehicle (car, ambulance with lights and
+//!   siren) and whether it may drive against one-way streets.
+//! - **Demand zone**: an area whose residents (or calls) are represented by one point.
+//! - **Service radius (服务半径)**: the official figure `sqrt(A / (π N))` for area `A` and `N`
+//!   stations: the radius of a circle with the district's area per station.
+//! - **LSCP**: location set covering problem, the fewest stations that cover all demand.
+//! - **MCLP**: maximal covering location problem (Church & ReVelle 1974), the most demand covered
+//!   with `p` stations.
+//! - **p-median**: the `p` sites minimising the demand-weighted mean travel time.
+//! - **p-center**: the `p` sites minimising the worst travel time.
+//! - **MEXCLP**: maximal expected covering (Daskin 1983), coverage when ambulances are busy with
+//!   probability `q`.
+//! - **压车 (ambulance detention)**: an ambulance held at the emergency department because the
+//!   hospital has not taken over the patient (stretcher); the detention rate is the share of
+//!   hospital arrivals whose handover exceeds a threshold.
+//! - **Handover**: ambulance arrival at hospital → patient taken over by the emergency department.
+//! - **AVL**: automatic vehicle location, the live GPS position of a unit.
+
 pub mod model;
 pub mod network;
 pub mod report;

@@ -13,7 +13,11 @@ use ems::network::{self, RoadNetwork, SpeedProfile, TravelModel};
 use ems::report;
 
 #[derive(Parser)]
-#[command(name = "ems", version, about = "Ambulance coverage and dispatch on an OpenStreetMap road graph")]
+#[command(
+    name = "ems",
+    version,
+    about = "Ambulance coverage and dispatch on an OpenStreetMap road graph"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -110,14 +114,21 @@ fn parse_lon_lat(s: &str, what: &str) -> Result<[f64; 2]> {
     let (a, b) = s
         .split_once(',')
         .with_context(|| format!("--{what} `{s}`: expected LON,LAT, e.g. 7.42,43.73"))?;
-    let lon: f64 = a.trim().parse().with_context(|| format!("--{what}: longitude `{a}` is not a number"))?;
-    let lat: f64 = b.trim().parse().with_context(|| format!("--{what}: latitude `{b}` is not a number"))?;
+    let lon: f64 = a
+        .trim()
+        .parse()
+        .with_context(|| format!("--{what}: longitude `{a}` is not a number"))?;
+    let lat: f64 = b
+        .trim()
+        .parse()
+        .with_context(|| format!("--{what}: latitude `{b}` is not a number"))?;
     Ok([lon, lat])
 }
 
 /// Imports with a progress bar on a terminal.
 fn import_with_progress(path: &Path) -> Result<RoadNetwork> {
-    let file = std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    let file =
+        std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let name = path.display().to_string();
     let net = if std::io::stderr().is_terminal() {
@@ -162,7 +173,10 @@ fn run(cli: Cli) -> Result<()> {
                         .file_name()
                         .map(|s| s.to_string_lossy().to_string())
                         .unwrap_or_else(|| "map".into());
-                    let stem = stem.trim_end_matches(".pbf").trim_end_matches(".osm").to_string();
+                    let stem = stem
+                        .trim_end_matches(".pbf")
+                        .trim_end_matches(".osm")
+                        .to_string();
                     PathBuf::from(format!("{stem}.ems"))
                 });
                 let bytes = net.save(&out)?;
@@ -173,7 +187,8 @@ fn run(cli: Cli) -> Result<()> {
                     let mut v = serde_json::to_value(&net.summary)?;
                     v["import_seconds"] = serde_json::json!(secs);
                     if let Some((p, b)) = &cache {
-                        v["cache"] = serde_json::json!({"path": p.display().to_string(), "bytes": b});
+                        v["cache"] =
+                            serde_json::json!({"path": p.display().to_string(), "bytes": b});
                     }
                     println!("{}", serde_json::to_string_pretty(&v)?);
                 }
@@ -181,7 +196,11 @@ fn run(cli: Cli) -> Result<()> {
                     print!("{}", report::import_summary_text(&net.summary));
                     println!("  import time     {secs:.2} s");
                     if let Some((p, b)) = &cache {
-                        println!("  cache           {} ({:.1} MB)", p.display(), *b as f64 / 1e6);
+                        println!(
+                            "  cache           {} ({:.1} MB)",
+                            p.display(),
+                            *b as f64 / 1e6
+                        );
                     }
                 }
             }
@@ -198,18 +217,27 @@ fn run(cli: Cli) -> Result<()> {
             let a = parse_lon_lat(&from, "from")?;
             let b = parse_lon_lat(&to, "to")?;
             let net = load_map(map.as_deref())?;
-            let profile = if car { SpeedProfile::car() } else { SpeedProfile::ambulance() };
+            let profile = if car {
+                SpeedProfile::car()
+            } else {
+                SpeedProfile::ambulance()
+            };
             let mut tm = TravelModel::new(net, profile)?;
             tm.snap_limit_m = snap_limit;
             let sa = tm.snap(a).context("--from")?;
             let sb = tm.snap(b).context("--to")?;
             let mut q = tm.query();
             let Some(route) = tm.route(&mut q, &sa, &sb) else {
-                bail!("no route from {from} to {to}: the destination cannot be reached by road from the origin");
+                bail!(
+                    "no route from {from} to {to}: the destination cannot be reached by road from the origin"
+                );
             };
             let out = report::route_json(&tm, &sa, &sb, &route);
             if geojson {
-                println!("{}", serde_json::to_string_pretty(&report::route_geojson(&tm, &sa, &sb, &route))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report::route_geojson(&tm, &sa, &sb, &route))?
+                );
             } else if format == Format::Json {
                 println!("{}", serde_json::to_string_pretty(&out)?);
             } else {
@@ -240,8 +268,14 @@ fn run(cli: Cli) -> Result<()> {
             let text = model::demand_zones_geojson(&zones_fc);
             match out {
                 Some(p) => {
-                    std::fs::write(&p, text).with_context(|| format!("{}: cannot write", p.display()))?;
-                    eprintln!("wrote {} zones, {:.0} residents, to {}", zones_fc.len(), total, p.display());
+                    std::fs::write(&p, text)
+                        .with_context(|| format!("{}: cannot write", p.display()))?;
+                    eprintln!(
+                        "wrote {} zones, {:.0} residents, to {}",
+                        zones_fc.len(),
+                        total,
+                        p.display()
+                    );
                 }
                 None => println!("{text}"),
             }

@@ -13,15 +13,31 @@ pub fn import_summary_text(s: &ImportSummary) -> String {
     let mut o = String::new();
     let mut line = |k: &str, v: String| o.push_str(&format!("  {k:<15} {v}\n"));
     line("source", format!("{} ({})", s.source, s.format));
-    line("osm elements", format!("{} nodes, {} ways, {} relations", s.osm_nodes, s.osm_ways, s.osm_relations));
+    line(
+        "osm elements",
+        format!(
+            "{} nodes, {} ways, {} relations",
+            s.osm_nodes, s.osm_ways, s.osm_relations
+        ),
+    );
     line(
         "highway ways",
         format!(
             "{} ({} drivable; dropped: {} not drivable, {} area, {} no access)",
-            s.highway_ways, s.drivable_ways, s.rejected_not_drivable, s.rejected_area, s.rejected_access
+            s.highway_ways,
+            s.drivable_ways,
+            s.rejected_not_drivable,
+            s.rejected_area,
+            s.rejected_access
         ),
     );
-    line("graph", format!("{} nodes, {} edges, {} segments", s.nodes, s.edges, s.segments));
+    line(
+        "graph",
+        format!(
+            "{} nodes, {} edges, {} segments",
+            s.nodes, s.edges, s.segments
+        ),
+    );
     line("road", format!("{:.1} km", s.road_km));
     line(
         "largest SCC",
@@ -52,11 +68,21 @@ pub fn import_summary_text(s: &ImportSummary) -> String {
         "POIs",
         format!(
             "{} hospitals ({} with emergency=yes), {} ambulance stations, {} fire stations, {} buildings",
-            s.hospitals, s.hospitals_with_emergency, s.ambulance_stations, s.fire_stations, s.buildings
+            s.hospitals,
+            s.hospitals_with_emergency,
+            s.ambulance_stations,
+            s.fire_stations,
+            s.buildings
         ),
     );
     if s.poi_relations_skipped > 0 {
-        line("not read", format!("{} POIs/buildings mapped as relations", s.poi_relations_skipped));
+        line(
+            "not read",
+            format!(
+                "{} POIs/buildings mapped as relations",
+                s.poi_relations_skipped
+            ),
+        );
     }
     format!("Imported road network\n{o}")
 }
@@ -89,7 +115,11 @@ pub fn route_json(tm: &TravelModel, from: &Snapped, to: &Snapped, r: &Route) -> 
 
 /// A route as a GeoJSON Feature (LineString), with the ETA in its properties.
 pub fn route_geojson(tm: &TravelModel, from: &Snapped, to: &Snapped, r: &Route) -> Value {
-    let coords: Vec<[f64; 2]> = r.geometry.iter().map(|p| [round(p[0], 7), round(p[1], 7)]).collect();
+    let coords: Vec<[f64; 2]> = r
+        .geometry
+        .iter()
+        .map(|p| [round(p[0], 7), round(p[1], 7)])
+        .collect();
     json!({
         "type": "Feature",
         "geometry": {"type": "LineString", "coordinates": coords},
@@ -122,9 +152,17 @@ pub struct DemoReport {
 
 /// Summarises the demo scenario: map, scenario contents, each station's drive to the nearest
 /// emergency department, and drive times from stations to residents.
-pub fn demo_report(sc: &Scenario, tm: &TravelModel, seconds: f64) -> Result<DemoReport, crate::network::SnapError> {
+pub fn demo_report(
+    sc: &Scenario,
+    tm: &TravelModel,
+    seconds: f64,
+) -> Result<DemoReport, crate::network::SnapError> {
     let mut q = tm.query();
-    let stations: Vec<Snapped> = sc.stations.iter().map(|s| tm.snap(s.lon_lat)).collect::<Result<_, _>>()?;
+    let stations: Vec<Snapped> = sc
+        .stations
+        .iter()
+        .map(|s| tm.snap(s.lon_lat))
+        .collect::<Result<_, _>>()?;
     let eds: Vec<(usize, Snapped)> = sc
         .hospitals
         .iter()
@@ -169,11 +207,19 @@ pub fn demo_report(sc: &Scenario, tm: &TravelModel, seconds: f64) -> Result<Demo
             }));
         }
     }
-    let zones: Vec<Snapped> = sc.demand.iter().map(|z| tm.snap(z.lon_lat)).collect::<Result<_, _>>()?;
+    let zones: Vec<Snapped> = sc
+        .demand
+        .iter()
+        .map(|z| tm.snap(z.lon_lat))
+        .collect::<Result<_, _>>()?;
     let m = tm.matrix(&stations, &zones, None);
     let (mut wsum, mut psum, mut worst) = (0.0, 0.0, 0.0f64);
     for (c, z) in sc.demand.iter().enumerate() {
-        if let Some(best) = (0..m.rows).filter_map(|r| m.get(r, c)).map(|e| e.minutes()).reduce(f64::min) {
+        if let Some(best) = (0..m.rows)
+            .filter_map(|r| m.get(r, c))
+            .map(|e| e.minutes())
+            .reduce(f64::min)
+        {
             wsum += best * z.population;
             psum += z.population;
             worst = worst.max(best);

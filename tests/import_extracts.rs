@@ -119,7 +119,9 @@ fn check_weights(net: &RoadNetwork) {
 fn every_extract_imports_with_plausible_counts() {
     let mut checked = 0;
     for e in EXTRACTS {
-        let Some(path) = common::shared(e.path) else { continue };
+        let Some(path) = common::shared(e.path) else {
+            continue;
+        };
         let net = network::import_path(&path).unwrap_or_else(|err| panic!("{}: {err}", e.path));
         let s = &net.summary;
         println!(
@@ -128,12 +130,41 @@ fn every_extract_imports_with_plausible_counts() {
         );
         assert_eq!(s.format, e.format, "{}", e.path);
         assert_eq!(s.highway_ways, e.highway_ways, "{}: highway ways", e.path);
-        assert!(close(s.nodes as f64, e.nodes as f64, COUNT_TOL), "{}: nodes {} vs {}", e.path, s.nodes, e.nodes);
-        assert!(close(s.edges as f64, e.edges as f64, COUNT_TOL), "{}: edges {} vs {}", e.path, s.edges, e.edges);
-        assert!(close(s.road_km, e.road_km, KM_TOL), "{}: km {} vs {}", e.path, s.road_km, e.road_km);
-        assert!((s.largest_scc_share - e.scc_share).abs() < 0.005, "{}: SCC share {}", e.path, s.largest_scc_share);
+        assert!(
+            close(s.nodes as f64, e.nodes as f64, COUNT_TOL),
+            "{}: nodes {} vs {}",
+            e.path,
+            s.nodes,
+            e.nodes
+        );
+        assert!(
+            close(s.edges as f64, e.edges as f64, COUNT_TOL),
+            "{}: edges {} vs {}",
+            e.path,
+            s.edges,
+            e.edges
+        );
+        assert!(
+            close(s.road_km, e.road_km, KM_TOL),
+            "{}: km {} vs {}",
+            e.path,
+            s.road_km,
+            e.road_km
+        );
+        assert!(
+            (s.largest_scc_share - e.scc_share).abs() < 0.005,
+            "{}: SCC share {}",
+            e.path,
+            s.largest_scc_share
+        );
         assert!(s.largest_scc_share > 0.0 && s.largest_scc_share <= 1.0);
-        assert_eq!(s.missing_node_refs > 0, e.missing_refs, "{}: missing refs {}", e.path, s.missing_node_refs);
+        assert_eq!(
+            s.missing_node_refs > 0,
+            e.missing_refs,
+            "{}: missing refs {}",
+            e.path,
+            s.missing_node_refs
+        );
         assert_eq!(s.nodes as usize, net.nodes.len());
         check_weights(&net);
         checked += 1;
@@ -149,7 +180,11 @@ fn every_extract_imports_with_plausible_counts() {
 fn largest_component_share_on_city_extracts() {
     if let Some(p) = common::shared("osm-liechtenstein/liechtenstein-latest.osm.pbf") {
         let net = network::import_path(&p).unwrap();
-        assert!(net.summary.largest_scc_share > 0.90, "{}", net.summary.largest_scc_share);
+        assert!(
+            net.summary.largest_scc_share > 0.90,
+            "{}",
+            net.summary.largest_scc_share
+        );
     }
     let net = ems::model::demo::map().unwrap();
     let s = net.summary.largest_scc_share;
@@ -166,9 +201,20 @@ fn pois_are_found() {
     assert_eq!(s.fire_stations, 2);
     assert_eq!(s.hospitals_with_emergency, 1);
     assert!(s.buildings > 1000, "{}", s.buildings);
-    let chpg = net.pois.iter().find(|p| p.osm == "way/49209406").expect("CHPG");
-    assert_eq!(chpg.name.as_deref(), Some("Centre hospitalier Princesse Grace"));
-    assert!(net.buildings.iter().all(|b| b.area_m2 > 0.0 && b.area_m2.is_finite()));
+    let chpg = net
+        .pois
+        .iter()
+        .find(|p| p.osm == "way/49209406")
+        .expect("CHPG");
+    assert_eq!(
+        chpg.name.as_deref(),
+        Some("Centre hospitalier Princesse Grace")
+    );
+    assert!(
+        net.buildings
+            .iter()
+            .all(|b| b.area_m2 > 0.0 && b.area_m2.is_finite())
+    );
     if let Some(p) = common::shared("osm-liechtenstein/liechtenstein-latest.osm.pbf") {
         let net = network::import_path(&p).unwrap();
         // PROVENANCE.md: 1 ambulance_station node; 2 hospital ways; 6 + 3 fire stations.
@@ -196,7 +242,10 @@ fn cache_round_trips_and_rejects_other_versions() {
     raw[8..12].copy_from_slice(&(cache::FORMAT_VERSION + 1).to_le_bytes());
     std::fs::write(&path, &raw).unwrap();
     let err = RoadNetwork::load(&path).unwrap_err().to_string();
-    assert!(err.contains("cache format version 2") && err.contains("ems import"), "{err}");
+    assert!(
+        err.contains("cache format version 2") && err.contains("ems import"),
+        "{err}"
+    );
     let err = network::import_path(&path).unwrap_err().to_string();
     assert!(err.contains("version"), "{err}");
 
@@ -212,23 +261,38 @@ fn cache_round_trips_and_rejects_other_versions() {
 fn pbf_to_xml(pbf: &[u8]) -> String {
     use std::fmt::Write;
     fn esc(s: &str) -> String {
-        s.replace('&', "&amp;").replace('<', "&lt;").replace('"', "&quot;")
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('"', "&quot;")
     }
     fn tags<'a>(out: &mut String, t: impl Iterator<Item = (&'a str, &'a str)>) {
         for (k, v) in t {
             let _ = writeln!(out, r#"  <tag k="{}" v="{}"/>"#, esc(k), esc(v));
         }
     }
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<osm version=\"0.6\">\n");
+    let mut out =
+        String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<osm version=\"0.6\">\n");
     osmpbf::ElementReader::new(pbf)
         .for_each(|el| match el {
             osmpbf::Element::Node(n) => {
-                let _ = writeln!(out, r#" <node id="{}" lat="{}" lon="{}">"#, n.id(), n.lat(), n.lon());
+                let _ = writeln!(
+                    out,
+                    r#" <node id="{}" lat="{}" lon="{}">"#,
+                    n.id(),
+                    n.lat(),
+                    n.lon()
+                );
                 tags(&mut out, n.tags());
                 out.push_str(" </node>\n");
             }
             osmpbf::Element::DenseNode(n) => {
-                let _ = writeln!(out, r#" <node id="{}" lat="{}" lon="{}">"#, n.id(), n.lat(), n.lon());
+                let _ = writeln!(
+                    out,
+                    r#" <node id="{}" lat="{}" lon="{}">"#,
+                    n.id(),
+                    n.lat(),
+                    n.lon()
+                );
                 tags(&mut out, n.tags());
                 out.push_str(" </node>\n");
             }
@@ -283,5 +347,36 @@ fn tiny_xml_fixture() {
     assert!(net.pois[0].emergency);
     let tertiary = net.segments.iter().find(|x| x.way_id == 11).unwrap();
     assert!((tertiary.maxspeed_kmh.unwrap() - 48.28).abs() < 0.01);
-    assert!((tertiary.length_m - 111.19).abs() < 0.1, "{}", tertiary.length_m);
+    assert!(
+        (tertiary.length_m - 111.19).abs() < 0.1,
+        "{}",
+        tertiary.length_m
+    );
+}
+
+/// JOSM files keep deleted objects (`action="delete"`), and osmChange files list them in
+/// `<delete>` blocks; neither may enter the graph.
+#[test]
+fn deleted_xml_elements_are_ignored() {
+    let xml = r#"<osm version="0.6" generator="JOSM">
+ <node id="1" lat="43.7300" lon="7.4200"/>
+ <node id="2" lat="43.7300" lon="7.4210"/>
+ <node id="3" lat="43.7310" lon="7.4210" action="delete"/>
+ <way id="10"><nd ref="1"/><nd ref="2"/><tag k="highway" v="residential"/></way>
+ <way id="11" action="delete"><nd ref="2"/><nd ref="3"/><tag k="highway" v="residential"/></way>
+ <way id="12" visible="false"><nd ref="1"/><nd ref="3"/><tag k="highway" v="primary"/></way>
+</osm>"#;
+    let net = network::import_bytes(xml.as_bytes(), "josm.osm").unwrap();
+    assert_eq!(net.summary.osm_nodes, 2);
+    assert_eq!(net.summary.osm_ways, 1);
+    assert_eq!(net.summary.nodes, 2);
+    assert_eq!(net.summary.missing_node_refs, 0);
+    let change = r#"<osmChange version="0.6">
+ <create><node id="1" lat="43.73" lon="7.42"/><node id="2" lat="43.73" lon="7.421"/>
+  <way id="10"><nd ref="1"/><nd ref="2"/><tag k="highway" v="service"/></way></create>
+ <delete><way id="11"><nd ref="1"/><nd ref="2"/><tag k="highway" v="primary"/></way></delete>
+</osmChange>"#;
+    let net = network::import_bytes(change.as_bytes(), "change.osc").unwrap();
+    assert_eq!(net.summary.osm_ways, 1);
+    assert_eq!(net.segments[0].class, network::RoadClass::Service);
 }

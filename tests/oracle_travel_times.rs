@@ -108,19 +108,34 @@ proptest! {
 #[test]
 fn snapping_equals_brute_force() {
     let tm = TravelModel::new(ems::model::demo::map().unwrap(), SpeedProfile::ambulance()).unwrap();
-    let mut rng = proptest::test_runner::TestRng::deterministic_rng(proptest::test_runner::RngAlgorithm::ChaCha);
+    let mut rng = proptest::test_runner::TestRng::deterministic_rng(
+        proptest::test_runner::RngAlgorithm::ChaCha,
+    );
     use rand::RngExt;
     for _ in 0..2000 {
-        let p = [rng.random_range(7.405..7.445), rng.random_range(43.722..43.755)];
+        let p = [
+            rng.random_range(7.405..7.445),
+            rng.random_range(43.722..43.755),
+        ];
         let hit = tm.index().nearest(p).unwrap();
         let brute = tm.index().nearest_brute_force_distance(p).unwrap();
-        assert!(hit.distance_m <= brute + 1e-9, "{p:?}: {} > {}", hit.distance_m, brute);
+        assert!(
+            hit.distance_m <= brute + 1e-9,
+            "{p:?}: {} > {}",
+            hit.distance_m,
+            brute
+        );
         assert!((hit.distance_m - brute).abs() < 1e-9);
         if let Ok(s) = tm.snap(p) {
             assert!(s.fraction >= 0.0 && s.fraction <= 1.0);
             assert!(s.distance_m <= tm.snap_limit_m);
             // Haversine vs projected distance: within 1 % plus 1 cm at this scale.
-            assert!((s.distance_m - brute).abs() <= 0.01 * brute + 0.01, "{} vs {}", s.distance_m, brute);
+            assert!(
+                (s.distance_m - brute).abs() <= 0.01 * brute + 0.01,
+                "{} vs {}",
+                s.distance_m,
+                brute
+            );
         }
     }
 }
@@ -130,10 +145,17 @@ fn snapping_equals_brute_force() {
 #[test]
 fn snapped_point_times_equal_split_graph_oracle() {
     let tm = TravelModel::new(ems::model::demo::map().unwrap(), SpeedProfile::ambulance()).unwrap();
-    let mut rng = proptest::test_runner::TestRng::deterministic_rng(proptest::test_runner::RngAlgorithm::ChaCha);
+    let mut rng = proptest::test_runner::TestRng::deterministic_rng(
+        proptest::test_runner::RngAlgorithm::ChaCha,
+    );
     use rand::RngExt;
     let pts: Vec<_> = (0..60)
-        .map(|_| [rng.random_range(7.410..7.440), rng.random_range(43.725..43.750)])
+        .map(|_| {
+            [
+                rng.random_range(7.410..7.440),
+                rng.random_range(43.725..43.750),
+            ]
+        })
         .filter_map(|p| tm.snap(p).ok())
         .collect();
     assert!(pts.len() > 40);
@@ -189,7 +211,11 @@ fn snapped_point_times_equal_split_graph_oracle() {
             match (o, f) {
                 (Some(o), Some(f)) => {
                     // Each partial edge is rounded to 1 ms: at most 2 ms apart.
-                    assert!((o - f).abs() <= 2.0, "{i}->{j}: oracle {o} ms, model {f} ms\n{a:?}\n{b:?}\n{:?}", tm.network.segments[b.segment as usize]);
+                    assert!(
+                        (o - f).abs() <= 2.0,
+                        "{i}->{j}: oracle {o} ms, model {f} ms\n{a:?}\n{b:?}\n{:?}",
+                        tm.network.segments[b.segment as usize]
+                    );
                     compared += 1;
                 }
                 (None, None) => {}
@@ -197,7 +223,11 @@ fn snapped_point_times_equal_split_graph_oracle() {
             }
             if j < 5 {
                 let e = tm.eta(&mut q, a, b);
-                assert_eq!(e.map(|e| e.time_ms), fast[j].map(|e| e.time_ms), "eta vs one_to_many {i}->{j}");
+                assert_eq!(
+                    e.map(|e| e.time_ms),
+                    fast[j].map(|e| e.time_ms),
+                    "eta vs one_to_many {i}->{j}"
+                );
             }
         }
     }
@@ -209,10 +239,17 @@ fn snapped_point_times_equal_split_graph_oracle() {
 #[test]
 fn matrix_and_routes_agree_with_single_queries() {
     let tm = TravelModel::new(ems::model::demo::map().unwrap(), SpeedProfile::ambulance()).unwrap();
-    let mut rng = proptest::test_runner::TestRng::deterministic_rng(proptest::test_runner::RngAlgorithm::ChaCha);
+    let mut rng = proptest::test_runner::TestRng::deterministic_rng(
+        proptest::test_runner::RngAlgorithm::ChaCha,
+    );
     use rand::RngExt;
     let pts: Vec<_> = (0..40)
-        .map(|_| [rng.random_range(7.410..7.440), rng.random_range(43.725..43.750)])
+        .map(|_| {
+            [
+                rng.random_range(7.410..7.440),
+                rng.random_range(43.725..43.750),
+            ]
+        })
         .filter_map(|p| tm.snap(p).ok())
         .collect();
     let (few, many) = pts.split_at(8);
@@ -222,10 +259,17 @@ fn matrix_and_routes_agree_with_single_queries() {
     for (r, s) in few.iter().enumerate() {
         let single = tm.one_to_many(&mut q, s, many, Direction::Forward, None);
         for (c, t) in many.iter().enumerate() {
-            assert_eq!(fwd.get(r, c).map(|e| e.time_ms), single[c].map(|e| e.time_ms));
+            assert_eq!(
+                fwd.get(r, c).map(|e| e.time_ms),
+                single[c].map(|e| e.time_ms)
+            );
             // Reverse matrix: from many[c] to few[r].
             let back = tm.eta(&mut q, t, s);
-            assert_eq!(rev.get(c, r).map(|e| e.time_ms), back.map(|e| e.time_ms), "reverse {c}->{r}");
+            assert_eq!(
+                rev.get(c, r).map(|e| e.time_ms),
+                back.map(|e| e.time_ms),
+                "reverse {c}->{r}"
+            );
         }
     }
     // Cutoff: entries beyond it are empty, the rest unchanged.
@@ -239,7 +283,15 @@ fn matrix_and_routes_agree_with_single_queries() {
         let r = tm.route(&mut q, a, b).unwrap();
         assert_eq!(r.geometry.first(), Some(&a.on_road));
         assert_eq!(r.geometry.last(), Some(&b.on_road));
-        let len: f64 = r.geometry.windows(2).map(|w| ems::network::travel::haversine(w[0], w[1])).sum();
-        assert!((len - r.eta.distance_m).abs() < 0.5 + 0.001 * len, "geometry {len} vs {}", r.eta.distance_m);
+        let len: f64 = r
+            .geometry
+            .windows(2)
+            .map(|w| ems::network::travel::haversine(w[0], w[1]))
+            .sum();
+        assert!(
+            (len - r.eta.distance_m).abs() < 0.5 + 0.001 * len,
+            "geometry {len} vs {}",
+            r.eta.distance_m
+        );
     }
 }

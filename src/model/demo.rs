@@ -15,11 +15,26 @@ pub const MAP_PBF: &[u8] = include_bytes!("../../maps/monaco.osm.pbf");
 pub const MAP_NAME: &str = "maps/monaco.osm.pbf";
 
 const FILES: &[(&str, &str)] = &[
-    ("scenario.toml", include_str!("../../data/demo/scenario.toml")),
-    ("boundary.geojson", include_str!("../../data/demo/boundary.geojson")),
-    ("stations.geojson", include_str!("../../data/demo/stations.geojson")),
-    ("hospitals.geojson", include_str!("../../data/demo/hospitals.geojson")),
-    ("demand.geojson", include_str!("../../data/demo/demand.geojson")),
+    (
+        "scenario.toml",
+        include_str!("../../data/demo/scenario.toml"),
+    ),
+    (
+        "boundary.geojson",
+        include_str!("../../data/demo/boundary.geojson"),
+    ),
+    (
+        "stations.geojson",
+        include_str!("../../data/demo/stations.geojson"),
+    ),
+    (
+        "hospitals.geojson",
+        include_str!("../../data/demo/hospitals.geojson"),
+    ),
+    (
+        "demand.geojson",
+        include_str!("../../data/demo/demand.geojson"),
+    ),
 ];
 
 /// Imports the embedded demo map.
@@ -38,7 +53,10 @@ impl Source for Embedded {
             .map(|(n, t)| (t.to_string(), format!("data/demo/{n}")))
             .ok_or_else(|| ModelError::Io {
                 path: format!("data/demo/{}", rel.display()),
-                source: std::io::Error::new(std::io::ErrorKind::NotFound, "not embedded in the demo"),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "not embedded in the demo",
+                ),
             })
     }
 

@@ -53,7 +53,12 @@ pub fn parse_timestamp(s: &str) -> Option<DateTime<FixedOffset>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t);
     }
-    for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S"] {
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y/%m/%d %H:%M:%S",
+    ] {
         if let Ok(n) = NaiveDateTime::parse_from_str(s, fmt) {
             return FixedOffset::east_opt(0)?.from_local_datetime(&n).single();
         }
@@ -72,14 +77,19 @@ pub fn read_incidents(path: &std::path::Path) -> Result<Vec<Incident>, ModelErro
 
 /// Parses incident CSV from a reader (`path` names it in messages).
 pub fn parse_incidents<R: Read>(reader: R, path: &str) -> Result<Vec<Incident>, ModelError> {
-    let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(reader);
+    let mut rdr = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(reader);
     let err = |line: u64, field: &str, message: String| ModelError::Csv {
         path: path.to_string(),
         line,
         field: field.to_string(),
         message,
     };
-    let headers = rdr.headers().map_err(|e| err(1, "header", e.to_string()))?.clone();
+    let headers = rdr
+        .headers()
+        .map_err(|e| err(1, "header", e.to_string()))?
+        .clone();
     let col = |name: &str| headers.iter().position(|h| h == name);
     for required in ["id", "call_received", "priority", "lon", "lat"] {
         if col(required).is_none() {
@@ -96,7 +106,9 @@ pub fn parse_incidents<R: Read>(reader: R, path: &str) -> Result<Vec<Incident>, 
         })?;
         let line = rec.position().map(|p| p.line()).unwrap_or(0);
         let get = |name: &str| col(name).and_then(|i| rec.get(i)).filter(|s| !s.is_empty());
-        let id = get("id").ok_or_else(|| err(line, "id", "empty".into()))?.to_string();
+        let id = get("id")
+            .ok_or_else(|| err(line, "id", "empty".into()))?
+            .to_string();
         if !seen.insert(id.clone()) {
             return Err(err(line, "id", format!("duplicate id `{id}`")));
         }
@@ -115,7 +127,11 @@ pub fn parse_incidents<R: Read>(reader: R, path: &str) -> Result<Vec<Incident>, 
         for (stage, t) in STAGES.iter().zip(&times).skip(1) {
             if let Some(t) = t {
                 if *t < last.1 {
-                    return Err(err(line, stage, format!("{t} is before {} ({})", last.0, last.1)));
+                    return Err(err(
+                        line,
+                        stage,
+                        format!("{t} is before {} ({})", last.0, last.1),
+                    ));
                 }
                 last = (stage, *t);
             }
@@ -139,7 +155,13 @@ pub fn parse_incidents<R: Read>(reader: R, path: &str) -> Result<Vec<Incident>, 
             .parse::<u8>()
             .ok()
             .filter(|v| (1..=9).contains(v))
-            .ok_or_else(|| err(line, "priority", format!("`{p}` is not an integer 1..9 (1 = most urgent)")))?;
+            .ok_or_else(|| {
+                err(
+                    line,
+                    "priority",
+                    format!("`{p}` is not an integer 1..9 (1 = most urgent)"),
+                )
+            })?;
         let opt = |name: &str| get(name).map(str::to_string);
         out.push(Incident {
             id,
@@ -180,16 +202,26 @@ mod tests {
 
     #[test]
     fn errors_name_line_and_field() {
-        let csv = format!("{HEAD}1,2024-03-01 08:00:00,,,,,,1,,,7.42,43.73\n2,2024-03-01 08:00:00,2024-03-01 07:00:00,,,,,1,,,7.42,43.73\n");
-        let e = parse_incidents(csv.as_bytes(), "x.csv").unwrap_err().to_string();
+        let csv = format!(
+            "{HEAD}1,2024-03-01 08:00:00,,,,,,1,,,7.42,43.73\n2,2024-03-01 08:00:00,2024-03-01 07:00:00,,,,,1,,,7.42,43.73\n"
+        );
+        let e = parse_incidents(csv.as_bytes(), "x.csv")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("x.csv:3: field `dispatched`"), "{e}");
         let csv = format!("{HEAD}1,yesterday,,,,,,1,,,7.42,43.73\n");
-        let e = parse_incidents(csv.as_bytes(), "x.csv").unwrap_err().to_string();
+        let e = parse_incidents(csv.as_bytes(), "x.csv")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("x.csv:2: field `call_received`"), "{e}");
         let csv = format!("{HEAD}1,2024-03-01 08:00:00,,,,,,1,,,7.42,430\n");
-        let e = parse_incidents(csv.as_bytes(), "x.csv").unwrap_err().to_string();
+        let e = parse_incidents(csv.as_bytes(), "x.csv")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("field `lat`"), "{e}");
-        let e = parse_incidents("id,lon\n".as_bytes(), "x.csv").unwrap_err().to_string();
+        let e = parse_incidents("id,lon\n".as_bytes(), "x.csv")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("field `call_received`: missing column"), "{e}");
     }
 }

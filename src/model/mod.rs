@@ -17,7 +17,7 @@ use geo::{Centroid, Coord, GeodesicArea, LineString, MultiPolygon, Polygon};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-pub use incidents::{Incident, read_incidents, parse_incidents};
+pub use incidents::{Incident, parse_incidents, read_incidents};
 
 use crate::network::{ImportError, RoadNetwork, SpeedProfile};
 
@@ -265,21 +265,39 @@ fn check_lon_lat(ctx: &FeatureCtx, field: &str, p: &[f64]) -> Result<[f64; 2], M
         return Err(ctx.err(field, "a position needs [lon, lat]"));
     }
     let (lon, lat) = (p[0], p[1]);
-    if !(lon.is_finite() && lat.is_finite() && (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat)) {
-        return Err(ctx.err(field, format!("[{lon}, {lat}] is not a valid [lon, lat] (lon -180..180, lat -90..90)")));
+    if !(lon.is_finite()
+        && lat.is_finite()
+        && (-180.0..=180.0).contains(&lon)
+        && (-90.0..=90.0).contains(&lat))
+    {
+        return Err(ctx.err(
+            field,
+            format!("[{lon}, {lat}] is not a valid [lon, lat] (lon -180..180, lat -90..90)"),
+        ));
     }
     Ok([lon, lat])
 }
 
-fn feature_point(ctx: &FeatureCtx, g: &Option<geojson::GeometryValue>) -> Result<[f64; 2], ModelError> {
+fn feature_point(
+    ctx: &FeatureCtx,
+    g: &Option<geojson::GeometryValue>,
+) -> Result<[f64; 2], ModelError> {
     match g {
-        Some(geojson::GeometryValue::Point { coordinates }) => check_lon_lat(ctx, "geometry", coordinates.as_slice()),
-        Some(other) => Err(ctx.err("geometry", format!("expected a Point, got {}", other.type_name()))),
+        Some(geojson::GeometryValue::Point { coordinates }) => {
+            check_lon_lat(ctx, "geometry", coordinates.as_slice())
+        }
+        Some(other) => Err(ctx.err(
+            "geometry",
+            format!("expected a Point, got {}", other.type_name()),
+        )),
         None => Err(ctx.err("geometry", "missing")),
     }
 }
 
-fn to_polygon(ctx: &FeatureCtx, rings: &[Vec<geojson::Position>]) -> Result<Polygon<f64>, ModelError> {
+fn to_polygon(
+    ctx: &FeatureCtx,
+    rings: &[Vec<geojson::Position>],
+) -> Result<Polygon<f64>, ModelError> {
     let mut ls = Vec::new();
     for ring in rings {
         let mut coords = Vec::with_capacity(ring.len());
@@ -293,21 +311,36 @@ fn to_polygon(ctx: &FeatureCtx, rings: &[Vec<geojson::Position>]) -> Result<Poly
         ls.push(LineString::new(coords));
     }
     let mut it = ls.into_iter();
-    let exterior = it.next().ok_or_else(|| ctx.err("geometry", "polygon without rings"))?;
+    let exterior = it
+        .next()
+        .ok_or_else(|| ctx.err("geometry", "polygon without rings"))?;
     Ok(Polygon::new(exterior, it.collect()))
 }
 
-fn feature_polygon(ctx: &FeatureCtx, g: &geojson::GeometryValue) -> Result<Option<MultiPolygon<f64>>, ModelError> {
+fn feature_polygon(
+    ctx: &FeatureCtx,
+    g: &geojson::GeometryValue,
+) -> Result<Option<MultiPolygon<f64>>, ModelError> {
     Ok(match g {
-        geojson::GeometryValue::Polygon { coordinates } => Some(MultiPolygon::new(vec![to_polygon(ctx, coordinates)?])),
+        geojson::GeometryValue::Polygon { coordinates } => {
+            Some(MultiPolygon::new(vec![to_polygon(ctx, coordinates)?]))
+        }
         geojson::GeometryValue::MultiPolygon { coordinates } => Some(MultiPolygon::new(
-            coordinates.iter().map(|p| to_polygon(ctx, p)).collect::<Result<_, _>>()?,
+            coordinates
+                .iter()
+                .map(|p| to_polygon(ctx, p))
+                .collect::<Result<_, _>>()?,
         )),
         _ => None,
     })
 }
 
-fn prop_str(ctx: &FeatureCtx, props: &Map<String, Value>, key: &str, required: bool) -> Result<Option<String>, ModelError> {
+fn prop_str(
+    ctx: &FeatureCtx,
+    props: &Map<String, Value>,
+    key: &str,
+    required: bool,
+) -> Result<Option<String>, ModelError> {
     match props.get(key) {
         None | Some(Value::Null) if required => Err(ctx.err(key, "missing")),
         None | Some(Value::Null) => Ok(None),
@@ -318,7 +351,11 @@ fn prop_str(ctx: &FeatureCtx, props: &Map<String, Value>, key: &str, required: b
     }
 }
 
-fn prop_u32(ctx: &FeatureCtx, props: &Map<String, Value>, key: &str) -> Result<Option<u32>, ModelError> {
+fn prop_u32(
+    ctx: &FeatureCtx,
+    props: &Map<String, Value>,
+    key: &str,
+) -> Result<Option<u32>, ModelError> {
     match props.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => n
@@ -330,7 +367,11 @@ fn prop_u32(ctx: &FeatureCtx, props: &Map<String, Value>, key: &str) -> Result<O
     }
 }
 
-fn prop_f64(ctx: &FeatureCtx, props: &Map<String, Value>, key: &str) -> Result<Option<f64>, ModelError> {
+fn prop_f64(
+    ctx: &FeatureCtx,
+    props: &Map<String, Value>,
+    key: &str,
+) -> Result<Option<f64>, ModelError> {
     match props.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => n
@@ -350,7 +391,11 @@ fn ctx_of<'a>(path: &'a str, f: &RawFeature) -> FeatureCtx<'a> {
     }
 }
 
-fn unique_id(ctx: &FeatureCtx, props: &Map<String, Value>, seen: &mut HashSet<String>) -> Result<String, ModelError> {
+fn unique_id(
+    ctx: &FeatureCtx,
+    props: &Map<String, Value>,
+    seen: &mut HashSet<String>,
+) -> Result<String, ModelError> {
     let id = prop_str(ctx, props, "id", true)?.expect("required");
     if !seen.insert(id.clone()) {
         return Err(ctx.err("id", format!("duplicate id `{id}`")));
@@ -368,7 +413,8 @@ pub fn parse_stations(text: &str, path: &str) -> Result<Vec<Station>, ModelError
             let ctx = ctx_of(path, f);
             let p = &f.properties;
             let id = unique_id(&ctx, p, &mut seen)?;
-            let ambulances = prop_u32(&ctx, p, "ambulances")?.ok_or_else(|| ctx.err("ambulances", "missing"))?;
+            let ambulances =
+                prop_u32(&ctx, p, "ambulances")?.ok_or_else(|| ctx.err("ambulances", "missing"))?;
             let negative_pressure = prop_u32(&ctx, p, "negative_pressure")?;
             if negative_pressure.is_some_and(|n| n > ambulances) {
                 return Err(ctx.err("negative_pressure", "more than `ambulances`"));
@@ -411,7 +457,12 @@ pub fn parse_hospitals(text: &str, path: &str) -> Result<Vec<Hospital>, ModelErr
                         })
                     })
                     .collect::<Result<Vec<_>, _>>()?,
-                Some(other) => return Err(ctx.err("capabilities", format!("expected an array of strings, got {other}"))),
+                Some(other) => {
+                    return Err(ctx.err(
+                        "capabilities",
+                        format!("expected an array of strings, got {other}"),
+                    ));
+                }
             };
             Ok(Hospital {
                 name: prop_str(&ctx, p, "name", false)?.unwrap_or_else(|| id.clone()),
@@ -474,10 +525,18 @@ pub fn parse_boundary(text: &str, path: &str) -> Result<Region, ModelError> {
     let mut polys = Vec::new();
     for f in &feats {
         let ctx = ctx_of(path, f);
-        let g = f.geometry.as_ref().ok_or_else(|| ctx.err("geometry", "missing"))?;
+        let g = f
+            .geometry
+            .as_ref()
+            .ok_or_else(|| ctx.err("geometry", "missing"))?;
         match feature_polygon(&ctx, g)? {
             Some(mp) => polys.extend(mp.0),
-            None => return Err(ctx.err("geometry", format!("expected Polygon or MultiPolygon, got {}", g.type_name()))),
+            None => {
+                return Err(ctx.err(
+                    "geometry",
+                    format!("expected Polygon or MultiPolygon, got {}", g.type_name()),
+                ));
+            }
         }
     }
     if polys.is_empty() {
@@ -622,7 +681,11 @@ impl Scenario {
             path: path.to_string(),
             message: format!("`{field}` must be a positive number, got {v}"),
         };
-        for (field, v) in [("area_km2", file.area_km2), ("population", file.population), ("snap_limit_m", file.snap_limit_m)] {
+        for (field, v) in [
+            ("area_km2", file.area_km2),
+            ("population", file.population),
+            ("snap_limit_m", file.snap_limit_m),
+        ] {
             if let Some(v) = v
                 && !(v.is_finite() && v > 0.0)
             {
@@ -661,7 +724,9 @@ impl Scenario {
             area_km2: file.area_km2,
             population: file.population,
             profile,
-            snap_limit_m: file.snap_limit_m.unwrap_or(crate::network::travel::DEFAULT_SNAP_LIMIT_M),
+            snap_limit_m: file
+                .snap_limit_m
+                .unwrap_or(crate::network::travel::DEFAULT_SNAP_LIMIT_M),
         })
     }
 
@@ -677,6 +742,7 @@ impl Scenario {
 
     /// Resident population: the override, else the sum over demand zones.
     pub fn population(&self) -> f64 {
-        self.population.unwrap_or_else(|| self.demand.iter().map(|z| z.population).sum())
+        self.population
+            .unwrap_or_else(|| self.demand.iter().map(|z| z.population).sum())
     }
 }

@@ -20,14 +20,63 @@ pub const DEFAULT_LEVELS: f64 = 3.0;
 
 /// `building=*` values that house no residents.
 pub const NON_RESIDENTIAL: &[&str] = &[
-    "commercial", "industrial", "retail", "office", "warehouse", "supermarket", "kiosk",
-    "church", "chapel", "cathedral", "mosque", "temple", "synagogue", "religious", "shrine",
-    "hospital", "school", "university", "college", "kindergarten", "public", "civic",
-    "government", "fire_station", "train_station", "transportation", "parking", "garage",
-    "garages", "carport", "roof", "shed", "hut", "service", "construction", "ruins",
-    "greenhouse", "barn", "farm_auxiliary", "stable", "cowshed", "sports_hall", "stadium",
-    "grandstand", "pavilion", "hotel", "toilets", "bunker", "bridge", "tower", "water_tower",
-    "transformer_tower", "storage_tank", "silo", "military", "museum", "sports_centre",
+    "commercial",
+    "industrial",
+    "retail",
+    "office",
+    "warehouse",
+    "supermarket",
+    "kiosk",
+    "church",
+    "chapel",
+    "cathedral",
+    "mosque",
+    "temple",
+    "synagogue",
+    "religious",
+    "shrine",
+    "hospital",
+    "school",
+    "university",
+    "college",
+    "kindergarten",
+    "public",
+    "civic",
+    "government",
+    "fire_station",
+    "train_station",
+    "transportation",
+    "parking",
+    "garage",
+    "garages",
+    "carport",
+    "roof",
+    "shed",
+    "hut",
+    "service",
+    "construction",
+    "ruins",
+    "greenhouse",
+    "barn",
+    "farm_auxiliary",
+    "stable",
+    "cowshed",
+    "sports_hall",
+    "stadium",
+    "grandstand",
+    "pavilion",
+    "hotel",
+    "toilets",
+    "bunker",
+    "bridge",
+    "tower",
+    "water_tower",
+    "transformer_tower",
+    "storage_tank",
+    "silo",
+    "military",
+    "museum",
+    "sports_centre",
 ];
 
 /// Options for the estimate.
@@ -59,7 +108,10 @@ pub fn weight(b: &Building, default_levels: f64) -> f64 {
 }
 
 fn check(opts: &Options) -> Result<(), PopulationError> {
-    for (field, value) in [("total", opts.total), ("default_levels", opts.default_levels)] {
+    for (field, value) in [
+        ("total", opts.total),
+        ("default_levels", opts.default_levels),
+    ] {
         if !(value.is_finite() && value > 0.0) {
             return Err(PopulationError::NotPositive { field, value });
         }
@@ -87,7 +139,11 @@ fn finish(mut zones: Vec<(DemandZone, Acc)>, total_w: f64, opts: &Options) -> Ve
 
 /// Shares `opts.total` over square grid cells of `cell_m` metres; cells with no residential
 /// floor area are left out. Zone ids are `g<col>_<row>`.
-pub fn into_grid(buildings: &[Building], cell_m: f64, opts: &Options) -> Result<Vec<DemandZone>, PopulationError> {
+pub fn into_grid(
+    buildings: &[Building],
+    cell_m: f64,
+    opts: &Options,
+) -> Result<Vec<DemandZone>, PopulationError> {
     check(opts)?;
     if !(cell_m.is_finite() && cell_m > 0.0) {
         return Err(PopulationError::NotPositive {
@@ -104,8 +160,15 @@ pub fn into_grid(buildings: &[Building], cell_m: f64, opts: &Options) -> Result<
             continue;
         }
         let xy = proj.project(b.lon_lat);
-        let key = ((xy[0] / cell_m).floor() as i64, (xy[1] / cell_m).floor() as i64);
-        let a = cells.entry(key).or_insert(Acc { w: 0.0, x: 0.0, y: 0.0 });
+        let key = (
+            (xy[0] / cell_m).floor() as i64,
+            (xy[1] / cell_m).floor() as i64,
+        );
+        let a = cells.entry(key).or_insert(Acc {
+            w: 0.0,
+            x: 0.0,
+            y: 0.0,
+        });
         a.w += w;
         a.x += w * b.lon_lat[0];
         a.y += w * b.lon_lat[1];
@@ -124,7 +187,13 @@ pub fn into_grid(buildings: &[Building], cell_m: f64, opts: &Options) -> Result<
                 let p = proj.unproject([(cx + i) as f64 * cell_m, (cy + j) as f64 * cell_m]);
                 Coord { x: p[0], y: p[1] }
             };
-            let ring = LineString::new(vec![corner(0, 0), corner(1, 0), corner(1, 1), corner(0, 1), corner(0, 0)]);
+            let ring = LineString::new(vec![
+                corner(0, 0),
+                corner(1, 0),
+                corner(1, 1),
+                corner(0, 1),
+                corner(0, 0),
+            ]);
             let id = format!("g{cx}_{cy}");
             (
                 DemandZone {
@@ -144,11 +213,24 @@ pub fn into_grid(buildings: &[Building], cell_m: f64, opts: &Options) -> Result<
 /// Shares `opts.total` over given zones by the residential floor area inside each polygon.
 /// Zones without a polygon, and buildings outside every zone, get nothing. Each zone's
 /// `demand_point` becomes its floor-area-weighted centroid.
-pub fn into_zones(buildings: &[Building], zones: &[DemandZone], opts: &Options) -> Result<Vec<DemandZone>, PopulationError> {
+pub fn into_zones(
+    buildings: &[Building],
+    zones: &[DemandZone],
+    opts: &Options,
+) -> Result<Vec<DemandZone>, PopulationError> {
     check(opts)?;
     let mut acc: Vec<(DemandZone, Acc)> = zones
         .iter()
-        .map(|z| (z.clone(), Acc { w: 0.0, x: 0.0, y: 0.0 }))
+        .map(|z| {
+            (
+                z.clone(),
+                Acc {
+                    w: 0.0,
+                    x: 0.0,
+                    y: 0.0,
+                },
+            )
+        })
         .collect();
     let mut total_w = 0.0;
     for b in buildings {
@@ -212,7 +294,14 @@ mod tests {
             Err(PopulationError::NoBuildings { .. })
         ));
         assert!(matches!(
-            into_grid(&bs, 500.0, &Options { total: -1.0, ..opts }),
+            into_grid(
+                &bs,
+                500.0,
+                &Options {
+                    total: -1.0,
+                    ..opts
+                }
+            ),
             Err(PopulationError::NotPositive { field: "total", .. })
         ));
     }

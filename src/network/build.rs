@@ -161,14 +161,26 @@ pub fn build_network(raw: RawOsm, source: &str, format: &str) -> Result<RoadNetw
         g.add_node(());
     }
     for s in &segments {
-        g.add_edge(NodeIndex::new(s.from as usize), NodeIndex::new(s.to as usize), ());
+        g.add_edge(
+            NodeIndex::new(s.from as usize),
+            NodeIndex::new(s.to as usize),
+            (),
+        );
         if !s.oneway {
-            g.add_edge(NodeIndex::new(s.to as usize), NodeIndex::new(s.from as usize), ());
+            g.add_edge(
+                NodeIndex::new(s.to as usize),
+                NodeIndex::new(s.from as usize),
+                (),
+            );
         }
     }
     let sccs = petgraph::algo::tarjan_scc(&g);
     summary.components = sccs.len() as u64;
-    let largest = sccs.iter().max_by_key(|c| c.len()).cloned().unwrap_or_default();
+    let largest = sccs
+        .iter()
+        .max_by_key(|c| c.len())
+        .cloned()
+        .unwrap_or_default();
     let mut keep = vec![false; total_nodes];
     for n in &largest {
         keep[n.index()] = true;
@@ -188,7 +200,9 @@ pub fn build_network(raw: RawOsm, source: &str, format: &str) -> Result<RoadNetw
         let span = (max[k] - min[k]).max(1e-9);
         (((p[k] - min[k]) / span) * 65535.0).round() as u32
     };
-    let mut order: Vec<u32> = (0..total_nodes as u32).filter(|&i| keep[i as usize]).collect();
+    let mut order: Vec<u32> = (0..total_nodes as u32)
+        .filter(|&i| keep[i as usize])
+        .collect();
     order.sort_by_key(|&i| {
         let p = node_pts[i as usize];
         morton(cell(p, 0), cell(p, 1))
@@ -213,7 +227,10 @@ pub fn build_network(raw: RawOsm, source: &str, format: &str) -> Result<RoadNetw
     }
     summary.nodes = nodes.len() as u64;
     summary.segments = kept_segments.len() as u64;
-    summary.edges = kept_segments.iter().map(|s| if s.oneway { 1 } else { 2 }).sum();
+    summary.edges = kept_segments
+        .iter()
+        .map(|s| if s.oneway { 1 } else { 2 })
+        .sum();
     summary.road_km = kept_segments.iter().map(|s| s.length_m).sum::<f64>() / 1000.0;
     summary.dropped_nodes = (total_nodes - nodes.len()) as u64;
     summary.dropped_segments = (total_segments - kept_segments.len()) as u64;

@@ -74,9 +74,11 @@ pub fn read_cache<R: Read>(mut reader: R, source: &str) -> Result<RoadNetwork, C
 
 /// Decodes cache bytes.
 pub fn decode(bytes: &[u8], source: &str) -> Result<RoadNetwork, CacheError> {
-    let rest = bytes.strip_prefix(MAGIC).ok_or_else(|| CacheError::NotACache {
-        path: source.to_string(),
-    })?;
+    let rest = bytes
+        .strip_prefix(MAGIC)
+        .ok_or_else(|| CacheError::NotACache {
+            path: source.to_string(),
+        })?;
     if rest.len() < 4 {
         return Err(CacheError::Corrupt {
             path: source.to_string(),

@@ -5,8 +5,8 @@
 //! choose speeds: a [`Csr`] is built either from a [`RoadNetwork`] and a [`SpeedProfile`], or from
 //! plain arcs (DIMACS benchmark graphs, tests).
 
-use super::profile::{ProfileError, SpeedProfile};
 use super::RoadNetwork;
+use super::profile::{ProfileError, SpeedProfile};
 
 /// No segment behind an arc (graphs built from plain arcs).
 pub const NO_SEGMENT: u32 = u32::MAX;
@@ -196,8 +196,8 @@ mod tests {
 
     #[test]
     fn rows_and_reverse_rows_match() {
-        let arcs = [(0, 1, 5), (0, 2, 3), (2, 1, 1), (1, 0, 2), (2, 2, 7)]
-            .map(|(t, h, w)| ArcSpec {
+        let arcs =
+            [(0, 1, 5), (0, 2, 3), (2, 1, 1), (1, 0, 2), (2, 2, 7)].map(|(t, h, w)| ArcSpec {
                 tail: t,
                 head: h,
                 weight: w,
@@ -208,7 +208,10 @@ mod tests {
         assert_eq!(g.num_arcs(), 5);
         let outs: Vec<(u32, u32)> = g.out_arcs(0).map(|a| (g.head(a), g.weight(a))).collect();
         assert_eq!(outs, vec![(1, 5), (2, 3)]);
-        let ins: Vec<(u32, u32)> = g.in_entries(1).map(|e| (g.in_entry(e).0, g.in_entry(e).1)).collect();
+        let ins: Vec<(u32, u32)> = g
+            .in_entries(1)
+            .map(|e| (g.in_entry(e).0, g.in_entry(e).1))
+            .collect();
         assert_eq!(ins, vec![(0, 5), (2, 1)]);
         for a in 0..g.num_arcs() {
             let t = g.tail(a);

@@ -91,7 +91,11 @@ impl Dijkstra {
         cutoff: Option<u32>,
         mut stop: impl FnMut(u32) -> bool,
     ) {
-        assert_eq!(self.time.len(), g.num_nodes(), "Dijkstra state sized for another graph");
+        assert_eq!(
+            self.time.len(),
+            g.num_nodes(),
+            "Dijkstra state sized for another graph"
+        );
         self.reset();
         self.direction = dir;
         let cutoff = cutoff.unwrap_or(INF - 1);

@@ -75,18 +75,25 @@ pub fn parse_gr<R: BufRead>(reader: R, source: &str) -> Result<Csr, DimacsError>
             Some("a") => {
                 let nodes = n.ok_or_else(|| err("arc before the `p sp` problem line".into()))?;
                 let mut num = |field: &str| -> Result<u64, DimacsError> {
-                    f.next()
-                        .and_then(|s| s.parse::<u64>().ok())
-                        .ok_or_else(|| err(format!("arc field `{field}` is missing or not a non-negative integer")))
+                    f.next().and_then(|s| s.parse::<u64>().ok()).ok_or_else(|| {
+                        err(format!(
+                            "arc field `{field}` is missing or not a non-negative integer"
+                        ))
+                    })
                 };
                 let (u, v, w) = (num("u")?, num("v")?, num("w")?);
                 for (field, id) in [("u", u), ("v", v)] {
                     if id == 0 || id as usize > nodes {
-                        return Err(err(format!("arc field `{field}` = {id} is outside 1..={nodes}")));
+                        return Err(err(format!(
+                            "arc field `{field}` = {id} is outside 1..={nodes}"
+                        )));
                     }
                 }
                 if w == 0 || w > u32::MAX as u64 / 4 {
-                    return Err(err(format!("arc field `w` = {w} must be in 1..={}", u32::MAX / 4)));
+                    return Err(err(format!(
+                        "arc field `w` = {w} must be in 1..={}",
+                        u32::MAX / 4
+                    )));
                 }
                 arcs.push(ArcSpec {
                     tail: (u - 1) as u32,
@@ -108,7 +115,10 @@ pub fn parse_gr<R: BufRead>(reader: R, source: &str) -> Result<Csr, DimacsError>
         return Err(DimacsError::Syntax {
             path: source.to_string(),
             line: 0,
-            message: format!("problem line declares {declared_arcs} arcs, file has {}", arcs.len()),
+            message: format!(
+                "problem line declares {declared_arcs} arcs, file has {}",
+                arcs.len()
+            ),
         });
     }
     Ok(Csr::from_arcs(nodes, &arcs))

@@ -148,7 +148,9 @@ pub enum ImportError {
         source: std::io::Error,
     },
     /// The file starts like none of the formats `ems` reads (OSM PBF, OSM XML, `ems` cache).
-    #[error("{path}: not an OSM PBF file, an OSM XML file or an ems cache (the first bytes are {head})")]
+    #[error(
+        "{path}: not an OSM PBF file, an OSM XML file or an ems cache (the first bytes are {head})"
+    )]
     UnknownFormat { path: String, head: String },
     /// The PBF decoder failed: the file is truncated, corrupt, or not PBF.
     #[error("{path}: invalid or truncated OSM PBF: {message}")]

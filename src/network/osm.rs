@@ -9,8 +9,8 @@ use std::io::{BufRead, Read};
 
 use quick_xml::events::{BytesStart, Event};
 
-use super::tags::{Oneway, Rejection, WayAttributes, classify_way};
 use super::ImportError;
+use super::tags::{Oneway, Rejection, WayAttributes, classify_way};
 
 /// Which kind of extract a byte stream holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -280,6 +280,19 @@ enum Current {
         id: i64,
     },
     Relation,
+    /// A deleted element (`action="delete"`, `visible="false"`, or inside an osmChange
+    /// `<delete>` block): read past, not used.
+    Skipped,
+}
+
+/// JOSM files keep deleted objects with `action="delete"`; history and API files mark them
+/// `visible="false"`.
+fn is_deleted(e: &BytesStart) -> bool {
+    e.attributes().flatten().any(|a| {
+        let v = a.value.as_ref();
+        (a.key.as_ref() == "action" && v == "delete")
+            || (a.key.as_ref() == "visible" && v == "false")
+    })
 }
 
 /// Reads an OSM XML stream (`<osm>` with `<node>`, `<way>`, `<relation>`).
@@ -294,13 +307,16 @@ pub fn read_xml<R: BufRead>(reader: R, source: &str) -> Result<RawOsm, ImportErr
     let mut tags: Vec<(String, String)> = Vec::new();
     let mut refs: Vec<i64> = Vec::new();
     let mut saw_osm_root = false;
+    let mut in_delete_block = false;
     loop {
         let line = xml.get_ref().line;
-        let ev = xml.read_event_into(&mut buf).map_err(|e| ImportError::Xml {
-            path: source.to_string(),
-            line,
-            message: e.to_string(),
-        })?;
+        let ev = xml
+            .read_event_into(&mut buf)
+            .map_err(|e| ImportError::Xml {
+                path: source.to_string(),
+                line,
+                message: e.to_string(),
+            })?;
         let err_at = |field: &str, message: String| ImportError::XmlField {
             path: source.to_string(),
             line,
@@ -311,8 +327,23 @@ pub fn read_xml<R: BufRead>(reader: R, source: &str) -> Result<RawOsm, ImportErr
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let is_empty = matches!(ev, Event::Empty(_));
                 let name = e.local_name();
-                match name.as_ref() {
+                let element = name.as_ref();
+                if matches!(element, "node" | "way" | "relation")
+                    && (in_delete_block || is_deleted(e))
+                {
+                    tags.clear();
+                    refs.clear();
+                    current = if is_empty {
+                        Current::None
+                    } else {
+                        Current::Skipped
+                    };
+                    buf.clear();
+                    continue;
+                }
+                match element {
                     "osm" | "osmChange" => saw_osm_root = true,
+                    "delete" if !is_empty => in_delete_block = true,
                     "node" => {
                         let id = attr_i64(e, "id", "node", &err_at)?;
                         let lat = attr_f64(e, "lat", "node", &err_at)?;
@@ -354,7 +385,10 @@ pub fn read_xml<R: BufRead>(reader: R, source: &str) -> Result<RawOsm, ImportErr
                         }
                     }
                     "tag" => {
-                        if !matches!(current, Current::None) {
+                        if matches!(
+                            current,
+                            Current::Node { .. } | Current::Way { .. } | Current::Relation
+                        ) {
                             let k = attr_string(e, "k", "tag", &err_at)?;
                             let v = attr_string(e, "v", "tag", &err_at)?;
                             tags.push((k, v));
@@ -367,10 +401,14 @@ pub fn read_xml<R: BufRead>(reader: R, source: &str) -> Result<RawOsm, ImportErr
                 let name = e.local_name();
                 let t: Vec<(&str, &str)> =
                     tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                if name.as_ref() == "delete" {
+                    in_delete_block = false;
+                }
                 match (name.as_ref(), std::mem::take(&mut current)) {
                     ("node", Current::Node { id, lon, lat }) => c.node(id, lon, lat, &t),
                     ("way", Current::Way { id }) => c.way(id, std::mem::take(&mut refs), &t),
                     ("relation", Current::Relation) => c.relation(&t),
+                    ("node" | "way" | "relation", Current::Skipped) => {}
                     (_, other) => current = other,
                 }
             }
@@ -407,7 +445,10 @@ fn attr_string(
                 .map_err(|x| err_at(&field, x.to_string()));
         }
     }
-    Err(err_at(&field, format!("<{element}> has no `{}` attribute", key)))
+    Err(err_at(
+        &field,
+        format!("<{element}> has no `{}` attribute", key),
+    ))
 }
 
 fn attr_i64(e: &BytesStart, key: &str, element: &str, err_at: &ErrAt) -> Result<i64, ImportError> {

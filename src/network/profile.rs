@@ -20,8 +20,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::tags::{MAXSPEED_REDUCTION, RoadClass, default_speed_kmh};
 use super::Segment;
+use super::tags::{MAXSPEED_REDUCTION, RoadClass, default_speed_kmh};
 
 /// A speed profile. Serialises as a TOML table, e.g. in a scenario file:
 ///
@@ -142,7 +142,10 @@ impl SpeedProfile {
     }
 
     fn factor(&self, class: RoadClass) -> f64 {
-        self.class_factor.get(class.as_str()).copied().unwrap_or(1.0)
+        self.class_factor
+            .get(class.as_str())
+            .copied()
+            .unwrap_or(1.0)
     }
 
     /// Speed in km/h on a segment in its allowed direction.
@@ -189,7 +192,10 @@ mod tests {
     fn bad_values_are_named() {
         let mut p = SpeedProfile::car();
         p.class_factor.insert("footway".into(), 1.0);
-        assert!(matches!(p.validate(), Err(ProfileError::UnknownClass { .. })));
+        assert!(matches!(
+            p.validate(),
+            Err(ProfileError::UnknownClass { .. })
+        ));
         let mut p = SpeedProfile::car();
         p.class_factor.insert("primary".into(), 0.0);
         let e = p.validate().unwrap_err().to_string();

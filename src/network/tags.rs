@@ -167,7 +167,9 @@ pub fn parse_maxspeed(value: &str) -> Option<f64> {
     value
         .split(';')
         .filter_map(|part| parse_one_maxspeed(part.trim()))
-        .fold(None, |acc: Option<f64>, v| Some(acc.map_or(v, |a| a.min(v))))
+        .fold(None, |acc: Option<f64>, v| {
+            Some(acc.map_or(v, |a| a.min(v)))
+        })
 }
 
 fn parse_one_maxspeed(v: &str) -> Option<f64> {
@@ -338,8 +340,14 @@ mod tests {
 
     #[test]
     fn drivable_filter() {
-        assert_eq!(classify(&[("highway", "footway")]), Err(Rejection::NotDrivable));
-        assert_eq!(classify(&[("highway", "track")]), Err(Rejection::NotDrivable));
+        assert_eq!(
+            classify(&[("highway", "footway")]),
+            Err(Rejection::NotDrivable)
+        );
+        assert_eq!(
+            classify(&[("highway", "track")]),
+            Err(Rejection::NotDrivable)
+        );
         assert_eq!(classify(&[("name", "x")]), Err(Rejection::NotDrivable));
         assert_eq!(
             classify(&[("highway", "service"), ("area", "yes")]),
@@ -366,10 +374,22 @@ mod tests {
     fn oneway_rules() {
         let ow = |t: &[(&'static str, &'static str)]| classify(t).unwrap().oneway;
         assert_eq!(ow(&[("highway", "primary")]), Oneway::No);
-        assert_eq!(ow(&[("highway", "primary"), ("oneway", "yes")]), Oneway::Forward);
-        assert_eq!(ow(&[("highway", "primary"), ("oneway", "1")]), Oneway::Forward);
-        assert_eq!(ow(&[("highway", "primary"), ("oneway", "true")]), Oneway::Forward);
-        assert_eq!(ow(&[("highway", "primary"), ("oneway", "-1")]), Oneway::Backward);
+        assert_eq!(
+            ow(&[("highway", "primary"), ("oneway", "yes")]),
+            Oneway::Forward
+        );
+        assert_eq!(
+            ow(&[("highway", "primary"), ("oneway", "1")]),
+            Oneway::Forward
+        );
+        assert_eq!(
+            ow(&[("highway", "primary"), ("oneway", "true")]),
+            Oneway::Forward
+        );
+        assert_eq!(
+            ow(&[("highway", "primary"), ("oneway", "-1")]),
+            Oneway::Backward
+        );
         assert_eq!(
             ow(&[("highway", "primary"), ("oneway", "reversible")]),
             Oneway::Reversible

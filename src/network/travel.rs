@@ -16,10 +16,10 @@ use geo::{Distance, Haversine, Point};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::RoadNetwork;
 use super::csr::Csr;
 use super::dijkstra::{Dijkstra, Direction, Seed};
 use super::profile::{ProfileError, SpeedProfile};
-use super::RoadNetwork;
 use crate::spatial::{LocalProjection, PolylineIndex};
 
 /// Default snapping limit, metres.
@@ -131,7 +131,10 @@ impl TravelModel {
     pub fn new(network: RoadNetwork, profile: SpeedProfile) -> Result<TravelModel, ProfileError> {
         let graph = Csr::build(&network, &profile)?;
         let projection = LocalProjection::around(&network.nodes);
-        let index = PolylineIndex::new(projection, network.segments.iter().map(|s| s.geometry.as_slice()));
+        let index = PolylineIndex::new(
+            projection,
+            network.segments.iter().map(|s| s.geometry.as_slice()),
+        );
         Ok(TravelModel {
             network,
             profile,
@@ -154,7 +157,11 @@ impl TravelModel {
     /// Places a point on the nearest road.
     pub fn snap(&self, lon_lat: [f64; 2]) -> Result<Snapped, SnapError> {
         let [lon, lat] = lon_lat;
-        if !(lon.is_finite() && lat.is_finite() && (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat)) {
+        if !(lon.is_finite()
+            && lat.is_finite()
+            && (-180.0..=180.0).contains(&lon)
+            && (-90.0..=90.0).contains(&lat))
+        {
             return Err(SnapError::InvalidCoordinate { lon, lat });
         }
         let hit = self.index.nearest(lon_lat).ok_or(SnapError::TooFar {
@@ -181,7 +188,11 @@ impl TravelModel {
             .sum();
         let piece_len = haversine(seg.geometry[piece], seg.geometry[piece + 1]);
         let offset_m = (before + hit.t * piece_len).clamp(0.0, seg.length_m);
-        let fraction = if seg.length_m > 0.0 { offset_m / seg.length_m } else { 0.0 };
+        let fraction = if seg.length_m > 0.0 {
+            offset_m / seg.length_m
+        } else {
+            0.0
+        };
         Ok(Snapped {
             input: lon_lat,
             segment: hit.polyline,
@@ -205,7 +216,13 @@ impl TravelModel {
         let (len, [tf, tb]) = self.seg_len_times(s);
         let f = s.fraction;
         [
-            (tf != u32::MAX).then(|| (seg.to, ((1.0 - f) * tf as f64).round() as u64, (1.0 - f) * len)),
+            (tf != u32::MAX).then(|| {
+                (
+                    seg.to,
+                    ((1.0 - f) * tf as f64).round() as u64,
+                    (1.0 - f) * len,
+                )
+            }),
             (tb != u32::MAX).then(|| (seg.from, (f * tb as f64).round() as u64, f * len)),
         ]
     }
@@ -217,7 +234,13 @@ impl TravelModel {
         let f = s.fraction;
         [
             (tf != u32::MAX).then(|| (seg.from, (f * tf as f64).round() as u64, f * len)),
-            (tb != u32::MAX).then(|| (seg.to, ((1.0 - f) * tb as f64).round() as u64, (1.0 - f) * len)),
+            (tb != u32::MAX).then(|| {
+                (
+                    seg.to,
+                    ((1.0 - f) * tb as f64).round() as u64,
+                    (1.0 - f) * len,
+                )
+            }),
         ]
     }
 
@@ -245,7 +268,7 @@ impl TravelModel {
                     length_m: 0.0,
                 },
                 |(node, t, l)| Seed {
-                node,
+                    node,
                     time: t.min(u32::MAX as u64 - 1) as u32,
                     length_m: l,
                 },
@@ -274,7 +297,12 @@ impl TravelModel {
         self.route_inner(q, from, to).map(|(eta, _)| eta)
     }
 
-    fn route_inner(&self, q: &mut Dijkstra, from: &Snapped, to: &Snapped) -> Option<(Eta, Option<u32>)> {
+    fn route_inner(
+        &self,
+        q: &mut Dijkstra,
+        from: &Snapped,
+        to: &Snapped,
+    ) -> Option<(Eta, Option<u32>)> {
         let seeds = Self::seeds(&self.departures(from));
         let targets = self.arrivals(to);
         let mut remaining = targets.map(|e| e.map(|e| e.0));
@@ -352,8 +380,15 @@ impl TravelModel {
             let l = haversine(w[0], w[1]);
             let (a, b) = (acc, acc + l);
             let at = |d: f64| {
-                let t = if l > 0.0 { ((d - a) / l).clamp(0.0, 1.0) } else { 0.0 };
-                [w[0][0] + t * (w[1][0] - w[0][0]), w[0][1] + t * (w[1][1] - w[0][1])]
+                let t = if l > 0.0 {
+                    ((d - a) / l).clamp(0.0, 1.0)
+                } else {
+                    0.0
+                };
+                [
+                    w[0][0] + t * (w[1][0] - w[0][0]),
+                    w[0][1] + t * (w[1][1] - w[0][1]),
+                ]
             };
             if b >= lo && a <= hi {
                 if out.is_empty() {
@@ -398,7 +433,9 @@ impl TravelModel {
             .map(|t| {
                 let eta = match dir {
                     Direction::Forward => Self::best(q, &self.arrivals(t), self.direct(origin, t)),
-                    Direction::Reverse => Self::best(q, &self.departures(t), self.direct(t, origin)),
+                    Direction::Reverse => {
+                        Self::best(q, &self.departures(t), self.direct(t, origin))
+                    }
                 };
                 eta.filter(|e| cutoff_ms.is_none_or(|c| e.time_ms <= c as u64))
             })
@@ -407,7 +444,12 @@ impl TravelModel {
 
     /// Travel times from every source to every target, in parallel (rayon). Runs one search per
     /// source (forward) or per target (reverse), whichever is fewer.
-    pub fn matrix(&self, sources: &[Snapped], targets: &[Snapped], cutoff_ms: Option<u32>) -> Matrix {
+    pub fn matrix(
+        &self,
+        sources: &[Snapped],
+        targets: &[Snapped],
+        cutoff_ms: Option<u32>,
+    ) -> Matrix {
         let (rows, cols) = (sources.len(), targets.len());
         let mut m = Matrix {
             rows,

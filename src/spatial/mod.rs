@@ -108,7 +108,10 @@ pub fn closest_on_segment(a: [f64; 2], b: [f64; 2], p: [f64; 2]) -> (f64, [f64; 
 
 impl PolylineIndex {
     /// Indexes `[lon, lat]` polylines (bulk-loaded).
-    pub fn new<'a>(projection: LocalProjection, polylines: impl IntoIterator<Item = &'a [[f64; 2]]>) -> Self {
+    pub fn new<'a>(
+        projection: LocalProjection,
+        polylines: impl IntoIterator<Item = &'a [[f64; 2]]>,
+    ) -> Self {
         let mut pieces = Vec::new();
         for (i, line) in polylines.into_iter().enumerate() {
             for (j, w) in line.windows(2).enumerate() {
@@ -181,7 +184,10 @@ pub struct PointIndex {
 
 impl PointIndex {
     /// Indexes `[lon, lat]` points; ids are their positions in the input.
-    pub fn new<'a>(projection: LocalProjection, points: impl IntoIterator<Item = &'a [f64; 2]>) -> Self {
+    pub fn new<'a>(
+        projection: LocalProjection,
+        points: impl IntoIterator<Item = &'a [f64; 2]>,
+    ) -> Self {
         let items = points
             .into_iter()
             .enumerate()

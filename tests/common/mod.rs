@@ -6,7 +6,9 @@ use std::path::PathBuf;
 /// A file under `../shared/data/`. Missing data skips the test locally and fails it when
 /// `CI=true`, so CI can never pass by skipping.
 pub fn shared(rel: &str) -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data").join(rel);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data")
+        .join(rel);
     if p.exists() {
         return Some(p);
     }
@@ -19,5 +21,7 @@ pub fn shared(rel: &str) -> Option<PathBuf> {
 
 /// A fixture beside the tests.
 pub fn fixture(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
 }
