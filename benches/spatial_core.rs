@@ -165,6 +165,25 @@ fn bench(c: &mut Criterion) {
     });
     group.finish();
 
+    let mut group = c.benchmark_group("point_to_point");
+    let pairs = points(&tm, 64, 17);
+    let mut q = tm.query();
+    let mut k = 0;
+    group.bench_function("ems_eta_early_stop", |b| {
+        b.iter(|| {
+            k = (k + 2) % pairs.len();
+            tm.eta(&mut q, &pairs[k], &pairs[k + 1])
+        })
+    });
+    group.bench_function("ems_route_with_geometry", |b| {
+        b.iter(|| {
+            k = (k + 2) % pairs.len();
+            tm.route(&mut q, &pairs[k], &pairs[k + 1])
+                .map(|r| r.geometry.len())
+        })
+    });
+    group.finish();
+
     let demand = points(&tm, 1000, 11);
     let sites = points(&tm, 100, 13);
     let mut group = c.benchmark_group("matrix_1000x100");

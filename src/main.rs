@@ -163,11 +163,13 @@ fn run(cli: Cli) -> Result<()> {
             no_cache,
             format,
         } => {
+            let is_cache = network::file_kind(&extract)? == Some(network::FileKind::Cache);
             let t0 = std::time::Instant::now();
             let net = import_with_progress(&extract)?;
             let secs = t0.elapsed().as_secs_f64();
             let mut cache = None;
-            if !no_cache && net.summary.format != "cache" {
+            // A cache given as input is summarised, not copied, unless --out asks for a copy.
+            if !no_cache && (!is_cache || out.is_some()) {
                 let out = out.unwrap_or_else(|| {
                     let stem = extract
                         .file_name()

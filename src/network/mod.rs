@@ -209,6 +209,29 @@ pub fn sniff(head: &[u8]) -> Option<FileKind> {
     None
 }
 
+/// Sniffs a file's kind from its first bytes (`None`: none of the formats `ems` reads).
+pub fn file_kind(path: &Path) -> Result<Option<FileKind>, ImportError> {
+    let mut head = [0u8; 64];
+    let mut f = std::fs::File::open(path).map_err(|e| ImportError::Io {
+        path: path.display().to_string(),
+        source: e,
+    })?;
+    let mut n = 0;
+    while n < head.len() {
+        match f.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) => {
+                return Err(ImportError::Io {
+                    path: path.display().to_string(),
+                    source: e,
+                });
+            }
+        }
+    }
+    Ok(sniff(&head[..n]))
+}
+
 fn describe_head(head: &[u8]) -> String {
     if head.is_empty() {
         return "missing (the file is empty)".into();
