@@ -53,4 +53,6 @@
 pub mod model;
 pub mod network;
 pub mod report;
+pub mod simulate;
 pub mod spatial;
+pub mod standards;

@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use ems::model::{self, Scenario};
 use ems::network::{self, RoadNetwork, SpeedProfile, TravelModel};
 use ems::report;
+use ems::standards::{self, Targets};
 
 #[derive(Parser)]
 #[command(
@@ -91,6 +92,53 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Annual standards check: service radius, ambulances per population, detention rate and
+    /// response time against a target preset, from the scenario and its incident log.
+    Check {
+        /// Scenario TOML [default: the embedded demo].
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        /// Incident log CSV [default: the one the scenario names, if any].
+        #[arg(long)]
+        incidents: Option<PathBuf>,
+        /// Target preset (shanghai-2020, china-2020-national) or a targets TOML file.
+        #[arg(long, default_value = ems::standards::targets::DEFAULT_PRESET)]
+        targets: String,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        /// Also write a self-contained HTML report with a map and histograms.
+        #[arg(long)]
+        html: Option<PathBuf>,
+        /// Skip unparseable incident rows (they are counted and listed in the report).
+        #[arg(long)]
+        skip_invalid: bool,
+        /// Call handling assumed by the modelled response time, seconds.
+        #[arg(long, default_value_t = 60.0)]
+        call_handling_s: f64,
+        /// Turnout assumed by the modelled response time, seconds.
+        #[arg(long, default_value_t = 60.0)]
+        turnout_s: f64,
+    },
+    /// Write a synthetic year of incidents for a scenario (Poisson calls by population, road
+    /// travel times, recorded delays; no queueing). The output is labelled synthetic in README.
+    SynthIncidents {
+        /// Scenario TOML [default: the embedded demo].
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        /// Output CSV.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 2024)]
+        seed: u64,
+        #[arg(long, default_value_t = 2024)]
+        year: i32,
+        /// Calls per 1,000 residents per year.
+        #[arg(long, default_value_t = 90.0)]
+        rate: f64,
+        /// Share of calls given one deliberate recording error.
+        #[arg(long, default_value_t = 0.002)]
+        error_share: f64,
+    },
     /// Run the embedded demo: import the map, load the scenario, route each station to the
     /// nearest hospital, and summarise.
     Demo {
@@ -153,6 +201,13 @@ fn load_map(map: Option<&Path>) -> Result<RoadNetwork> {
         Some(p) => import_with_progress(p),
         None => Ok(model::demo::map()?),
     }
+}
+
+fn load_scenario(path: Option<&Path>, skip_invalid: bool) -> Result<Scenario> {
+    Ok(match path {
+        Some(p) => Scenario::load_with(p, skip_invalid)?,
+        None => model::demo::scenario_with(skip_invalid)?,
+    })
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -281,6 +336,74 @@ fn run(cli: Cli) -> Result<()> {
                 }
                 None => println!("{text}"),
             }
+        }
+        Command::Check {
+            scenario,
+            incidents,
+            targets,
+            format,
+            html,
+            skip_invalid,
+            call_handling_s,
+            turnout_s,
+        } => {
+            let sc = load_scenario(scenario.as_deref(), skip_invalid)?;
+            let targets = Targets::load(&targets)?;
+            let log = match incidents {
+                Some(p) => model::read_incidents(
+                    &p,
+                    &model::ParseOptions {
+                        timezone: sc.timezone,
+                        skip_invalid,
+                    },
+                )?,
+                None => sc.incidents.clone(),
+            };
+            let mut tm = TravelModel::new(sc.network.clone(), sc.profile.clone())?;
+            tm.snap_limit_m = sc.snap_limit_m;
+            let opts = standards::CheckOptions {
+                call_handling_s,
+                turnout_s,
+            };
+            let r = standards::check(&sc, &tm, &log, &targets, &opts)?;
+            match format {
+                Format::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report::check::json(&r))?
+                ),
+                Format::Text => print!("{}", report::check::text(&r)),
+            }
+            if let Some(p) = html {
+                let nodes = standards::node_response_minutes(&sc, &tm, &opts);
+                std::fs::write(&p, report::html::page(&r, &sc, &tm.network, &nodes))
+                    .with_context(|| format!("{}: cannot write", p.display()))?;
+                eprintln!("wrote {}", p.display());
+            }
+        }
+        Command::SynthIncidents {
+            scenario,
+            out,
+            seed,
+            year,
+            rate,
+            error_share,
+        } => {
+            let sc = load_scenario(scenario.as_deref(), false)?;
+            let tm = TravelModel::new(sc.network.clone(), sc.profile.clone())?;
+            let opts = ems::simulate::synthetic::SynthOptions {
+                seed,
+                year,
+                calls_per_1000: rate,
+                error_share,
+            };
+            let csv = ems::simulate::synthetic::generate(&sc, &tm, &sc.timezone, &opts)?;
+            std::fs::write(&out, &csv)
+                .with_context(|| format!("{}: cannot write", out.display()))?;
+            eprintln!(
+                "wrote {} synthetic incidents to {}",
+                csv.lines().count() - 1,
+                out.display()
+            );
         }
         Command::Demo { format } => {
             let t0 = std::time::Instant::now();

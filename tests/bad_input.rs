@@ -239,11 +239,15 @@ fn malformed_geojson() {
 #[test]
 fn malformed_incident_csv() {
     let path = common::fixture("incidents_bad.csv");
-    let e = model::read_incidents(&path).unwrap_err().to_string();
+    let strict = model::ParseOptions::default();
+    let e = model::read_incidents(&path, &strict)
+        .unwrap_err()
+        .to_string();
     assert!(e.ends_with("incidents_bad.csv:3: field `on_scene`: `08:70` is not a timestamp (use 2024-03-01T08:15:30+08:00 or 2024-03-01 08:15:30)"), "{e}");
     let e = model::parse_incidents(
         "id,call_received,priority,lon,lat\n1,2024-01-01 00:00:00,0,7.4,43.7\n".as_bytes(),
         "i.csv",
+        &strict,
     )
     .unwrap_err()
     .to_string();
@@ -251,6 +255,7 @@ fn malformed_incident_csv() {
     let e = model::parse_incidents(
         "id,call_received,priority,lon,lat\n1,2024-01-01 00:00:00,1,7.4\n".as_bytes(),
         "i.csv",
+        &strict,
     )
     .unwrap_err()
     .to_string();

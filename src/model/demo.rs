@@ -35,6 +35,10 @@ const FILES: &[(&str, &str)] = &[
         "demand.geojson",
         include_str!("../../data/demo/demand.geojson"),
     ),
+    (
+        "incidents.csv",
+        include_str!("../../data/demo/incidents.csv"),
+    ),
 ];
 
 /// Imports the embedded demo map.
@@ -67,5 +71,15 @@ impl Source for Embedded {
 
 /// Loads the embedded demo scenario.
 pub fn scenario() -> Result<Scenario, ModelError> {
-    Scenario::from_toml(FILES[0].1, "data/demo/scenario.toml", &Embedded)
+    scenario_with(false)
+}
+
+/// Loads the embedded demo scenario; `skip_invalid` as in [`Scenario::from_toml_with`].
+pub fn scenario_with(skip_invalid: bool) -> Result<Scenario, ModelError> {
+    Scenario::from_toml_with(
+        FILES[0].1,
+        "data/demo/scenario.toml",
+        &Embedded,
+        skip_invalid,
+    )
 }

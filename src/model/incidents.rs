@@ -8,8 +8,10 @@
 //! `handover_complete`, `priority`, `unit`, `hospital`, `lon`, `lat`, and optionally `condition`
 //! and `zone`. Only `id`, `call_received`, `priority`, `lon` and `lat` must be filled; the other
 //! stages are empty when the call did not reach them. Timestamps are RFC 3339
-//! (`2024-03-01T08:15:30+08:00`) or local time without an offset (`2024-03-01 08:15:30`, read as
-//! written; only differences are used). Stages that are filled must not go back in time.
+//! (`2024-03-01T08:15:30+08:00`, the offset is honoured) or local time without an offset
+//! (`2024-03-01 08:15:30`), which is read in the scenario's time zone ([`TimeZoneSpec`]).
+//! Stages that go back in time are kept as written: real logs have them, and the standards check
+//! excludes such rows from the metric they affect and lists them.
 
 use std::io::Read;
 
@@ -21,6 +23,8 @@ use super::ModelError;
 /// One call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Incident {
+    /// CSV line of the row (the header is line 1), for data-quality listings.
+    pub line: u64,
     pub id: String,
     pub call_received: DateTime<FixedOffset>,
     pub dispatched: Option<DateTime<FixedOffset>>,
@@ -37,7 +41,7 @@ pub struct Incident {
     pub zone: Option<String>,
 }
 
-/// The stage columns, in the order they must occur in time.
+/// The stage columns, in the order they should occur in time.
 pub const STAGES: [&str; 6] = [
     "call_received",
     "dispatched",
@@ -47,8 +51,60 @@ pub const STAGES: [&str; 6] = [
     "handover_complete",
 ];
 
-/// Parses a timestamp in one of the accepted forms.
-pub fn parse_timestamp(s: &str) -> Option<DateTime<FixedOffset>> {
+/// The time zone for timestamps written without an offset.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TimeZoneSpec {
+    /// A fixed offset such as `+08:00` (or `UTC`).
+    Fixed(FixedOffset),
+    /// An IANA zone such as `Asia/Shanghai` or `Europe/Monaco`, with its daylight-saving rules.
+    Iana(chrono_tz::Tz),
+}
+
+impl Default for TimeZoneSpec {
+    fn default() -> Self {
+        TimeZoneSpec::Fixed(FixedOffset::east_opt(0).expect("zero offset"))
+    }
+}
+
+impl TimeZoneSpec {
+    /// Parses `UTC`, `Z`, `+08:00`, `-0500` or an IANA name.
+    pub fn parse(s: &str) -> Option<TimeZoneSpec> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("utc") || s == "Z" {
+            return Some(TimeZoneSpec::default());
+        }
+        if let Some(sign) = s.chars().next().filter(|c| *c == '+' || *c == '-') {
+            let digits: String = s[1..].chars().filter(|c| c.is_ascii_digit()).collect();
+            if digits.len() != 4 && digits.len() != 2 {
+                return None;
+            }
+            let h: i32 = digits[..2].parse().ok()?;
+            let m: i32 = if digits.len() == 4 {
+                digits[2..].parse().ok()?
+            } else {
+                0
+            };
+            let secs = (h * 3600 + m * 60) * if sign == '-' { -1 } else { 1 };
+            return FixedOffset::east_opt(secs).map(TimeZoneSpec::Fixed);
+        }
+        s.parse::<chrono_tz::Tz>().ok().map(TimeZoneSpec::Iana)
+    }
+
+    /// Places a naive local time in this zone. In a daylight-saving fold the earlier instant is
+    /// taken; a time inside a daylight-saving gap does not exist and gives `None`.
+    pub fn localize(&self, n: &NaiveDateTime) -> Option<DateTime<FixedOffset>> {
+        match self {
+            TimeZoneSpec::Fixed(o) => o.from_local_datetime(n).earliest(),
+            TimeZoneSpec::Iana(tz) => tz
+                .from_local_datetime(n)
+                .earliest()
+                .map(|t| t.fixed_offset()),
+        }
+    }
+}
+
+/// Parses a timestamp: RFC 3339 with its own offset, or a naive local time in `tz`.
+pub fn parse_timestamp(s: &str, tz: &TimeZoneSpec) -> Option<DateTime<FixedOffset>> {
     let s = s.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t);
@@ -57,28 +113,72 @@ pub fn parse_timestamp(s: &str) -> Option<DateTime<FixedOffset>> {
         "%Y-%m-%d %H:%M:%S%.f",
         "%Y-%m-%dT%H:%M:%S%.f",
         "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
         "%Y/%m/%d %H:%M:%S",
     ] {
         if let Ok(n) = NaiveDateTime::parse_from_str(s, fmt) {
-            return FixedOffset::east_opt(0)?.from_local_datetime(&n).single();
+            return tz.localize(&n);
         }
     }
     None
 }
 
+/// How to read an incident log.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ParseOptions {
+    /// Zone for timestamps without an offset.
+    pub timezone: TimeZoneSpec,
+    /// Record unparseable rows in [`IncidentLog::invalid`] instead of failing on the first.
+    pub skip_invalid: bool,
+}
+
+/// A row that could not be parsed (kept only with [`ParseOptions::skip_invalid`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InvalidRow {
+    pub line: u64,
+    pub field: String,
+    pub message: String,
+}
+
+/// A parsed log: the incidents, and the rows that could not be read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IncidentLog {
+    pub incidents: Vec<Incident>,
+    pub invalid: Vec<InvalidRow>,
+    /// Data rows in the file (valid + invalid).
+    pub rows: u64,
+}
+
 /// Reads an incident CSV file.
-pub fn read_incidents(path: &std::path::Path) -> Result<Vec<Incident>, ModelError> {
+pub fn read_incidents(
+    path: &std::path::Path,
+    opts: &ParseOptions,
+) -> Result<IncidentLog, ModelError> {
     let f = std::fs::File::open(path).map_err(|e| ModelError::Io {
         path: path.display().to_string(),
         source: e,
     })?;
-    parse_incidents(f, &path.display().to_string())
+    parse_incidents(
+        std::io::BufReader::new(f),
+        &path.display().to_string(),
+        opts,
+    )
 }
 
 /// Parses incident CSV from a reader (`path` names it in messages).
-pub fn parse_incidents<R: Read>(reader: R, path: &str) -> Result<Vec<Incident>, ModelError> {
+///
+/// Unparseable values (a timestamp, a number, a priority, an empty required field, a duplicate
+/// id) are errors naming the line and column, or, with `skip_invalid`, invalid rows. Stages that
+/// go back in time are *not* errors here: the standards check excludes them from the metric they
+/// affect and reports them.
+pub fn parse_incidents<R: Read>(
+    reader: R,
+    path: &str,
+    opts: &ParseOptions,
+) -> Result<IncidentLog, ModelError> {
     let mut rdr = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
+        .flexible(true)
         .from_reader(reader);
     let err = |line: u64, field: &str, message: String| ModelError::Csv {
         path: path.to_string(),
@@ -96,90 +196,110 @@ pub fn parse_incidents<R: Read>(reader: R, path: &str) -> Result<Vec<Incident>, 
             return Err(err(1, required, "missing column".into()));
         }
     }
-    let cols: Vec<Option<usize>> = STAGES.iter().map(|s| col(s)).collect();
-    let mut out = Vec::new();
+    let stage_cols: Vec<Option<usize>> = STAGES.iter().map(|s| col(s)).collect();
+    let idx = |name: &str| col(name);
+    let (c_id, c_pri, c_lon, c_lat) = (idx("id"), idx("priority"), idx("lon"), idx("lat"));
+    let (c_unit, c_hosp, c_cond, c_zone) =
+        (idx("unit"), idx("hospital"), idx("condition"), idx("zone"));
+    let mut log = IncidentLog::default();
     let mut seen = std::collections::HashSet::new();
-    for rec in rdr.records() {
-        let rec = rec.map_err(|e| {
-            let line = e.position().map(|p| p.line()).unwrap_or(0);
-            err(line, "row", e.to_string())
-        })?;
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
-        let get = |name: &str| col(name).and_then(|i| rec.get(i)).filter(|s| !s.is_empty());
-        let id = get("id")
-            .ok_or_else(|| err(line, "id", "empty".into()))?
-            .to_string();
-        if !seen.insert(id.clone()) {
-            return Err(err(line, "id", format!("duplicate id `{id}`")));
-        }
-        let mut times: Vec<Option<DateTime<FixedOffset>>> = Vec::with_capacity(6);
-        for (stage, c) in STAGES.iter().zip(&cols) {
-            let v = c.and_then(|i| rec.get(i)).filter(|s| !s.is_empty());
-            times.push(match v {
-                None => None,
-                Some(s) => Some(parse_timestamp(s).ok_or_else(|| {
-                    err(line, stage, format!("`{s}` is not a timestamp (use 2024-03-01T08:15:30+08:00 or 2024-03-01 08:15:30)"))
-                })?),
-            });
-        }
-        let call_received = times[0].ok_or_else(|| err(line, "call_received", "empty".into()))?;
-        let mut last = (STAGES[0], call_received);
-        for (stage, t) in STAGES.iter().zip(&times).skip(1) {
-            if let Some(t) = t {
-                if *t < last.1 {
-                    return Err(err(
-                        line,
-                        stage,
-                        format!("{t} is before {} ({})", last.0, last.1),
-                    ));
-                }
-                last = (stage, *t);
+    let mut rec = csv::StringRecord::new();
+    loop {
+        let more = match rdr.read_record(&mut rec) {
+            Ok(m) => m,
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                return Err(err(line, "row", e.to_string()));
             }
-        }
-        let num = |name: &str| -> Result<f64, ModelError> {
-            let s = get(name).ok_or_else(|| err(line, name, "empty".into()))?;
-            s.parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite())
-                .ok_or_else(|| err(line, name, format!("`{s}` is not a number")))
         };
-        let (lon, lat) = (num("lon")?, num("lat")?);
-        if !(-180.0..=180.0).contains(&lon) {
-            return Err(err(line, "lon", format!("{lon} is outside -180..180")));
+        if !more {
+            break;
         }
-        if !(-90.0..=90.0).contains(&lat) {
-            return Err(err(line, "lat", format!("{lat} is outside -90..90")));
+        log.rows += 1;
+        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        match parse_row(
+            &rec,
+            line,
+            &stage_cols,
+            [c_id, c_pri, c_lon, c_lat, c_unit, c_hosp, c_cond, c_zone],
+            &opts.timezone,
+            &mut seen,
+        ) {
+            Ok(i) => log.incidents.push(i),
+            Err((field, message)) if opts.skip_invalid => log.invalid.push(InvalidRow {
+                line,
+                field: field.to_string(),
+                message,
+            }),
+            Err((field, message)) => return Err(err(line, field, message)),
         }
-        let p = get("priority").ok_or_else(|| err(line, "priority", "empty".into()))?;
-        let priority = p
-            .parse::<u8>()
-            .ok()
-            .filter(|v| (1..=9).contains(v))
-            .ok_or_else(|| {
-                err(
-                    line,
-                    "priority",
-                    format!("`{p}` is not an integer 1..9 (1 = most urgent)"),
-                )
-            })?;
-        let opt = |name: &str| get(name).map(str::to_string);
-        out.push(Incident {
-            id,
-            call_received,
-            dispatched: times[1],
-            departed: times[2],
-            on_scene: times[3],
-            at_hospital: times[4],
-            handover_complete: times[5],
-            priority,
-            unit: opt("unit"),
-            hospital: opt("hospital"),
-            lon_lat: [lon, lat],
-            condition: opt("condition"),
-            zone: opt("zone"),
-        });
     }
-    Ok(out)
+    Ok(log)
+}
+
+fn parse_row(
+    rec: &csv::StringRecord,
+    line: u64,
+    stage_cols: &[Option<usize>],
+    cols: [Option<usize>; 8],
+    tz: &TimeZoneSpec,
+    seen: &mut std::collections::HashSet<String>,
+) -> Result<Incident, (&'static str, String)> {
+    let [c_id, c_pri, c_lon, c_lat, c_unit, c_hosp, c_cond, c_zone] = cols;
+    let get = |c: Option<usize>| c.and_then(|i| rec.get(i)).filter(|s| !s.is_empty());
+    let id = get(c_id).ok_or(("id", "empty".to_string()))?.to_string();
+    let mut times: [Option<DateTime<FixedOffset>>; 6] = [None; 6];
+    for (k, (stage, c)) in STAGES.iter().zip(stage_cols).enumerate() {
+        if let Some(s) = get(*c) {
+            times[k] = Some(parse_timestamp(s, tz).ok_or_else(|| {
+                (*stage, format!("`{s}` is not a timestamp (use 2024-03-01T08:15:30+08:00 or 2024-03-01 08:15:30)"))
+            })?);
+        }
+    }
+    let call_received = times[0].ok_or(("call_received", "empty".to_string()))?;
+    let num = |c: Option<usize>, name: &'static str| -> Result<f64, (&'static str, String)> {
+        let s = get(c).ok_or((name, "empty".to_string()))?;
+        s.parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .ok_or((name, format!("`{s}` is not a number")))
+    };
+    let (lon, lat) = (num(c_lon, "lon")?, num(c_lat, "lat")?);
+    if !(-180.0..=180.0).contains(&lon) {
+        return Err(("lon", format!("{lon} is outside -180..180")));
+    }
+    if !(-90.0..=90.0).contains(&lat) {
+        return Err(("lat", format!("{lat} is outside -90..90")));
+    }
+    let p = get(c_pri).ok_or(("priority", "empty".to_string()))?;
+    let priority = p
+        .parse::<u8>()
+        .ok()
+        .filter(|v| (1..=9).contains(v))
+        .ok_or((
+            "priority",
+            format!("`{p}` is not an integer 1..9 (1 = most urgent)"),
+        ))?;
+    if !seen.insert(id.clone()) {
+        return Err(("id", format!("duplicate id `{id}`")));
+    }
+    let opt = |c: Option<usize>| get(c).map(str::to_string);
+    Ok(Incident {
+        line,
+        id,
+        call_received,
+        dispatched: times[1],
+        departed: times[2],
+        on_scene: times[3],
+        at_hospital: times[4],
+        handover_complete: times[5],
+        priority,
+        unit: opt(c_unit),
+        hospital: opt(c_hosp),
+        lon_lat: [lon, lat],
+        condition: opt(c_cond),
+        zone: opt(c_zone),
+    })
 }
 
 #[cfg(test)]
@@ -193,35 +313,80 @@ mod tests {
         let csv = format!(
             "{HEAD}1,2024-03-01 08:00:00,2024-03-01 08:01:00,2024-03-01 08:02:30,2024-03-01T08:10:00+00:00,,,1,A1,,7.42,43.73\n"
         );
-        let v = parse_incidents(csv.as_bytes(), "x.csv").unwrap();
-        assert_eq!(v.len(), 1);
-        let i = &v[0];
+        let v = parse_incidents(csv.as_bytes(), "x.csv", &ParseOptions::default()).unwrap();
+        assert_eq!(v.incidents.len(), 1);
+        let i = &v.incidents[0];
+        assert_eq!(i.line, 2);
         assert_eq!((i.on_scene.unwrap() - i.call_received).num_seconds(), 600);
         assert!(i.at_hospital.is_none());
     }
 
     #[test]
     fn errors_name_line_and_field() {
+        let strict = ParseOptions::default();
+        // Going back in time is not a parse error (the standards check handles it).
         let csv = format!(
             "{HEAD}1,2024-03-01 08:00:00,,,,,,1,,,7.42,43.73\n2,2024-03-01 08:00:00,2024-03-01 07:00:00,,,,,1,,,7.42,43.73\n"
         );
-        let e = parse_incidents(csv.as_bytes(), "x.csv")
-            .unwrap_err()
-            .to_string();
-        assert!(e.starts_with("x.csv:3: field `dispatched`"), "{e}");
+        assert_eq!(
+            parse_incidents(csv.as_bytes(), "x.csv", &strict)
+                .unwrap()
+                .incidents
+                .len(),
+            2
+        );
         let csv = format!("{HEAD}1,yesterday,,,,,,1,,,7.42,43.73\n");
-        let e = parse_incidents(csv.as_bytes(), "x.csv")
+        let e = parse_incidents(csv.as_bytes(), "x.csv", &strict)
             .unwrap_err()
             .to_string();
         assert!(e.contains("x.csv:2: field `call_received`"), "{e}");
         let csv = format!("{HEAD}1,2024-03-01 08:00:00,,,,,,1,,,7.42,430\n");
-        let e = parse_incidents(csv.as_bytes(), "x.csv")
+        let e = parse_incidents(csv.as_bytes(), "x.csv", &strict)
             .unwrap_err()
             .to_string();
         assert!(e.contains("field `lat`"), "{e}");
-        let e = parse_incidents("id,lon\n".as_bytes(), "x.csv")
+        let e = parse_incidents("id,lon\n".as_bytes(), "x.csv", &strict)
             .unwrap_err()
             .to_string();
         assert!(e.contains("field `call_received`: missing column"), "{e}");
+    }
+
+    #[test]
+    fn skip_invalid_counts_rows() {
+        let csv = format!(
+            "{HEAD}1,2024-03-01 08:00:00,,,,,,1,,,7.42,43.73\n2,nope,,,,,,1,,,7.42,43.73\n1,2024-03-01 08:00:00,,,,,,1,,,7.42,43.73\n3,2024-03-01 09:00:00,,,,,,1,,,7.42\n"
+        );
+        let opts = ParseOptions {
+            skip_invalid: true,
+            ..Default::default()
+        };
+        let log = parse_incidents(csv.as_bytes(), "x.csv", &opts).unwrap();
+        assert_eq!(log.rows, 4);
+        assert_eq!(log.incidents.len(), 1);
+        let lines: Vec<(u64, &str)> = log
+            .invalid
+            .iter()
+            .map(|r| (r.line, r.field.as_str()))
+            .collect();
+        assert_eq!(lines, vec![(3, "call_received"), (4, "id"), (5, "lat")]);
+    }
+
+    #[test]
+    fn timezones() {
+        let sh = TimeZoneSpec::parse("+08:00").unwrap();
+        let t = parse_timestamp("2024-03-01 08:00:00", &sh).unwrap();
+        assert_eq!(t.to_rfc3339(), "2024-03-01T08:00:00+08:00");
+        // An explicit offset wins over the zone.
+        let t = parse_timestamp("2024-03-01T08:00:00Z", &sh).unwrap();
+        assert_eq!(t.offset().local_minus_utc(), 0);
+        let mc = TimeZoneSpec::parse("Europe/Monaco").unwrap();
+        let a = parse_timestamp("2024-03-31 01:30:00", &mc).unwrap();
+        let b = parse_timestamp("2024-03-31 03:30:00", &mc).unwrap();
+        // Clocks go forward at 02:00: one hour apart, not two.
+        assert_eq!((b - a).num_minutes(), 60);
+        assert_eq!(parse_timestamp("2024-03-31 02:30:00", &mc), None);
+        assert_eq!(TimeZoneSpec::parse("Mars/Olympus"), None);
+        assert!(TimeZoneSpec::parse("UTC").is_some());
+        assert_eq!(TimeZoneSpec::parse("-0500"), TimeZoneSpec::parse("-05:00"));
     }
 }

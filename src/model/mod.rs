@@ -17,7 +17,9 @@ use geo::{Centroid, Coord, GeodesicArea, LineString, MultiPolygon, Polygon};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-pub use incidents::{Incident, parse_incidents, read_incidents};
+pub use incidents::{
+    Incident, IncidentLog, InvalidRow, ParseOptions, TimeZoneSpec, parse_incidents, read_incidents,
+};
 
 use crate::network::{ImportError, RoadNetwork, SpeedProfile};
 
@@ -626,6 +628,9 @@ pub struct ScenarioFile {
     pub profile: Option<SpeedProfile>,
     /// Snapping limit, metres (default 1,000).
     pub snap_limit_m: Option<f64>,
+    /// Time zone of incident timestamps written without an offset: `UTC` (default), a fixed
+    /// offset such as `+08:00`, or an IANA name such as `Asia/Shanghai`.
+    pub timezone: Option<String>,
 }
 
 /// A loaded scenario: every file read and validated.
@@ -637,7 +642,9 @@ pub struct Scenario {
     pub stations: Vec<Station>,
     pub hospitals: Vec<Hospital>,
     pub demand: Vec<DemandZone>,
-    pub incidents: Vec<Incident>,
+    /// The incident log named by the scenario (empty when it names none).
+    pub incidents: IncidentLog,
+    pub timezone: TimeZoneSpec,
     pub area_km2: Option<f64>,
     pub population: Option<f64>,
     pub profile: SpeedProfile,
@@ -666,13 +673,34 @@ impl Source for DirSource {
 impl Scenario {
     /// Loads a scenario TOML file and everything it names.
     pub fn load(path: &Path) -> Result<Scenario, ModelError> {
+        Scenario::load_with(path, false)
+    }
+
+    /// As [`Scenario::load`], with `skip_invalid` for the incident log.
+    pub fn load_with(path: &Path, skip_invalid: bool) -> Result<Scenario, ModelError> {
         let text = read_text(path)?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        Scenario::from_toml(&text, &path.display().to_string(), &DirSource(dir))
+        Scenario::from_toml_with(
+            &text,
+            &path.display().to_string(),
+            &DirSource(dir),
+            skip_invalid,
+        )
     }
 
     /// Parses scenario TOML text and loads its files through `source`.
     pub fn from_toml(text: &str, path: &str, source: &dyn Source) -> Result<Scenario, ModelError> {
+        Scenario::from_toml_with(text, path, source, false)
+    }
+
+    /// As [`Scenario::from_toml`]; `skip_invalid` keeps going past unparseable incident rows
+    /// (they are listed in [`IncidentLog::invalid`]).
+    pub fn from_toml_with(
+        text: &str,
+        path: &str,
+        source: &dyn Source,
+        skip_invalid: bool,
+    ) -> Result<Scenario, ModelError> {
         let file: ScenarioFile = toml::from_str(text).map_err(|e| ModelError::Toml {
             path: path.to_string(),
             message: e.to_string().trim_end().to_string(),
@@ -692,6 +720,13 @@ impl Scenario {
                 return Err(bad(field, v));
             }
         }
+        let timezone = match &file.timezone {
+            None => TimeZoneSpec::default(),
+            Some(tz) => TimeZoneSpec::parse(tz).ok_or_else(|| ModelError::Toml {
+                path: path.to_string(),
+                message: format!("`timezone` = \"{tz}\": expected UTC, an offset such as +08:00, or an IANA name such as Asia/Shanghai"),
+            })?,
+        };
         let profile = file.profile.clone().unwrap_or_default();
         profile.validate().map_err(|e| ModelError::Toml {
             path: path.to_string(),
@@ -708,9 +743,16 @@ impl Scenario {
         let incidents = match &file.incidents {
             Some(rel) => {
                 let (t, p) = source.text(rel)?;
-                parse_incidents(t.as_bytes(), &p)?
+                parse_incidents(
+                    t.as_bytes(),
+                    &p,
+                    &ParseOptions {
+                        timezone,
+                        skip_invalid,
+                    },
+                )?
             }
-            None => Vec::new(),
+            None => IncidentLog::default(),
         };
         let network = source.map(&file.map)?;
         Ok(Scenario {
@@ -721,6 +763,7 @@ impl Scenario {
             hospitals,
             demand,
             incidents,
+            timezone,
             area_km2: file.area_km2,
             population: file.population,
             profile,

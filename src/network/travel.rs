@@ -244,6 +244,21 @@ impl TravelModel {
         ]
     }
 
+    /// Search seeds for leaving `s` (forward searches from it; several points' seeds may be
+    /// combined into one multi-source search, e.g. every station at once).
+    pub fn departure_seeds(&self, s: &Snapped) -> impl Iterator<Item = Seed> {
+        Self::seeds(&self.departures(s))
+            .into_iter()
+            .filter(|x| x.time != u32::MAX)
+    }
+
+    /// Search seeds for arriving at `s` (reverse searches towards it).
+    pub fn arrival_seeds(&self, s: &Snapped) -> impl Iterator<Item = Seed> {
+        Self::seeds(&self.arrivals(s))
+            .into_iter()
+            .filter(|x| x.time != u32::MAX)
+    }
+
     /// The drive from `a` to `b` along their common segment, if they share one and its
     /// direction allows it.
     fn direct(&self, a: &Snapped, b: &Snapped) -> Option<Eta> {

@@ -8,9 +8,10 @@
 //! # Projection
 //! [`LocalProjection`] is an equirectangular projection centred on the data: `x = R·Δλ·cos φ0`,
 //! `y = R·Δφ`, with `R` = 6,371,008.8 m (the IUGG mean Earth radius, the same radius `geo`'s
-//! haversine uses). Within ±50 km of the centre the scale error is below 0.6 % in `x` at mid
-//! latitudes, which is ample for choosing the nearest road; the distances the rest of `ems`
-//! reports are haversine distances on the sphere, not projected ones.
+//! haversine uses). The `x` scale is off by `cos φ / cos φ0 − 1`: below 1 % within 50 km north or
+//! south of the centre up to 50° latitude (0.75 % at Monaco's edge of that band), which is ample
+//! for choosing the nearest road. The distances the rest of `ems` reports are haversine
+//! distances on the sphere, not projected ones.
 
 use rstar::primitives::{GeomWithData, Line};
 use rstar::{PointDistance, RTree};
@@ -219,6 +220,52 @@ impl PointIndex {
     }
 }
 
+type IdRect = GeomWithData<rstar::primitives::Rectangle<[f64; 2]>, u32>;
+
+/// R-tree over polygon bounding boxes with an exact point-in-polygon test (demand zones,
+/// boundaries). Works in `[lon, lat]` directly: containment needs no metric.
+pub struct PolygonIndex {
+    polygons: Vec<geo::MultiPolygon<f64>>,
+    tree: RTree<IdRect>,
+}
+
+impl PolygonIndex {
+    /// Indexes polygons; ids are their positions in the input.
+    pub fn new(polygons: Vec<geo::MultiPolygon<f64>>) -> Self {
+        use geo::BoundingRect;
+        let items = polygons
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| {
+                p.bounding_rect().map(|r| {
+                    GeomWithData::new(
+                        rstar::primitives::Rectangle::from_corners(
+                            [r.min().x, r.min().y],
+                            [r.max().x, r.max().y],
+                        ),
+                        i as u32,
+                    )
+                })
+            })
+            .collect();
+        PolygonIndex {
+            polygons,
+            tree: RTree::bulk_load(items),
+        }
+    }
+
+    /// The lowest id of a polygon containing the point, if any.
+    pub fn containing(&self, lon_lat: [f64; 2]) -> Option<u32> {
+        use geo::Contains;
+        let p = geo::Point::new(lon_lat[0], lon_lat[1]);
+        self.tree
+            .locate_all_at_point(&lon_lat)
+            .map(|g| g.data)
+            .filter(|i| self.polygons[*i as usize].contains(&p))
+            .min()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,6 +278,22 @@ mod tests {
         assert!((back[0] - p[0]).abs() < 1e-12 && (back[1] - p[1]).abs() < 1e-12);
         // 0.01 degree of latitude is about 1,112 m.
         assert!((pr.project(p)[1] - 1111.95).abs() < 0.1);
+    }
+
+    #[test]
+    fn polygon_index_contains() {
+        use geo::{MultiPolygon, polygon};
+        let a = MultiPolygon::new(vec![
+            polygon![(x: 0.0, y: 0.0), (x: 1.0, y: 0.0), (x: 1.0, y: 1.0), (x: 0.0, y: 1.0)],
+        ]);
+        let b = MultiPolygon::new(vec![
+            polygon![(x: 1.0, y: 0.0), (x: 2.0, y: 0.0), (x: 1.0, y: 1.0)],
+        ]);
+        let idx = PolygonIndex::new(vec![a, b]);
+        assert_eq!(idx.containing([0.5, 0.5]), Some(0));
+        assert_eq!(idx.containing([1.2, 0.1]), Some(1));
+        assert_eq!(idx.containing([1.9, 0.9]), None);
+        assert_eq!(idx.containing([5.0, 5.0]), None);
     }
 
     #[test]

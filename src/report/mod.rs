@@ -1,7 +1,10 @@
-//! Text and JSON output for people and scripts.
+//! Text, JSON, HTML and SVG output for people and scripts.
 //!
 //! This module owns formatting. It must not compute anything a number depends on beyond
 //! presentation (units, rounding); analyses hand it finished results.
+
+pub mod check;
+pub mod html;
 
 use serde_json::{Value, json};
 

@@ -1,0 +1,347 @@
+//! The standards check as a terminal report (Chinese and English labels) and as JSON.
+
+use serde_json::{Value, json};
+use unicode_width::UnicodeWidthStr;
+
+use crate::standards::{CheckReport, Exclusions, Summary, TargetResult, WeightedSummary};
+
+/// Pads to a display width (CJK characters are two columns wide).
+fn pad(s: &str, width: usize) -> String {
+    let w = UnicodeWidthStr::width(s);
+    format!("{s}{}", " ".repeat(width.saturating_sub(w).max(1)))
+}
+
+fn fmt_value(v: Option<f64>, unit: &str) -> String {
+    match v {
+        None => "no data".into(),
+        Some(v) if unit == "share" => format!("{:.1} %", v * 100.0),
+        Some(v) if unit == "km" => format!("{v:.2} km"),
+        Some(v) if unit == "min" => format!("{v:.2} min"),
+        Some(v) => format!("{v:.2}"),
+    }
+}
+
+fn fmt_threshold(t: &TargetResult) -> String {
+    match t.threshold {
+        None => "(none)".into(),
+        Some(v) if t.unit == "share" => format!("{} {:.1} %", t.comparison, v * 100.0),
+        Some(v) if t.unit == "km" || t.unit == "min" => format!("{} {v} {}", t.comparison, t.unit),
+        Some(v) => format!("{} {v}", t.comparison),
+    }
+}
+
+fn verdict(p: Option<bool>) -> &'static str {
+    match p {
+        Some(true) => "PASS 达标",
+        Some(false) => "FAIL 未达标",
+        None => "n/a",
+    }
+}
+
+fn summary_line(s: &Summary, unit: &str) -> String {
+    format!(
+        "n {}, mean {:.2}, median {:.2}, P90 {:.2}, P95 {:.2}, min {:.2}, max {:.2} {unit}",
+        s.count, s.mean, s.median, s.p90, s.p95, s.min, s.max
+    )
+}
+
+fn weighted_line(s: &WeightedSummary, unit: &str) -> String {
+    format!(
+        "mean {:.2}, median {:.2}, P90 {:.2}, P95 {:.2}, max {:.2} {unit} (weighted by {:.0} residents in {} zones)",
+        s.mean, s.median, s.p90, s.p95, s.max, s.total_weight, s.count
+    )
+}
+
+fn exclusions(o: &mut String, label: &str, e: &Exclusions) {
+    if e.count == 0 {
+        return;
+    }
+    let shown: Vec<String> = e.lines.iter().take(20).map(|l| l.to_string()).collect();
+    let more = if e.count > shown.len() {
+        format!(" and {} more", e.count - shown.len())
+    } else {
+        String::new()
+    };
+    o.push_str(&format!(
+        "  {label}: {} rows (CSV lines {}{more})\n",
+        e.count,
+        shown.join(", ")
+    ));
+}
+
+/// The check as text.
+pub fn text(r: &CheckReport) -> String {
+    let mut o = String::new();
+    o.push_str(&format!(
+        "ems check: {}\nTargets: {} ({})\n",
+        r.scenario, r.targets_id, r.targets_name
+    ));
+    let g = &r.region;
+    o.push_str(&format!(
+        "Region 区域: {:.2} km² ({}), {} stations 站点, {} ambulances 救护车, {:.0} residents 常住人口 ({})\n\n",
+        g.area_km2, g.area_source, g.stations, g.ambulances, g.population, g.population_source
+    ));
+    let w = [58, 12, 14, 14];
+    o.push_str(&format!(
+        "{}{}{}{}{}\n",
+        pad("指标 Indicator", w[0]),
+        pad("值 Value", w[1]),
+        pad("目标 Target", w[2]),
+        pad("结果 Result", w[3]),
+        "来源 Source"
+    ));
+    o.push_str(&format!("{}\n", "-".repeat(w.iter().sum::<usize>() + 12)));
+    for t in &r.targets {
+        o.push_str(&format!(
+            "{}{}{}{}{}\n",
+            pad(&format!("{} {}", t.label_zh, t.label_en), w[0]),
+            pad(&fmt_value(t.value, t.unit), w[1]),
+            pad(&fmt_threshold(t), w[2]),
+            pad(verdict(t.pass), w[3]),
+            t.source
+        ));
+    }
+
+    let sr = &r.service_radius;
+    o.push_str(&format!(
+        "\n1. Service radius 服务半径\n  official r = sqrt(A / (pi N)) = sqrt({:.2} / (pi x {})) = {:.3} km\n",
+        g.area_km2, g.stations, sr.official_km
+    ));
+    if let Some(d) = &sr.road_distance_km {
+        o.push_str(&format!(
+            "  road distance to the nearest station: {}\n",
+            weighted_line(d, "km")
+        ));
+    }
+    if let Some(t) = &sr.travel_time_min {
+        o.push_str(&format!(
+            "  road travel time to the nearest station: {}\n",
+            weighted_line(t, "min")
+        ));
+    }
+    if let Some(s) = sr.share_within_radius_by_road {
+        o.push_str(&format!(
+            "  residents within {} km of a station by road: {:.1} %\n",
+            sr.radius_km,
+            s * 100.0
+        ));
+    }
+
+    let f = &r.fleet;
+    o.push_str(&format!(
+        "\n2. Ambulances 救护车配置\n  {} ambulances for {:.0} residents: required ceil(P / {}) = {}, shortfall {}, {} per 30,000\n",
+        f.ambulances,
+        f.population,
+        f.residents_per_ambulance_target,
+        f.required,
+        f.shortfall,
+        f.per_30k.map(|v| format!("{v:.2}")).unwrap_or_else(|| "n/a".into())
+    ));
+    match (f.negative_pressure, f.negative_pressure_share) {
+        (Some(n), Some(s)) => {
+            o.push_str(&format!(
+                "  negative-pressure ambulances: {n} ({:.1} %)",
+                s * 100.0
+            ));
+            if !f.negative_pressure_unknown_stations.is_empty() {
+                o.push_str(&format!(
+                    ", unknown at {}",
+                    f.negative_pressure_unknown_stations.join(", ")
+                ));
+            }
+            o.push('\n');
+        }
+        _ => o.push_str("  negative-pressure ambulances: not stated in the stations file\n"),
+    }
+
+    o.push_str("\n3. Detention at hospitals 压车\n");
+    match &r.detention {
+        None => o.push_str("  no incident log\n"),
+        Some(d) => {
+            o.push_str(&format!(
+                "  {} of {} arrivals with a valid handover took over {} min: {}; lost hours (handover beyond 15 min) {:.1} h\n",
+                d.detained,
+                d.arrivals,
+                d.threshold_min,
+                d.rate.map(|r| format!("{:.2} %", r * 100.0)).unwrap_or_else(|| "n/a".into()),
+                d.lost_hours
+            ));
+            if let Some(s) = &d.handover_min {
+                o.push_str(&format!("  handover: {}\n", summary_line(s, "min")));
+            }
+            for h in &d.per_hospital {
+                o.push_str(&format!(
+                    "  {} {}: {} arrivals, P50 {:.1} min, P90 {:.1} min, detained {} ({:.1} %), lost {:.1} h\n",
+                    pad(&h.name, 36),
+                    "",
+                    h.arrivals,
+                    h.median_min,
+                    h.p90_min,
+                    h.detained,
+                    h.detention_rate * 100.0,
+                    h.lost_hours
+                ));
+            }
+        }
+    }
+
+    o.push_str("\n4. Response time from the log 反应时间（记录）\n");
+    match &r.response {
+        None => o.push_str("  no incident log\n"),
+        Some(resp) => {
+            o.push_str(&format!(
+                "  {} incidents, {} reached a scene with a valid time\n",
+                resp.incidents, resp.reached_scene
+            ));
+            if let Some(g) = &resp.overall {
+                o.push_str(&format!(
+                    "  response: {}; within {} min: {:.1} %\n",
+                    summary_line(&g.summary, "min"),
+                    resp.target_min,
+                    g.share_within_target * 100.0
+                ));
+            }
+            if let Some(s) = &resp.call_handling_min {
+                o.push_str(&format!(
+                    "  call handling (received -> dispatched): {}\n",
+                    summary_line(s, "min")
+                ));
+            }
+            if let Some(s) = &resp.turnout_min {
+                o.push_str(&format!(
+                    "  turnout (dispatched -> departed): {}; 3-minute departure rate {:.1} %\n",
+                    summary_line(s, "min"),
+                    resp.departure_3min_rate.unwrap_or(f64::NAN) * 100.0
+                ));
+            }
+            if let Some(s) = &resp.travel_min {
+                o.push_str(&format!(
+                    "  travel (departed -> on scene): {}\n",
+                    summary_line(s, "min")
+                ));
+            }
+            for (p, g) in &resp.by_priority {
+                o.push_str(&format!(
+                    "  priority {p}: n {}, mean {:.2}, P90 {:.2} min, within {} min {:.1} %\n",
+                    g.summary.count,
+                    g.summary.mean,
+                    g.summary.p90,
+                    resp.target_min,
+                    g.share_within_target * 100.0
+                ));
+            }
+            for (z, g) in &resp.by_zone {
+                o.push_str(&format!(
+                    "  zone {}: n {}, mean {:.2}, P90 {:.2} min, within {} min {:.1} %\n",
+                    pad(z, 24),
+                    g.summary.count,
+                    g.summary.mean,
+                    g.summary.p90,
+                    resp.target_min,
+                    g.share_within_target * 100.0
+                ));
+            }
+        }
+    }
+
+    let m = &r.modelled_response;
+    o.push_str(&format!(
+        "\n5. Modelled response time 模型反应时间 (call handling {} s + turnout {} s + road travel from the nearest station)\n",
+        m.call_handling_s, m.turnout_s
+    ));
+    if let Some(s) = &m.summary {
+        o.push_str(&format!("  {}\n", weighted_line(s, "min")));
+    }
+    if let Some(s) = m.share_within_target {
+        o.push_str(&format!(
+            "  residents within {} min: {:.1} %\n",
+            m.target_min,
+            s * 100.0
+        ));
+    }
+    for z in &m.zones {
+        o.push_str(&format!(
+            "  {} {:>8.0} residents  {:>6.2} min  ({:.2} km from {})\n",
+            pad(&z.name, 28),
+            z.population,
+            z.modelled_response_min,
+            z.distance_km,
+            z.station
+        ));
+    }
+
+    let dq = &r.data_quality;
+    o.push_str(&format!(
+        "\n6. Data quality 数据质量\n  {} rows in the log\n",
+        dq.rows
+    ));
+    if !dq.invalid_rows.is_empty() {
+        o.push_str(&format!(
+            "  {} unparseable rows skipped (--skip-invalid):\n",
+            dq.invalid_rows.len()
+        ));
+        for row in dq.invalid_rows.iter().take(20) {
+            o.push_str(&format!(
+                "    line {}: field `{}`: {}\n",
+                row.line, row.field, row.message
+            ));
+        }
+    }
+    exclusions(
+        &mut o,
+        "on_scene before call_received (left out of response times)",
+        &dq.response_out_of_order,
+    );
+    exclusions(
+        &mut o,
+        "handover_complete before at_hospital (left out of detention)",
+        &dq.handover_out_of_order,
+    );
+    exclusions(
+        &mut o,
+        "at_hospital without handover_complete (left out of detention)",
+        &dq.handover_missing,
+    );
+    exclusions(
+        &mut o,
+        "dispatched before call_received (left out of call handling)",
+        &dq.call_handling_out_of_order,
+    );
+    exclusions(
+        &mut o,
+        "departed before dispatched (left out of turnout)",
+        &dq.turnout_out_of_order,
+    );
+    exclusions(
+        &mut o,
+        "on_scene before departed (left out of travel)",
+        &dq.travel_out_of_order,
+    );
+    if !dq.unsnapped_zones.is_empty() {
+        o.push_str(&format!(
+            "  zones off the road network: {}\n",
+            dq.unsnapped_zones.join(", ")
+        ));
+    }
+    if !dq.unreachable_zones.is_empty() {
+        o.push_str(&format!(
+            "  zones no station reaches: {}\n",
+            dq.unreachable_zones.join(", ")
+        ));
+    }
+    o
+}
+
+/// The check as JSON: the stable core (`region`, `targets`) and the detailed sections.
+pub fn json(r: &CheckReport) -> Value {
+    let mut v = serde_json::to_value(r).expect("report serialises");
+    v["definitions"] = json!({
+        "service_radius_km": "sqrt(A / (pi * N)), A = region area km2, N = stations",
+        "ambulances_per_30k": "ambulances * 30000 / population",
+        "detention_rate": "share of hospital arrivals with a valid handover whose handover (at_hospital -> handover_complete) exceeds threshold_min",
+        "mean_response_min": "mean of on_scene - call_received over incidents that reached a scene (incident log), else population-weighted modelled response",
+        "departure_3min_rate": "share of turnouts (dispatched -> departed) within 3 minutes",
+        "percentiles": "type 7 (linear interpolation) for samples; inverse weighted CDF for population-weighted figures",
+    });
+    v
+}

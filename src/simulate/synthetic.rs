@@ -1,0 +1,336 @@
+//! A synthetic incident log for a scenario: Poisson calls by population, road travel times from
+//! the shared model, and recorded delays drawn from documented distributions.
+//!
+//! This module owns the generator behind the demo's `data/demo/incidents.csv`. It must not be
+//! mistaken for observed data or for a simulation of the system's load: there is **no queueing**
+//! (every call is served by a unit of the nearest station by road, whether or not it would be
+//! busy), so response times are optimistic in busy periods.
+//!
+//! # The process
+//! 1. **Calls**: for each demand zone, `N ~ Poisson(rate × population / 1000)` calls in the year
+//!    (`rate` calls per 1,000 residents per year). Each call's day is uniform over the year and
+//!    its hour follows [`HOUR_PROFILE`] (fewer calls at night); minutes and seconds are uniform.
+//! 2. **Where**: a residential building of the zone, chosen with probability proportional to its
+//!    floor area (the same weights as `ems population`); the zone's point if it has none.
+//! 3. **What**: priority 1/2/3 with probabilities 0.25/0.45/0.30; condition `stroke` 8 %,
+//!    `chest_pain` 12 %, `trauma` 20 %, `maternal` 2 %, `neonatal` 1 %, otherwise none.
+//! 4. **Who**: a unit of the station with the shortest road time to the scene (units of a station
+//!    are numbered and taken in turn).
+//! 5. **Delays** (log-normal, median and log-sd): call handling 60 s / 0.4; turnout 75 s / 0.45;
+//!    travel = road time × log-normal(1, 0.15); time on scene 15 min / 0.35.
+//! 6. **Transport**: 70 % of calls. The hospital is the nearest by road with an emergency
+//!    department and, for stroke, chest pain, trauma, maternal and neonatal cases, that
+//!    capability (the nearest emergency department if none has it). Transport time = road time ×
+//!    log-normal(1, 0.15). Handover: 6 min / 0.35 (about 7 % exceed 10 minutes).
+//! 7. **Recording errors**: a share ([`SynthOptions::error_share`], 0.2 % by default) of calls get
+//!    one deliberate, realistic error: an on-scene time before the call (a mistyped hour), or a
+//!    handover before the arrival, so that the standards check's data-quality section has
+//!    something to show.
+//!
+//! The generator is deterministic for a given seed (ChaCha8).
+
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
+use rand::rngs::ChaCha8Rng;
+use rand::{RngExt, SeedableRng};
+use rand_distr::{Distribution, LogNormal, Poisson};
+
+use crate::model::population::weight;
+use crate::model::{Capability, Scenario, TimeZoneSpec};
+use crate::network::{Direction, Snapped, TravelModel};
+use crate::spatial::PolygonIndex;
+
+/// Relative call volume by hour of day (0-23): a night trough and a late-morning peak, the shape
+/// reported by most EMS systems.
+pub const HOUR_PROFILE: [f64; 24] = [
+    0.6, 0.5, 0.45, 0.4, 0.4, 0.45, 0.6, 0.8, 1.0, 1.15, 1.25, 1.3, 1.3, 1.25, 1.2, 1.2, 1.2, 1.2,
+    1.15, 1.1, 1.0, 0.9, 0.8, 0.7,
+];
+
+/// Generator settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SynthOptions {
+    pub seed: u64,
+    pub year: i32,
+    /// Calls per 1,000 residents per year.
+    pub calls_per_1000: f64,
+    /// Share of calls given one deliberate recording error.
+    pub error_share: f64,
+}
+
+impl Default for SynthOptions {
+    fn default() -> Self {
+        SynthOptions {
+            seed: 2024,
+            year: 2024,
+            calls_per_1000: 90.0,
+            error_share: 0.002,
+        }
+    }
+}
+
+/// Why a log cannot be generated.
+#[derive(Debug, thiserror::Error)]
+pub enum SynthError {
+    /// The scenario has no stations or no hospitals with an emergency department.
+    #[error(
+        "the scenario needs at least one station and one hospital with the `emergency` capability"
+    )]
+    Incomplete,
+    /// A rate or share is out of range.
+    #[error("`{0}` is out of range")]
+    Option(&'static str),
+}
+
+fn lognormal(median: f64, sigma: f64) -> LogNormal<f64> {
+    LogNormal::new(median.ln(), sigma).expect("valid parameters")
+}
+
+fn weighted_index(rng: &mut impl RngExt, weights: &[f64]) -> usize {
+    let total: f64 = weights.iter().sum();
+    let mut x = rng.random::<f64>() * total;
+    for (i, w) in weights.iter().enumerate() {
+        x -= w;
+        if x < 0.0 {
+            return i;
+        }
+    }
+    weights.len() - 1
+}
+
+fn needed_capability(condition: Option<&str>) -> Option<Capability> {
+    match condition? {
+        "stroke" => Some(Capability::Stroke),
+        "chest_pain" => Some(Capability::ChestPain),
+        "trauma" => Some(Capability::Trauma),
+        "maternal" => Some(Capability::Maternal),
+        "neonatal" => Some(Capability::Neonatal),
+        _ => None,
+    }
+}
+
+struct Call {
+    at: DateTime<Utc>,
+    zone: usize,
+    point: Snapped,
+    priority: u8,
+    condition: Option<&'static str>,
+}
+
+/// Generates one year of synthetic incidents as CSV text (the incident-log format).
+pub fn generate(
+    sc: &Scenario,
+    tm: &TravelModel,
+    tz: &TimeZoneSpec,
+    opts: &SynthOptions,
+) -> Result<String, SynthError> {
+    if !(opts.calls_per_1000.is_finite() && opts.calls_per_1000 >= 0.0) {
+        return Err(SynthError::Option("calls_per_1000"));
+    }
+    if !(0.0..=1.0).contains(&opts.error_share) {
+        return Err(SynthError::Option("error_share"));
+    }
+    let eds: Vec<usize> = (0..sc.hospitals.len())
+        .filter(|&i| {
+            sc.hospitals[i]
+                .capabilities
+                .contains(&Capability::Emergency)
+        })
+        .collect();
+    if sc.stations.is_empty() || eds.is_empty() {
+        return Err(SynthError::Incomplete);
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+    let stations: Vec<Snapped> = sc
+        .stations
+        .iter()
+        .filter_map(|s| tm.snap(s.lon_lat).ok())
+        .collect();
+    let hospitals: Vec<Option<Snapped>> = sc
+        .hospitals
+        .iter()
+        .map(|h| tm.snap(h.lon_lat).ok())
+        .collect();
+    if stations.len() != sc.stations.len() {
+        return Err(SynthError::Incomplete);
+    }
+
+    // Buildings by zone, weighted by residential floor area.
+    let zone_index = PolygonIndex::new(
+        sc.demand
+            .iter()
+            .map(|z| {
+                z.polygon
+                    .clone()
+                    .unwrap_or_else(|| geo::MultiPolygon::new(vec![]))
+            })
+            .collect(),
+    );
+    let mut zone_buildings: Vec<(Vec<[f64; 2]>, Vec<f64>)> =
+        vec![(Vec::new(), Vec::new()); sc.demand.len()];
+    for b in &sc.network.buildings {
+        let w = weight(b, crate::model::population::DEFAULT_LEVELS);
+        if w > 0.0
+            && let Some(z) = zone_index.containing(b.lon_lat)
+        {
+            zone_buildings[z as usize].0.push(b.lon_lat);
+            zone_buildings[z as usize].1.push(w);
+        }
+    }
+
+    // 1-3. Calls.
+    let start = Utc.from_utc_datetime(
+        &NaiveDate::from_ymd_opt(opts.year, 1, 1)
+            .ok_or(SynthError::Option("year"))?
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight"),
+    );
+    let days = if NaiveDate::from_ymd_opt(opts.year, 2, 29).is_some() {
+        366
+    } else {
+        365
+    };
+    let mut calls = Vec::new();
+    for (zi, z) in sc.demand.iter().enumerate() {
+        let lambda = opts.calls_per_1000 * z.population / 1000.0;
+        if lambda <= 0.0 {
+            continue;
+        }
+        let n = Poisson::new(lambda)
+            .expect("positive rate")
+            .sample(&mut rng) as usize;
+        for _ in 0..n {
+            let day = rng.random_range(0..days);
+            let hour = weighted_index(&mut rng, &HOUR_PROFILE);
+            let sec = rng.random_range(0..3600);
+            let at =
+                start + Duration::days(day) + Duration::hours(hour as i64) + Duration::seconds(sec);
+            let (pts, ws) = &zone_buildings[zi];
+            let p = if pts.is_empty() {
+                z.lon_lat
+            } else {
+                pts[weighted_index(&mut rng, ws)]
+            };
+            let Ok(point) = tm.snap(p) else { continue };
+            let priority = [1u8, 2, 3][weighted_index(&mut rng, &[0.25, 0.45, 0.30])];
+            let condition = [
+                Some("stroke"),
+                Some("chest_pain"),
+                Some("trauma"),
+                Some("maternal"),
+                Some("neonatal"),
+                None,
+            ][weighted_index(&mut rng, &[0.08, 0.12, 0.20, 0.02, 0.01, 0.57])];
+            calls.push(Call {
+                at,
+                zone: zi,
+                point,
+                priority,
+                condition,
+            });
+        }
+    }
+    calls.sort_by_key(|c| c.at);
+
+    // 4-7. Units, delays, transport.
+    let handling = lognormal(60.0, 0.4);
+    let turnout = lognormal(75.0, 0.45);
+    let noise = lognormal(1.0, 0.15);
+    let on_scene = lognormal(15.0 * 60.0, 0.35);
+    let handover = lognormal(6.0 * 60.0, 0.35);
+    let mut next_unit = vec![0u32; sc.stations.len()];
+    let mut q = tm.query();
+    let fmt = |t: DateTime<Utc>| -> String {
+        let local: DateTime<FixedOffset> = match tz {
+            TimeZoneSpec::Fixed(o) => t.with_timezone(o),
+            TimeZoneSpec::Iana(z) => t.with_timezone(z).fixed_offset(),
+        };
+        local.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+    };
+    let mut out = String::from(
+        "id,call_received,dispatched,departed,on_scene,at_hospital,handover_complete,priority,unit,hospital,lon,lat,condition,zone\n",
+    );
+    for (k, c) in calls.iter().enumerate() {
+        let from_stations = tm.one_to_many(&mut q, &c.point, &stations, Direction::Reverse, None);
+        let Some((si, eta)) = from_stations
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.map(|e| (i, e)))
+            .min_by_key(|(_, e)| e.time_ms)
+        else {
+            continue;
+        };
+        let amb = sc.stations[si].ambulances.max(1);
+        let unit = format!("{}-{}", sc.stations[si].id, next_unit[si] % amb + 1);
+        next_unit[si] += 1;
+        let secs = |s: f64| Duration::milliseconds((s * 1000.0).round() as i64);
+        let received = c.at;
+        let dispatched = received + secs(handling.sample(&mut rng));
+        let departed = dispatched + secs(turnout.sample(&mut rng));
+        let mut scene = departed + secs(eta.seconds() * noise.sample(&mut rng));
+        let transported = rng.random::<f64>() < 0.7;
+        let mut hospital = String::new();
+        let (mut at_h, mut done) = (String::new(), String::new());
+        if transported {
+            let to_h = tm.one_to_many(
+                &mut q,
+                &c.point,
+                &hospitals.iter().flatten().copied().collect::<Vec<_>>(),
+                Direction::Forward,
+                None,
+            );
+            let snapped_ids: Vec<usize> = hospitals
+                .iter()
+                .enumerate()
+                .filter(|(_, h)| h.is_some())
+                .map(|(i, _)| i)
+                .collect();
+            let cap = needed_capability(c.condition);
+            let pick = |need: Option<Capability>| {
+                snapped_ids
+                    .iter()
+                    .zip(&to_h)
+                    .filter(|(hi, e)| {
+                        let h = &sc.hospitals[**hi];
+                        e.is_some()
+                            && h.capabilities.contains(&Capability::Emergency)
+                            && need.is_none_or(|n| h.capabilities.contains(&n))
+                    })
+                    .min_by_key(|(_, e)| e.map(|e| e.time_ms))
+                    .map(|(hi, e)| (*hi, e.expect("filtered")))
+            };
+            if let Some((hi, e)) = pick(cap).or_else(|| pick(None)) {
+                let arrive = scene
+                    + secs(on_scene.sample(&mut rng))
+                    + secs(e.seconds() * noise.sample(&mut rng));
+                let mut finish = arrive + secs(handover.sample(&mut rng));
+                if rng.random::<f64>() < opts.error_share / 2.0 {
+                    finish = arrive - Duration::minutes(rng.random_range(1..30));
+                }
+                hospital = sc.hospitals[hi].id.clone();
+                at_h = fmt(arrive);
+                done = fmt(finish);
+            }
+        }
+        if rng.random::<f64>() < opts.error_share / 2.0 {
+            scene = received - Duration::hours(1) + Duration::minutes(rng.random_range(0..30));
+        }
+        out.push_str(&format!(
+            "{:05},{},{},{},{},{},{},{},{},{},{:.6},{:.6},{},{}\n",
+            k + 1,
+            fmt(received),
+            fmt(dispatched),
+            fmt(departed),
+            fmt(scene),
+            at_h,
+            done,
+            c.priority,
+            unit,
+            hospital,
+            c.point.input[0],
+            c.point.input[1],
+            c.condition.unwrap_or(""),
+            sc.demand[c.zone].id
+        ));
+    }
+    Ok(out)
+}

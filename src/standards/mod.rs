@@ -1,0 +1,829 @@
+//! The annual standards check: the four plan targets and the indicators behind them.
+//!
+//! This module owns the definitions of every indicator `ems check` reports and computes them from
+//! a scenario, the shared [`TravelModel`] and an incident log. It must not parse files (that is
+//! [`crate::model`]), build a travel-time model of its own, or format output (that is
+//! [`crate::report`]).
+//!
+//! # Definitions
+//! 1. **Service radius, official** (急救站点平均服务半径): `r = sqrt(A / (π N))`, with `A` the
+//!    region's area in km² (geodesic area of the boundary, or the scenario's `area_km2`) and `N`
+//!    the number of stations. **Network reality** beside it: for each demand zone the station
+//!    with the shortest road travel time from it; the road distance along that fastest route and
+//!    its time, summarised with population weights (mean, P90, P95, max), and the share of
+//!    residents whose road distance is within the radius target.
+//! 2. **Ambulances per population** (每3万人1辆): required = `ceil(P / 30,000)`; the value is
+//!    ambulances per 30,000 residents (`ambulances × 30,000 / P`), target ≥ 1. The share of
+//!    negative-pressure ambulances is reported when the stations file says how many there are.
+//! 3. **Detention rate** (压车率): among hospital arrivals with a valid handover
+//!    (`at_hospital` → `handover_complete`, not negative), the share whose handover exceeds `T`
+//!    minutes (default 10). Per hospital also P50/P90 handover and "lost hours"
+//!    `Σ max(0, handover − 15 min)`.
+//! 4. **Response time** (急救平均反应时间): `on_scene − call_received` over incidents that
+//!    reached a scene: mean (the target), median, P90, P95, share ≤ 12 min, by priority and by
+//!    zone; components call handling (received → dispatched), turnout (dispatched → departed,
+//!    with the 3-minute departure rate, target ≥ 95 %) and travel (departed → on scene).
+//! 5. **Modelled response time**, for plans and scenarios without a log: per zone, call handling
+//!    plus turnout (configurable, [`CheckOptions`]) plus the road travel time from the nearest
+//!    station, summarised with population weights.
+//!
+//! A row whose timestamps needed by a metric are missing does not count in that metric; a row
+//! whose timestamps go back in time is excluded from the affected metric, counted, and listed by
+//! CSV line in the data-quality section. Statistics follow [`stats`].
+
+pub mod stats;
+pub mod targets;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, FixedOffset};
+use serde::Serialize;
+
+use crate::model::{Incident, IncidentLog, InvalidRow, Scenario};
+use crate::network::{Direction, Seed, SnapError, Snapped, TravelModel};
+use crate::spatial::{LocalProjection, PointIndex, PolygonIndex};
+pub use stats::{Summary, WeightedSummary};
+pub use targets::Targets;
+
+/// Modelling assumptions for the check.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CheckOptions {
+    /// Call handling (received → dispatched) assumed by the modelled response time, seconds.
+    pub call_handling_s: f64,
+    /// Turnout (dispatched → departed) assumed by the modelled response time, seconds.
+    pub turnout_s: f64,
+}
+
+impl Default for CheckOptions {
+    /// 60 s call handling and 60 s turnout: inside the national 3-minute departure rule with
+    /// room to spare, and typical of dispatch-centre statistics. Replace them with your own
+    /// log's medians.
+    fn default() -> Self {
+        CheckOptions {
+            call_handling_s: 60.0,
+            turnout_s: 60.0,
+        }
+    }
+}
+
+/// Why a check cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// The scenario has no stations: the service radius and response times are undefined.
+    #[error("the scenario has no stations")]
+    NoStations,
+    /// A station is off the road network.
+    #[error("station `{id}`: {source}")]
+    Station {
+        id: String,
+        #[source]
+        source: SnapError,
+    },
+    /// An option is out of range.
+    #[error("`{0}` must be a non-negative number of seconds")]
+    Option(&'static str),
+}
+
+/// One row of the targets table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TargetResult {
+    /// Stable id: `service_radius_km`, `ambulances_per_30k`, `detention_rate`,
+    /// `mean_response_min`, `departure_3min_rate`, `negative_pressure_share`.
+    pub id: &'static str,
+    pub label_en: &'static str,
+    pub label_zh: &'static str,
+    pub unit: &'static str,
+    /// `None` when there is no data (e.g. no incident log for the detention rate).
+    pub value: Option<f64>,
+    /// `None` when the target set sets no threshold.
+    pub threshold: Option<f64>,
+    /// `<=`, `<` or `>=`.
+    pub comparison: &'static str,
+    /// `None` when either side is missing.
+    pub pass: Option<bool>,
+    /// `scenario`, `incident log` or `model`.
+    pub source: &'static str,
+}
+
+/// The region's headline figures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RegionFigures {
+    pub area_km2: f64,
+    /// `boundary` (geodesic area) or `scenario` (`area_km2` given).
+    pub area_source: &'static str,
+    pub stations: usize,
+    pub ambulances: u32,
+    pub population: f64,
+    /// `demand zones` or `scenario`.
+    pub population_source: &'static str,
+}
+
+/// Per-zone travel from the nearest station.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ZoneAccess {
+    pub zone: String,
+    pub name: String,
+    pub population: f64,
+    /// Station with the shortest travel time.
+    pub station: String,
+    pub travel_min: f64,
+    /// Road distance along that fastest route, km.
+    pub distance_km: f64,
+    /// Call handling + turnout + travel, minutes.
+    pub modelled_response_min: f64,
+}
+
+/// Service radius: official formula and network reality.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServiceRadius {
+    pub official_km: f64,
+    pub formula: &'static str,
+    /// Population-weighted road distance to the nearest station (by time), km.
+    pub road_distance_km: Option<WeightedSummary>,
+    /// Population-weighted travel time to the nearest station, minutes.
+    pub travel_time_min: Option<WeightedSummary>,
+    /// The radius the network shares are measured against, km.
+    pub radius_km: f64,
+    /// Share of residents within `radius_km` of a station by road.
+    pub share_within_radius_by_road: Option<f64>,
+}
+
+/// Fleet size against population.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Fleet {
+    pub ambulances: u32,
+    pub population: f64,
+    pub residents_per_ambulance_target: f64,
+    pub required: u64,
+    pub per_30k: Option<f64>,
+    pub shortfall: u64,
+    /// Negative-pressure ambulances, where the stations file says.
+    pub negative_pressure: Option<u32>,
+    pub negative_pressure_share: Option<f64>,
+    /// Stations that do not say how many negative-pressure ambulances they have.
+    pub negative_pressure_unknown_stations: Vec<String>,
+}
+
+/// Handover statistics of one hospital.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HospitalHandover {
+    pub hospital: String,
+    pub name: String,
+    pub arrivals: usize,
+    pub median_min: f64,
+    pub p90_min: f64,
+    pub detained: usize,
+    pub detention_rate: f64,
+    /// `Σ max(0, handover − 15 min)`, hours.
+    pub lost_hours: f64,
+}
+
+/// Detention at hospitals (压车).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Detention {
+    pub threshold_min: f64,
+    /// Arrivals with a valid handover time.
+    pub arrivals: usize,
+    pub detained: usize,
+    pub rate: Option<f64>,
+    pub handover_min: Option<Summary>,
+    pub lost_hours: f64,
+    pub per_hospital: Vec<HospitalHandover>,
+    /// Handover times in minutes, for histograms.
+    #[serde(skip)]
+    pub samples_min: Vec<f64>,
+}
+
+/// Response-time statistics of a group of incidents.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResponseGroup {
+    pub summary: Summary,
+    pub share_within_target: f64,
+}
+
+/// Response times from the incident log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Response {
+    pub target_min: f64,
+    /// Incidents in the log.
+    pub incidents: usize,
+    /// Incidents that reached a scene with a valid response time.
+    pub reached_scene: usize,
+    pub overall: Option<ResponseGroup>,
+    pub by_priority: BTreeMap<u8, ResponseGroup>,
+    pub by_zone: BTreeMap<String, ResponseGroup>,
+    pub call_handling_min: Option<Summary>,
+    pub turnout_min: Option<Summary>,
+    /// Share of turnouts within 3 minutes (3分钟出车率).
+    pub departure_3min_rate: Option<f64>,
+    pub travel_min: Option<Summary>,
+    /// Response times in minutes, for histograms.
+    #[serde(skip)]
+    pub samples_min: Vec<f64>,
+}
+
+/// Modelled response times.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelledResponse {
+    pub call_handling_s: f64,
+    pub turnout_s: f64,
+    pub target_min: f64,
+    pub summary: Option<WeightedSummary>,
+    pub share_within_target: Option<f64>,
+    pub zones: Vec<ZoneAccess>,
+}
+
+/// Rows left out of a metric, with their CSV lines.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Exclusions {
+    pub count: usize,
+    /// CSV lines (the first [`MAX_LISTED`]).
+    pub lines: Vec<u64>,
+}
+
+/// How many excluded lines are listed per metric.
+pub const MAX_LISTED: usize = 1000;
+
+impl Exclusions {
+    fn add(&mut self, line: u64) {
+        self.count += 1;
+        if self.lines.len() < MAX_LISTED {
+            self.lines.push(line);
+        }
+    }
+}
+
+/// What was left out, and why.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DataQuality {
+    /// Data rows in the log.
+    pub rows: u64,
+    /// Rows that could not be parsed (with `--skip-invalid`).
+    pub invalid_rows: Vec<InvalidRow>,
+    /// on_scene before call_received.
+    pub response_out_of_order: Exclusions,
+    /// handover_complete before at_hospital.
+    pub handover_out_of_order: Exclusions,
+    /// at_hospital without handover_complete.
+    pub handover_missing: Exclusions,
+    /// dispatched before call_received.
+    pub call_handling_out_of_order: Exclusions,
+    /// departed before dispatched.
+    pub turnout_out_of_order: Exclusions,
+    /// on_scene before departed.
+    pub travel_out_of_order: Exclusions,
+    /// Demand zones whose point is off the road network: left out of the network figures.
+    pub unsnapped_zones: Vec<String>,
+    /// Demand zones that no station reaches by road.
+    pub unreachable_zones: Vec<String>,
+}
+
+/// The complete result of a check.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckReport {
+    pub scenario: String,
+    pub targets_id: String,
+    pub targets_name: String,
+    pub region: RegionFigures,
+    pub targets: Vec<TargetResult>,
+    pub service_radius: ServiceRadius,
+    pub fleet: Fleet,
+    pub detention: Option<Detention>,
+    pub response: Option<Response>,
+    pub modelled_response: ModelledResponse,
+    pub data_quality: DataQuality,
+    pub assumptions: CheckOptions,
+}
+
+/// `sqrt(A / (π N))`: the radius of a circle with the area per station, km.
+pub fn official_radius_km(area_km2: f64, stations: usize) -> f64 {
+    (area_km2 / (std::f64::consts::PI * stations as f64)).sqrt()
+}
+
+fn minutes(a: DateTime<FixedOffset>, b: DateTime<FixedOffset>) -> f64 {
+    (b - a).num_milliseconds() as f64 / 60_000.0
+}
+
+/// Per-zone access from the nearest station (by travel time).
+fn zone_access(
+    sc: &Scenario,
+    tm: &TravelModel,
+    opts: &CheckOptions,
+    dq: &mut DataQuality,
+) -> Result<Vec<ZoneAccess>, CheckError> {
+    let stations: Vec<Snapped> = sc
+        .stations
+        .iter()
+        .map(|s| {
+            tm.snap(s.lon_lat).map_err(|e| CheckError::Station {
+                id: s.id.clone(),
+                source: e,
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let mut zones = Vec::new();
+    let mut snapped = Vec::new();
+    for z in &sc.demand {
+        match tm.snap(z.lon_lat) {
+            Ok(s) => {
+                zones.push(z);
+                snapped.push(s);
+            }
+            Err(_) => dq.unsnapped_zones.push(z.id.clone()),
+        }
+    }
+    let m = tm.matrix(&stations, &snapped, None);
+    let mut out = Vec::new();
+    for (c, z) in zones.iter().enumerate() {
+        let best = (0..m.rows)
+            .filter_map(|r| m.get(r, c).map(|e| (r, e)))
+            .min_by_key(|(_, e)| e.time_ms);
+        match best {
+            Some((r, e)) => {
+                let travel = e.minutes();
+                out.push(ZoneAccess {
+                    zone: z.id.clone(),
+                    name: z.name.clone(),
+                    population: z.population,
+                    station: sc.stations[r].id.clone(),
+                    travel_min: travel,
+                    distance_km: e.distance_m / 1000.0,
+                    modelled_response_min: travel + (opts.call_handling_s + opts.turnout_s) / 60.0,
+                });
+            }
+            None => dq.unreachable_zones.push(z.id.clone()),
+        }
+    }
+    Ok(out)
+}
+
+/// Assigns incidents to demand zones: the `zone` column if it names a zone, else the zone
+/// polygon containing the point, else the nearest zone point.
+pub struct ZoneAssigner {
+    ids: Vec<String>,
+    polygons: PolygonIndex,
+    polygon_zone: Vec<usize>,
+    points: PointIndex,
+}
+
+impl ZoneAssigner {
+    pub fn new(sc: &Scenario) -> ZoneAssigner {
+        let with_poly: Vec<(usize, geo::MultiPolygon<f64>)> = sc
+            .demand
+            .iter()
+            .enumerate()
+            .filter_map(|(i, z)| z.polygon.clone().map(|p| (i, p)))
+            .collect();
+        let pts: Vec<[f64; 2]> = sc.demand.iter().map(|z| z.lon_lat).collect();
+        ZoneAssigner {
+            ids: sc.demand.iter().map(|z| z.id.clone()).collect(),
+            polygon_zone: with_poly.iter().map(|x| x.0).collect(),
+            polygons: PolygonIndex::new(with_poly.into_iter().map(|x| x.1).collect()),
+            points: PointIndex::new(LocalProjection::around(&pts), &pts),
+        }
+    }
+
+    /// The zone id for an incident, if the scenario has zones.
+    pub fn zone_of(&self, i: &Incident) -> Option<&str> {
+        if let Some(z) = &i.zone
+            && let Some(id) = self.ids.iter().find(|id| *id == z)
+        {
+            return Some(id);
+        }
+        if let Some(p) = self.polygons.containing(i.lon_lat) {
+            return Some(&self.ids[self.polygon_zone[p as usize]]);
+        }
+        self.points
+            .nearest_k(i.lon_lat, 1)
+            .first()
+            .map(|(id, _)| self.ids[*id as usize].as_str())
+    }
+}
+
+fn group(values: &[f64], limit: f64) -> Option<ResponseGroup> {
+    Some(ResponseGroup {
+        summary: stats::summarize(values)?,
+        share_within_target: stats::share_within(values, limit)?,
+    })
+}
+
+/// Response-time indicators from the log.
+pub fn response_from_log(
+    sc: &Scenario,
+    log: &[Incident],
+    target_min: f64,
+    dq: &mut DataQuality,
+) -> Response {
+    let zones = ZoneAssigner::new(sc);
+    let mut all = Vec::new();
+    let mut by_priority: BTreeMap<u8, Vec<f64>> = BTreeMap::new();
+    let mut by_zone: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let (mut handling, mut turnout, mut travel) = (Vec::new(), Vec::new(), Vec::new());
+    for i in log {
+        if let Some(on) = i.on_scene {
+            let r = minutes(i.call_received, on);
+            if r < 0.0 {
+                dq.response_out_of_order.add(i.line);
+            } else {
+                all.push(r);
+                by_priority.entry(i.priority).or_default().push(r);
+                if let Some(z) = zones.zone_of(i) {
+                    by_zone.entry(z.to_string()).or_default().push(r);
+                }
+            }
+        }
+        let stage = |a: Option<DateTime<FixedOffset>>,
+                     b: Option<DateTime<FixedOffset>>,
+                     out: &mut Vec<f64>,
+                     ex: &mut Exclusions| {
+            if let (Some(a), Some(b)) = (a, b) {
+                let d = minutes(a, b);
+                if d < 0.0 {
+                    ex.add(i.line);
+                } else {
+                    out.push(d);
+                }
+            }
+        };
+        stage(
+            Some(i.call_received),
+            i.dispatched,
+            &mut handling,
+            &mut dq.call_handling_out_of_order,
+        );
+        stage(
+            i.dispatched,
+            i.departed,
+            &mut turnout,
+            &mut dq.turnout_out_of_order,
+        );
+        stage(
+            i.departed,
+            i.on_scene,
+            &mut travel,
+            &mut dq.travel_out_of_order,
+        );
+    }
+    Response {
+        target_min,
+        incidents: log.len(),
+        reached_scene: all.len(),
+        overall: group(&all, target_min),
+        by_priority: by_priority
+            .iter()
+            .filter_map(|(k, v)| group(v, target_min).map(|g| (*k, g)))
+            .collect(),
+        by_zone: by_zone
+            .iter()
+            .filter_map(|(k, v)| group(v, target_min).map(|g| (k.clone(), g)))
+            .collect(),
+        call_handling_min: stats::summarize(&handling),
+        departure_3min_rate: stats::share_within(&turnout, 3.0),
+        turnout_min: stats::summarize(&turnout),
+        travel_min: stats::summarize(&travel),
+        samples_min: all,
+    }
+}
+
+/// Detention indicators from the log.
+pub fn detention_from_log(
+    sc: &Scenario,
+    log: &[Incident],
+    threshold_min: f64,
+    dq: &mut DataQuality,
+) -> Detention {
+    let mut per: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut all = Vec::new();
+    for i in log {
+        let Some(arr) = i.at_hospital else { continue };
+        let Some(done) = i.handover_complete else {
+            dq.handover_missing.add(i.line);
+            continue;
+        };
+        let h = minutes(arr, done);
+        if h < 0.0 {
+            dq.handover_out_of_order.add(i.line);
+            continue;
+        }
+        all.push(h);
+        per.entry(i.hospital.clone().unwrap_or_else(|| "(unknown)".into()))
+            .or_default()
+            .push(h);
+    }
+    let lost = |v: &[f64]| v.iter().map(|h| (h - 15.0).max(0.0)).sum::<f64>() / 60.0;
+    let detained = |v: &[f64]| v.iter().filter(|h| **h > threshold_min).count();
+    let per_hospital = per
+        .iter()
+        .map(|(id, v)| {
+            let s = stats::summarize(v).expect("non-empty group");
+            HospitalHandover {
+                hospital: id.clone(),
+                name: sc
+                    .hospitals
+                    .iter()
+                    .find(|h| &h.id == id)
+                    .map(|h| h.name.clone())
+                    .unwrap_or_else(|| id.clone()),
+                arrivals: v.len(),
+                median_min: s.median,
+                p90_min: s.p90,
+                detained: detained(v),
+                detention_rate: detained(v) as f64 / v.len() as f64,
+                lost_hours: lost(v),
+            }
+        })
+        .collect();
+    Detention {
+        threshold_min,
+        arrivals: all.len(),
+        detained: detained(&all),
+        rate: (!all.is_empty()).then(|| detained(&all) as f64 / all.len() as f64),
+        handover_min: stats::summarize(&all),
+        lost_hours: lost(&all),
+        per_hospital,
+        samples_min: all,
+    }
+}
+
+fn verdict(value: Option<f64>, threshold: Option<f64>, comparison: &str) -> Option<bool> {
+    let (v, t) = (value?, threshold?);
+    Some(match comparison {
+        "<=" => v <= t + 1e-12,
+        "<" => v < t,
+        _ => v >= t - 1e-12,
+    })
+}
+
+/// Runs the check. `log` is the incident log to use (the scenario's own, or another).
+pub fn check(
+    sc: &Scenario,
+    tm: &TravelModel,
+    log: &IncidentLog,
+    targets: &Targets,
+    opts: &CheckOptions,
+) -> Result<CheckReport, CheckError> {
+    if sc.stations.is_empty() {
+        return Err(CheckError::NoStations);
+    }
+    for (name, v) in [
+        ("call_handling_s", opts.call_handling_s),
+        ("turnout_s", opts.turnout_s),
+    ] {
+        if !(v.is_finite() && v >= 0.0) {
+            return Err(CheckError::Option(name));
+        }
+    }
+    let mut dq = DataQuality {
+        rows: log.rows,
+        invalid_rows: log.invalid.clone(),
+        ..Default::default()
+    };
+    let area = sc.area_km2();
+    let population = sc.population();
+    let ambulances: u32 = sc.stations.iter().map(|s| s.ambulances).sum();
+    let region = RegionFigures {
+        area_km2: area,
+        area_source: if sc.area_km2.is_some() {
+            "scenario"
+        } else {
+            "boundary"
+        },
+        stations: sc.stations.len(),
+        ambulances,
+        population,
+        population_source: if sc.population.is_some() {
+            "scenario"
+        } else {
+            "demand zones"
+        },
+    };
+
+    // 1. Service radius.
+    let access = zone_access(sc, tm, opts, &mut dq)?;
+    let radius_km = targets.service_radius_km.unwrap_or(3.5);
+    let dist: Vec<(f64, f64)> = access
+        .iter()
+        .map(|a| (a.distance_km, a.population))
+        .collect();
+    let time: Vec<(f64, f64)> = access
+        .iter()
+        .map(|a| (a.travel_min, a.population))
+        .collect();
+    let service_radius = ServiceRadius {
+        official_km: official_radius_km(area, sc.stations.len()),
+        formula: "sqrt(A / (pi * N))",
+        road_distance_km: stats::summarize_weighted(&dist),
+        travel_time_min: stats::summarize_weighted(&time),
+        radius_km,
+        share_within_radius_by_road: stats::weighted_share_within(&dist, radius_km),
+    };
+
+    // 2. Fleet.
+    let per_amb = targets.residents_per_ambulance.unwrap_or(30_000.0);
+    let known: Vec<&crate::model::Station> = sc
+        .stations
+        .iter()
+        .filter(|s| s.negative_pressure.is_some())
+        .collect();
+    let negative_pressure = (!known.is_empty()).then(|| {
+        known
+            .iter()
+            .filter_map(|s| s.negative_pressure)
+            .sum::<u32>()
+    });
+    let required = (population / per_amb).ceil().max(0.0) as u64;
+    let fleet = Fleet {
+        ambulances,
+        population,
+        residents_per_ambulance_target: per_amb,
+        required,
+        per_30k: (population > 0.0).then(|| ambulances as f64 * 30_000.0 / population),
+        shortfall: required.saturating_sub(ambulances as u64),
+        negative_pressure,
+        negative_pressure_share: negative_pressure
+            .filter(|_| ambulances > 0)
+            .map(|n| n as f64 / ambulances as f64),
+        negative_pressure_unknown_stations: if known.is_empty() {
+            Vec::new()
+        } else {
+            sc.stations
+                .iter()
+                .filter(|s| s.negative_pressure.is_none())
+                .map(|s| s.id.clone())
+                .collect()
+        },
+    };
+
+    // 3-4. From the log.
+    let target_min = targets.mean_response_min.unwrap_or(12.0);
+    let has_log = !log.incidents.is_empty();
+    let detention = has_log
+        .then(|| detention_from_log(sc, &log.incidents, targets.detention_threshold_min, &mut dq));
+    let response = has_log.then(|| response_from_log(sc, &log.incidents, target_min, &mut dq));
+
+    // 5. Modelled.
+    let modelled_items: Vec<(f64, f64)> = access
+        .iter()
+        .map(|a| (a.modelled_response_min, a.population))
+        .collect();
+    let modelled_response = ModelledResponse {
+        call_handling_s: opts.call_handling_s,
+        turnout_s: opts.turnout_s,
+        target_min,
+        summary: stats::summarize_weighted(&modelled_items),
+        share_within_target: stats::weighted_share_within(&modelled_items, target_min),
+        zones: access,
+    };
+
+    let log_mean = response
+        .as_ref()
+        .and_then(|r| r.overall.as_ref())
+        .map(|g| g.summary.mean);
+    let (mean_value, mean_source) = match log_mean {
+        Some(m) => (Some(m), "incident log"),
+        None => (modelled_response.summary.as_ref().map(|s| s.mean), "model"),
+    };
+    let per_30k_threshold = targets.residents_per_ambulance.map(|r| 30_000.0 / r);
+    let row = |id,
+               label_en,
+               label_zh,
+               unit,
+               value: Option<f64>,
+               threshold: Option<f64>,
+               comparison,
+               source| TargetResult {
+        id,
+        label_en,
+        label_zh,
+        unit,
+        value,
+        threshold,
+        comparison,
+        pass: verdict(value, threshold, comparison),
+        source,
+    };
+    let target_rows = vec![
+        row(
+            "service_radius_km",
+            "Average station service radius",
+            "急救站点平均服务半径",
+            "km",
+            Some(service_radius.official_km),
+            targets.service_radius_km,
+            "<=",
+            "scenario",
+        ),
+        row(
+            "ambulances_per_30k",
+            "Ambulances per 30,000 residents",
+            "每3万人口救护车数",
+            "vehicles",
+            fleet.per_30k,
+            per_30k_threshold,
+            ">=",
+            "scenario",
+        ),
+        row(
+            "detention_rate",
+            "Ambulance detention rate at hospitals",
+            "平均院前急救压车率",
+            "share",
+            detention.as_ref().and_then(|d| d.rate),
+            targets.detention_rate_max,
+            "<",
+            "incident log",
+        ),
+        row(
+            "mean_response_min",
+            "Mean response time",
+            "急救平均反应时间",
+            "min",
+            mean_value,
+            targets.mean_response_min,
+            "<=",
+            mean_source,
+        ),
+        row(
+            "departure_3min_rate",
+            "3-minute departure rate",
+            "3分钟出车率",
+            "share",
+            response.as_ref().and_then(|r| r.departure_3min_rate),
+            targets.departure_3min_rate_min,
+            ">=",
+            "incident log",
+        ),
+        row(
+            "negative_pressure_share",
+            "Negative-pressure ambulance share",
+            "负压救护车占比",
+            "share",
+            fleet.negative_pressure_share,
+            targets.negative_pressure_share_min,
+            ">=",
+            "scenario",
+        ),
+    ];
+    Ok(CheckReport {
+        scenario: sc.name.clone(),
+        targets_id: targets.id.clone(),
+        targets_name: targets.name.clone(),
+        region,
+        targets: target_rows,
+        service_radius,
+        fleet,
+        detention,
+        response,
+        modelled_response,
+        data_quality: dq,
+        assumptions: *opts,
+    })
+}
+
+/// The earliest modelled response time at every road node: one multi-source search from all
+/// stations, plus call handling and turnout. Minutes; `None` where unreached. For maps.
+pub fn node_response_minutes(
+    sc: &Scenario,
+    tm: &TravelModel,
+    opts: &CheckOptions,
+) -> Vec<Option<f64>> {
+    let seeds: Vec<Seed> = sc
+        .stations
+        .iter()
+        .filter_map(|s| tm.snap(s.lon_lat).ok())
+        .flat_map(|sn| tm.departure_seeds(&sn).collect::<Vec<_>>())
+        .collect();
+    let mut q = tm.query();
+    q.run(&tm.graph, Direction::Forward, &seeds, None);
+    let fixed = (opts.call_handling_s + opts.turnout_s) / 60.0;
+    (0..tm.graph.num_nodes() as u32)
+        .map(|v| q.time(v).map(|t| t as f64 / 60_000.0 + fixed))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shanghai_published_radius() {
+        // Shanghai: 6,340.5 km²; 175 stations -> 3.40 km, 128 stations -> 3.97 km.
+        assert_eq!(
+            (official_radius_km(6340.5, 175) * 100.0).round() / 100.0,
+            3.40
+        );
+        assert_eq!(
+            (official_radius_km(6340.5, 128) * 100.0).round() / 100.0,
+            3.97
+        );
+    }
+
+    #[test]
+    fn verdicts() {
+        assert_eq!(verdict(Some(3.5), Some(3.5), "<="), Some(true));
+        assert_eq!(verdict(Some(0.025), Some(0.025), "<"), Some(false));
+        assert_eq!(verdict(Some(0.95), Some(0.95), ">="), Some(true));
+        assert_eq!(verdict(None, Some(1.0), ">="), None);
+        assert_eq!(verdict(Some(1.0), None, ">="), None);
+    }
+}
