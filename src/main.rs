@@ -407,9 +407,49 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Demo { format } => {
             let t0 = std::time::Instant::now();
-            let scenario = Scenario::demo()?;
-            let tm = TravelModel::new(scenario.network.clone(), scenario.profile.clone())?;
-            let demo = report::demo_report(&scenario, &tm, t0.elapsed().as_secs_f64())?;
+            let sc = Scenario::demo()?;
+            let mut tm = TravelModel::new(sc.network.clone(), sc.profile.clone())?;
+            tm.snap_limit_m = sc.snap_limit_m;
+            let mut q = tm.query();
+            let eds: Vec<(&model::Hospital, network::Snapped)> = sc
+                .hospitals
+                .iter()
+                .filter(|h| h.capabilities.contains(&model::Capability::Emergency))
+                .map(|h| {
+                    Ok((
+                        h,
+                        tm.snap(h.lon_lat)
+                            .with_context(|| format!("hospital {}", h.id))?,
+                    ))
+                })
+                .collect::<Result<_>>()?;
+            let mut routes = Vec::new();
+            for st in &sc.stations {
+                let from = tm
+                    .snap(st.lon_lat)
+                    .with_context(|| format!("station {}", st.id))?;
+                let best = eds
+                    .iter()
+                    .filter_map(|(h, to)| tm.route(&mut q, &from, to).map(|r| (*h, *to, r)))
+                    .min_by_key(|(_, _, r)| r.eta.time_ms);
+                if let Some((hospital, to, route)) = best {
+                    routes.push(report::StationRoute {
+                        station: st,
+                        hospital,
+                        from,
+                        to,
+                        route,
+                    });
+                }
+            }
+            let check = standards::check(
+                &sc,
+                &tm,
+                &sc.incidents,
+                &Targets::default_preset(),
+                &standards::CheckOptions::default(),
+            )?;
+            let demo = report::demo_report(&sc, &tm, &routes, &check, t0.elapsed().as_secs_f64());
             match format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&demo.json)?),
                 Format::Text => print!("{}", demo.text),

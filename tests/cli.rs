@@ -36,19 +36,21 @@ fn demo_runs() {
     let out = stdout(&o);
     assert!(out.contains("Imported road network"), "{out}");
     assert!(
-        out.contains("Centre de secours principal de la Condamine ->"),
+        out.contains("Centre de secours principal de la Condamine"),
         "{out}"
     );
-    assert!(out.contains("population-weighted mean"), "{out}");
+    assert!(out.contains("-> Centre"), "{out}");
+    assert!(
+        out.contains("6. Data quality"),
+        "the demo shows the standards check: {out}"
+    );
     let o = ems(&["demo", "--format", "json"]);
     assert!(o.status.success());
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["stations"], 3);
     assert_eq!(v["station_to_nearest_ed"].as_array().unwrap().len(), 3);
-    let mean = v["drive_time_to_residents_min"]["population_weighted_mean"]
-        .as_f64()
-        .unwrap();
-    assert!(mean > 0.5 && mean < 10.0, "{mean}");
+    assert_eq!(v["check"]["targets"].as_array().unwrap().len(), 6);
+    assert!(v["check"]["response"]["reached_scene"].as_u64().unwrap() > 0);
 }
 
 #[test]

@@ -147,103 +147,77 @@ pub fn route_text(tm: &TravelModel, from: &Snapped, to: &Snapped, r: &Route) -> 
     )
 }
 
+/// One station's fastest route to an emergency department, for the demo.
+pub struct StationRoute<'a> {
+    pub station: &'a crate::model::Station,
+    pub hospital: &'a crate::model::Hospital,
+    pub from: Snapped,
+    pub to: Snapped,
+    pub route: Route,
+}
+
 /// The demo's output.
 pub struct DemoReport {
     pub text: String,
     pub json: Value,
 }
 
-/// Summarises the demo scenario: map, scenario contents, each station's drive to the nearest
-/// emergency department, and drive times from stations to residents.
+/// Formats the demo: the map import, the scenario, each station's drive to the nearest
+/// emergency department, and the standards check.
 pub fn demo_report(
     sc: &Scenario,
     tm: &TravelModel,
+    routes: &[StationRoute],
+    check: &crate::standards::CheckReport,
     seconds: f64,
-) -> Result<DemoReport, crate::network::SnapError> {
-    let mut q = tm.query();
-    let stations: Vec<Snapped> = sc
-        .stations
-        .iter()
-        .map(|s| tm.snap(s.lon_lat))
-        .collect::<Result<_, _>>()?;
-    let eds: Vec<(usize, Snapped)> = sc
-        .hospitals
-        .iter()
-        .enumerate()
-        .filter(|(_, h)| h.capabilities.contains(&Capability::Emergency))
-        .map(|(i, h)| tm.snap(h.lon_lat).map(|s| (i, s)))
-        .collect::<Result<_, _>>()?;
+) -> DemoReport {
     let mut text = String::new();
     text.push_str(&format!("ems demo: {}\n\n", sc.name));
     text.push_str(&import_summary_text(&sc.network.summary));
     let ambulances: u32 = sc.stations.iter().map(|s| s.ambulances).sum();
+    let eds = sc
+        .hospitals
+        .iter()
+        .filter(|h| h.capabilities.contains(&Capability::Emergency))
+        .count();
     text.push_str(&format!(
-        "\nScenario\n  area            {:.2} km² (boundary, geodesic)\n  population      {:.0} residents in {} demand zones\n  stations        {} with {} ambulances\n  hospitals       {} ({} with an emergency department)\n",
+        "\nScenario\n  area            {:.2} km² (boundary, geodesic)\n  population      {:.0} residents in {} demand zones\n  stations        {} with {} ambulances\n  hospitals       {} ({} with an emergency department)\n  incidents       {} (synthetic; see README)\n",
         sc.area_km2(),
         sc.population(),
         sc.demand.len(),
         sc.stations.len(),
         ambulances,
         sc.hospitals.len(),
-        eds.len()
+        eds,
+        sc.incidents.rows
     ));
     text.push_str("\nStation -> nearest emergency department (ambulance profile)\n");
-    let mut routes = Vec::new();
-    for (st, sn) in sc.stations.iter().zip(&stations) {
-        let best = eds
-            .iter()
-            .filter_map(|(hi, hs)| tm.route(&mut q, sn, hs).map(|r| (*hi, r)))
-            .min_by_key(|(_, r)| r.eta.time_ms);
-        if let Some((hi, r)) = best {
-            let h = &sc.hospitals[hi];
-            text.push_str(&format!(
-                "  {:<28} -> {:<36} {:>5.1} min  {:>5.2} km\n",
-                st.name,
-                h.name,
-                r.eta.minutes(),
-                r.eta.distance_m / 1000.0
-            ));
-            routes.push(json!({
-                "station": st.id, "hospital": h.id,
-                "eta_min": round(r.eta.minutes(), 2), "distance_km": round(r.eta.distance_m / 1000.0, 3),
-                "route": route_geojson(tm, sn, &eds.iter().find(|(i, _)| *i == hi).expect("chosen from eds").1, &r),
-            }));
-        }
+    let mut json_routes = Vec::new();
+    for r in routes {
+        text.push_str(&format!(
+            "  {:<50} -> {:<36} {:>5.1} min  {:>5.2} km\n",
+            r.station.name,
+            r.hospital.name,
+            r.route.eta.minutes(),
+            r.route.eta.distance_m / 1000.0
+        ));
+        json_routes.push(json!({
+            "station": r.station.id, "hospital": r.hospital.id,
+            "eta_min": round(r.route.eta.minutes(), 2), "distance_km": round(r.route.eta.distance_m / 1000.0, 3),
+            "route": route_geojson(tm, &r.from, &r.to, &r.route),
+        }));
     }
-    let zones: Vec<Snapped> = sc
-        .demand
-        .iter()
-        .map(|z| tm.snap(z.lon_lat))
-        .collect::<Result<_, _>>()?;
-    let m = tm.matrix(&stations, &zones, None);
-    let (mut wsum, mut psum, mut worst) = (0.0, 0.0, 0.0f64);
-    for (c, z) in sc.demand.iter().enumerate() {
-        if let Some(best) = (0..m.rows)
-            .filter_map(|r| m.get(r, c))
-            .map(|e| e.minutes())
-            .reduce(f64::min)
-        {
-            wsum += best * z.population;
-            psum += z.population;
-            worst = worst.max(best);
-        }
-    }
-    let mean = if psum > 0.0 { wsum / psum } else { f64::NAN };
-    text.push_str(&format!(
-        "\nDrive time, nearest station -> residents ({}x{} matrix)\n  population-weighted mean {:.2} min, worst zone {:.2} min\n",
-        m.rows, m.cols, mean, worst
-    ));
+    text.push('\n');
+    text.push_str(&check::text(check));
     text.push_str(&format!("\nDone in {seconds:.2} s.\n"));
     let json = json!({
         "scenario": sc.name,
         "map": sc.network.summary,
-        "area_km2": round(sc.area_km2(), 4),
-        "population": round(sc.population(), 0),
         "stations": sc.stations.len(),
         "ambulances": ambulances,
         "hospitals": sc.hospitals.len(),
-        "station_to_nearest_ed": routes,
-        "drive_time_to_residents_min": {"population_weighted_mean": round(mean, 3), "worst_zone": round(worst, 3)},
+        "station_to_nearest_ed": json_routes,
+        "check": check::json(check),
     });
-    Ok(DemoReport { text, json })
+    DemoReport { text, json }
 }
