@@ -16,11 +16,15 @@
 //! - [`spatial`]: the local metric projection and the R-tree indexes (road pieces, points).
 //! - [`model`]: stations, hospitals, demand zones, the region boundary, incidents, and the TOML
 //!   scenario that names them; population from building footprints; the embedded demo.
-//! - [`report`]: text and JSON output.
-//! - `main.rs`: the `ems` command line (`import`, `route`, `population`, `demo`).
+//! - [`standards`]: the annual standards check: target presets, the indicators and their
+//!   definitions, data-quality exclusions.
+//! - [`simulate`]: so far only a documented generator of synthetic incident logs.
+//! - [`report`]: text, JSON, HTML and SVG output.
+//! - `main.rs`: the `ems` command line (`import`, `route`, `population`, `check`,
+//!   `synth-incidents`, `demo`).
 //!
-//! Standards checks, the placement optimizer, the simulator and the dispatch API are planned
-//! modules (`standards`, `optimize`, `simulate`, `dispatch`, `api`) that build on this core.
+//! The placement optimizer, the discrete-event simulator and the dispatch API are planned
+//! modules (`optimize`, `simulate`, `dispatch`, `api`) that will build on this core.
 //!
 //! # Glossary
 //! - **ETA**: estimated time of arrival; here the road travel time from a point to another,

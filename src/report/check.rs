@@ -104,7 +104,7 @@ pub fn text(r: &CheckReport) -> String {
 
     let sr = &r.service_radius;
     o.push_str(&format!(
-        "\n1. Service radius 服务半径\n  official r = sqrt(A / (pi N)) = sqrt({:.2} / (pi x {})) = {:.3} km\n",
+        "\n1. Service radius 服务半径\n  official r = sqrt(A / (pi N)) = sqrt({:.2} / (pi x {})) = {:.3} km\n  network reality: each zone's fastest station by road; distance along that route, population-weighted\n",
         g.area_km2, g.stations, sr.official_km
     ));
     if let Some(d) = &sr.road_distance_km {
@@ -129,7 +129,7 @@ pub fn text(r: &CheckReport) -> String {
 
     let f = &r.fleet;
     o.push_str(&format!(
-        "\n2. Ambulances 救护车配置\n  {} ambulances for {:.0} residents: required ceil(P / {}) = {}, shortfall {}, {} per 30,000\n",
+        "\n2. Ambulances 救护车配置 (required = ceil(population / residents per ambulance))\n  {} ambulances for {:.0} residents: required ceil(P / {}) = {}, shortfall {}, {} per 30,000\n",
         f.ambulances,
         f.population,
         f.residents_per_ambulance_target,
@@ -154,7 +154,7 @@ pub fn text(r: &CheckReport) -> String {
         _ => o.push_str("  negative-pressure ambulances: not stated in the stations file\n"),
     }
 
-    o.push_str("\n3. Detention at hospitals 压车\n");
+    o.push_str("\n3. Detention at hospitals 压车 (handover = at_hospital -> handover_complete; detained if over the threshold)\n");
     match &r.detention {
         None => o.push_str("  no incident log\n"),
         Some(d) => {
@@ -185,7 +185,7 @@ pub fn text(r: &CheckReport) -> String {
         }
     }
 
-    o.push_str("\n4. Response time from the log 反应时间（记录）\n");
+    o.push_str("\n4. Response time from the log 反应时间（记录） (call_received -> on_scene, incidents that reached a scene)\n");
     match &r.response {
         None => o.push_str("  no incident log\n"),
         Some(resp) => {
