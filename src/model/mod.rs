@@ -393,6 +393,23 @@ fn ctx_of<'a>(path: &'a str, f: &RawFeature) -> FeatureCtx<'a> {
     }
 }
 
+/// Parses every feature, checks its `id` is present and unique, and builds an item from it.
+fn parse_each<T>(
+    text: &str,
+    path: &str,
+    mut build: impl FnMut(&FeatureCtx, &RawFeature, String) -> Result<T, ModelError>,
+) -> Result<Vec<T>, ModelError> {
+    let mut seen = HashSet::new();
+    parse_features(text, path)?
+        .iter()
+        .map(|f| {
+            let ctx = ctx_of(path, f);
+            let id = unique_id(&ctx, &f.properties, &mut seen)?;
+            build(&ctx, f, id)
+        })
+        .collect()
+}
+
 fn unique_id(
     ctx: &FeatureCtx,
     props: &Map<String, Value>,
@@ -408,117 +425,115 @@ fn unique_id(
 /// Parses a stations GeoJSON (Point features; properties `id`, `name`, `ambulances`,
 /// `negative_pressure`, `source`).
 pub fn parse_stations(text: &str, path: &str) -> Result<Vec<Station>, ModelError> {
-    let mut seen = HashSet::new();
-    parse_features(text, path)?
-        .iter()
-        .map(|f| {
-            let ctx = ctx_of(path, f);
-            let p = &f.properties;
-            let id = unique_id(&ctx, p, &mut seen)?;
-            let ambulances =
-                prop_u32(&ctx, p, "ambulances")?.ok_or_else(|| ctx.err("ambulances", "missing"))?;
-            let negative_pressure = prop_u32(&ctx, p, "negative_pressure")?;
-            if negative_pressure.is_some_and(|n| n > ambulances) {
-                return Err(ctx.err("negative_pressure", "more than `ambulances`"));
-            }
-            Ok(Station {
-                name: prop_str(&ctx, p, "name", false)?.unwrap_or_else(|| id.clone()),
-                id,
-                lon_lat: feature_point(&ctx, &f.geometry)?,
-                ambulances,
-                negative_pressure,
-                source: prop_str(&ctx, p, "source", false)?,
-            })
+    parse_each(text, path, |ctx, f, id| {
+        let p = &f.properties;
+        let ambulances =
+            prop_u32(ctx, p, "ambulances")?.ok_or_else(|| ctx.err("ambulances", "missing"))?;
+        let negative_pressure = prop_u32(ctx, p, "negative_pressure")?;
+        if negative_pressure.is_some_and(|n| n > ambulances) {
+            return Err(ctx.err("negative_pressure", "more than `ambulances`"));
+        }
+        Ok(Station {
+            name: prop_str(ctx, p, "name", false)?.unwrap_or_else(|| id.clone()),
+            id,
+            lon_lat: feature_point(ctx, &f.geometry)?,
+            ambulances,
+            negative_pressure,
+            source: prop_str(ctx, p, "source", false)?,
         })
-        .collect()
+    })
 }
 
 /// Parses a hospitals GeoJSON (Point features; properties `id`, `name`, `capabilities`,
 /// `ed_bays`, `source`).
 pub fn parse_hospitals(text: &str, path: &str) -> Result<Vec<Hospital>, ModelError> {
-    let mut seen = HashSet::new();
-    parse_features(text, path)?
-        .iter()
-        .map(|f| {
-            let ctx = ctx_of(path, f);
-            let p = &f.properties;
-            let id = unique_id(&ctx, p, &mut seen)?;
-            let capabilities = match p.get("capabilities") {
-                None | Some(Value::Null) => Vec::new(),
-                Some(Value::Array(a)) => a
-                    .iter()
-                    .map(|c| {
-                        c.as_str().and_then(Capability::parse).ok_or_else(|| {
-                            ctx.err(
-                                "capabilities",
-                                format!(
-                                    "unknown capability {c}; expected one of {}",
-                                    Capability::ALL.map(|c| c.as_str()).join(", ")
-                                ),
-                            )
-                        })
+    parse_each(text, path, |ctx, f, id| {
+        let p = &f.properties;
+        let capabilities = match p.get("capabilities") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|c| {
+                    c.as_str().and_then(Capability::parse).ok_or_else(|| {
+                        ctx.err(
+                            "capabilities",
+                            format!(
+                                "unknown capability {c}; expected one of {}",
+                                Capability::ALL.map(|c| c.as_str()).join(", ")
+                            ),
+                        )
                     })
-                    .collect::<Result<Vec<_>, _>>()?,
-                Some(other) => {
-                    return Err(ctx.err(
-                        "capabilities",
-                        format!("expected an array of strings, got {other}"),
-                    ));
-                }
-            };
-            Ok(Hospital {
-                name: prop_str(&ctx, p, "name", false)?.unwrap_or_else(|| id.clone()),
-                id,
-                lon_lat: feature_point(&ctx, &f.geometry)?,
-                capabilities,
-                ed_bays: prop_u32(&ctx, p, "ed_bays")?,
-                source: prop_str(&ctx, p, "source", false)?,
-            })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            Some(other) => {
+                return Err(ctx.err(
+                    "capabilities",
+                    format!("expected an array of strings, got {other}"),
+                ));
+            }
+        };
+        Ok(Hospital {
+            name: prop_str(ctx, p, "name", false)?.unwrap_or_else(|| id.clone()),
+            id,
+            lon_lat: feature_point(ctx, &f.geometry)?,
+            capabilities,
+            ed_bays: prop_u32(ctx, p, "ed_bays")?,
+            source: prop_str(ctx, p, "source", false)?,
         })
-        .collect()
+    })
 }
 
 /// Parses a demand-zones GeoJSON (Polygon/MultiPolygon or Point features; properties `id`,
 /// `name`, `population`, optional `demand_point` `[lon, lat]`).
 pub fn parse_demand_zones(text: &str, path: &str) -> Result<Vec<DemandZone>, ModelError> {
-    let mut seen = HashSet::new();
-    parse_features(text, path)?
-        .iter()
-        .map(|f| {
-            let ctx = ctx_of(path, f);
-            let p = &f.properties;
-            let id = unique_id(&ctx, p, &mut seen)?;
-            let population = prop_f64(&ctx, p, "population")?.ok_or_else(|| ctx.err("population", "missing"))?;
-            let g = f.geometry.as_ref().ok_or_else(|| ctx.err("geometry", "missing"))?;
-            let polygon = feature_polygon(&ctx, g)?;
-            let explicit = match p.get("demand_point") {
-                None | Some(Value::Null) => None,
-                Some(Value::Array(a)) => {
-                    let xs: Vec<f64> = a.iter().filter_map(Value::as_f64).collect();
-                    Some(check_lon_lat(&ctx, "demand_point", &xs)?)
-                }
-                Some(other) => return Err(ctx.err("demand_point", format!("expected [lon, lat], got {other}"))),
-            };
-            let lon_lat = match (explicit, &polygon, g) {
-                (Some(p), _, _) => p,
-                (None, Some(mp), _) => {
-                    let c = mp.centroid().ok_or_else(|| ctx.err("geometry", "polygon has no area"))?;
-                    [c.x(), c.y()]
-                }
-                (None, None, geojson::GeometryValue::Point { coordinates }) => check_lon_lat(&ctx, "geometry", coordinates.as_slice())?,
-                (None, None, other) => {
-                    return Err(ctx.err("geometry", format!("expected Point, Polygon or MultiPolygon, got {}", other.type_name())));
-                }
-            };
-            Ok(DemandZone {
-                name: prop_str(&ctx, p, "name", false)?.unwrap_or_else(|| id.clone()),
-                id,
-                polygon,
-                lon_lat,
-                population,
-            })
+    parse_each(text, path, |ctx, f, id| {
+        let p = &f.properties;
+        let population =
+            prop_f64(ctx, p, "population")?.ok_or_else(|| ctx.err("population", "missing"))?;
+        let g = f
+            .geometry
+            .as_ref()
+            .ok_or_else(|| ctx.err("geometry", "missing"))?;
+        let polygon = feature_polygon(ctx, g)?;
+        let explicit = match p.get("demand_point") {
+            None | Some(Value::Null) => None,
+            Some(Value::Array(a)) => {
+                let xs: Vec<f64> = a.iter().filter_map(Value::as_f64).collect();
+                Some(check_lon_lat(ctx, "demand_point", &xs)?)
+            }
+            Some(other) => {
+                return Err(ctx.err("demand_point", format!("expected [lon, lat], got {other}")));
+            }
+        };
+        let lon_lat = match (explicit, &polygon, g) {
+            (Some(p), _, _) => p,
+            (None, Some(mp), _) => {
+                let c = mp
+                    .centroid()
+                    .ok_or_else(|| ctx.err("geometry", "polygon has no area"))?;
+                [c.x(), c.y()]
+            }
+            (None, None, geojson::GeometryValue::Point { coordinates }) => {
+                check_lon_lat(ctx, "geometry", coordinates.as_slice())?
+            }
+            (None, None, other) => {
+                return Err(ctx.err(
+                    "geometry",
+                    format!(
+                        "expected Point, Polygon or MultiPolygon, got {}",
+                        other.type_name()
+                    ),
+                ));
+            }
+        };
+        Ok(DemandZone {
+            name: prop_str(ctx, p, "name", false)?.unwrap_or_else(|| id.clone()),
+            id,
+            polygon,
+            lon_lat,
+            population,
         })
-        .collect()
+    })
 }
 
 /// Parses a region boundary: one or more Polygon/MultiPolygon features, merged.
