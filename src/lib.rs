@@ -56,6 +56,7 @@
 
 pub mod model;
 pub mod network;
+pub mod optimize;
 pub mod report;
 pub mod simulate;
 pub mod spatial;

@@ -1,0 +1,107 @@
+//! Coverage and location models, and their solvers.
+//!
+//! This module owns the optimisation models and their solvers. It takes cost matrices (travel
+//! times from [`crate::network::TravelModel::matrix`], or a benchmark's distances) and returns
+//! chosen sites with objective, bound and gap. It must not compute travel times itself, read
+//! scenario files, or format output.
+//!
+//! So far it holds the **p-median** model ([`pmedian`]) with a certified optimality gap
+//! (Lagrangian lower bound, branch and bound) and the OR-Library reader ([`orlib`]). MCLP, LSCP,
+//! p-center, MEXCLP and backup coverage, and the `ems optimize`/`ems evaluate` commands, are
+//! not built yet.
+
+pub mod orlib;
+pub mod pmedian;
+
+/// A location problem's data: `n` demand points, `m` candidate sites, and the weighted cost of
+/// serving each demand point from each site.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Instance {
+    /// Demand weights (population, calls), one per demand point.
+    pub weights: Vec<f64>,
+    /// Number of candidate sites.
+    pub m: usize,
+    /// Unweighted cost, candidate-major: `cost[j * n + i]` for site `j`, demand `i`.
+    /// `f64::INFINITY` where site `j` cannot serve `i`.
+    pub cost: Vec<f64>,
+}
+
+/// Malformed optimisation input.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum OptimizeError {
+    /// `p` is zero or exceeds the number of candidate sites.
+    #[error("p = {p} but there are {m} candidate sites: choose 1 <= p <= {m}")]
+    BadP { p: usize, m: usize },
+    /// A fixed (existing) site is not a candidate.
+    #[error("fixed site {site} is not among the {m} candidates")]
+    BadFixed { site: usize, m: usize },
+    /// More sites are fixed open than `p` allows.
+    #[error("{fixed} sites are fixed open but p = {p}")]
+    TooManyFixed { fixed: usize, p: usize },
+    /// Some demand points cannot be served by any candidate; they are listed (0-based).
+    #[error("{} demand points cannot be reached from any candidate site: {:?}", .0.len(), .0)]
+    Unreachable(Vec<usize>),
+    /// No choice of `p` sites (that the search found, or at all when `proven`) reaches every
+    /// weighted demand point; the best one leaves these demand points (0-based) unserved.
+    #[error("{} demand points cannot be served by any choice of {p} sites{}: {uncovered:?}", uncovered.len(), if *proven { "" } else { " found within the time limit" })]
+    Infeasible {
+        p: usize,
+        uncovered: Vec<usize>,
+        proven: bool,
+    },
+    /// A weight or cost is negative or NaN.
+    #[error("invalid data: {0}")]
+    Invalid(String),
+}
+
+impl Instance {
+    /// Number of demand points.
+    pub fn n(&self) -> usize {
+        self.weights.len()
+    }
+
+    /// Cost of serving demand `i` from site `j` (unweighted).
+    #[inline]
+    pub fn c(&self, j: usize, i: usize) -> f64 {
+        self.cost[j * self.weights.len() + i]
+    }
+
+    /// Checks weights and costs, and that every demand point with positive weight is reachable.
+    pub fn validate(&self) -> Result<(), OptimizeError> {
+        let n = self.n();
+        if self.cost.len() != n * self.m {
+            return Err(OptimizeError::Invalid(format!(
+                "cost matrix has {} entries, expected {} x {}",
+                self.cost.len(),
+                self.m,
+                n
+            )));
+        }
+        if let Some(i) = self
+            .weights
+            .iter()
+            .position(|w| !(w.is_finite() && *w >= 0.0))
+        {
+            return Err(OptimizeError::Invalid(format!(
+                "weight of demand {i} is {}",
+                self.weights[i]
+            )));
+        }
+        if self.cost.iter().any(|c| c.is_nan() || *c < 0.0) {
+            return Err(OptimizeError::Invalid("a cost is negative or NaN".into()));
+        }
+        let unreachable: Vec<usize> = (0..n)
+            .filter(|&i| self.weights[i] > 0.0 && (0..self.m).all(|j| !self.c(j, i).is_finite()))
+            .collect();
+        if !unreachable.is_empty() {
+            return Err(OptimizeError::Unreachable(unreachable));
+        }
+        Ok(())
+    }
+
+    /// Whether every weighted cost is an integer (then bounds can be rounded up).
+    pub fn is_integral(&self) -> bool {
+        self.weights.iter().all(|w| w.fract() == 0.0)
+            && self.cost.iter().all(|c| !c.is_finite() || c.fract() == 0.0)
+    }
+}
