@@ -10,6 +10,7 @@
 //! p-center, MEXCLP and backup coverage, and the `ems optimize`/`ems evaluate` commands, are
 //! not built yet.
 
+pub mod mclp;
 pub mod orlib;
 pub mod pmedian;
 

@@ -1,0 +1,661 @@
+//! The MCLP solver on sparse coverage lists (see the parent module for the method).
+
+use std::time::Instant;
+
+use rand::rngs::ChaCha8Rng;
+use rand::{RngExt, SeedableRng};
+
+use super::{CoverSolution, Coverage};
+use crate::optimize::OptimizeError;
+use crate::optimize::pmedian::Options;
+
+/// Perturbation rounds of the iterated local search after the greedy restarts.
+const ILS_ROUNDS: usize = 300;
+
+/// Coverage as compressed lists.
+struct Sparse {
+    n: usize,
+    m: usize,
+    w: Vec<f64>,
+    site_ptr: Vec<usize>,
+    site_dem: Vec<u32>,
+    integral: bool,
+}
+
+impl Sparse {
+    fn new(cov: &Coverage) -> Sparse {
+        let n = cov.weights.len();
+        let m = cov.m;
+        let (mut site_ptr, mut site_dem) = (vec![0], Vec::new());
+        for j in 0..m {
+            site_dem.extend((0..n).filter(|&i| cov.covers[j * n + i]).map(|i| i as u32));
+            site_ptr.push(site_dem.len());
+        }
+        Sparse {
+            n,
+            m,
+            w: cov.weights.clone(),
+            site_ptr,
+            site_dem,
+            integral: cov.weights.iter().all(|w| w.fract() == 0.0),
+        }
+    }
+
+    #[inline]
+    fn covers(&self, j: usize) -> &[u32] {
+        &self.site_dem[self.site_ptr[j]..self.site_ptr[j + 1]]
+    }
+
+    fn value(&self, open: &[usize]) -> f64 {
+        let mut hit = vec![false; self.n];
+        for &j in open {
+            for &i in self.covers(j) {
+                hit[i as usize] = true;
+            }
+        }
+        (0..self.n).filter(|&i| hit[i]).map(|i| self.w[i]).sum()
+    }
+}
+
+fn greedy(sp: &Sparse, start: &[usize], p: usize, mut rng: Option<&mut ChaCha8Rng>) -> Vec<usize> {
+    let mut open = start.to_vec();
+    let mut is_open = vec![false; sp.m];
+    let mut hit = vec![false; sp.n];
+    for &j in &open {
+        is_open[j] = true;
+        for &i in sp.covers(j) {
+            hit[i as usize] = true;
+        }
+    }
+    while open.len() < p {
+        let mut scored: Vec<(f64, usize)> = (0..sp.m)
+            .filter(|j| !is_open[*j])
+            .map(|j| {
+                (
+                    sp.covers(j)
+                        .iter()
+                        .filter(|i| !hit[**i as usize])
+                        .map(|i| sp.w[*i as usize])
+                        .sum(),
+                    j,
+                )
+            })
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let pick = match rng.as_deref_mut() {
+            Some(r) => scored[r.random_range(0..scored.len().min(3))].1,
+            None => scored[0].1,
+        };
+        is_open[pick] = true;
+        open.push(pick);
+        for &i in sp.covers(pick) {
+            hit[i as usize] = true;
+        }
+    }
+    open
+}
+
+/// Swap local search (fast interchange on coverage); returns the covered demand.
+fn local_search(sp: &Sparse, open: &mut [usize], fixed: &[bool]) -> f64 {
+    let p = open.len();
+    let mut count = vec![0u32; sp.n];
+    let mut sum = vec![0u64; sp.n];
+    let mut pos = vec![usize::MAX; sp.m];
+    let mut loss = vec![0.0; p];
+    let mut adj = vec![0.0; p];
+    let mut touched: Vec<usize> = Vec::new();
+    loop {
+        count.iter_mut().for_each(|c| *c = 0);
+        sum.iter_mut().for_each(|s| *s = 0);
+        pos.iter_mut().for_each(|x| *x = usize::MAX);
+        for (k, &j) in open.iter().enumerate() {
+            pos[j] = k;
+            for &i in sp.covers(j) {
+                count[i as usize] += 1;
+                sum[i as usize] += j as u64;
+            }
+        }
+        let value: f64 = (0..sp.n).filter(|&i| count[i] > 0).map(|i| sp.w[i]).sum();
+        for (k, &j) in open.iter().enumerate() {
+            loss[k] = sp
+                .covers(j)
+                .iter()
+                .filter(|i| count[**i as usize] == 1)
+                .map(|i| sp.w[*i as usize])
+                .sum();
+        }
+        let Some(min_k) = (0..p)
+            .filter(|&k| !fixed[open[k]])
+            .min_by(|a, b| loss[*a].total_cmp(&loss[*b]))
+        else {
+            return value;
+        };
+        let mut best = (1e-9 * value.abs().max(1.0), usize::MAX, usize::MAX);
+        for jin in 0..sp.m {
+            if pos[jin] != usize::MAX {
+                continue;
+            }
+            let mut gain = 0.0;
+            for &i in sp.covers(jin) {
+                let i = i as usize;
+                match count[i] {
+                    0 => gain += sp.w[i],
+                    1 => {
+                        let k = pos[sum[i] as usize];
+                        if adj[k] == 0.0 {
+                            touched.push(k);
+                        }
+                        adj[k] += sp.w[i];
+                    }
+                    _ => {}
+                }
+            }
+            // Untouched leaving sites: the cheapest one is a lower estimate of its true profit.
+            let mut cand = (gain - loss[min_k], min_k);
+            for &k in &touched {
+                if !fixed[open[k]] {
+                    let v = gain - loss[k] + adj[k];
+                    if v > cand.0 {
+                        cand = (v, k);
+                    }
+                }
+                adj[k] = 0.0;
+            }
+            touched.clear();
+            if cand.0 > best.0 {
+                best = (cand.0, jin, cand.1);
+            }
+        }
+        if best.1 == usize::MAX {
+            return value;
+        }
+        open[best.2] = best.1;
+    }
+}
+
+#[derive(Clone)]
+struct Node {
+    /// 0 free, 1 forced open, 2 closed.
+    status: Vec<u8>,
+    mu: Vec<f64>,
+    /// The parent's upper bound.
+    bound: f64,
+}
+
+struct Search {
+    sp: Sparse,
+    total: f64,
+    p: usize,
+    lb: f64,
+    incumbent: Vec<usize>,
+    deadline: Instant,
+    s: Vec<f64>,
+    order: Vec<usize>,
+}
+
+impl Search {
+    fn round(&self, ub: f64) -> f64 {
+        if self.sp.integral {
+            (ub + 1e-6).floor()
+        } else {
+            ub
+        }
+    }
+
+    /// True when a subtree with this upper bound cannot beat the incumbent.
+    fn prunes(&self, ub: f64) -> bool {
+        if self.sp.integral {
+            self.round(ub) <= self.lb + 1e-9
+        } else {
+            ub <= self.lb + 1e-9 * self.lb.abs().max(1.0)
+        }
+    }
+
+    fn try_solution(&mut self, open: &[usize]) {
+        let v = self.sp.value(open);
+        if v > self.lb {
+            self.lb = v;
+            let mut o = open.to_vec();
+            o.sort_unstable();
+            self.incumbent = o;
+        }
+    }
+
+    /// `UB(μ)` and the chosen sites; fills `self.s` and `self.order` (free sites by `s`
+    /// descending).
+    fn relax(&mut self, status: &[u8], mu: &[f64]) -> Option<(f64, Vec<usize>)> {
+        let sp = &self.sp;
+        for (j, (sj, st)) in self.s.iter_mut().zip(status).enumerate() {
+            *sj = if *st == 2 {
+                0.0
+            } else {
+                sp.covers(j).iter().map(|i| mu[*i as usize]).sum()
+            };
+        }
+        let forced: Vec<usize> = (0..sp.m).filter(|&j| status[j] == 1).collect();
+        if forced.len() > self.p {
+            return None;
+        }
+        let k = self.p - forced.len();
+        self.order.clear();
+        self.order.extend((0..sp.m).filter(|&j| status[j] == 0));
+        if self.order.len() < k {
+            return None;
+        }
+        let s = &self.s;
+        self.order
+            .sort_by(|a, b| s[*b].total_cmp(&s[*a]).then(a.cmp(b)));
+        let mut chosen = forced;
+        chosen.extend(self.order.iter().take(k));
+        let ub = (0..sp.n).map(|i| (sp.w[i] - mu[i]).max(0.0)).sum::<f64>()
+            + chosen.iter().map(|&j| self.s[j]).sum::<f64>();
+        Some((ub, chosen))
+    }
+
+    fn bound(
+        &mut self,
+        status: &[u8],
+        mu: &mut [f64],
+        iterations: usize,
+        theta0: f64,
+    ) -> Option<f64> {
+        let n = self.sp.n;
+        let mut best = f64::INFINITY;
+        let mut best_mu = mu.to_vec();
+        let mut theta = theta0;
+        let mut stall = 0;
+        let mut g = vec![0.0; n];
+        let mut cov = vec![0u32; n];
+        for it in 0..iterations {
+            let (ub, chosen) = self.relax(status, mu)?;
+            if best == f64::INFINITY || ub < best - 1e-9 * best.abs().max(1.0) {
+                best = ub;
+                best_mu.copy_from_slice(mu);
+                stall = 0;
+            } else {
+                stall += 1;
+            }
+            if it % 5 == 0 {
+                self.try_solution(&chosen);
+            }
+            if self.prunes(best) {
+                break;
+            }
+            cov.iter_mut().for_each(|c| *c = 0);
+            for &j in &chosen {
+                for &i in self.sp.covers(j) {
+                    cov[i as usize] += 1;
+                }
+            }
+            let mut norm = 0.0;
+            for i in 0..n {
+                let y = if self.sp.w[i] - mu[i] > 0.0 { 1.0 } else { 0.0 };
+                g[i] = y - cov[i] as f64;
+                // Projected: a multiplier at zero cannot decrease further.
+                if mu[i] <= 0.0 && g[i] < 0.0 {
+                    g[i] = 0.0;
+                }
+                norm += g[i] * g[i];
+            }
+            if norm == 0.0 {
+                self.try_solution(&chosen);
+                break;
+            }
+            if stall >= 20 {
+                theta /= 2.0;
+                stall = 0;
+                if theta < 1e-3 {
+                    break;
+                }
+            }
+            let step = theta * (ub - self.lb).max(1e-9 * ub.abs().max(1.0)) / norm;
+            for i in 0..n {
+                mu[i] = (mu[i] + step * g[i]).max(0.0);
+            }
+            if Instant::now() > self.deadline {
+                break;
+            }
+        }
+        mu.copy_from_slice(&best_mu);
+        Some(best)
+    }
+
+    fn fix(&mut self, status: &mut [u8], mu: &[f64]) {
+        let Some((ub, chosen)) = self.relax(status, mu) else {
+            return;
+        };
+        let forced = status.iter().filter(|x| **x == 1).count();
+        let k = self.p - forced;
+        if k == 0 {
+            return;
+        }
+        let last_in = self.s[self.order[k - 1]];
+        let first_out = self.order.get(k).map(|&j| self.s[j]);
+        let mut in_chosen = vec![false; self.sp.m];
+        for &j in &chosen {
+            in_chosen[j] = true;
+        }
+        for idx in 0..self.order.len() {
+            let j = self.order[idx];
+            if in_chosen[j] {
+                if let Some(fo) = first_out
+                    && self.prunes(ub - self.s[j] + fo)
+                {
+                    status[j] = 1;
+                }
+            } else if self.prunes(ub - last_in + self.s[j]) {
+                status[j] = 2;
+            }
+        }
+    }
+}
+
+/// A smaller equivalent problem: dominated sites removed, demand points with the same covering
+/// sites merged, uncoverable demand dropped. `sites[k]` is the original index of reduced site `k`.
+struct Reduced {
+    cov: Coverage,
+    sites: Vec<usize>,
+}
+
+/// Site `a` is dominated when another site covers everything `a` covers (on equal sets the
+/// lower index stays). Fixed sites are kept. Opening a dominating site instead never loses
+/// coverage, so some optimal solution avoids dominated sites.
+fn reduce(cov: &Coverage, fixed: &[bool]) -> Reduced {
+    let n = cov.weights.len();
+    let lists: Vec<Vec<u32>> = (0..cov.m)
+        .map(|j| {
+            (0..n)
+                .filter(|&i| cov.covers[j * n + i])
+                .map(|i| i as u32)
+                .collect()
+        })
+        .collect();
+    let subset = |a: &[u32], b: &[u32]| {
+        let mut k = 0;
+        for x in a {
+            while k < b.len() && b[k] < *x {
+                k += 1;
+            }
+            if k == b.len() || b[k] != *x {
+                return false;
+            }
+        }
+        true
+    };
+    let mut keep = vec![true; cov.m];
+    for a in 0..cov.m {
+        if fixed[a] {
+            continue;
+        }
+        keep[a] = !(0..cov.m).any(|b| {
+            b != a
+                && lists[a].len() <= lists[b].len()
+                && (lists[a].len() < lists[b].len() || b < a)
+                && subset(&lists[a], &lists[b])
+        });
+    }
+    let sites: Vec<usize> = (0..cov.m).filter(|&j| keep[j]).collect();
+    // Merge demand points covered by the same sites.
+    let mut groups: std::collections::BTreeMap<Vec<u32>, f64> = Default::default();
+    for i in 0..n {
+        if cov.weights[i] == 0.0 {
+            continue;
+        }
+        let key: Vec<u32> = sites
+            .iter()
+            .enumerate()
+            .filter(|(_, j)| cov.covers[**j * n + i])
+            .map(|(k, _)| k as u32)
+            .collect();
+        if !key.is_empty() {
+            *groups.entry(key).or_default() += cov.weights[i];
+        }
+    }
+    let rn = groups.len();
+    let mut covers = vec![false; sites.len() * rn];
+    let mut weights = Vec::with_capacity(rn);
+    for (g, (key, w)) in groups.into_iter().enumerate() {
+        weights.push(w);
+        for k in key {
+            covers[k as usize * rn + g] = true;
+        }
+    }
+    Reduced {
+        cov: Coverage {
+            weights,
+            m: sites.len(),
+            covers,
+        },
+        sites,
+    }
+}
+
+pub(super) fn solve(cov: &Coverage, opts: &Options) -> Result<CoverSolution, OptimizeError> {
+    let t0 = Instant::now();
+    let m = cov.m;
+    if cov.covers.len() != cov.weights.len() * m {
+        return Err(OptimizeError::Invalid(format!(
+            "coverage matrix has {} entries, expected {m} x {}",
+            cov.covers.len(),
+            cov.weights.len()
+        )));
+    }
+    if let Some(i) = cov
+        .weights
+        .iter()
+        .position(|w| !(w.is_finite() && *w >= 0.0))
+    {
+        return Err(OptimizeError::Invalid(format!(
+            "weight of demand {i} is {}",
+            cov.weights[i]
+        )));
+    }
+    if opts.p == 0 || opts.p > m {
+        return Err(OptimizeError::BadP { p: opts.p, m });
+    }
+    let mut fixed = vec![false; m];
+    for &j in &opts.fixed_open {
+        if j >= m {
+            return Err(OptimizeError::BadFixed { site: j, m });
+        }
+        fixed[j] = true;
+    }
+    let n_fixed = fixed.iter().filter(|f| **f).count();
+    if n_fixed > opts.p {
+        return Err(OptimizeError::TooManyFixed {
+            fixed: n_fixed,
+            p: opts.p,
+        });
+    }
+    let red = reduce(cov, &fixed);
+    let total: f64 = cov.weights.iter().sum();
+    let finish = |mut open: Vec<usize>, bound_reduced: Option<f64>, optimal: bool, nodes: u64| {
+        // Fill up to p with unused sites (dominated ones add nothing).
+        for j in 0..m {
+            if open.len() >= opts.p {
+                break;
+            }
+            if !open.contains(&j) {
+                open.push(j);
+            }
+        }
+        open.sort_unstable();
+        let objective = cov.covered(&open);
+        let bound = if optimal {
+            objective
+        } else {
+            bound_reduced.unwrap_or(total).max(objective).min(total)
+        };
+        CoverSolution {
+            objective,
+            bound,
+            gap_pct: if bound > 0.0 {
+                ((bound - objective) / bound * 100.0).max(0.0)
+            } else {
+                0.0
+            },
+            optimal,
+            total_demand: total,
+            nodes,
+            seconds: t0.elapsed().as_secs_f64(),
+            open,
+        }
+    };
+    if red.sites.len() <= opts.p || red.cov.weights.is_empty() {
+        // Every useful site fits: open them all.
+        return Ok(finish(red.sites.clone(), None, true, 0));
+    }
+    let fixed_red: Vec<usize> = red
+        .sites
+        .iter()
+        .enumerate()
+        .filter(|(_, j)| fixed[**j])
+        .map(|(k, _)| k)
+        .collect();
+    let sub = Options {
+        fixed_open: fixed_red,
+        ..opts.clone()
+    };
+    let (open, bound, optimal, nodes) = solve_reduced(&red.cov, &sub, t0)?;
+    Ok(finish(
+        open.into_iter().map(|k| red.sites[k]).collect(),
+        Some(bound),
+        optimal,
+        nodes,
+    ))
+}
+
+fn solve_reduced(
+    cov: &Coverage,
+    opts: &Options,
+    t0: Instant,
+) -> Result<(Vec<usize>, f64, bool, u64), OptimizeError> {
+    let (m, p) = (cov.m, opts.p);
+    let mut fixed = vec![false; m];
+    for &j in &opts.fixed_open {
+        fixed[j] = true;
+    }
+    let fixed_list: Vec<usize> = (0..m).filter(|&j| fixed[j]).collect();
+    if fixed_list.len() > p {
+        return Err(OptimizeError::TooManyFixed {
+            fixed: fixed_list.len(),
+            p,
+        });
+    }
+    let sp = Sparse::new(cov);
+    let mut best_open = greedy(&sp, &fixed_list, p, None);
+    let mut lb = local_search(&sp, &mut best_open, &fixed);
+    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+    for _ in 0..opts.restarts {
+        let mut open = greedy(&sp, &fixed_list, p, Some(&mut rng));
+        let v = local_search(&sp, &mut open, &fixed);
+        if v > lb + 1e-9 {
+            lb = v;
+            best_open = open;
+        }
+    }
+    // Iterated local search: kick two random open sites out, repair, keep improvements.
+    for _ in 0..ILS_ROUNDS {
+        let mut cand = best_open.clone();
+        for _ in 0..2 {
+            let k = rng.random_range(0..cand.len());
+            if fixed[cand[k]] {
+                continue;
+            }
+            let j = rng.random_range(0..m);
+            if !cand.contains(&j) {
+                cand[k] = j;
+            }
+        }
+        let v = local_search(&sp, &mut cand, &fixed);
+        if v > lb + 1e-9 {
+            lb = v;
+            best_open = cand;
+        }
+    }
+    best_open.sort_unstable();
+    let total = sp.w.iter().sum();
+    let mut s = Search {
+        sp,
+        total,
+        p,
+        lb,
+        incumbent: best_open,
+        deadline: t0 + opts.time_limit,
+        s: vec![0.0; m],
+        order: Vec::with_capacity(m),
+    };
+    let mu0: Vec<f64> = s.sp.w.iter().map(|w| w * 0.5).collect();
+    let mut stack = vec![Node {
+        status: (0..m).map(|j| if fixed[j] { 1 } else { 0 }).collect(),
+        mu: mu0,
+        bound: f64::INFINITY,
+    }];
+    let mut nodes = 0u64;
+    let mut open_bound = f64::NEG_INFINITY;
+    while let Some(mut node) = stack.pop() {
+        if Instant::now() > s.deadline && nodes > 0 {
+            open_bound = stack.iter().map(|x| x.bound).fold(node.bound, f64::max);
+            stack.clear();
+            break;
+        }
+        if s.prunes(node.bound) {
+            continue;
+        }
+        nodes += 1;
+        let (iters, theta) = if nodes == 1 { (3000, 2.0) } else { (200, 0.5) };
+        let Some(b) = s.bound(&node.status, &mut node.mu, iters, theta) else {
+            continue;
+        };
+        // Nothing covers more than all the demand.
+        let b = s.round(b.min(node.bound).min(s.total));
+        if s.prunes(b) {
+            continue;
+        }
+        {
+            if let Some((_, mut chosen)) = s.relax(&node.status, &node.mu) {
+                let v = local_search(&s.sp, &mut chosen, &fixed);
+                if v > s.lb {
+                    s.try_solution(&chosen);
+                }
+            }
+            if s.prunes(b) {
+                continue;
+            }
+        }
+        s.fix(&mut node.status, &node.mu);
+        let forced = node.status.iter().filter(|x| **x == 1).count();
+        let free = node.status.iter().filter(|x| **x == 0).count();
+        if forced > p || forced + free < p {
+            continue;
+        }
+        if forced == p || forced + free == p {
+            let keep = if forced == p { 1 } else { 0 };
+            let open: Vec<usize> = (0..m)
+                .filter(|&j| node.status[j] == 1 || node.status[j] == keep)
+                .collect();
+            s.try_solution(&open);
+            continue;
+        }
+        let Some((_, chosen)) = s.relax(&node.status, &node.mu) else {
+            continue;
+        };
+        let Some(&j) = chosen
+            .iter()
+            .filter(|&&j| node.status[j] == 0)
+            .max_by(|a, b| s.s[**a].total_cmp(&s.s[**b]))
+        else {
+            continue;
+        };
+        let mut closed = node.clone();
+        closed.status[j] = 2;
+        closed.bound = b;
+        let mut opened = node;
+        opened.status[j] = 1;
+        opened.bound = b;
+        stack.push(closed);
+        stack.push(opened);
+    }
+    let optimal = open_bound == f64::NEG_INFINITY;
+    Ok((s.incumbent, open_bound, optimal, nodes))
+}

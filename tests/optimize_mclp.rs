@@ -1,0 +1,117 @@
+//! MCLP: every São José dos Campos instance/radius/p combination against the exactly computed
+//! reference optima, and tiny random instances against brute force.
+
+mod common;
+
+use std::time::Duration;
+
+use ems::optimize::mclp::{self, Coverage};
+use ems::optimize::pmedian::Options;
+use proptest::prelude::*;
+
+#[test]
+fn sjc_instances_reach_reference_optima() {
+    let Some(dir) = common::shared("mclp-sjc") else {
+        return;
+    };
+    let refs = std::fs::read_to_string(dir.join("COMPUTED_reference_optima.csv")).unwrap();
+    let mut cache = std::collections::HashMap::new();
+    let mut count = 0;
+    let mut proven = 0;
+    let t0 = std::time::Instant::now();
+    for line in refs.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        if std::env::var("SJC").is_ok_and(|v| v != f[0])
+            || std::env::var("SJC_P").is_ok_and(|v| v != f[2])
+        {
+            continue;
+        }
+        let (name, radius, p, opt, total) = (
+            f[0],
+            f[1].parse::<f64>().unwrap(),
+            f[2].parse::<usize>().unwrap(),
+            f[3].parse::<f64>().unwrap(),
+            f[4].parse::<f64>().unwrap(),
+        );
+        let inst = cache
+            .entry(name.to_string())
+            .or_insert_with(|| mclp::read_lorena(&dir.join(format!("{name}.txt"))).unwrap());
+        let cov = inst.coverage(radius);
+        let mut opts = Options::new(p);
+        opts.time_limit = Duration::from_secs(10);
+        let s = mclp::solve(&cov, &opts).unwrap();
+        println!(
+            "{name} S={radius} p={p}: covered {} bound {} optimal {} nodes {} {:.2} s",
+            s.objective, s.bound, s.optimal, s.nodes, s.seconds
+        );
+        assert_eq!(s.total_demand, total, "{name}");
+        assert_eq!(cov.covered(&s.open), s.objective);
+        assert_eq!(
+            s.objective, opt,
+            "{name} S={radius} p={p}: covered {} vs reference {opt} (bound {})",
+            s.objective, s.bound
+        );
+        assert!(
+            s.bound >= opt - 1e-9,
+            "{name} S={radius} p={p}: bound {} below the optimum",
+            s.bound
+        );
+        if s.optimal {
+            proven += 1;
+        }
+        count += 1;
+    }
+    println!(
+        "{count} combinations, {proven} proven optimal, {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+    if std::env::var("SJC").is_err() {
+        assert_eq!(count, 78);
+    }
+}
+
+fn tiny() -> impl Strategy<Value = (Coverage, usize)> {
+    (2usize..10, 2usize..8).prop_flat_map(|(n, m)| {
+        (
+            prop::collection::vec(0u32..50, n),
+            prop::collection::vec(prop::bool::weighted(0.3), n * m),
+            1..=m,
+        )
+            .prop_map(move |(w, covers, p)| {
+                (
+                    Coverage {
+                        weights: w.into_iter().map(f64::from).collect(),
+                        m,
+                        covers,
+                    },
+                    p,
+                )
+            })
+    })
+}
+
+fn brute(cov: &Coverage, p: usize) -> f64 {
+    let m = cov.m;
+    let mut best = 0.0f64;
+    for mask in 0u32..(1 << m) {
+        if mask.count_ones() as usize == p {
+            let open: Vec<usize> = (0..m).filter(|j| mask >> j & 1 == 1).collect();
+            best = best.max(cov.covered(&open));
+        }
+    }
+    best
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn mclp_equals_brute_force((cov, p) in tiny()) {
+        let s = mclp::solve(&cov, &Options::new(p)).unwrap();
+        let b = brute(&cov, p);
+        prop_assert!(s.optimal);
+        prop_assert_eq!(s.objective, b);
+        prop_assert!(s.bound >= b - 1e-9);
+        prop_assert_eq!(s.open.len(), p);
+    }
+}
