@@ -30,6 +30,12 @@ enum Format {
     Json,
 }
 
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum InstanceFormat {
+    OrlibPmed,
+    LorenaMclp,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Import an OSM extract (.osm.pbf or .osm XML) into a road-graph cache and print a summary.
@@ -138,6 +144,25 @@ enum Command {
         /// Share of calls given one deliberate recording error.
         #[arg(long, default_value_t = 0.002)]
         error_share: f64,
+    },
+    /// Solve a literature benchmark instance and print JSON: objective, bound, gap, sites, time.
+    SolveInstance {
+        /// `orlib-pmed` (Beasley's p-median files) or `lorena-mclp` (São José dos Campos MCLP).
+        #[arg(long, value_enum)]
+        format: InstanceFormat,
+        /// The instance file.
+        file: PathBuf,
+        /// Sites to open (MCLP; p-median files carry their own p, which this overrides).
+        #[arg(long)]
+        p: Option<usize>,
+        /// Coverage radius in the file's units (MCLP).
+        #[arg(long)]
+        radius: Option<f64>,
+        /// Branch-and-bound time limit, seconds.
+        #[arg(long, default_value_t = 60.0)]
+        time_limit: f64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
     /// Run the embedded demo: import the map, load the scenario, route each station to the
     /// nearest hospital, and summarise.
@@ -404,6 +429,57 @@ fn run(cli: Cli) -> Result<()> {
                 csv.lines().count() - 1,
                 out.display()
             );
+        }
+        Command::SolveInstance {
+            format,
+            file,
+            p,
+            radius,
+            time_limit,
+            seed,
+        } => {
+            if !(time_limit.is_finite() && time_limit > 0.0) {
+                bail!("--time-limit must be a positive number of seconds");
+            }
+            let limit = std::time::Duration::from_secs_f64(time_limit);
+            let out = match format {
+                InstanceFormat::OrlibPmed => {
+                    let inst = ems::optimize::orlib::read_pmed(&file)?;
+                    let mut opts = ems::optimize::pmedian::Options::new(p.unwrap_or(inst.p));
+                    opts.time_limit = limit;
+                    opts.seed = seed;
+                    let s = ems::optimize::pmedian::solve(&inst.instance, &opts)?;
+                    serde_json::json!({
+                        "instance": file.display().to_string(), "model": "p-median",
+                        "n": inst.instance.n(), "p": opts.p,
+                        "objective": s.objective, "bound": s.bound, "gap_pct": s.gap_pct, "optimal": s.optimal,
+                        "sites": s.open.iter().map(|j| j + 1).collect::<Vec<_>>(),
+                        "nodes": s.nodes, "seconds": s.seconds,
+                    })
+                }
+                InstanceFormat::LorenaMclp => {
+                    let (Some(p), Some(radius)) = (p, radius) else {
+                        bail!("lorena-mclp needs --p and --radius");
+                    };
+                    if !(radius.is_finite() && radius >= 0.0) {
+                        bail!("--radius must be a non-negative number");
+                    }
+                    let inst = ems::optimize::mclp::read_lorena(&file)?;
+                    let mut opts = ems::optimize::pmedian::Options::new(p);
+                    opts.time_limit = limit;
+                    opts.seed = seed;
+                    let s = ems::optimize::mclp::solve(&inst.coverage(radius), &opts)?;
+                    serde_json::json!({
+                        "instance": file.display().to_string(), "model": "mclp",
+                        "n": inst.points.len(), "p": p, "radius": radius,
+                        "objective": s.objective, "bound": s.bound, "gap_pct": s.gap_pct, "optimal": s.optimal,
+                        "total_demand": s.total_demand,
+                        "sites": s.open.iter().map(|j| j + 1).collect::<Vec<_>>(),
+                        "nodes": s.nodes, "seconds": s.seconds,
+                    })
+                }
+            };
+            println!("{}", serde_json::to_string_pretty(&out)?);
         }
         Command::Demo { format } => {
             let t0 = std::time::Instant::now();

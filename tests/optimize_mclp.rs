@@ -115,3 +115,67 @@ proptest! {
         prop_assert_eq!(s.open.len(), p);
     }
 }
+
+#[test]
+fn solve_instance_cli() {
+    let Some(dir) = common::shared("mclp-sjc") else {
+        return;
+    };
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_ems"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let file = dir.join("SJC324.txt");
+    let o = run(&[
+        "solve-instance",
+        "--format",
+        "lorena-mclp",
+        file.to_str().unwrap(),
+        "--p",
+        "2",
+        "--radius",
+        "1200",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["objective"], 11555.0);
+    assert_eq!(v["optimal"], true);
+    assert_eq!(v["sites"].as_array().unwrap().len(), 2);
+    for key in ["bound", "gap_pct", "seconds", "total_demand"] {
+        assert!(v.get(key).is_some(), "{key}");
+    }
+    let o = run(&[
+        "solve-instance",
+        "--format",
+        "lorena-mclp",
+        file.to_str().unwrap(),
+        "--p",
+        "2",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--radius"));
+    let o = run(&[
+        "solve-instance",
+        "--format",
+        "orlib-pmed",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "an MCLP file is not a p-median file"
+    );
+    let pmed = common::shared("orlib-pmed/pmed1.txt").unwrap();
+    let o = run(&[
+        "solve-instance",
+        "--format",
+        "orlib-pmed",
+        pmed.to_str().unwrap(),
+        "--p",
+        "101",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("p = 101"));
+}
