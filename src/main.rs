@@ -31,6 +31,18 @@ enum Format {
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum PlanModel {
+    Pmedian,
+    Mclp,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum PlanDemand {
+    Zones,
+    Incidents,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
 enum InstanceFormat {
     OrlibPmed,
     LorenaMclp,
@@ -144,6 +156,48 @@ enum Command {
         /// Share of calls given one deliberate recording error.
         #[arg(long, default_value_t = 0.002)]
         error_share: f64,
+    },
+    /// Where to add stations: the sites that most improve mean response time (p-median) or
+    /// coverage within a standard (MCLP), with a certified optimality gap and before/after
+    /// standards.
+    Optimize {
+        /// Scenario TOML [default: the embedded demo].
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        /// `pmedian` (mean response time) or `mclp` (coverage within --within).
+        #[arg(long, value_enum, default_value = "pmedian")]
+        model: PlanModel,
+        /// New stations to add.
+        #[arg(long, default_value_t = 1)]
+        add: usize,
+        /// Coverage standard: a response time (`12min`) or a road distance (`3.5km`).
+        #[arg(long, default_value = "12min")]
+        within: String,
+        /// Candidate sites: `grid:500m` (road nodes thinned to a spacing), `stations` (existing
+        /// ones only, with --relocate), or a GeoJSON file of points.
+        #[arg(long, default_value = "grid:300m")]
+        candidates: String,
+        /// Let existing stations move instead of keeping them open.
+        #[arg(long)]
+        relocate: bool,
+        /// Weight by `zones` (population) or `incidents` (historical calls).
+        #[arg(long, value_enum, default_value = "zones")]
+        demand: PlanDemand,
+        /// Branch-and-bound time limit, seconds.
+        #[arg(long, default_value_t = 60.0)]
+        time_limit: f64,
+        /// Ambulances at each new station (for the before/after standards).
+        #[arg(long, default_value_t = 1)]
+        ambulances_per_site: u32,
+        #[arg(long, default_value_t = 60.0)]
+        call_handling_s: f64,
+        #[arg(long, default_value_t = 60.0)]
+        turnout_s: f64,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        /// Write the new sites as GeoJSON here.
+        #[arg(long)]
+        geojson: Option<PathBuf>,
     },
     /// Solve a literature benchmark instance and print JSON: objective, bound, gap, sites, time.
     SolveInstance {
@@ -429,6 +483,115 @@ fn run(cli: Cli) -> Result<()> {
                 csv.lines().count() - 1,
                 out.display()
             );
+        }
+        Command::Optimize {
+            scenario,
+            model,
+            add,
+            within,
+            candidates,
+            relocate,
+            demand,
+            time_limit,
+            ambulances_per_site,
+            call_handling_s,
+            turnout_s,
+            format,
+            geojson,
+        } => {
+            use ems::optimize::plan;
+            if !(time_limit.is_finite() && time_limit > 0.0) {
+                bail!("--time-limit must be a positive number of seconds");
+            }
+            let standard = plan::parse_standard(&within).with_context(|| {
+                format!(
+                    "--within `{within}`: expected a time such as 12min or a distance such as 3.5km"
+                )
+            })?;
+            let sc = load_scenario(scenario.as_deref(), false)?;
+            let mut tm = TravelModel::new(sc.network.clone(), sc.profile.clone())?;
+            tm.snap_limit_m = sc.snap_limit_m;
+            let (grid_m, candidate_points) = if let Some(g) = candidates.strip_prefix("grid:") {
+                let m = match plan::parse_standard(g) {
+                    Some(plan::Standard::Km(km)) => km * 1000.0,
+                    _ => bail!(
+                        "--candidates `{candidates}`: expected grid:<spacing>, e.g. grid:500m"
+                    ),
+                };
+                (Some(m), Vec::new())
+            } else if candidates == "stations" {
+                (None, Vec::new())
+            } else {
+                let path = PathBuf::from(&candidates);
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("--candidates {}: cannot read", path.display()))?;
+                (None, model::parse_points(&text, &candidates)?)
+            };
+            let mut opts = ems::optimize::pmedian::Options::new(1);
+            opts.time_limit = std::time::Duration::from_secs_f64(time_limit);
+            let req = plan::PlanRequest {
+                model: match model {
+                    PlanModel::Pmedian => plan::Model::PMedian,
+                    PlanModel::Mclp => plan::Model::Mclp,
+                },
+                add,
+                standard,
+                demand: match demand {
+                    PlanDemand::Zones => plan::DemandSource::Zones,
+                    PlanDemand::Incidents => plan::DemandSource::Incidents,
+                },
+                candidate_points,
+                grid_m,
+                relocate,
+                call_handling_s,
+                turnout_s,
+                options: opts,
+            };
+            let result = plan::plan(&sc, &tm, &req)?;
+            // Before/after standards from the model: the incident log describes the past, not
+            // the plan, so both checks run without it.
+            let no_log = model::IncidentLog::default();
+            let check_opts = standards::CheckOptions {
+                call_handling_s,
+                turnout_s,
+            };
+            let targets = Targets::default_preset();
+            let before = standards::check(&sc, &tm, &no_log, &targets, &check_opts)?;
+            let mut after_sc = sc.clone();
+            after_sc
+                .stations
+                .retain(|s| result.kept_stations.contains(&s.id));
+            for (k, site) in result.new_sites.iter().enumerate() {
+                after_sc.stations.push(model::Station {
+                    id: format!("new-{}", k + 1),
+                    name: format!("New station {}", k + 1),
+                    lon_lat: site.lon_lat,
+                    ambulances: ambulances_per_site,
+                    negative_pressure: None,
+                    source: Some("ems optimize".into()),
+                });
+            }
+            let after = standards::check(&after_sc, &tm, &no_log, &targets, &check_opts)?;
+            if let Some(p) = &geojson {
+                std::fs::write(
+                    p,
+                    serde_json::to_string_pretty(&report::optimize::sites_geojson(&result))?,
+                )
+                .with_context(|| format!("{}: cannot write", p.display()))?;
+                eprintln!("wrote {}", p.display());
+            }
+            match format {
+                Format::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report::optimize::json(
+                        &result, &before, &after
+                    ))?
+                ),
+                Format::Text => print!(
+                    "{}",
+                    report::optimize::text(&result, &before, &after, &within)
+                ),
+            }
         }
         Command::SolveInstance {
             format,

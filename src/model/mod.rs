@@ -536,6 +536,14 @@ pub fn parse_demand_zones(text: &str, path: &str) -> Result<Vec<DemandZone>, Mod
     })
 }
 
+/// Parses candidate sites: a GeoJSON of Point features (properties are ignored).
+pub fn parse_points(text: &str, path: &str) -> Result<Vec<[f64; 2]>, ModelError> {
+    parse_features(text, path)?
+        .iter()
+        .map(|f| feature_point(&ctx_of(path, f), &f.geometry))
+        .collect()
+}
+
 /// Parses a region boundary: one or more Polygon/MultiPolygon features, merged.
 pub fn parse_boundary(text: &str, path: &str) -> Result<Region, ModelError> {
     let feats = parse_features(text, path)?;

@@ -5,13 +5,14 @@
 //! chosen sites with objective, bound and gap. It must not compute travel times itself, read
 //! scenario files, or format output.
 //!
-//! So far it holds the **p-median** model ([`pmedian`]) with a certified optimality gap
-//! (Lagrangian lower bound, branch and bound) and the OR-Library reader ([`orlib`]). MCLP, LSCP,
-//! p-center, MEXCLP and backup coverage, and the `ems optimize`/`ems evaluate` commands, are
-//! not built yet.
+//! So far it holds the **p-median** ([`pmedian`]) and **MCLP** ([`mclp`]) models with certified
+//! optimality gaps (Lagrangian bounds, branch and bound), the OR-Library and São José dos Campos
+//! readers, and station planning on a scenario ([`plan`], behind `ems optimize`). LSCP,
+//! p-center, MEXCLP, backup coverage and `ems evaluate` are not built yet.
 
 pub mod mclp;
 pub mod orlib;
+pub mod plan;
 pub mod pmedian;
 
 /// A location problem's data: `n` demand points, `m` candidate sites, and the weighted cost of

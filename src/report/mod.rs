@@ -5,6 +5,7 @@
 
 pub mod check;
 pub mod html;
+pub mod optimize;
 
 use serde_json::{Value, json};
 

@@ -1,0 +1,365 @@
+//! Station planning on a scenario: where to add `k` stations to the existing network.
+//!
+//! This module owns turning a scenario into a location problem (demand points, candidate sites,
+//! travel-time costs from the shared [`TravelModel`]) and the answer back into sites on the map.
+//! It must not compute travel times itself, nor format output.
+//!
+//! - **Demand**: the scenario's demand zones weighted by population, or incident locations
+//!   weighted one each ([`DemandSource`]).
+//! - **Candidates**: the existing stations (kept open unless relocating) plus new sites: road
+//!   nodes thinned to one per grid cell of a given spacing (the node nearest the cell centre), or
+//!   points from a GeoJSON file.
+//! - **Costs**: response time as the standards check defines it, call handling + turnout + road
+//!   travel time from the site, in seconds; or road distance along the fastest route, metres.
+
+use serde::Serialize;
+
+use super::mclp::{self, Coverage};
+use super::pmedian::{self, Options};
+use super::{Instance, OptimizeError};
+use crate::model::Scenario;
+use crate::network::{SnapError, Snapped, TravelModel};
+use crate::spatial::LocalProjection;
+
+/// Where demand comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemandSource {
+    /// Demand zones, weighted by population.
+    Zones,
+    /// The incident log's locations, one each.
+    Incidents,
+}
+
+/// The coverage standard.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Standard {
+    /// Response time (call handling + turnout + road travel) within this many minutes.
+    Minutes(f64),
+    /// Road distance within this many km.
+    Km(f64),
+}
+
+/// Which objective to optimise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Model {
+    /// Population-weighted mean response time.
+    PMedian,
+    /// Population covered within the standard.
+    Mclp,
+}
+
+/// A planning request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanRequest {
+    pub model: Model,
+    /// New stations to add.
+    pub add: usize,
+    pub standard: Standard,
+    pub demand: DemandSource,
+    /// Extra candidate points `[lon, lat]` (e.g. from a GeoJSON file).
+    pub candidate_points: Vec<[f64; 2]>,
+    /// Grid spacing in metres for candidates generated from road nodes (`None`: no grid).
+    pub grid_m: Option<f64>,
+    /// Let existing stations move (otherwise they stay open).
+    pub relocate: bool,
+    pub call_handling_s: f64,
+    pub turnout_s: f64,
+    pub options: Options,
+}
+
+/// A chosen new site.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NewSite {
+    /// Candidate point `[lon, lat]`.
+    pub lon_lat: [f64; 2],
+    /// The point on the road it snapped to, and how far that is.
+    pub on_road: [f64; 2],
+    pub snap_distance_m: f64,
+    /// OSM way of the road it snapped to.
+    pub road_way_id: i64,
+    /// Residents (or incidents) newly within the standard thanks to this site.
+    pub newly_covered: f64,
+    /// Demand for which this site becomes the nearest.
+    pub served: f64,
+}
+
+/// The plan with before/after figures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    /// Indices of the open candidates (existing stations first, then new candidates).
+    #[serde(skip)]
+    pub open: Vec<usize>,
+    pub model: &'static str,
+    pub candidates: usize,
+    pub demand_points: usize,
+    pub total_demand: f64,
+    pub new_sites: Vec<NewSite>,
+    /// Existing stations kept open (all unless relocating).
+    pub kept_stations: Vec<String>,
+    /// The optimised objective: weighted mean response, minutes (p-median) or covered demand
+    /// (MCLP).
+    pub objective: f64,
+    pub bound: f64,
+    pub gap_pct: f64,
+    pub optimal: bool,
+    pub mean_response_before_min: f64,
+    pub mean_response_after_min: f64,
+    pub covered_before: f64,
+    pub covered_after: f64,
+    pub seconds: f64,
+    /// Demand points that no candidate reaches (left out).
+    pub unreachable_demand: Vec<usize>,
+}
+
+/// Why a plan cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// A station or candidate point is off the road network.
+    #[error("{what}: {source}")]
+    Snap {
+        what: String,
+        #[source]
+        source: SnapError,
+    },
+    /// The scenario has no demand of the chosen kind.
+    #[error("no demand: {0}")]
+    NoDemand(&'static str),
+    /// The solver rejected the problem.
+    #[error(transparent)]
+    Optimize(#[from] OptimizeError),
+    /// A value is out of range.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Road nodes thinned to one per grid cell (the node nearest the cell centre).
+pub fn grid_candidates(tm: &TravelModel, spacing_m: f64) -> Vec<[f64; 2]> {
+    let proj = LocalProjection::around(&tm.network.nodes);
+    let mut cells: std::collections::BTreeMap<(i64, i64), (f64, [f64; 2])> = Default::default();
+    for p in &tm.network.nodes {
+        let xy = proj.project(*p);
+        let key = (
+            (xy[0] / spacing_m).floor() as i64,
+            (xy[1] / spacing_m).floor() as i64,
+        );
+        let centre = [
+            (key.0 as f64 + 0.5) * spacing_m,
+            (key.1 as f64 + 0.5) * spacing_m,
+        ];
+        let d = (xy[0] - centre[0]).hypot(xy[1] - centre[1]);
+        let e = cells.entry(key).or_insert((f64::INFINITY, *p));
+        if d < e.0 {
+            *e = (d, *p);
+        }
+    }
+    cells.into_values().map(|(_, p)| p).collect()
+}
+
+/// Parses `12min`, `8 min`, `3.5km`, `500m` into a standard.
+pub fn parse_standard(s: &str) -> Option<Standard> {
+    let t = s.trim().to_ascii_lowercase().replace(' ', "");
+    let num = |x: &str| x.parse::<f64>().ok().filter(|v| v.is_finite() && *v > 0.0);
+    if let Some(x) = t.strip_suffix("min") {
+        return num(x).map(Standard::Minutes);
+    }
+    if let Some(x) = t.strip_suffix("km") {
+        return num(x).map(Standard::Km);
+    }
+    if let Some(x) = t.strip_suffix('m') {
+        return num(x).map(|v| Standard::Km(v / 1000.0));
+    }
+    None
+}
+
+/// Makes the plan.
+pub fn plan(sc: &Scenario, tm: &TravelModel, req: &PlanRequest) -> Result<Plan, PlanError> {
+    let t0 = std::time::Instant::now();
+    for (name, v) in [
+        ("call handling", req.call_handling_s),
+        ("turnout", req.turnout_s),
+    ] {
+        if !(v.is_finite() && v >= 0.0) {
+            return Err(PlanError::Invalid(format!(
+                "{name} must be a non-negative number of seconds"
+            )));
+        }
+    }
+    // Demand.
+    let (points, weights): (Vec<[f64; 2]>, Vec<f64>) = match req.demand {
+        DemandSource::Zones => sc.demand.iter().map(|z| (z.lon_lat, z.population)).unzip(),
+        DemandSource::Incidents => sc
+            .incidents
+            .incidents
+            .iter()
+            .map(|i| (i.lon_lat, 1.0))
+            .unzip(),
+    };
+    if points.is_empty() {
+        return Err(PlanError::NoDemand(match req.demand {
+            DemandSource::Zones => "the scenario has no demand zones",
+            DemandSource::Incidents => "the scenario has no incident log",
+        }));
+    }
+    let mut demand = Vec::new();
+    let mut w = Vec::new();
+    for (p, wt) in points.iter().zip(&weights) {
+        // Demand off the network cannot be served; it is dropped, like in the standards check.
+        if let Ok(s) = tm.snap(*p) {
+            demand.push(s);
+            w.push(*wt);
+        }
+    }
+    // Candidates: existing stations first, then new points.
+    let mut cand: Vec<Snapped> = Vec::new();
+    for st in &sc.stations {
+        cand.push(tm.snap(st.lon_lat).map_err(|e| PlanError::Snap {
+            what: format!("station `{}`", st.id),
+            source: e,
+        })?);
+    }
+    let existing = cand.len();
+    let mut extra = req.candidate_points.clone();
+    if let Some(g) = req.grid_m {
+        if !(g.is_finite() && g > 0.0) {
+            return Err(PlanError::Invalid(
+                "the candidate grid spacing must be positive".into(),
+            ));
+        }
+        extra.extend(grid_candidates(tm, g));
+    }
+    for (k, p) in extra.iter().enumerate() {
+        cand.push(tm.snap(*p).map_err(|e| PlanError::Snap {
+            what: format!("candidate {k} ({}, {})", p[0], p[1]),
+            source: e,
+        })?);
+    }
+    let fixed_delay = req.call_handling_s + req.turnout_s;
+    let mat = tm.matrix(&cand, &demand, None);
+    let n = demand.len();
+    let m = cand.len();
+    let mut time_s = vec![f64::INFINITY; m * n];
+    let mut dist_m = vec![f64::INFINITY; m * n];
+    for j in 0..m {
+        for i in 0..n {
+            if let Some(e) = mat.get(j, i) {
+                time_s[j * n + i] = fixed_delay + e.seconds();
+                dist_m[j * n + i] = e.distance_m;
+            }
+        }
+    }
+    let unreachable: Vec<usize> = (0..n)
+        .filter(|&i| (0..m).all(|j| !time_s[j * n + i].is_finite()))
+        .collect();
+    for &i in &unreachable {
+        w[i] = 0.0;
+    }
+    let p = existing + req.add;
+    if p == 0 || p > m {
+        return Err(OptimizeError::BadP { p, m }.into());
+    }
+    let mut opts = req.options.clone();
+    opts.p = p;
+    opts.fixed_open = if req.relocate {
+        Vec::new()
+    } else {
+        (0..existing).collect()
+    };
+    let (standard_cost, limit) = match req.standard {
+        Standard::Minutes(min) => (&time_s, min * 60.0),
+        Standard::Km(km) => (&dist_m, km * 1000.0),
+    };
+    let total: f64 = w.iter().sum();
+    let covered_by = |open: &[usize]| -> f64 {
+        (0..n)
+            .filter(|&i| open.iter().any(|&j| standard_cost[j * n + i] <= limit))
+            .map(|i| w[i])
+            .sum()
+    };
+    let mean_min = |open: &[usize]| -> f64 {
+        let s: f64 = (0..n)
+            .map(|i| {
+                let best = open
+                    .iter()
+                    .map(|&j| time_s[j * n + i])
+                    .fold(f64::INFINITY, f64::min);
+                if w[i] > 0.0 { w[i] * best } else { 0.0 }
+            })
+            .sum();
+        s / total / 60.0
+    };
+    let before: Vec<usize> = (0..existing).collect();
+    let (open, objective, bound, gap_pct, optimal, model) = match req.model {
+        Model::PMedian => {
+            let inst = Instance {
+                weights: w.clone(),
+                m,
+                cost: time_s.clone(),
+            };
+            let s = pmedian::solve(&inst, &opts)?;
+            (
+                s.open,
+                s.objective / total / 60.0,
+                s.bound / total / 60.0,
+                s.gap_pct,
+                s.optimal,
+                "p-median",
+            )
+        }
+        Model::Mclp => {
+            let cov = Coverage::from_costs(w.clone(), m, standard_cost, limit);
+            let s = mclp::solve(&cov, &opts)?;
+            (s.open, s.objective, s.bound, s.gap_pct, s.optimal, "mclp")
+        }
+    };
+    // Describe each new site: who it serves and who it newly covers.
+    let new: Vec<usize> = open.iter().copied().filter(|&j| j >= existing).collect();
+    let kept: Vec<usize> = open.iter().copied().filter(|&j| j < existing).collect();
+    let covered_without = |skip: usize| -> f64 {
+        let rest: Vec<usize> = open.iter().copied().filter(|&j| j != skip).collect();
+        covered_by(&rest)
+    };
+    let covered_after = covered_by(&open);
+    let new_sites = new
+        .iter()
+        .map(|&j| {
+            let s = &cand[j];
+            let served = (0..n)
+                .filter(|&i| {
+                    let best = open
+                        .iter()
+                        .copied()
+                        .min_by(|a, b| time_s[a * n + i].total_cmp(&time_s[b * n + i]));
+                    best == Some(j) && time_s[j * n + i].is_finite()
+                })
+                .map(|i| w[i])
+                .sum();
+            NewSite {
+                lon_lat: s.input,
+                on_road: s.on_road,
+                snap_distance_m: s.distance_m,
+                road_way_id: tm.network.segments[s.segment as usize].way_id,
+                newly_covered: covered_after - covered_without(j),
+                served,
+            }
+        })
+        .collect();
+    Ok(Plan {
+        open: open.clone(),
+        model,
+        candidates: m,
+        demand_points: n,
+        total_demand: total,
+        new_sites,
+        kept_stations: kept.iter().map(|&j| sc.stations[j].id.clone()).collect(),
+        objective,
+        bound,
+        gap_pct,
+        optimal,
+        mean_response_before_min: mean_min(&before),
+        mean_response_after_min: mean_min(&open),
+        covered_before: covered_by(&before),
+        covered_after,
+        seconds: t0.elapsed().as_secs_f64(),
+        unreachable_demand: unreachable,
+    })
+}

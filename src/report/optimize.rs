@@ -1,0 +1,123 @@
+//! Station plans as text, JSON and GeoJSON.
+
+use serde_json::{Value, json};
+
+use crate::optimize::plan::Plan;
+use crate::standards::CheckReport;
+
+fn fmt(v: Option<f64>, unit: &str) -> String {
+    match v {
+        None => "n/a".into(),
+        Some(v) if unit == "share" => format!("{:.1} %", v * 100.0),
+        Some(v) => format!("{v:.2}"),
+    }
+}
+
+/// The plan as text, with the standards before and after.
+pub fn text(p: &Plan, before: &CheckReport, after: &CheckReport, within: &str) -> String {
+    let mut o = format!(
+        "ems optimize: {} — add {} station(s), keep {} ({}); {} demand points ({:.0} in all), {} candidate sites\n",
+        p.model,
+        p.new_sites.len(),
+        p.kept_stations.len(),
+        p.kept_stations.join(", "),
+        p.demand_points,
+        p.total_demand,
+        p.candidates
+    );
+    let what = if p.model == "mclp" {
+        format!("covered within {within}")
+    } else {
+        "mean response (min)".into()
+    };
+    o.push_str(&format!(
+        "objective: {what} {:.2}, bound {:.2}, gap {:.2} % ({}), {:.2} s\n",
+        p.objective,
+        p.bound,
+        p.gap_pct,
+        if p.optimal {
+            "proven optimal"
+        } else {
+            "time limit reached"
+        },
+        p.seconds
+    ));
+    o.push_str("\nNew sites\n");
+    for (k, s) in p.new_sites.iter().enumerate() {
+        o.push_str(&format!(
+            "  {}. ({:.6}, {:.6}) on OSM way {} ({:.0} m from the point), nearest station for {:.0}, newly covered {:.0}\n",
+            k + 1,
+            s.lon_lat[0],
+            s.lon_lat[1],
+            s.road_way_id,
+            s.snap_distance_m,
+            s.served,
+            s.newly_covered
+        ));
+    }
+    o.push_str(&format!(
+        "\nBefore -> after (standards from the model; log-only figures show n/a)\n  modelled mean response      {:.2} -> {:.2} min (gain {:.2} min)\n  covered within {within:<12} {:.0} -> {:.0} ({:.1} % -> {:.1} %)\n",
+        p.mean_response_before_min,
+        p.mean_response_after_min,
+        p.mean_response_before_min - p.mean_response_after_min,
+        p.covered_before,
+        p.covered_after,
+        100.0 * p.covered_before / p.total_demand.max(1e-9),
+        100.0 * p.covered_after / p.total_demand.max(1e-9)
+    ));
+    for (b, a) in before.targets.iter().zip(&after.targets) {
+        o.push_str(&format!(
+            "  {} {}: {} -> {} ({})\n",
+            b.label_zh,
+            b.label_en,
+            fmt(b.value, b.unit),
+            fmt(a.value, a.unit),
+            a.source
+        ));
+    }
+    if !p.unreachable_demand.is_empty() {
+        o.push_str(&format!(
+            "\n{} demand points no candidate reaches were left out\n",
+            p.unreachable_demand.len()
+        ));
+    }
+    o
+}
+
+/// The plan as JSON.
+pub fn json(p: &Plan, before: &CheckReport, after: &CheckReport) -> Value {
+    let rows = |r: &CheckReport| -> Value {
+        r.targets
+            .iter()
+            .map(
+                |t| json!({"id": t.id, "value": t.value, "threshold": t.threshold, "pass": t.pass}),
+            )
+            .collect()
+    };
+    json!({
+        "plan": p,
+        "standards_before": rows(before),
+        "standards_after": rows(after),
+    })
+}
+
+/// The new sites as a GeoJSON FeatureCollection.
+pub fn sites_geojson(p: &Plan) -> Value {
+    let features: Vec<Value> = p
+        .new_sites
+        .iter()
+        .enumerate()
+        .map(|(k, s)| {
+            json!({
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": s.lon_lat},
+                "properties": {
+                    "id": format!("new-{}", k + 1), "rank": k + 1, "model": p.model,
+                    "on_road": s.on_road, "snap_distance_m": s.snap_distance_m, "osm_way": s.road_way_id,
+                    "served": s.served, "newly_covered": s.newly_covered,
+                }
+            })
+        })
+        .collect();
+    json!({"type": "FeatureCollection", "features": features})
+}

@@ -1,0 +1,173 @@
+//! `ems optimize` on the demo: the plan equals brute force over the candidates, the before/after
+//! figures are consistent, and bad input gives clear errors.
+
+use std::process::Command;
+
+use ems::model::Scenario;
+use ems::network::TravelModel;
+use ems::optimize::plan::{self, DemandSource, Model, PlanRequest, Standard};
+use ems::optimize::pmedian::Options;
+
+fn request(model: Model, add: usize, standard: Standard) -> PlanRequest {
+    PlanRequest {
+        model,
+        add,
+        standard,
+        demand: DemandSource::Zones,
+        candidate_points: Vec::new(),
+        grid_m: Some(300.0),
+        relocate: false,
+        call_handling_s: 60.0,
+        turnout_s: 60.0,
+        options: Options::new(1),
+    }
+}
+
+/// Brute force: every pair of new candidates added to the existing stations.
+#[test]
+fn plan_equals_brute_force_on_the_demo() {
+    let sc = Scenario::demo().unwrap();
+    let tm = TravelModel::new(sc.network.clone(), sc.profile.clone()).unwrap();
+    let cands: Vec<[f64; 2]> = plan::grid_candidates(&tm, 300.0);
+    let mut points: Vec<[f64; 2]> = sc.stations.iter().map(|s| s.lon_lat).collect();
+    points.extend(&cands);
+    let snapped: Vec<_> = points.iter().map(|p| tm.snap(*p).unwrap()).collect();
+    let zones: Vec<_> = sc
+        .demand
+        .iter()
+        .map(|z| tm.snap(z.lon_lat).unwrap())
+        .collect();
+    let m = tm.matrix(&snapped, &zones, None);
+    let w: Vec<f64> = sc.demand.iter().map(|z| z.population).collect();
+    let total: f64 = w.iter().sum();
+    let t = |j: usize, i: usize| 120.0 + m.get(j, i).unwrap().seconds();
+    let existing = sc.stations.len();
+    let mean = |open: &[usize]| {
+        (0..w.len())
+            .map(|i| w[i] * open.iter().map(|&j| t(j, i)).fold(f64::INFINITY, f64::min))
+            .sum::<f64>()
+            / total
+            / 60.0
+    };
+    let cover = |open: &[usize], lim: f64| {
+        (0..w.len())
+            .filter(|&i| open.iter().any(|&j| t(j, i) <= lim))
+            .map(|i| w[i])
+            .sum::<f64>()
+    };
+    let base: Vec<usize> = (0..existing).collect();
+    let (mut best_mean, mut best_cover) = (f64::INFINITY, 0.0f64);
+    for a in existing..points.len() {
+        for b in a + 1..points.len() {
+            let mut open = base.clone();
+            open.extend([a, b]);
+            best_mean = best_mean.min(mean(&open));
+            best_cover = best_cover.max(cover(&open, 180.0));
+        }
+    }
+    let p = plan::plan(
+        &sc,
+        &tm,
+        &request(Model::PMedian, 2, Standard::Minutes(12.0)),
+    )
+    .unwrap();
+    assert!(p.optimal);
+    assert_eq!(p.candidates, points.len());
+    assert!(
+        (p.objective - best_mean).abs() < 1e-9,
+        "{} vs {best_mean}",
+        p.objective
+    );
+    assert!((p.mean_response_after_min - best_mean).abs() < 1e-9);
+    assert!((p.mean_response_before_min - mean(&base)).abs() < 1e-9);
+    assert_eq!(p.new_sites.len(), 2);
+    assert_eq!(p.kept_stations.len(), existing);
+    let served: f64 = p.new_sites.iter().map(|s| s.served).sum();
+    assert!(served > 0.0 && served <= total);
+
+    let c = plan::plan(&sc, &tm, &request(Model::Mclp, 2, Standard::Minutes(3.0))).unwrap();
+    assert!(c.optimal);
+    assert!(
+        (c.objective - best_cover).abs() < 1e-6,
+        "{} vs {best_cover}",
+        c.objective
+    );
+    assert!((c.covered_after - best_cover).abs() < 1e-6);
+    assert!((c.covered_before - cover(&base, 180.0)).abs() < 1e-6);
+    assert!(c.covered_after >= c.covered_before);
+}
+
+#[test]
+fn standards_parse() {
+    assert_eq!(plan::parse_standard("12min"), Some(Standard::Minutes(12.0)));
+    assert_eq!(plan::parse_standard("8 min"), Some(Standard::Minutes(8.0)));
+    assert_eq!(plan::parse_standard("3.5km"), Some(Standard::Km(3.5)));
+    assert_eq!(plan::parse_standard("500m"), Some(Standard::Km(0.5)));
+    assert_eq!(plan::parse_standard("-3km"), None);
+    assert_eq!(plan::parse_standard("soon"), None);
+}
+
+fn ems(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ems"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn optimize_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let gj = dir.path().join("sites.geojson");
+    let o = ems(&[
+        "optimize",
+        "--add",
+        "1",
+        "--format",
+        "json",
+        "--geojson",
+        gj.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["plan"]["new_sites"].as_array().unwrap().len(), 1);
+    let before = v["standards_before"].as_array().unwrap();
+    let after = v["standards_after"].as_array().unwrap();
+    let radius = |rows: &Vec<serde_json::Value>| {
+        rows.iter()
+            .find(|r| r["id"] == "service_radius_km")
+            .unwrap()["value"]
+            .as_f64()
+            .unwrap()
+    };
+    // One more station shrinks the official radius by sqrt(3 / 4).
+    assert!((radius(after) / radius(before) - (3.0f64 / 4.0).sqrt()).abs() < 1e-9);
+    let sites = ems::model::parse_points(&std::fs::read_to_string(&gj).unwrap(), "sites").unwrap();
+    assert_eq!(sites.len(), 1);
+
+    for (args, expect) in [
+        (vec!["optimize", "--within", "soon"], "--within `soon`"),
+        (vec!["optimize", "--add", "100"], "p = 103"),
+        (
+            vec!["optimize", "--candidates", "grid:fast"],
+            "grid:<spacing>",
+        ),
+        (
+            vec!["optimize", "--candidates", "/no/such.geojson"],
+            "/no/such.geojson",
+        ),
+    ] {
+        let o = ems(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(expect), "{args:?}: {err}");
+    }
+    let far = dir.path().join("far.geojson");
+    std::fs::write(&far, r#"{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Point","coordinates":[2.35,48.85]},"properties":{}}]}"#).unwrap();
+    let o = ems(&["optimize", "--candidates", far.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("candidate 0"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
