@@ -199,6 +199,31 @@ enum Command {
         #[arg(long)]
         geojson: Option<PathBuf>,
     },
+    /// What-if: rank station additions and closures by their effect on the standards and on
+    /// coverage (each change alone, then all together).
+    Evaluate {
+        /// Scenario TOML [default: the embedded demo].
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        /// A new station at LON,LAT (repeatable).
+        #[arg(long, allow_hyphen_values = true)]
+        add_site: Vec<String>,
+        /// Close an existing station by id (repeatable).
+        #[arg(long)]
+        remove_station: Vec<String>,
+        /// Ambulances at each added site.
+        #[arg(long, default_value_t = 1)]
+        ambulances_per_site: u32,
+        /// Target preset or targets TOML file.
+        #[arg(long, default_value = ems::standards::targets::DEFAULT_PRESET)]
+        targets: String,
+        #[arg(long, default_value_t = 60.0)]
+        call_handling_s: f64,
+        #[arg(long, default_value_t = 60.0)]
+        turnout_s: f64,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
     /// Solve a literature benchmark instance and print JSON: objective, bound, gap, sites, time.
     SolveInstance {
         /// `orlib-pmed` (Beasley's p-median files) or `lorena-mclp` (São José dos Campos MCLP).
@@ -591,6 +616,41 @@ fn run(cli: Cli) -> Result<()> {
                     "{}",
                     report::optimize::text(&result, &before, &after, &within)
                 ),
+            }
+        }
+        Command::Evaluate {
+            scenario,
+            add_site,
+            remove_station,
+            ambulances_per_site,
+            targets,
+            call_handling_s,
+            turnout_s,
+            format,
+        } => {
+            use ems::optimize::evaluate::{self, Change};
+            let sc = load_scenario(scenario.as_deref(), false)?;
+            let mut tm = TravelModel::new(sc.network.clone(), sc.profile.clone())?;
+            tm.snap_limit_m = sc.snap_limit_m;
+            let mut changes = Vec::new();
+            for a in &add_site {
+                let p = parse_lon_lat(a, "add-site")?;
+                tm.snap(p).with_context(|| format!("--add-site {a}"))?;
+                changes.push(Change::AddSite {
+                    lon_lat: p,
+                    ambulances: ambulances_per_site,
+                });
+            }
+            changes.extend(remove_station.into_iter().map(Change::RemoveStation));
+            let targets = Targets::load(&targets)?;
+            let opts = standards::CheckOptions {
+                call_handling_s,
+                turnout_s,
+            };
+            let variants = evaluate::evaluate(&sc, &tm, &changes, &targets, &opts)?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&variants)?),
+                Format::Text => print!("{}", report::optimize::evaluate_text(&variants)),
             }
         }
         Command::SolveInstance {

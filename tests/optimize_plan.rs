@@ -171,3 +171,75 @@ fn optimize_cli() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+#[test]
+fn evaluate_ranks_changes_consistently_with_the_plan() {
+    use ems::optimize::evaluate::{self, Change, EvaluateError};
+    use ems::standards::{CheckOptions, Targets};
+    let sc = Scenario::demo().unwrap();
+    let tm = TravelModel::new(sc.network.clone(), sc.profile.clone()).unwrap();
+    let p = plan::plan(
+        &sc,
+        &tm,
+        &request(Model::PMedian, 1, Standard::Minutes(12.0)),
+    )
+    .unwrap();
+    let best = p.new_sites[0].lon_lat;
+    let changes = vec![
+        Change::AddSite {
+            lon_lat: [7.4330, 43.7480],
+            ambulances: 1,
+        },
+        Change::AddSite {
+            lon_lat: best,
+            ambulances: 1,
+        },
+        Change::RemoveStation("fontvieille".into()),
+    ];
+    let v = evaluate::evaluate(
+        &sc,
+        &tm,
+        &changes,
+        &Targets::default_preset(),
+        &CheckOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(v.len(), 5);
+    assert_eq!(v[0].label, "current network");
+    assert!((v[0].mean_response_min - p.mean_response_before_min).abs() < 1e-9);
+    let single = v
+        .iter()
+        .find(|x| x.label.starts_with(&format!("add ({:.6}", best[0])))
+        .unwrap();
+    assert!(
+        (single.mean_response_min - p.mean_response_after_min).abs() < 1e-9,
+        "evaluate and optimize use one model"
+    );
+    // The optimal single site is the best single addition.
+    let other = v
+        .iter()
+        .find(|x| x.label.starts_with("add (7.433000"))
+        .unwrap();
+    assert!(single.mean_response_min <= other.mean_response_min);
+    let removed = v.iter().find(|x| x.label == "remove fontvieille").unwrap();
+    assert!(removed.mean_response_change_min >= 0.0);
+    // Ranked fastest first after the current network.
+    for w in v[1..].windows(2) {
+        assert!(w[0].mean_response_min <= w[1].mean_response_min);
+    }
+    let e = evaluate::evaluate(
+        &sc,
+        &tm,
+        &[Change::RemoveStation("mars".into())],
+        &Targets::default_preset(),
+        &CheckOptions::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(e, EvaluateError::UnknownStation(..)));
+    assert!(e.to_string().contains("condamine"));
+    let o = ems(&["evaluate"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("nothing to evaluate"));
+    let o = ems(&["evaluate", "--add-site", "0,0"]);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -8,8 +8,9 @@
 //! So far it holds the **p-median** ([`pmedian`]) and **MCLP** ([`mclp`]) models with certified
 //! optimality gaps (Lagrangian bounds, branch and bound), the OR-Library and São José dos Campos
 //! readers, and station planning on a scenario ([`plan`], behind `ems optimize`). LSCP,
-//! p-center, MEXCLP, backup coverage and `ems evaluate` are not built yet.
+//! p-center, MEXCLP and backup coverage are not built yet. [`evaluate`] ranks what-if changes.
 
+pub mod evaluate;
 pub mod mclp;
 pub mod orlib;
 pub mod plan;

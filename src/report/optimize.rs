@@ -121,3 +121,27 @@ pub fn sites_geojson(p: &Plan) -> Value {
         .collect();
     json!({"type": "FeatureCollection", "features": features})
 }
+
+/// What-if variants as a ranked table.
+pub fn evaluate_text(vs: &[crate::optimize::evaluate::Variant]) -> String {
+    let mut o =
+        String::from("What-if evaluation (modelled; ranked by mean response, fastest first)\n");
+    o.push_str(&format!(
+        "  {:<44} {:>10} {:>9} {:>11} {:>9} {:>10} {:>10}\n",
+        "variant", "mean min", "change", "within tgt", "change", "radius km", "amb./30k"
+    ));
+    for v in vs {
+        let t = |id: &str| v.targets.iter().find(|t| t.id == id).and_then(|t| t.value);
+        o.push_str(&format!(
+            "  {:<44} {:>10.2} {:>+9.2} {:>10.1}% {:>+8.1}% {:>10.2} {:>10.2}\n",
+            v.label,
+            v.mean_response_min,
+            v.mean_response_change_min,
+            v.share_within_target * 100.0,
+            v.share_within_target_change * 100.0,
+            t("service_radius_km").unwrap_or(f64::NAN),
+            t("ambulances_per_30k").unwrap_or(f64::NAN)
+        ));
+    }
+    o
+}

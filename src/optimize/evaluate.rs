@@ -1,0 +1,162 @@
+//! What-if evaluation: the effect of adding or removing stations, one change at a time and all
+//! together, ranked.
+//!
+//! This module owns applying changes to a scenario and ranking them. It must not compute
+//! indicators of its own: every figure comes from [`crate::standards::check`] on the changed
+//! scenario, run without the incident log (the log describes the past, not the change).
+
+use serde::Serialize;
+
+use crate::model::{IncidentLog, Scenario, Station};
+use crate::network::TravelModel;
+use crate::standards::{self, CheckError, CheckOptions, CheckReport, Targets};
+
+/// One change to the station network.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// A new station at `[lon, lat]` with this many ambulances.
+    AddSite { lon_lat: [f64; 2], ambulances: u32 },
+    /// Close an existing station (by id).
+    RemoveStation(String),
+}
+
+impl Change {
+    fn label(&self) -> String {
+        match self {
+            Change::AddSite { lon_lat, .. } => {
+                format!("add ({:.6}, {:.6})", lon_lat[0], lon_lat[1])
+            }
+            Change::RemoveStation(id) => format!("remove {id}"),
+        }
+    }
+}
+
+/// One evaluated variant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Variant {
+    pub label: String,
+    /// Population-weighted modelled mean response, minutes.
+    pub mean_response_min: f64,
+    /// Share of residents within the response target (modelled).
+    pub share_within_target: f64,
+    /// Change against the current network (negative is faster).
+    pub mean_response_change_min: f64,
+    pub share_within_target_change: f64,
+    /// The standards table for this variant.
+    pub targets: Vec<standards::TargetResult>,
+}
+
+/// Why an evaluation cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum EvaluateError {
+    /// `--remove-station` names a station the scenario does not have.
+    #[error("no station `{0}` in the scenario (its stations: {1})")]
+    UnknownStation(String, String),
+    /// No change was given.
+    #[error("nothing to evaluate: give --add-site LON,LAT or --remove-station ID")]
+    Nothing,
+    #[error(transparent)]
+    Check(#[from] CheckError),
+}
+
+fn apply(sc: &Scenario, changes: &[&Change]) -> Scenario {
+    let mut v = sc.clone();
+    let mut added = 0;
+    for c in changes {
+        match c {
+            Change::AddSite {
+                lon_lat,
+                ambulances,
+            } => {
+                added += 1;
+                v.stations.push(Station {
+                    id: format!("what-if-{added}"),
+                    name: format!("What-if site {added}"),
+                    lon_lat: *lon_lat,
+                    ambulances: *ambulances,
+                    negative_pressure: None,
+                    source: Some("ems evaluate".into()),
+                });
+            }
+            Change::RemoveStation(id) => v.stations.retain(|s| &s.id != id),
+        }
+    }
+    v
+}
+
+fn variant(label: String, r: &CheckReport, base: Option<&CheckReport>) -> Variant {
+    let mean = r
+        .modelled_response
+        .summary
+        .as_ref()
+        .map_or(f64::NAN, |s| s.mean);
+    let share = r.modelled_response.share_within_target.unwrap_or(f64::NAN);
+    let (bm, bs) = base.map_or((mean, share), |b| {
+        (
+            b.modelled_response
+                .summary
+                .as_ref()
+                .map_or(f64::NAN, |s| s.mean),
+            b.modelled_response.share_within_target.unwrap_or(f64::NAN),
+        )
+    });
+    Variant {
+        label,
+        mean_response_min: mean,
+        share_within_target: share,
+        mean_response_change_min: mean - bm,
+        share_within_target_change: share - bs,
+        targets: r.targets.clone(),
+    }
+}
+
+/// Evaluates the current network, each change alone, and all changes together. Returns the
+/// current network first, then the variants ranked by modelled mean response (fastest first;
+/// ties by coverage).
+pub fn evaluate(
+    sc: &Scenario,
+    tm: &TravelModel,
+    changes: &[Change],
+    targets: &Targets,
+    opts: &CheckOptions,
+) -> Result<Vec<Variant>, EvaluateError> {
+    if changes.is_empty() {
+        return Err(EvaluateError::Nothing);
+    }
+    for c in changes {
+        if let Change::RemoveStation(id) = c
+            && !sc.stations.iter().any(|s| &s.id == id)
+        {
+            let ids: Vec<&str> = sc.stations.iter().map(|s| s.id.as_str()).collect();
+            return Err(EvaluateError::UnknownStation(id.clone(), ids.join(", ")));
+        }
+    }
+    let none = IncidentLog::default();
+    let base = standards::check(sc, tm, &none, targets, opts)?;
+    let mut out = vec![variant("current network".into(), &base, None)];
+    let mut ranked = Vec::new();
+    for c in changes {
+        let v = apply(sc, &[c]);
+        ranked.push(variant(
+            c.label(),
+            &standards::check(&v, tm, &none, targets, opts)?,
+            Some(&base),
+        ));
+    }
+    if changes.len() > 1 {
+        let all: Vec<&Change> = changes.iter().collect();
+        let v = apply(sc, &all);
+        ranked.push(variant(
+            "all changes together".into(),
+            &standards::check(&v, tm, &none, targets, opts)?,
+            Some(&base),
+        ));
+    }
+    ranked.sort_by(|a, b| {
+        a.mean_response_min
+            .total_cmp(&b.mean_response_min)
+            .then(b.share_within_target.total_cmp(&a.share_within_target))
+    });
+    out.extend(ranked);
+    Ok(out)
+}
