@@ -29,6 +29,38 @@ pub struct Instance {
     pub cost: Vec<f64>,
 }
 
+/// A benchmark instance file that cannot be read (OR-Library, São José dos Campos).
+#[derive(Debug, thiserror::Error)]
+pub enum InstanceFileError {
+    /// The file could not be read: check the path.
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A line does not follow the format; the message says which field (line 0: the file as a
+    /// whole).
+    #[error("{path}:{line}: {message}")]
+    Syntax {
+        path: String,
+        line: usize,
+        message: String,
+    },
+}
+
+/// Reads an instance file's text.
+pub(crate) fn read_instance_text(
+    path: &std::path::Path,
+) -> Result<(String, String), InstanceFileError> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| InstanceFileError::Io {
+        path: name.clone(),
+        source: e,
+    })?;
+    Ok((text, name))
+}
+
 /// Malformed optimisation input.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum OptimizeError {

@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::Instance;
+use super::{Instance, InstanceFileError};
 use crate::network::csr::{ArcSpec, NO_SEGMENT};
 use crate::network::{Csr, Dijkstra, Direction, Seed};
 
@@ -23,37 +23,15 @@ pub struct PmedInstance {
     pub p: usize,
 }
 
-/// A malformed instance file, with its line.
-#[derive(Debug, thiserror::Error)]
-pub enum OrlibError {
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    /// The line does not follow the format; the message says which field.
-    #[error("{path}:{line}: {message}")]
-    Syntax {
-        path: String,
-        line: usize,
-        message: String,
-    },
-}
-
 /// Reads a `pmedN.txt` file.
-pub fn read_pmed(path: &Path) -> Result<PmedInstance, OrlibError> {
-    let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| OrlibError::Io {
-        path: name.clone(),
-        source: e,
-    })?;
+pub fn read_pmed(path: &Path) -> Result<PmedInstance, InstanceFileError> {
+    let (text, name) = super::read_instance_text(path)?;
     parse_pmed(&text, &name)
 }
 
 /// Parses OR-Library p-median text.
-pub fn parse_pmed(text: &str, path: &str) -> Result<PmedInstance, OrlibError> {
-    let err = |line: usize, message: String| OrlibError::Syntax {
+pub fn parse_pmed(text: &str, path: &str) -> Result<PmedInstance, InstanceFileError> {
+    let err = |line: usize, message: String| InstanceFileError::Syntax {
         path: path.to_string(),
         line,
         message,
@@ -83,7 +61,7 @@ pub fn parse_pmed(text: &str, path: &str) -> Result<PmedInstance, OrlibError> {
                 format!("expected `i j cost`, got `{}`", l.trim()),
             ));
         }
-        let num = |k: usize, what: &str| -> Result<u64, OrlibError> {
+        let num = |k: usize, what: &str| -> Result<u64, InstanceFileError> {
             f[k].parse::<u64>().map_err(|_| {
                 err(
                     li + 1,

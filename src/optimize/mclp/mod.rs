@@ -26,8 +26,8 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::OptimizeError;
 use super::pmedian::Options;
+use super::{InstanceFileError, OptimizeError};
 
 mod solver;
 
@@ -108,37 +108,16 @@ impl LorenaInstance {
     }
 }
 
-/// A malformed instance file, with its line.
-#[derive(Debug, thiserror::Error)]
-pub enum LorenaError {
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{path}:{line}: {message}")]
-    Syntax {
-        path: String,
-        line: usize,
-        message: String,
-    },
-}
-
 /// Reads the format: first line `N 9999 p S` (the last two may be literal tokens), then `N`
 /// lines `x y demand`.
-pub fn read_lorena(path: &Path) -> Result<LorenaInstance, LorenaError> {
-    let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| LorenaError::Io {
-        path: name.clone(),
-        source: e,
-    })?;
+pub fn read_lorena(path: &Path) -> Result<LorenaInstance, InstanceFileError> {
+    let (text, name) = super::read_instance_text(path)?;
     parse_lorena(&text, &name)
 }
 
 /// Parses the format from text.
-pub fn parse_lorena(text: &str, path: &str) -> Result<LorenaInstance, LorenaError> {
-    let err = |line: usize, message: String| LorenaError::Syntax {
+pub fn parse_lorena(text: &str, path: &str) -> Result<LorenaInstance, InstanceFileError> {
+    let err = |line: usize, message: String| InstanceFileError::Syntax {
         path: path.to_string(),
         line,
         message,
