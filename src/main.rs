@@ -34,6 +34,8 @@ enum Format {
 enum PlanModel {
     Pmedian,
     Mclp,
+    Lscp,
+    Pcenter,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -164,7 +166,9 @@ enum Command {
         /// Scenario TOML [default: the embedded demo].
         #[arg(long)]
         scenario: Option<PathBuf>,
-        /// `pmedian` (mean response time) or `mclp` (coverage within --within).
+        /// `pmedian` (mean response time), `mclp` (coverage within --within), `lscp` (fewest
+        /// new stations putting everyone within --within; --add is ignored) or `pcenter`
+        /// (smallest worst-case response time).
         #[arg(long, value_enum, default_value = "pmedian")]
         model: PlanModel,
         /// New stations to add.
@@ -558,6 +562,8 @@ fn run(cli: Cli) -> Result<()> {
                 model: match model {
                     PlanModel::Pmedian => plan::Model::PMedian,
                     PlanModel::Mclp => plan::Model::Mclp,
+                    PlanModel::Lscp => plan::Model::Lscp,
+                    PlanModel::Pcenter => plan::Model::PCenter,
                 },
                 add,
                 standard,

@@ -243,3 +243,88 @@ fn evaluate_ranks_changes_consistently_with_the_plan() {
     let o = ems(&["evaluate", "--add-site", "0,0"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// LSCP and p-center on the demo agree with brute force over the grid candidates.
+#[test]
+fn lscp_and_pcenter_plans_on_the_demo() {
+    let sc = Scenario::demo().unwrap();
+    let tm = TravelModel::new(sc.network.clone(), sc.profile.clone()).unwrap();
+    let mut points: Vec<[f64; 2]> = sc.stations.iter().map(|s| s.lon_lat).collect();
+    points.extend(plan::grid_candidates(&tm, 300.0));
+    let snapped: Vec<_> = points.iter().map(|p| tm.snap(*p).unwrap()).collect();
+    let zones: Vec<_> = sc
+        .demand
+        .iter()
+        .map(|z| tm.snap(z.lon_lat).unwrap())
+        .collect();
+    let m = tm.matrix(&snapped, &zones, None);
+    let t = |j: usize, i: usize| 120.0 + m.get(j, i).unwrap().seconds();
+    let existing = sc.stations.len();
+    let nz = zones.len();
+    let worst = |open: &[usize]| {
+        (0..nz)
+            .map(|i| open.iter().map(|&j| t(j, i)).fold(f64::INFINITY, f64::min))
+            .fold(0.0, f64::max)
+    };
+    // p-center with one new site: brute force over the candidates.
+    let best_worst = (existing..points.len())
+        .map(|a| {
+            let mut o: Vec<usize> = (0..existing).collect();
+            o.push(a);
+            worst(&o)
+        })
+        .fold(f64::INFINITY, f64::min);
+    let c = plan::plan(
+        &sc,
+        &tm,
+        &request(Model::PCenter, 1, Standard::Minutes(12.0)),
+    )
+    .unwrap();
+    assert!(c.optimal);
+    assert!(
+        (c.objective - best_worst / 60.0).abs() < 1e-9,
+        "{} vs {}",
+        c.objective,
+        best_worst / 60.0
+    );
+    // LSCP within 4 minutes: the count is minimal (no smaller set of additions covers all).
+    let l = plan::plan(&sc, &tm, &request(Model::Lscp, 0, Standard::Minutes(4.0))).unwrap();
+    assert!(l.optimal);
+    assert_eq!(l.covered_after, l.total_demand);
+    let k = l.new_sites.len();
+    assert_eq!(l.objective, k as f64);
+    let covers_all = |open: &[usize]| (0..nz).all(|i| open.iter().any(|&j| t(j, i) <= 240.0));
+    let cands: Vec<usize> = (existing..points.len()).collect();
+    // No k-1 additions suffice (checked exhaustively when k is small).
+    if k >= 1 && k <= 3 {
+        let mut found = false;
+        let mut idx = vec![0usize; k - 1];
+        fn next(idx: &mut [usize], n: usize) -> bool {
+            for i in (0..idx.len()).rev() {
+                if idx[i] + 1 < n - (idx.len() - 1 - i) {
+                    idx[i] += 1;
+                    for j in i + 1..idx.len() {
+                        idx[j] = idx[j - 1] + 1;
+                    }
+                    return true;
+                }
+            }
+            false
+        }
+        for (i, x) in idx.iter_mut().enumerate() {
+            *x = i;
+        }
+        loop {
+            let mut o: Vec<usize> = (0..existing).collect();
+            o.extend(idx.iter().map(|&x| cands[x]));
+            if covers_all(&o) {
+                found = true;
+                break;
+            }
+            if idx.is_empty() || !next(&mut idx, cands.len()) {
+                break;
+            }
+        }
+        assert!(!found, "{} additions would have sufficed", k - 1);
+    }
+}

@@ -14,6 +14,7 @@
 
 use serde::Serialize;
 
+use super::covering;
 use super::mclp::{self, Coverage};
 use super::pmedian::{self, Options};
 use super::{Instance, OptimizeError};
@@ -46,6 +47,10 @@ pub enum Model {
     PMedian,
     /// Population covered within the standard.
     Mclp,
+    /// The fewest new stations that put every resident within the standard (`add` is ignored).
+    Lscp,
+    /// The smallest worst-case response time.
+    PCenter,
 }
 
 /// A planning request.
@@ -96,8 +101,8 @@ pub struct Plan {
     pub new_sites: Vec<NewSite>,
     /// Existing stations kept open (all unless relocating).
     pub kept_stations: Vec<String>,
-    /// The optimised objective: weighted mean response, minutes (p-median) or covered demand
-    /// (MCLP).
+    /// The optimised objective: weighted mean response in minutes (p-median), covered demand
+    /// (MCLP), new stations needed (LSCP), or the worst response in minutes (p-center).
     pub objective: f64,
     pub bound: f64,
     pub gap_pct: f64,
@@ -254,7 +259,7 @@ pub fn plan(sc: &Scenario, tm: &TravelModel, req: &PlanRequest) -> Result<Plan, 
         w[i] = 0.0;
     }
     let p = existing + req.add;
-    if p == 0 || p > m {
+    if req.model != Model::Lscp && (p == 0 || p > m) {
         return Err(OptimizeError::BadP { p, m }.into());
     }
     let mut opts = req.options.clone();
@@ -309,6 +314,40 @@ pub fn plan(sc: &Scenario, tm: &TravelModel, req: &PlanRequest) -> Result<Plan, 
             let cov = Coverage::from_costs(w.clone(), m, standard_cost, limit);
             let s = mclp::solve(&cov, &opts)?;
             (s.open, s.objective, s.bound, s.gap_pct, s.optimal, "mclp")
+        }
+        Model::Lscp => {
+            let cov = Coverage::from_costs(w.clone(), m, standard_cost, limit);
+            let s = covering::lscp(&cov, &opts)?;
+            let new = s.p.saturating_sub(opts.fixed_open.len()) as f64;
+            (
+                s.open,
+                new,
+                if s.optimal { new } else { 0.0 },
+                if s.optimal { 0.0 } else { 100.0 },
+                s.optimal,
+                "lscp",
+            )
+        }
+        Model::PCenter => {
+            let inst = Instance {
+                weights: w.clone(),
+                m,
+                cost: time_s.clone(),
+            };
+            let s = covering::pcenter(&inst, &opts)?;
+            let gap = if s.objective > 0.0 {
+                (s.objective - s.bound) / s.objective * 100.0
+            } else {
+                0.0
+            };
+            (
+                s.open,
+                s.objective / 60.0,
+                s.bound / 60.0,
+                gap,
+                s.optimal,
+                "p-center",
+            )
         }
     };
     // Describe each new site: who it serves and who it newly covers.

@@ -25,10 +25,11 @@ pub fn text(p: &Plan, before: &CheckReport, after: &CheckReport, within: &str) -
         p.total_demand,
         p.candidates
     );
-    let what = if p.model == "mclp" {
-        format!("covered within {within}")
-    } else {
-        "mean response (min)".into()
+    let what = match p.model {
+        "mclp" => format!("covered within {within}"),
+        "lscp" => format!("new stations needed for everyone within {within}"),
+        "p-center" => "worst-case response (min)".into(),
+        _ => "mean response (min)".into(),
     };
     o.push_str(&format!(
         "objective: {what} {:.2}, bound {:.2}, gap {:.2} % ({}), {:.2} s\n",
