@@ -296,7 +296,7 @@ fn lscp_and_pcenter_plans_on_the_demo() {
     let covers_all = |open: &[usize]| (0..nz).all(|i| open.iter().any(|&j| t(j, i) <= 240.0));
     let cands: Vec<usize> = (existing..points.len()).collect();
     // No k-1 additions suffice (checked exhaustively when k is small).
-    if k >= 1 && k <= 3 {
+    if (1..=3).contains(&k) {
         let mut found = false;
         let mut idx = vec![0usize; k - 1];
         fn next(idx: &mut [usize], n: usize) -> bool {
