@@ -10,6 +10,7 @@
 //! readers, and station planning on a scenario ([`plan`], behind `ems optimize`). LSCP,
 //! p-center, MEXCLP and backup coverage are not built yet. [`evaluate`] ranks what-if changes.
 
+mod bnb;
 pub mod covering;
 pub mod evaluate;
 pub mod mclp;

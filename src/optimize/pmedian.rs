@@ -28,6 +28,7 @@ use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 use serde::Serialize;
 
+use super::bnb::{self, CLOSED, FREE, OPEN, Relaxation};
 use super::{Instance, OptimizeError};
 
 /// Solver settings.
@@ -254,19 +255,11 @@ fn local_search(d: &Data, open: &mut [usize], fixed: &[bool]) -> f64 {
     }
 }
 
-/// The state of a branch-and-bound node.
-#[derive(Clone)]
-struct Node {
-    /// 0 free, 1 forced open, 2 closed.
-    status: Vec<u8>,
-    lambda: Vec<f64>,
-    /// The parent's bound (a valid bound for this node before it is processed).
-    bound: f64,
-}
-
 struct Search {
     d: Data,
     p: usize,
+    /// Sites fixed open by the caller (existing stations).
+    fixed: Vec<bool>,
     ub: f64,
     incumbent: Vec<usize>,
     deadline: Instant,
@@ -284,42 +277,25 @@ impl Search {
         }
     }
 
-    /// True when a subtree with this bound cannot hold a strictly better solution.
-    fn prunes(&self, bound: f64) -> bool {
-        if self.d.integral {
-            self.round_bound(bound) >= self.ub - 1e-9
-        } else {
-            bound >= self.ub - 1e-9 * self.ub.abs().max(1.0)
-        }
-    }
 
-    fn try_solution(&mut self, open: &[usize]) {
-        let v = total(&assign(&self.d, open));
-        if v < self.ub {
-            self.ub = v;
-            let mut o = open.to_vec();
-            o.sort_unstable();
-            self.incumbent = o;
-        }
-    }
 
     /// `L(λ)` and the chosen sites for a node; fills `self.rho` and `self.order`.
     fn lagrangian(&mut self, status: &[u8], lambda: &[f64]) -> Option<(f64, Vec<usize>)> {
         let d = &self.d;
         for (j, (r, st)) in self.rho.iter_mut().zip(status).enumerate() {
-            *r = if *st == 2 {
+            *r = if *st == CLOSED {
                 0.0
             } else {
                 let col = &d.wc[j * d.n..(j + 1) * d.n];
                 col.iter().zip(lambda).map(|(c, l)| (c - l).min(0.0)).sum()
             };
         }
-        let forced: Vec<usize> = (0..d.m).filter(|&j| status[j] == 1).collect();
+        let forced: Vec<usize> = (0..d.m).filter(|&j| status[j] == OPEN).collect();
         if forced.len() > self.p {
             return None;
         }
         self.order.clear();
-        self.order.extend((0..d.m).filter(|&j| status[j] == 0));
+        self.order.extend((0..d.m).filter(|&j| status[j] == FREE));
         let k = self.p - forced.len();
         if self.order.len() < k {
             return None;
@@ -335,7 +311,7 @@ impl Search {
 
     /// Subgradient optimisation at a node; returns the best bound and leaves the best
     /// multipliers in `lambda`. `None` if the node is infeasible.
-    fn bound(
+    fn subgradient(
         &mut self,
         status: &[u8],
         lambda: &mut [f64],
@@ -397,13 +373,55 @@ impl Search {
         Some(best)
     }
 
+}
+
+impl Relaxation for Search {
+    fn p(&self) -> usize {
+        self.p
+    }
+
+    fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    fn bound(&mut self, status: &[u8], mult: &mut [f64], iterations: usize, theta: f64) -> Option<f64> {
+        self.subgradient(status, mult, iterations, theta)
+    }
+
+    fn tighten(&self, bound: f64, parent: f64) -> f64 {
+        self.round_bound(bound.max(parent))
+    }
+
+    /// True when a subtree with this bound cannot hold a strictly better solution.
+    fn prunes(&self, bound: f64) -> bool {
+        if self.d.integral {
+            self.round_bound(bound) >= self.ub - 1e-9
+        } else {
+            bound >= self.ub - 1e-9 * self.ub.abs().max(1.0)
+        }
+    }
+
+
+    /// Lagrangian heuristic at the root and every 8th node: local search from the relaxation's
+    /// choice of sites.
+    fn heuristic(&mut self, status: &[u8], mult: &[f64], node: u64) {
+        if node == 1 || node.is_multiple_of(8) {
+            if let Some((_, mut chosen)) = self.lagrangian(status, mult) {
+                let v = local_search(&self.d, &mut chosen, &self.fixed);
+                if v < self.ub {
+                    self.try_solution(&chosen);
+                }
+            }
+        }
+    }
+
     /// Lagrangian reduced-cost fixing at the best multipliers: the bound of the node with one
     /// site's choice flipped is `L(λ)` with that site swapped against the marginal one.
     fn fix(&mut self, status: &mut [u8], lambda: &[f64]) {
         let Some((bound, chosen)) = self.lagrangian(status, lambda) else {
             return;
         };
-        let forced = status.iter().filter(|s| **s == 1).count();
+        let forced = status.iter().filter(|s| **s == OPEN).count();
         let k = self.p - forced;
         if k == 0 {
             return;
@@ -420,12 +438,34 @@ impl Search {
                 if let Some(fo) = first_out
                     && self.prunes(bound - self.rho[j] + fo)
                 {
-                    status[j] = 1;
+                    status[j] = OPEN;
                 }
             } else if self.prunes(bound - last_in + self.rho[j]) {
-                status[j] = 2;
+                status[j] = CLOSED;
             }
         }
+    }
+
+
+    fn try_solution(&mut self, open: &[usize]) {
+        let v = total(&assign(&self.d, open));
+        if v < self.ub {
+            self.ub = v;
+            let mut o = open.to_vec();
+            o.sort_unstable();
+            self.incumbent = o;
+        }
+    }
+
+
+    /// The free chosen site with the most negative reduced cost.
+    fn branch_site(&mut self, status: &[u8], mult: &[f64]) -> Option<usize> {
+        let (_, chosen) = self.lagrangian(status, mult)?;
+        chosen.into_iter().filter(|&j| status[j] == FREE).min_by(|a, b| self.rho[*a].total_cmp(&self.rho[*b]))
+    }
+
+    fn schedule(&self, node: u64) -> (usize, f64) {
+        if node == 1 { (3000, 2.0) } else { (300, 0.5) }
     }
 }
 
@@ -493,6 +533,7 @@ pub fn solve(inst: &Instance, opts: &Options) -> Result<Solution, OptimizeError>
         ub,
         incumbent: best_open,
         deadline: t0 + opts.time_limit,
+        fixed: fixed.clone(),
         rho: vec![0.0; m],
         order: Vec::with_capacity(m),
     };
@@ -513,83 +554,11 @@ pub fn solve(inst: &Instance, opts: &Options) -> Result<Solution, OptimizeError>
             if b.is_finite() { b } else { a }
         })
         .collect();
-    let root_status: Vec<u8> = (0..m).map(|j| if fixed[j] { 1 } else { 0 }).collect();
-    let mut stack = vec![Node {
-        status: root_status,
-        lambda: lambda0,
-        bound: f64::NEG_INFINITY,
-    }];
-    let mut nodes = 0u64;
-    let mut root_bound = f64::NEG_INFINITY;
-    // Smallest bound among nodes abandoned at the time limit.
-    let mut open_bound = f64::INFINITY;
-    while let Some(mut node) = stack.pop() {
-        if Instant::now() > s.deadline && nodes > 0 {
-            open_bound = open_bound.min(node.bound);
-            open_bound = stack.iter().map(|x| x.bound).fold(open_bound, f64::min);
-            stack.clear();
-            break;
-        }
-        if s.prunes(node.bound) {
-            continue;
-        }
-        nodes += 1;
-        let (iters, theta) = if nodes == 1 { (3000, 2.0) } else { (300, 0.5) };
-        let Some(b) = s.bound(&node.status, &mut node.lambda, iters, theta) else {
-            continue;
-        };
-        let b = s.round_bound(b.max(node.bound));
-        if nodes == 1 {
-            root_bound = b;
-        }
-        if (nodes == 1 || nodes.is_multiple_of(8)) && !s.prunes(b) {
-            // Lagrangian heuristic: local search from the relaxation's choice of sites.
-            if let Some((_, mut chosen)) = s.lagrangian(&node.status, &node.lambda) {
-                let v = local_search(&s.d, &mut chosen, &fixed);
-                if v < s.ub {
-                    s.try_solution(&chosen);
-                }
-            }
-        }
-        if s.prunes(b) {
-            continue;
-        }
-        s.fix(&mut node.status, &node.lambda);
-        let forced = node.status.iter().filter(|x| **x == 1).count();
-        let free: Vec<usize> = (0..m).filter(|&j| node.status[j] == 0).collect();
-        if forced > p || forced + free.len() < p {
-            continue;
-        }
-        if forced == p || forced + free.len() == p {
-            // Either the forced sites are all, or every remaining site must open.
-            let keep = if forced == p { 1 } else { 0 };
-            let open: Vec<usize> = (0..m)
-                .filter(|&j| node.status[j] == 1 || node.status[j] == keep)
-                .collect();
-            s.try_solution(&open);
-            continue;
-        }
-        // Branch on the free chosen site with the most negative reduced cost.
-        let Some((_, chosen)) = s.lagrangian(&node.status, &node.lambda) else {
-            continue;
-        };
-        let Some(&j) = chosen
-            .iter()
-            .filter(|&&j| node.status[j] == 0)
-            .min_by(|a, b| s.rho[**a].total_cmp(&s.rho[**b]))
-        else {
-            continue;
-        };
-        let mut closed = node.clone();
-        closed.status[j] = 2;
-        closed.bound = b;
-        let mut opened = node;
-        opened.status[j] = 1;
-        opened.bound = b;
-        stack.push(closed);
-        stack.push(opened);
-    }
-    let optimal = open_bound == f64::INFINITY;
+    let root_status: Vec<u8> = (0..m).map(|j| if fixed[j] { OPEN } else { FREE }).collect();
+    let out = bnb::search(&mut s, root_status, lambda0, f64::NEG_INFINITY, f64::min);
+    let (nodes, root_bound) = (out.nodes, out.root_bound);
+    let optimal = out.open_bound.is_none();
+    let open_bound = out.open_bound.unwrap_or(f64::INFINITY);
     let objective = evaluate(inst, &s.incumbent);
     if !objective.is_finite() {
         let uncovered = (0..n)

@@ -1,0 +1,127 @@
+//! The depth-first branch and bound shared by the p-median and MCLP solvers.
+//!
+//! This module owns the search tree: node statuses, warm-started multipliers, pruning, fixing,
+//! branching and the time limit. It must not know a model: each solver supplies a
+//! [`Relaxation`] (its Lagrangian bound, heuristic, fixing rule and branching choice), whether
+//! it minimises (bounds from below) or maximises (bounds from above).
+
+use std::time::Instant;
+
+/// Site status in a node: free, forced open, or closed.
+pub(crate) const FREE: u8 = 0;
+pub(crate) const OPEN: u8 = 1;
+pub(crate) const CLOSED: u8 = 2;
+
+/// A model's side of the search.
+pub(crate) trait Relaxation {
+    /// Sites to open in total.
+    fn p(&self) -> usize;
+    /// Stop branching after this instant.
+    fn deadline(&self) -> Instant;
+    /// The node's Lagrangian bound after `iterations` subgradient steps from `mult` (left at the
+    /// best multipliers); `None` if the node is infeasible.
+    fn bound(&mut self, status: &[u8], mult: &mut [f64], iterations: usize, theta: f64) -> Option<f64>;
+    /// The node's bound from its own and its parent's (the tighter one), rounded for integral
+    /// data.
+    fn tighten(&self, bound: f64, parent: f64) -> f64;
+    /// True when a subtree with this bound cannot hold a better solution than the incumbent.
+    fn prunes(&self, bound: f64) -> bool;
+    /// Tries the relaxation's choice of sites as a heuristic (the `node`-th node processed).
+    fn heuristic(&mut self, status: &[u8], mult: &[f64], node: u64);
+    /// Fixes sites whose flipped choice cannot beat the incumbent.
+    fn fix(&mut self, status: &mut [u8], mult: &[f64]);
+    /// Offers a complete solution.
+    fn try_solution(&mut self, open: &[usize]);
+    /// The free site to branch on.
+    fn branch_site(&mut self, status: &[u8], mult: &[f64]) -> Option<usize>;
+    /// Subgradient iterations at the root and at other nodes, with their initial step factors.
+    fn schedule(&self, node: u64) -> (usize, f64);
+}
+
+#[derive(Clone)]
+struct Node {
+    status: Vec<u8>,
+    mult: Vec<f64>,
+    /// The parent's bound (valid for this node before it is processed).
+    bound: f64,
+}
+
+/// How a search ended.
+pub(crate) struct Outcome {
+    pub nodes: u64,
+    /// The root's bound (`no_bound` if the root was pruned at once).
+    pub root_bound: f64,
+    /// `None` when the tree was exhausted (the incumbent is optimal); otherwise the weakest bound
+    /// among the nodes left open at the time limit.
+    pub open_bound: Option<f64>,
+}
+
+/// Runs the search. `no_bound` is the trivial bound (−∞ when minimising, +∞ when maximising) and
+/// `weaker` picks the weaker of two bounds (`f64::min` when minimising, `f64::max` when
+/// maximising).
+pub(crate) fn search<R: Relaxation>(r: &mut R, status: Vec<u8>, mult: Vec<f64>, no_bound: f64, weaker: fn(f64, f64) -> f64) -> Outcome {
+    let m = status.len();
+    let p = r.p();
+    let mut stack = vec![Node {
+        status,
+        mult,
+        bound: no_bound,
+    }];
+    let mut nodes = 0u64;
+    let mut root_bound = no_bound;
+    let mut open_bound = None;
+    while let Some(mut node) = stack.pop() {
+        if Instant::now() > r.deadline() && nodes > 0 {
+            open_bound = Some(stack.iter().map(|x| x.bound).fold(node.bound, weaker));
+            break;
+        }
+        if r.prunes(node.bound) {
+            continue;
+        }
+        nodes += 1;
+        let (iterations, theta) = r.schedule(nodes);
+        let Some(b) = r.bound(&node.status, &mut node.mult, iterations, theta) else {
+            continue;
+        };
+        let b = r.tighten(b, node.bound);
+        if nodes == 1 {
+            root_bound = b;
+        }
+        if r.prunes(b) {
+            continue;
+        }
+        r.heuristic(&node.status, &node.mult, nodes);
+        if r.prunes(b) {
+            continue;
+        }
+        r.fix(&mut node.status, &node.mult);
+        let forced = node.status.iter().filter(|x| **x == OPEN).count();
+        let free = node.status.iter().filter(|x| **x == FREE).count();
+        if forced > p || forced + free < p {
+            continue;
+        }
+        if forced == p || forced + free == p {
+            // Either the forced sites are all, or every remaining site must open.
+            let keep = if forced == p { OPEN } else { FREE };
+            let open: Vec<usize> = (0..m).filter(|&j| node.status[j] == OPEN || node.status[j] == keep).collect();
+            r.try_solution(&open);
+            continue;
+        }
+        let Some(j) = r.branch_site(&node.status, &node.mult) else {
+            continue;
+        };
+        let mut closed = node.clone();
+        closed.status[j] = CLOSED;
+        closed.bound = b;
+        let mut opened = node;
+        opened.status[j] = OPEN;
+        opened.bound = b;
+        stack.push(closed);
+        stack.push(opened);
+    }
+    Outcome {
+        nodes,
+        root_bound,
+        open_bound,
+    }
+}
