@@ -20,7 +20,13 @@ pub(crate) trait Relaxation {
     fn deadline(&self) -> Instant;
     /// The node's Lagrangian bound after `iterations` subgradient steps from `mult` (left at the
     /// best multipliers); `None` if the node is infeasible.
-    fn bound(&mut self, status: &[u8], mult: &mut [f64], iterations: usize, theta: f64) -> Option<f64>;
+    fn bound(
+        &mut self,
+        status: &[u8],
+        mult: &mut [f64],
+        iterations: usize,
+        theta: f64,
+    ) -> Option<f64>;
     /// The node's bound from its own and its parent's (the tighter one), rounded for integral
     /// data.
     fn tighten(&self, bound: f64, parent: f64) -> f64;
@@ -59,7 +65,13 @@ pub(crate) struct Outcome {
 /// Runs the search. `no_bound` is the trivial bound (−∞ when minimising, +∞ when maximising) and
 /// `weaker` picks the weaker of two bounds (`f64::min` when minimising, `f64::max` when
 /// maximising).
-pub(crate) fn search<R: Relaxation>(r: &mut R, status: Vec<u8>, mult: Vec<f64>, no_bound: f64, weaker: fn(f64, f64) -> f64) -> Outcome {
+pub(crate) fn search<R: Relaxation>(
+    r: &mut R,
+    status: Vec<u8>,
+    mult: Vec<f64>,
+    no_bound: f64,
+    weaker: fn(f64, f64) -> f64,
+) -> Outcome {
     let m = status.len();
     let p = r.p();
     let mut stack = vec![Node {
@@ -103,7 +115,9 @@ pub(crate) fn search<R: Relaxation>(r: &mut R, status: Vec<u8>, mult: Vec<f64>, 
         if forced == p || forced + free == p {
             // Either the forced sites are all, or every remaining site must open.
             let keep = if forced == p { OPEN } else { FREE };
-            let open: Vec<usize> = (0..m).filter(|&j| node.status[j] == OPEN || node.status[j] == keep).collect();
+            let open: Vec<usize> = (0..m)
+                .filter(|&j| node.status[j] == OPEN || node.status[j] == keep)
+                .collect();
             r.try_solution(&open);
             continue;
         }

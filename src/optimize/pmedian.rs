@@ -277,8 +277,6 @@ impl Search {
         }
     }
 
-
-
     /// `L(λ)` and the chosen sites for a node; fills `self.rho` and `self.order`.
     fn lagrangian(&mut self, status: &[u8], lambda: &[f64]) -> Option<(f64, Vec<usize>)> {
         let d = &self.d;
@@ -372,7 +370,6 @@ impl Search {
         lambda.copy_from_slice(&best_lambda);
         Some(best)
     }
-
 }
 
 impl Relaxation for Search {
@@ -384,7 +381,13 @@ impl Relaxation for Search {
         self.deadline
     }
 
-    fn bound(&mut self, status: &[u8], mult: &mut [f64], iterations: usize, theta: f64) -> Option<f64> {
+    fn bound(
+        &mut self,
+        status: &[u8],
+        mult: &mut [f64],
+        iterations: usize,
+        theta: f64,
+    ) -> Option<f64> {
         self.subgradient(status, mult, iterations, theta)
     }
 
@@ -401,16 +404,15 @@ impl Relaxation for Search {
         }
     }
 
-
     /// Lagrangian heuristic at the root and every 8th node: local search from the relaxation's
     /// choice of sites.
     fn heuristic(&mut self, status: &[u8], mult: &[f64], node: u64) {
-        if node == 1 || node.is_multiple_of(8) {
-            if let Some((_, mut chosen)) = self.lagrangian(status, mult) {
-                let v = local_search(&self.d, &mut chosen, &self.fixed);
-                if v < self.ub {
-                    self.try_solution(&chosen);
-                }
+        if (node == 1 || node.is_multiple_of(8))
+            && let Some((_, mut chosen)) = self.lagrangian(status, mult)
+        {
+            let v = local_search(&self.d, &mut chosen, &self.fixed);
+            if v < self.ub {
+                self.try_solution(&chosen);
             }
         }
     }
@@ -446,7 +448,6 @@ impl Relaxation for Search {
         }
     }
 
-
     fn try_solution(&mut self, open: &[usize]) {
         let v = total(&assign(&self.d, open));
         if v < self.ub {
@@ -457,11 +458,13 @@ impl Relaxation for Search {
         }
     }
 
-
     /// The free chosen site with the most negative reduced cost.
     fn branch_site(&mut self, status: &[u8], mult: &[f64]) -> Option<usize> {
         let (_, chosen) = self.lagrangian(status, mult)?;
-        chosen.into_iter().filter(|&j| status[j] == FREE).min_by(|a, b| self.rho[*a].total_cmp(&self.rho[*b]))
+        chosen
+            .into_iter()
+            .filter(|&j| status[j] == FREE)
+            .min_by(|a, b| self.rho[*a].total_cmp(&self.rho[*b]))
     }
 
     fn schedule(&self, node: u64) -> (usize, f64) {

@@ -7,6 +7,7 @@ use rand::{RngExt, SeedableRng};
 
 use super::{CoverSolution, Coverage};
 use crate::optimize::OptimizeError;
+use crate::optimize::bnb::{self, CLOSED, FREE, OPEN, Relaxation};
 use crate::optimize::pmedian::Options;
 
 /// Perturbation rounds of the iterated local search after the greedy restarts.
@@ -173,17 +174,10 @@ fn local_search(sp: &Sparse, open: &mut [usize], fixed: &[bool]) -> f64 {
     }
 }
 
-#[derive(Clone)]
-struct Node {
-    /// 0 free, 1 forced open, 2 closed.
-    status: Vec<u8>,
-    mu: Vec<f64>,
-    /// The parent's upper bound.
-    bound: f64,
-}
-
 struct Search {
     sp: Sparse,
+    /// Sites fixed open by the caller.
+    fixed: Vec<bool>,
     total: f64,
     p: usize,
     lb: f64,
@@ -202,43 +196,24 @@ impl Search {
         }
     }
 
-    /// True when a subtree with this upper bound cannot beat the incumbent.
-    fn prunes(&self, ub: f64) -> bool {
-        if self.sp.integral {
-            self.round(ub) <= self.lb + 1e-9
-        } else {
-            ub <= self.lb + 1e-9 * self.lb.abs().max(1.0)
-        }
-    }
-
-    fn try_solution(&mut self, open: &[usize]) {
-        let v = self.sp.value(open);
-        if v > self.lb {
-            self.lb = v;
-            let mut o = open.to_vec();
-            o.sort_unstable();
-            self.incumbent = o;
-        }
-    }
-
     /// `UB(μ)` and the chosen sites; fills `self.s` and `self.order` (free sites by `s`
     /// descending).
     fn relax(&mut self, status: &[u8], mu: &[f64]) -> Option<(f64, Vec<usize>)> {
         let sp = &self.sp;
         for (j, (sj, st)) in self.s.iter_mut().zip(status).enumerate() {
-            *sj = if *st == 2 {
+            *sj = if *st == CLOSED {
                 0.0
             } else {
                 sp.covers(j).iter().map(|i| mu[*i as usize]).sum()
             };
         }
-        let forced: Vec<usize> = (0..sp.m).filter(|&j| status[j] == 1).collect();
+        let forced: Vec<usize> = (0..sp.m).filter(|&j| status[j] == OPEN).collect();
         if forced.len() > self.p {
             return None;
         }
         let k = self.p - forced.len();
         self.order.clear();
-        self.order.extend((0..sp.m).filter(|&j| status[j] == 0));
+        self.order.extend((0..sp.m).filter(|&j| status[j] == FREE));
         if self.order.len() < k {
             return None;
         }
@@ -252,7 +227,7 @@ impl Search {
         Some((ub, chosen))
     }
 
-    fn bound(
+    fn subgradient(
         &mut self,
         status: &[u8],
         mu: &mut [f64],
@@ -319,12 +294,56 @@ impl Search {
         mu.copy_from_slice(&best_mu);
         Some(best)
     }
+}
+
+impl Relaxation for Search {
+    fn p(&self) -> usize {
+        self.p
+    }
+
+    fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    fn bound(
+        &mut self,
+        status: &[u8],
+        mult: &mut [f64],
+        iterations: usize,
+        theta: f64,
+    ) -> Option<f64> {
+        self.subgradient(status, mult, iterations, theta)
+    }
+
+    /// Nothing covers more than all the demand.
+    fn tighten(&self, bound: f64, parent: f64) -> f64 {
+        self.round(bound.min(parent).min(self.total))
+    }
+
+    /// True when a subtree with this upper bound cannot beat the incumbent.
+    fn prunes(&self, ub: f64) -> bool {
+        if self.sp.integral {
+            self.round(ub) <= self.lb + 1e-9
+        } else {
+            ub <= self.lb + 1e-9 * self.lb.abs().max(1.0)
+        }
+    }
+
+    /// Local search from the relaxation's choice of sites, at every node (cheap on sparse lists).
+    fn heuristic(&mut self, status: &[u8], mult: &[f64], _node: u64) {
+        if let Some((_, mut chosen)) = self.relax(status, mult) {
+            let v = local_search(&self.sp, &mut chosen, &self.fixed);
+            if v > self.lb {
+                self.try_solution(&chosen);
+            }
+        }
+    }
 
     fn fix(&mut self, status: &mut [u8], mu: &[f64]) {
         let Some((ub, chosen)) = self.relax(status, mu) else {
             return;
         };
-        let forced = status.iter().filter(|x| **x == 1).count();
+        let forced = status.iter().filter(|x| **x == OPEN).count();
         let k = self.p - forced;
         if k == 0 {
             return;
@@ -341,12 +360,35 @@ impl Search {
                 if let Some(fo) = first_out
                     && self.prunes(ub - self.s[j] + fo)
                 {
-                    status[j] = 1;
+                    status[j] = OPEN;
                 }
             } else if self.prunes(ub - last_in + self.s[j]) {
-                status[j] = 2;
+                status[j] = CLOSED;
             }
         }
+    }
+
+    fn try_solution(&mut self, open: &[usize]) {
+        let v = self.sp.value(open);
+        if v > self.lb {
+            self.lb = v;
+            let mut o = open.to_vec();
+            o.sort_unstable();
+            self.incumbent = o;
+        }
+    }
+
+    /// The free chosen site with the largest Lagrangian value.
+    fn branch_site(&mut self, status: &[u8], mult: &[f64]) -> Option<usize> {
+        let (_, chosen) = self.relax(status, mult)?;
+        chosen
+            .into_iter()
+            .filter(|&j| status[j] == FREE)
+            .max_by(|a, b| self.s[*a].total_cmp(&self.s[*b]))
+    }
+
+    fn schedule(&self, node: u64) -> (usize, f64) {
+        if node == 1 { (3000, 2.0) } else { (200, 0.5) }
     }
 }
 
@@ -577,6 +619,7 @@ fn solve_reduced(
     let total = sp.w.iter().sum();
     let mut s = Search {
         sp,
+        fixed: fixed.clone(),
         total,
         p,
         lb,
@@ -586,76 +629,9 @@ fn solve_reduced(
         order: Vec::with_capacity(m),
     };
     let mu0: Vec<f64> = s.sp.w.iter().map(|w| w * 0.5).collect();
-    let mut stack = vec![Node {
-        status: (0..m).map(|j| if fixed[j] { 1 } else { 0 }).collect(),
-        mu: mu0,
-        bound: f64::INFINITY,
-    }];
-    let mut nodes = 0u64;
-    let mut open_bound = f64::NEG_INFINITY;
-    while let Some(mut node) = stack.pop() {
-        if Instant::now() > s.deadline && nodes > 0 {
-            open_bound = stack.iter().map(|x| x.bound).fold(node.bound, f64::max);
-            stack.clear();
-            break;
-        }
-        if s.prunes(node.bound) {
-            continue;
-        }
-        nodes += 1;
-        let (iters, theta) = if nodes == 1 { (3000, 2.0) } else { (200, 0.5) };
-        let Some(b) = s.bound(&node.status, &mut node.mu, iters, theta) else {
-            continue;
-        };
-        // Nothing covers more than all the demand.
-        let b = s.round(b.min(node.bound).min(s.total));
-        if s.prunes(b) {
-            continue;
-        }
-        {
-            if let Some((_, mut chosen)) = s.relax(&node.status, &node.mu) {
-                let v = local_search(&s.sp, &mut chosen, &fixed);
-                if v > s.lb {
-                    s.try_solution(&chosen);
-                }
-            }
-            if s.prunes(b) {
-                continue;
-            }
-        }
-        s.fix(&mut node.status, &node.mu);
-        let forced = node.status.iter().filter(|x| **x == 1).count();
-        let free = node.status.iter().filter(|x| **x == 0).count();
-        if forced > p || forced + free < p {
-            continue;
-        }
-        if forced == p || forced + free == p {
-            let keep = if forced == p { 1 } else { 0 };
-            let open: Vec<usize> = (0..m)
-                .filter(|&j| node.status[j] == 1 || node.status[j] == keep)
-                .collect();
-            s.try_solution(&open);
-            continue;
-        }
-        let Some((_, chosen)) = s.relax(&node.status, &node.mu) else {
-            continue;
-        };
-        let Some(&j) = chosen
-            .iter()
-            .filter(|&&j| node.status[j] == 0)
-            .max_by(|a, b| s.s[**a].total_cmp(&s.s[**b]))
-        else {
-            continue;
-        };
-        let mut closed = node.clone();
-        closed.status[j] = 2;
-        closed.bound = b;
-        let mut opened = node;
-        opened.status[j] = 1;
-        opened.bound = b;
-        stack.push(closed);
-        stack.push(opened);
-    }
-    let optimal = open_bound == f64::NEG_INFINITY;
+    let root: Vec<u8> = (0..m).map(|j| if fixed[j] { OPEN } else { FREE }).collect();
+    let out = bnb::search(&mut s, root, mu0, f64::INFINITY, f64::max);
+    let optimal = out.open_bound.is_none();
+    let (open_bound, nodes) = (out.open_bound.unwrap_or(f64::NEG_INFINITY), out.nodes);
     Ok((s.incumbent, open_bound, optimal, nodes))
 }
