@@ -202,6 +202,9 @@ enum Command {
         /// Write the new sites as GeoJSON here.
         #[arg(long)]
         geojson: Option<PathBuf>,
+        /// Write a self-contained HTML page with before/after maps and standards.
+        #[arg(long)]
+        html: Option<PathBuf>,
     },
     /// What-if: rank station additions and closures by their effect on the standards and on
     /// coverage (each change alone, then all together).
@@ -527,6 +530,7 @@ fn run(cli: Cli) -> Result<()> {
             turnout_s,
             format,
             geojson,
+            html,
         } => {
             use ems::optimize::plan;
             if !(time_limit.is_finite() && time_limit > 0.0) {
@@ -603,6 +607,19 @@ fn run(cli: Cli) -> Result<()> {
                 });
             }
             let after = standards::check(&after_sc, &tm, &no_log, &targets, &check_opts)?;
+            if let Some(p) = &html {
+                let nb = standards::node_response_minutes(&sc, &tm, &check_opts);
+                let na = standards::node_response_minutes(&after_sc, &tm, &check_opts);
+                let page = report::html::plan_page(
+                    &result,
+                    (&before, &sc, &nb),
+                    (&after, &after_sc, &na),
+                    &tm.network,
+                );
+                std::fs::write(p, page)
+                    .with_context(|| format!("{}: cannot write", p.display()))?;
+                eprintln!("wrote {}", p.display());
+            }
             if let Some(p) = &geojson {
                 std::fs::write(
                     p,

@@ -30,6 +30,9 @@ fn plan_equals_brute_force_on_the_demo() {
     let tm = TravelModel::new(sc.network.clone(), sc.profile.clone()).unwrap();
     let cands: Vec<[f64; 2]> = plan::grid_candidates(&tm, 300.0);
     let mut points: Vec<[f64; 2]> = sc.stations.iter().map(|s| s.lon_lat).collect();
+    use geo::Contains;
+    let inside = |p: &[f64; 2]| sc.region.boundary.contains(&geo::Point::new(p[0], p[1]));
+    let cands: Vec<[f64; 2]> = cands.into_iter().filter(inside).collect();
     points.extend(&cands);
     let snapped: Vec<_> = points.iter().map(|p| tm.snap(*p).unwrap()).collect();
     let zones: Vec<_> = sc
@@ -81,6 +84,10 @@ fn plan_equals_brute_force_on_the_demo() {
     assert!((p.mean_response_after_min - best_mean).abs() < 1e-9);
     assert!((p.mean_response_before_min - mean(&base)).abs() < 1e-9);
     assert_eq!(p.new_sites.len(), 2);
+    assert!(
+        p.new_sites.iter().all(|s| inside(&s.lon_lat)),
+        "new sites lie inside the region"
+    );
     assert_eq!(p.kept_stations.len(), existing);
     let served: f64 = p.new_sites.iter().map(|s| s.served).sum();
     assert!(served > 0.0 && served <= total);
@@ -118,6 +125,7 @@ fn ems(args: &[&str]) -> std::process::Output {
 fn optimize_cli() {
     let dir = tempfile::tempdir().unwrap();
     let gj = dir.path().join("sites.geojson");
+    let html = dir.path().join("plan.html");
     let o = ems(&[
         "optimize",
         "--add",
@@ -126,6 +134,8 @@ fn optimize_cli() {
         "json",
         "--geojson",
         gj.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -143,6 +153,9 @@ fn optimize_cli() {
     assert!((radius(after) / radius(before) - (3.0f64 / 4.0).sqrt()).abs() < 1e-9);
     let sites = ems::model::parse_points(&std::fs::read_to_string(&gj).unwrap(), "sites").unwrap();
     assert_eq!(sites.len(), 1);
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert_eq!(page.matches("<svg").count(), 2, "before and after maps");
+    assert!(page.contains("new-1"));
 
     for (args, expect) in [
         (vec!["optimize", "--within", "soon"], "--within `soon`"),
@@ -250,7 +263,12 @@ fn lscp_and_pcenter_plans_on_the_demo() {
     let sc = Scenario::demo().unwrap();
     let tm = TravelModel::new(sc.network.clone(), sc.profile.clone()).unwrap();
     let mut points: Vec<[f64; 2]> = sc.stations.iter().map(|s| s.lon_lat).collect();
-    points.extend(plan::grid_candidates(&tm, 300.0));
+    use geo::Contains;
+    points.extend(
+        plan::grid_candidates(&tm, 300.0)
+            .into_iter()
+            .filter(|p| sc.region.boundary.contains(&geo::Point::new(p[0], p[1]))),
+    );
     let snapped: Vec<_> = points.iter().map(|p| tm.snap(*p).unwrap()).collect();
     let zones: Vec<_> = sc
         .demand

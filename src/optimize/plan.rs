@@ -7,8 +7,8 @@
 //! - **Demand**: the scenario's demand zones weighted by population, or incident locations
 //!   weighted one each ([`DemandSource`]).
 //! - **Candidates**: the existing stations (kept open unless relocating) plus new sites: road
-//!   nodes thinned to one per grid cell of a given spacing (the node nearest the cell centre), or
-//!   points from a GeoJSON file.
+//!   nodes inside the region boundary thinned to one per grid cell of a given spacing (the node
+//!   nearest the cell centre), or points from a GeoJSON file (taken as given).
 //! - **Costs**: response time as the standards check defines it, call handling + turnout + road
 //!   travel time from the site, in seconds; or road distance along the fastest route, metres.
 
@@ -230,7 +230,13 @@ pub fn plan(sc: &Scenario, tm: &TravelModel, req: &PlanRequest) -> Result<Plan, 
                 "the candidate grid spacing must be positive".into(),
             ));
         }
-        extra.extend(grid_candidates(tm, g));
+        // Generated sites stay inside the region (an extract reaches over its borders).
+        use geo::Contains;
+        extra.extend(
+            grid_candidates(tm, g)
+                .into_iter()
+                .filter(|p| sc.region.boundary.contains(&geo::Point::new(p[0], p[1]))),
+        );
     }
     for (k, p) in extra.iter().enumerate() {
         cand.push(tm.snap(*p).map_err(|e| PlanError::Snap {
