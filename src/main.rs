@@ -307,6 +307,22 @@ fn import_with_progress(path: &Path) -> Result<RoadNetwork> {
     Ok(net)
 }
 
+/// Runs `f` with a spinner and the elapsed time on a terminal (long optimisations).
+fn with_spinner<T>(message: &str, f: impl FnOnce() -> T) -> T {
+    if !std::io::stderr().is_terminal() {
+        return f();
+    }
+    let pb = ProgressBar::new_spinner();
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("static template"),
+    );
+    pb.set_message(message.to_string());
+    pb.enable_steady_tick(std::time::Duration::from_millis(120));
+    let out = f();
+    pb.finish_and_clear();
+    out
+}
+
 fn load_map(map: Option<&Path>) -> Result<RoadNetwork> {
     match map {
         Some(p) => import_with_progress(p),
@@ -582,7 +598,10 @@ fn run(cli: Cli) -> Result<()> {
                 turnout_s,
                 options: opts,
             };
-            let result = plan::plan(&sc, &tm, &req)?;
+            let result = with_spinner(
+                "optimising (branch and bound; --time-limit caps it)",
+                || plan::plan(&sc, &tm, &req),
+            )?;
             // Before/after standards from the model: the incident log describes the past, not
             // the plan, so both checks run without it.
             let no_log = model::IncidentLog::default();
@@ -694,7 +713,9 @@ fn run(cli: Cli) -> Result<()> {
                     let mut opts = ems::optimize::pmedian::Options::new(p.unwrap_or(inst.p));
                     opts.time_limit = limit;
                     opts.seed = seed;
-                    let s = ems::optimize::pmedian::solve(&inst.instance, &opts)?;
+                    let s = with_spinner("solving p-median", || {
+                        ems::optimize::pmedian::solve(&inst.instance, &opts)
+                    })?;
                     serde_json::json!({
                         "instance": file.display().to_string(), "model": "p-median",
                         "n": inst.instance.n(), "p": opts.p,
@@ -714,7 +735,9 @@ fn run(cli: Cli) -> Result<()> {
                     let mut opts = ems::optimize::pmedian::Options::new(p);
                     opts.time_limit = limit;
                     opts.seed = seed;
-                    let s = ems::optimize::mclp::solve(&inst.coverage(radius), &opts)?;
+                    let s = with_spinner("solving MCLP", || {
+                        ems::optimize::mclp::solve(&inst.coverage(radius), &opts)
+                    })?;
                     serde_json::json!({
                         "instance": file.display().to_string(), "model": "mclp",
                         "n": inst.points.len(), "p": p, "radius": radius,
