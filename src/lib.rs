@@ -18,13 +18,15 @@
 //!   scenario that names them; population from building footprints; the embedded demo.
 //! - [`standards`]: the annual standards check: target presets, the indicators and their
 //!   definitions, data-quality exclusions.
+//! - [`optimize`]: location models with certified gaps (p-median, MCLP, LSCP, p-center), the
+//!   shared branch and bound, benchmark readers, station planning and what-if evaluation.
 //! - [`simulate`]: so far only a documented generator of synthetic incident logs.
 //! - [`report`]: text, JSON, HTML and SVG output.
-//! - `main.rs`: the `ems` command line (`import`, `route`, `population`, `check`,
-//!   `synth-incidents`, `demo`).
+//! - `main.rs`: the `ems` command line (`import`, `route`, `population`, `check`, `optimize`,
+//!   `evaluate`, `solve-instance`, `synth-incidents`, `demo`).
 //!
-//! The placement optimizer, the discrete-event simulator and the dispatch API are planned
-//! modules (`optimize`, `simulate`, `dispatch`, `api`) that will build on this core.
+//! The discrete-event simulator and the live dispatch API are planned (`simulate`, `dispatch`,
+//! `api`) and will build on this core.
 //!
 //! # Glossary
 //! - **ETA**: estimated time of arrival; here the road travel time from a point to another,
