@@ -44,6 +44,44 @@ pub(crate) trait Relaxation {
     fn schedule(&self, node: u64) -> (usize, f64);
 }
 
+/// Lagrangian fixing shared by both models. At the node's multipliers the relaxation picks
+/// `chosen` (forced sites plus the best `k` free ones, `order` being the free sites best first by
+/// `value`). Flipping one free site's choice swaps it against the marginal site, changing the
+/// bound by the difference of their values; a site whose flipped bound `prunes` keeps its
+/// current choice: chosen sites are forced open, the others closed.
+pub(crate) fn fix_by_swaps(
+    status: &mut [u8],
+    bound: f64,
+    chosen: &[usize],
+    order: &[usize],
+    value: &[f64],
+    p: usize,
+    prunes: impl Fn(f64) -> bool,
+) {
+    let forced = status.iter().filter(|x| **x == OPEN).count();
+    let k = p - forced;
+    if k == 0 {
+        return;
+    }
+    let last_in = value[order[k - 1]];
+    let first_out = order.get(k).map(|&j| value[j]);
+    let mut in_chosen = vec![false; status.len()];
+    for &j in chosen {
+        in_chosen[j] = true;
+    }
+    for &j in order {
+        if in_chosen[j] {
+            if let Some(fo) = first_out
+                && prunes(bound - value[j] + fo)
+            {
+                status[j] = OPEN;
+            }
+        } else if prunes(bound - last_in + value[j]) {
+            status[j] = CLOSED;
+        }
+    }
+}
+
 #[derive(Clone)]
 struct Node {
     status: Vec<u8>,

@@ -423,29 +423,15 @@ impl Relaxation for Search {
         let Some((bound, chosen)) = self.lagrangian(status, lambda) else {
             return;
         };
-        let forced = status.iter().filter(|s| **s == OPEN).count();
-        let k = self.p - forced;
-        if k == 0 {
-            return;
-        }
-        let last_in = self.rho[self.order[k - 1]];
-        let first_out = self.order.get(k).map(|&j| self.rho[j]);
-        let mut in_chosen = vec![false; self.d.m];
-        for &j in &chosen {
-            in_chosen[j] = true;
-        }
-        for idx in 0..self.order.len() {
-            let j = self.order[idx];
-            if in_chosen[j] {
-                if let Some(fo) = first_out
-                    && self.prunes(bound - self.rho[j] + fo)
-                {
-                    status[j] = OPEN;
-                }
-            } else if self.prunes(bound - last_in + self.rho[j]) {
-                status[j] = CLOSED;
-            }
-        }
+        bnb::fix_by_swaps(
+            status,
+            bound,
+            &chosen,
+            &self.order,
+            &self.rho,
+            self.p,
+            |b| self.prunes(b),
+        );
     }
 
     fn try_solution(&mut self, open: &[usize]) {

@@ -340,32 +340,12 @@ impl Relaxation for Search {
     }
 
     fn fix(&mut self, status: &mut [u8], mu: &[f64]) {
-        let Some((ub, chosen)) = self.relax(status, mu) else {
+        let Some((bound, chosen)) = self.relax(status, mu) else {
             return;
         };
-        let forced = status.iter().filter(|x| **x == OPEN).count();
-        let k = self.p - forced;
-        if k == 0 {
-            return;
-        }
-        let last_in = self.s[self.order[k - 1]];
-        let first_out = self.order.get(k).map(|&j| self.s[j]);
-        let mut in_chosen = vec![false; self.sp.m];
-        for &j in &chosen {
-            in_chosen[j] = true;
-        }
-        for idx in 0..self.order.len() {
-            let j = self.order[idx];
-            if in_chosen[j] {
-                if let Some(fo) = first_out
-                    && self.prunes(ub - self.s[j] + fo)
-                {
-                    status[j] = OPEN;
-                }
-            } else if self.prunes(ub - last_in + self.s[j]) {
-                status[j] = CLOSED;
-            }
-        }
+        bnb::fix_by_swaps(status, bound, &chosen, &self.order, &self.s, self.p, |b| {
+            self.prunes(b)
+        });
     }
 
     fn try_solution(&mut self, open: &[usize]) {
