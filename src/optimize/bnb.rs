@@ -42,6 +42,11 @@ pub(crate) trait Relaxation {
     fn branch_site(&mut self, status: &[u8], mult: &[f64]) -> Option<usize>;
     /// Subgradient iterations at the root and at other nodes, with their initial step factors.
     fn schedule(&self, node: u64) -> (usize, f64);
+    /// Propagates a model's own implications between statuses before a node is bounded (e.g.
+    /// interchangeable copies of one site open in order); `false` if the node is infeasible.
+    fn prepare(&self, _status: &mut [u8]) -> bool {
+        true
+    }
 }
 
 /// Lagrangian fixing shared by both models. At the node's multipliers the relaxation picks
@@ -128,6 +133,9 @@ pub(crate) fn search<R: Relaxation>(
         if r.prunes(node.bound) {
             continue;
         }
+        if !r.prepare(&mut node.status) {
+            continue;
+        }
         nodes += 1;
         let (iterations, theta) = r.schedule(nodes);
         let Some(b) = r.bound(&node.status, &mut node.mult, iterations, theta) else {
@@ -145,6 +153,9 @@ pub(crate) fn search<R: Relaxation>(
             continue;
         }
         r.fix(&mut node.status, &node.mult);
+        if !r.prepare(&mut node.status) {
+            continue;
+        }
         let forced = node.status.iter().filter(|x| **x == OPEN).count();
         let free = node.status.iter().filter(|x| **x == FREE).count();
         if forced > p || forced + free < p {

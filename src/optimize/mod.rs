@@ -14,6 +14,7 @@ mod bnb;
 pub mod covering;
 pub mod evaluate;
 pub mod mclp;
+pub mod mexclp;
 pub mod orlib;
 pub mod plan;
 pub mod pmedian;

@@ -30,6 +30,7 @@ use super::pmedian::Options;
 use super::{InstanceFileError, OptimizeError};
 
 mod solver;
+pub(super) use solver::solve_levels;
 
 /// An MCLP instance: demand weights, candidates, and who covers whom.
 #[derive(Debug, Clone, PartialEq)]

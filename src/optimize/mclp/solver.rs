@@ -13,18 +13,27 @@ use crate::optimize::pmedian::Options;
 /// Perturbation rounds of the iterated local search after the greedy restarts.
 const ILS_ROUNDS: usize = 300;
 
-/// Coverage as compressed lists.
+/// Coverage as compressed lists, for multiple coverage: the `k`-th open slot covering demand
+/// `i` (0-based) adds `w_i · profile[k]`. Plain MCLP has `profile = [1]`. Slots in one `group`
+/// are interchangeable copies of one site (ambulances at one station), stored consecutively.
 struct Sparse {
     n: usize,
     m: usize,
     w: Vec<f64>,
     site_ptr: Vec<usize>,
     site_dem: Vec<u32>,
+    dem_ptr: Vec<usize>,
+    dem_site: Vec<u32>,
+    /// Non-increasing, non-negative.
+    profile: Vec<f64>,
+    /// `cum[c]`: the profile's sum over the first `c` levels.
+    cum: Vec<f64>,
+    group: Vec<u32>,
     integral: bool,
 }
 
 impl Sparse {
-    fn new(cov: &Coverage) -> Sparse {
+    fn new(cov: &Coverage, profile: &[f64], group: &[u32]) -> Sparse {
         let n = cov.weights.len();
         let m = cov.m;
         let (mut site_ptr, mut site_dem) = (vec![0], Vec::new());
@@ -32,13 +41,37 @@ impl Sparse {
             site_dem.extend((0..n).filter(|&i| cov.covers[j * n + i]).map(|i| i as u32));
             site_ptr.push(site_dem.len());
         }
+        let mut deg = vec![0usize; n + 1];
+        for &i in &site_dem {
+            deg[i as usize + 1] += 1;
+        }
+        for i in 0..n {
+            deg[i + 1] += deg[i];
+        }
+        let dem_ptr = deg.clone();
+        let mut dem_site = vec![0u32; site_dem.len()];
+        for j in 0..m {
+            for &i in &site_dem[site_ptr[j]..site_ptr[j + 1]] {
+                dem_site[deg[i as usize]] = j as u32;
+                deg[i as usize] += 1;
+            }
+        }
+        let mut cum = vec![0.0];
+        for r in profile {
+            cum.push(cum.last().copied().unwrap_or(0.0) + r);
+        }
         Sparse {
             n,
             m,
             w: cov.weights.clone(),
             site_ptr,
             site_dem,
-            integral: cov.weights.iter().all(|w| w.fract() == 0.0),
+            dem_ptr,
+            dem_site,
+            profile: profile.to_vec(),
+            cum,
+            group: group.to_vec(),
+            integral: profile == [1.0] && cov.weights.iter().all(|w| w.fract() == 0.0),
         }
     }
 
@@ -47,41 +80,89 @@ impl Sparse {
         &self.site_dem[self.site_ptr[j]..self.site_ptr[j + 1]]
     }
 
+    #[inline]
+    fn covered_by(&self, i: usize) -> &[u32] {
+        &self.dem_site[self.dem_ptr[i]..self.dem_ptr[i + 1]]
+    }
+
+    /// The value of the `c+1`-th covering slot (0 beyond the profile).
+    #[inline]
+    fn r(&self, c: u32) -> f64 {
+        self.profile.get(c as usize).copied().unwrap_or(0.0)
+    }
+
+    /// The value of demand covered `c` times.
+    #[inline]
+    fn level(&self, c: u32) -> f64 {
+        self.cum[(c as usize).min(self.profile.len())]
+    }
+
     fn value(&self, open: &[usize]) -> f64 {
-        let mut hit = vec![false; self.n];
+        let mut count = vec![0u32; self.n];
         for &j in open {
             for &i in self.covers(j) {
-                hit[i as usize] = true;
+                count[i as usize] += 1;
             }
         }
-        (0..self.n).filter(|&i| hit[i]).map(|i| self.w[i]).sum()
+        (0..self.n)
+            .filter(|&i| count[i] > 0)
+            .map(|i| self.w[i] * self.level(count[i]))
+            .sum()
+    }
+
+    /// The relaxed demand side at multiplier `mu`: `Σ_k max(0, w_i·profile[k] − mu)` and how
+    /// many levels are taken.
+    #[inline]
+    fn relaxed_cover(&self, i: usize, mu: f64) -> (f64, u32) {
+        let mut v = 0.0;
+        let mut k = 0;
+        for r in &self.profile {
+            let a = self.w[i] * r - mu;
+            if a <= 0.0 {
+                break;
+            }
+            v += a;
+            k += 1;
+        }
+        (v, k)
+    }
+
+    /// Whether closed slot `j` is worth trying to open: the first closed copy of its site.
+    #[inline]
+    fn first_closed(&self, j: usize, is_open: impl Fn(usize) -> bool) -> bool {
+        !is_open(j) && (j == 0 || self.group[j - 1] != self.group[j] || is_open(j - 1))
     }
 }
 
 fn greedy(sp: &Sparse, start: &[usize], p: usize, mut rng: Option<&mut ChaCha8Rng>) -> Vec<usize> {
     let mut open = start.to_vec();
     let mut is_open = vec![false; sp.m];
-    let mut hit = vec![false; sp.n];
+    let mut count = vec![0u32; sp.n];
     for &j in &open {
         is_open[j] = true;
         for &i in sp.covers(j) {
-            hit[i as usize] = true;
+            count[i as usize] += 1;
         }
     }
     while open.len() < p {
         let mut scored: Vec<(f64, usize)> = (0..sp.m)
-            .filter(|j| !is_open[*j])
+            .filter(|&j| sp.first_closed(j, |k| is_open[k]))
             .map(|j| {
                 (
                     sp.covers(j)
                         .iter()
-                        .filter(|i| !hit[**i as usize])
-                        .map(|i| sp.w[*i as usize])
+                        .map(|i| sp.w[*i as usize] * sp.r(count[*i as usize]))
                         .sum(),
                     j,
                 )
             })
             .collect();
+        if scored.is_empty() {
+            scored = (0..sp.m)
+                .filter(|j| !is_open[*j])
+                .map(|j| (0.0, j))
+                .collect();
+        }
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         let pick = match rng.as_deref_mut() {
             Some(r) => scored[r.random_range(0..scored.len().min(3))].1,
@@ -90,13 +171,18 @@ fn greedy(sp: &Sparse, start: &[usize], p: usize, mut rng: Option<&mut ChaCha8Rn
         is_open[pick] = true;
         open.push(pick);
         for &i in sp.covers(pick) {
-            hit[i as usize] = true;
+            count[i as usize] += 1;
         }
     }
     open
 }
 
-/// Swap local search (fast interchange on coverage); returns the covered demand.
+/// Swap local search (fast interchange on coverage); returns the covered value.
+///
+/// For an entering slot, `gain` is the value of one more cover at each demand it covers and
+/// `loss[k]` the value each open slot `k` alone would take away; a demand covered by both the
+/// entering and the leaving slot changes by neither, which `adj[k]` restores. With `profile =
+/// [1]` only a demand's sole coverer is adjusted (found from the sum of its coverers' indices).
 fn local_search(sp: &Sparse, open: &mut [usize], fixed: &[bool]) -> f64 {
     let p = open.len();
     let mut count = vec![0u32; sp.n];
@@ -116,13 +202,15 @@ fn local_search(sp: &Sparse, open: &mut [usize], fixed: &[bool]) -> f64 {
                 sum[i as usize] += j as u64;
             }
         }
-        let value: f64 = (0..sp.n).filter(|&i| count[i] > 0).map(|i| sp.w[i]).sum();
+        let value: f64 = (0..sp.n)
+            .filter(|&i| count[i] > 0)
+            .map(|i| sp.w[i] * sp.level(count[i]))
+            .sum();
         for (k, &j) in open.iter().enumerate() {
             loss[k] = sp
                 .covers(j)
                 .iter()
-                .filter(|i| count[**i as usize] == 1)
-                .map(|i| sp.w[*i as usize])
+                .map(|i| sp.w[*i as usize] * sp.r(count[*i as usize] - 1))
                 .sum();
         }
         let Some(min_k) = (0..p)
@@ -133,22 +221,37 @@ fn local_search(sp: &Sparse, open: &mut [usize], fixed: &[bool]) -> f64 {
         };
         let mut best = (1e-9 * value.abs().max(1.0), usize::MAX, usize::MAX);
         for jin in 0..sp.m {
-            if pos[jin] != usize::MAX {
+            if !sp.first_closed(jin, |k| pos[k] != usize::MAX) {
                 continue;
             }
             let mut gain = 0.0;
             for &i in sp.covers(jin) {
                 let i = i as usize;
-                match count[i] {
-                    0 => gain += sp.w[i],
-                    1 => {
-                        let k = pos[sum[i] as usize];
-                        if adj[k] == 0.0 {
-                            touched.push(k);
-                        }
-                        adj[k] += sp.w[i];
+                let c = count[i];
+                gain += sp.w[i] * sp.r(c);
+                if c == 0 {
+                    continue;
+                }
+                let delta = sp.w[i] * (sp.r(c - 1) - sp.r(c));
+                if delta <= 0.0 {
+                    continue;
+                }
+                if c == 1 {
+                    let k = pos[sum[i] as usize];
+                    if adj[k] == 0.0 {
+                        touched.push(k);
                     }
-                    _ => {}
+                    adj[k] += delta;
+                } else {
+                    for &j2 in sp.covered_by(i) {
+                        let k = pos[j2 as usize];
+                        if k != usize::MAX {
+                            if adj[k] == 0.0 {
+                                touched.push(k);
+                            }
+                            adj[k] += delta;
+                        }
+                    }
                 }
             }
             // Untouched leaving sites: the cheapest one is a lower estimate of its true profit.
@@ -222,7 +325,7 @@ impl Search {
             .sort_by(|a, b| s[*b].total_cmp(&s[*a]).then(a.cmp(b)));
         let mut chosen = forced;
         chosen.extend(self.order.iter().take(k));
-        let ub = (0..sp.n).map(|i| (sp.w[i] - mu[i]).max(0.0)).sum::<f64>()
+        let ub = (0..sp.n).map(|i| sp.relaxed_cover(i, mu[i]).0).sum::<f64>()
             + chosen.iter().map(|&j| self.s[j]).sum::<f64>();
         Some((ub, chosen))
     }
@@ -264,7 +367,7 @@ impl Search {
             }
             let mut norm = 0.0;
             for i in 0..n {
-                let y = if self.sp.w[i] - mu[i] > 0.0 { 1.0 } else { 0.0 };
+                let y = self.sp.relaxed_cover(i, mu[i]).1 as f64;
                 g[i] = y - cov[i] as f64;
                 // Projected: a multiplier at zero cannot decrease further.
                 if mu[i] <= 0.0 && g[i] < 0.0 {
@@ -361,10 +464,43 @@ impl Relaxation for Search {
     /// The free chosen site with the largest Lagrangian value.
     fn branch_site(&mut self, status: &[u8], mult: &[f64]) -> Option<usize> {
         let (_, chosen) = self.relax(status, mult)?;
-        chosen
-            .into_iter()
-            .filter(|&j| status[j] == FREE)
-            .max_by(|a, b| self.s[*a].total_cmp(&self.s[*b]))
+        let mut best: Option<usize> = None;
+        for j in chosen.into_iter().filter(|&j| status[j] == FREE) {
+            if best.is_none_or(|b| self.s[j] > self.s[b] || (self.s[j] == self.s[b] && j < b)) {
+                best = Some(j);
+            }
+        }
+        best
+    }
+
+    /// Copies of a site open in order: an open copy opens the earlier ones, a closed copy closes
+    /// the later ones.
+    fn prepare(&self, status: &mut [u8]) -> bool {
+        let g = &self.sp.group;
+        let mut start = 0;
+        while start < g.len() {
+            let mut end = start + 1;
+            while end < g.len() && g[end] == g[start] {
+                end += 1;
+            }
+            if end - start > 1 {
+                let last_open = (start..end).rev().find(|&j| status[j] == OPEN);
+                let first_closed = (start..end).find(|&j| status[j] == CLOSED);
+                if let (Some(o), Some(c)) = (last_open, first_closed)
+                    && c < o
+                {
+                    return false;
+                }
+                if let Some(o) = last_open {
+                    status[start..o].iter_mut().for_each(|x| *x = OPEN);
+                }
+                if let Some(c) = first_closed {
+                    status[c..end].iter_mut().for_each(|x| *x = CLOSED);
+                }
+            }
+            start = end;
+        }
+        true
     }
 
     fn schedule(&self, node: u64) -> (usize, f64) {
@@ -538,7 +674,8 @@ pub(super) fn solve(cov: &Coverage, opts: &Options) -> Result<CoverSolution, Opt
         fixed_open: fixed_red,
         ..opts.clone()
     };
-    let (open, bound, optimal, nodes) = solve_reduced(&red.cov, &sub, t0)?;
+    let group: Vec<u32> = (0..red.cov.m as u32).collect();
+    let (open, bound, optimal, nodes) = solve_reduced(&red.cov, &[1.0], &group, &sub, t0)?;
     Ok(finish(
         open.into_iter().map(|k| red.sites[k]).collect(),
         Some(bound),
@@ -547,8 +684,47 @@ pub(super) fn solve(cov: &Coverage, opts: &Options) -> Result<CoverSolution, Opt
     ))
 }
 
+/// Multiple coverage over slots (see [`Sparse`]): opens `opts.p` slots maximising
+/// `Σ_i w_i Σ_{k < c_i} profile[k]`, `c_i` the open slots covering `i`. `profile` must be
+/// non-increasing and non-negative, and copies of a site consecutive in `group`. Returns the open
+/// slots, the bound, whether it is proven and the nodes searched.
+pub(in crate::optimize) fn solve_levels(
+    cov: &Coverage,
+    profile: &[f64],
+    group: &[u32],
+    opts: &Options,
+) -> Result<(Vec<usize>, f64, bool, u64), OptimizeError> {
+    let t0 = Instant::now();
+    if cov.covers.len() != cov.weights.len() * cov.m || group.len() != cov.m {
+        return Err(OptimizeError::Invalid(format!(
+            "coverage matrix has {} entries and {} groups, expected {} x {}",
+            cov.covers.len(),
+            group.len(),
+            cov.m,
+            cov.weights.len()
+        )));
+    }
+    if profile.is_empty()
+        || profile.iter().any(|r| !(r.is_finite() && *r >= 0.0))
+        || profile.windows(2).any(|w| w[1] > w[0])
+    {
+        return Err(OptimizeError::Invalid(format!(
+            "coverage profile {profile:?} must be non-empty, non-negative and non-increasing"
+        )));
+    }
+    if opts.p == 0 || opts.p > cov.m {
+        return Err(OptimizeError::BadP {
+            p: opts.p,
+            m: cov.m,
+        });
+    }
+    solve_reduced(cov, profile, group, opts, t0)
+}
+
 fn solve_reduced(
     cov: &Coverage,
+    profile: &[f64],
+    group: &[u32],
     opts: &Options,
     t0: Instant,
 ) -> Result<(Vec<usize>, f64, bool, u64), OptimizeError> {
@@ -564,7 +740,7 @@ fn solve_reduced(
             p,
         });
     }
-    let sp = Sparse::new(cov);
+    let sp = Sparse::new(cov, profile, group);
     let mut best_open = greedy(&sp, &fixed_list, p, None);
     let mut lb = local_search(&sp, &mut best_open, &fixed);
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
@@ -596,7 +772,8 @@ fn solve_reduced(
         }
     }
     best_open.sort_unstable();
-    let total = sp.w.iter().sum();
+    // Nothing is worth more than every demand covered at every level.
+    let total = sp.w.iter().sum::<f64>() * sp.cum.last().copied().unwrap_or(0.0);
     let mut s = Search {
         sp,
         fixed: fixed.clone(),
@@ -608,7 +785,7 @@ fn solve_reduced(
         s: vec![0.0; m],
         order: Vec::with_capacity(m),
     };
-    let mu0: Vec<f64> = s.sp.w.iter().map(|w| w * 0.5).collect();
+    let mu0: Vec<f64> = s.sp.w.iter().map(|w| w * s.sp.profile[0] * 0.5).collect();
     let root: Vec<u8> = (0..m).map(|j| if fixed[j] { OPEN } else { FREE }).collect();
     let out = bnb::search(&mut s, root, mu0, f64::INFINITY, f64::max);
     let optimal = out.open_bound.is_none();
