@@ -2,8 +2,10 @@
 //! instances, and their bad input.
 
 use ems::optimize::OptimizeError;
+use ems::optimize::backup::{self, DoubleCoverage};
 use ems::optimize::mclp::Coverage;
-use ems::optimize::mexclp::{self, FleetOptions};
+use ems::optimize::fleet::FleetOptions;
+use ems::optimize::mexclp;
 use proptest::prelude::*;
 
 /// Every way to put `left` ambulances on sites `j..`, within `[lo, hi]` per site.
@@ -57,7 +59,7 @@ fn tiny_cov() -> impl Strategy<Value = Coverage> {
     })
 }
 
-fn mexclp_case() -> impl Strategy<Value = (Coverage, FleetOptions)> {
+fn mexclp_case() -> impl Strategy<Value = (Coverage, (FleetOptions, f64))> {
     tiny_cov().prop_flat_map(|cov| {
         let m = cov.m;
         (
@@ -73,10 +75,10 @@ fn mexclp_case() -> impl Strategy<Value = (Coverage, FleetOptions)> {
                 if c * m < n || lo.iter().sum::<usize>() > n || lo.iter().any(|&l| l > c) {
                     return None;
                 }
-                let mut o = FleetOptions::new(n, q);
+                let mut o = FleetOptions::new(n);
                 o.max_per_site = cap;
                 o.min_per_site = lo;
-                Some((cov, o))
+                Some((cov, (o, q)))
             })
     })
 }
@@ -85,7 +87,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
 
     #[test]
-    fn mexclp_equals_brute_force((cov, o) in mexclp_case()) {
+    fn mexclp_equals_brute_force((cov, (o, q)) in mexclp_case()) {
         let m = cov.m;
         let cap = o.max_per_site.unwrap_or(o.ambulances).min(o.ambulances);
         let mut best = f64::NEG_INFINITY;
@@ -93,11 +95,11 @@ proptest! {
             let v: f64 = counts(&cov, &x)
                 .iter()
                 .zip(&cov.weights)
-                .map(|(&c, w)| w * (1.0 - o.busy.powi(c as i32)))
+                .map(|(&c, w)| w * (1.0 - q.powi(c as i32)))
                 .sum();
             best = best.max(v);
         }
-        let s = mexclp::solve(&cov, &o).unwrap();
+        let s = mexclp::solve(&cov, q, &o).unwrap();
         prop_assert!(s.optimal, "not proven: {s:?}");
         prop_assert!((s.objective - best).abs() <= 1e-9 * best.max(1.0), "{} vs brute {best}", s.objective);
         prop_assert!(s.bound >= best - 1e-9 * best.max(1.0));
@@ -130,11 +132,11 @@ fn mexclp_spreads_ambulances_as_busy_fraction_grows() {
         covers: vec![true, false, true, false, false, true],
     };
     // Nobody busy: one ambulance in town is as good as two, so the village gets one.
-    let s = mexclp::solve(&cov, &FleetOptions::new(2, 0.0)).unwrap();
+    let s = mexclp::solve(&cov, 0.0, &FleetOptions::new(2)).unwrap();
     assert_eq!(s.per_site.iter().filter(|&&x| x > 0).count(), 2);
     assert_eq!(s.per_site[2], 1);
     // Busy 50 %: a second ambulance in town adds 1000 × 0.25 = 250 > the village's 50.
-    let s = mexclp::solve(&cov, &FleetOptions::new(2, 0.5)).unwrap();
+    let s = mexclp::solve(&cov, 0.5, &FleetOptions::new(2)).unwrap();
     assert_eq!(s.per_site[2], 0);
     assert!((s.objective - 750.0).abs() < 1e-9);
 }
@@ -146,22 +148,127 @@ fn mexclp_bad_input_is_an_error() {
         m: 2,
         covers: vec![true, false, false, true],
     };
-    let err = |o: FleetOptions| mexclp::solve(&cov, &o).unwrap_err().to_string();
-    assert!(err(FleetOptions::new(0, 0.2)).contains("no ambulances"));
-    assert!(err(FleetOptions::new(2, 1.0)).contains("[0, 1)"));
-    assert!(err(FleetOptions::new(2, f64::NAN)).contains("[0, 1)"));
-    let mut o = FleetOptions::new(5, 0.2);
+    let err = |o: FleetOptions, q: f64| mexclp::solve(&cov, q, &o).unwrap_err().to_string();
+    assert!(err(FleetOptions::new(0), 0.2).contains("no ambulances"));
+    assert!(err(FleetOptions::new(2), 1.0).contains("[0, 1)"));
+    assert!(err(FleetOptions::new(2), f64::NAN).contains("[0, 1)"));
+    let mut o = FleetOptions::new(5);
     o.max_per_site = Some(2);
-    assert!(err(o).contains("cannot take 5"));
-    let mut o = FleetOptions::new(2, 0.2);
+    assert!(err(o, 0.2).contains("cannot take 5"));
+    let mut o = FleetOptions::new(2);
     o.min_per_site = vec![2, 1];
-    assert!(err(o).contains("fixed open"));
-    let mut o = FleetOptions::new(2, 0.2);
+    assert!(err(o, 0.2).contains("fixed open"));
+    let mut o = FleetOptions::new(2);
     o.min_per_site = vec![1];
-    assert!(err(o).contains("1 minimums given for 2 sites"));
+    assert!(err(o, 0.2).contains("1 minimums given for 2 sites"));
     let bad = Coverage {
         weights: vec![-1.0, 2.0],
         ..cov.clone()
     };
-    assert!(mexclp::solve(&bad, &FleetOptions::new(1, 0.1)).is_err());
+    assert!(mexclp::solve(&bad, 0.1, &FleetOptions::new(1)).is_err());
+}
+
+fn dsm_case() -> impl Strategy<Value = (DoubleCoverage, FleetOptions, f64)> {
+    (2usize..8, 2usize..6).prop_flat_map(|(n, m)| {
+        (
+            prop::collection::vec(prop::sample::select(vec![0u32, 1, 4, 9, 20]), n),
+            prop::collection::vec(prop::bool::weighted(0.6), n * m),
+            prop::collection::vec(prop::bool::weighted(0.5), n * m),
+            1usize..6,
+            prop::option::of(1usize..3),
+            prop::sample::select(vec![0.0, 0.5, 0.8, 0.95, 1.0]),
+        )
+            .prop_filter_map("limits must hold the fleet", move |(w, far, keep, amb, cap, alpha)| {
+                if cap.unwrap_or(amb).min(amb) * m < amb {
+                    return None;
+                }
+                let near = far.iter().zip(&keep).map(|(f, k)| *f && *k).collect();
+                let mut o = FleetOptions::new(amb);
+                o.max_per_site = cap;
+                Some((
+                    DoubleCoverage {
+                        weights: w.into_iter().map(f64::from).collect(),
+                        m,
+                        near,
+                        far,
+                    },
+                    o,
+                    alpha,
+                ))
+            })
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn backup_coverage_equals_brute_force((dc, o, alpha) in dsm_case()) {
+        let (n, m) = (dc.weights.len(), dc.m);
+        let total: f64 = dc.weights.iter().sum();
+        let cap = o.max_per_site.unwrap_or(o.ambulances).min(o.ambulances);
+        let mut best: Option<f64> = None;
+        for x in placements(&vec![0; m], &vec![cap; m], o.ambulances) {
+            let count = |c: &[bool], i: usize| -> usize {
+                (0..m).filter(|&j| c[j * n + i]).map(|j| x[j]).sum()
+            };
+            let feasible_far = (0..n).all(|i| dc.weights[i] == 0.0 || count(&dc.far, i) >= 1);
+            let single: f64 = (0..n).filter(|&i| count(&dc.near, i) >= 1).map(|i| dc.weights[i]).sum();
+            let double: f64 = (0..n).filter(|&i| count(&dc.near, i) >= 2).map(|i| dc.weights[i]).sum();
+            if feasible_far && single >= alpha * total - 1e-9 {
+                best = Some(best.map_or(double, |b: f64| b.max(double)));
+            }
+        }
+        match (backup::solve(&dc, alpha, &o), best) {
+            (Ok(s), Some(b)) => {
+                prop_assert!(s.optimal, "not proven: {s:?}");
+                prop_assert_eq!(s.objective, b);
+                prop_assert!(s.bound >= b - 1e-9);
+                prop_assert_eq!(s.per_site.iter().sum::<usize>(), o.ambulances);
+                let a = dc.achieved(&s.per_site);
+                prop_assert_eq!(a.uncovered, 0);
+                prop_assert!(a.single >= alpha * total - 1e-9);
+            }
+            (Err(OptimizeError::DoubleStandard { proven, .. }), None) => prop_assert!(proven),
+            (Err(OptimizeError::Infeasible { proven, .. }), None) => prop_assert!(proven),
+            (got, want) => prop_assert!(false, "solver {got:?}, brute force {want:?}"),
+        }
+    }
+}
+
+#[test]
+fn backup_coverage_bad_input_is_an_error() {
+    let dc = DoubleCoverage {
+        weights: vec![5.0, 3.0],
+        m: 2,
+        near: vec![true, false, false, false],
+        far: vec![true, false, false, true],
+    };
+    let o = FleetOptions::new(2);
+    assert!(backup::solve(&dc, 1.5, &o).unwrap_err().to_string().contains("[0, 1]"));
+    // Near but not far: the standards are the wrong way round.
+    let swapped = DoubleCoverage {
+        near: dc.far.clone(),
+        far: dc.near.clone(),
+        ..dc.clone()
+    };
+    let e = backup::solve(&swapped, 0.5, &o).unwrap_err().to_string();
+    assert!(e.contains("secondary standard must be the wider"), "{e}");
+    // Demand 1 is beyond the secondary standard of every site.
+    let lonely = DoubleCoverage {
+        far: vec![true, false, true, false],
+        ..dc.clone()
+    };
+    assert_eq!(
+        backup::solve(&lonely, 0.0, &o),
+        Err(OptimizeError::Infeasible { p: 2, uncovered: vec![1], proven: true })
+    );
+    // Everyone within r2 of site 1, but only demand 0 (5 of 8) within r1 of anything: 95 %
+    // cannot be met.
+    let e = backup::solve(&dc, 0.95, &o).unwrap_err();
+    assert!(
+        matches!(&e, OptimizeError::DoubleStandard { proven: true, share_pct, .. } if (*share_pct - 62.5).abs() < 1e-9),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("required: 95.0 %"), "{e}");
 }

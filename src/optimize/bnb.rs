@@ -87,6 +87,36 @@ pub(crate) fn fix_by_swaps(
     }
 }
 
+/// Copies of one site (consecutive slots with the same `group`) open in order: an open copy
+/// opens the earlier ones, a closed copy closes the later ones. `false` when a closed copy
+/// precedes an open one.
+pub(crate) fn order_copies(group: &[u32], status: &mut [u8]) -> bool {
+    let mut start = 0;
+    while start < group.len() {
+        let mut end = start + 1;
+        while end < group.len() && group[end] == group[start] {
+            end += 1;
+        }
+        if end - start > 1 {
+            let last_open = (start..end).rev().find(|&j| status[j] == OPEN);
+            let first_closed = (start..end).find(|&j| status[j] == CLOSED);
+            if let (Some(o), Some(c)) = (last_open, first_closed)
+                && c < o
+            {
+                return false;
+            }
+            if let Some(o) = last_open {
+                status[start..o].iter_mut().for_each(|x| *x = OPEN);
+            }
+            if let Some(c) = first_closed {
+                status[c..end].iter_mut().for_each(|x| *x = CLOSED);
+            }
+        }
+        start = end;
+    }
+    true
+}
+
 #[derive(Clone)]
 struct Node {
     status: Vec<u8>,

@@ -32,63 +32,9 @@
 //! then branch and bound in which a station's copies open in order, so a branch is
 //! `x_j ≥ k + 1` against `x_j ≤ k`.
 
-use std::time::Duration;
-
-use serde::Serialize;
-
 use super::OptimizeError;
+use super::fleet::{FleetOptions, FleetSolution, Slots, check_weights};
 use super::mclp::{Coverage, solve_levels};
-use super::pmedian::Options;
-
-/// What to place and under which busy fraction.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FleetOptions {
-    /// Ambulances to place, `N`.
-    pub ambulances: usize,
-    /// The busy fraction `q`, in `[0, 1)`.
-    pub busy: f64,
-    /// The most ambulances one site may hold (`None`: no limit).
-    pub max_per_site: Option<usize>,
-    /// Ambulances that must stay at each site (empty: none).
-    pub min_per_site: Vec<usize>,
-    /// Stop branch and bound after this long.
-    pub time_limit: Duration,
-    pub seed: u64,
-    pub restarts: usize,
-}
-
-impl FleetOptions {
-    /// Defaults: no per-site limits, 60 s, seed 1, 8 restarts.
-    pub fn new(ambulances: usize, busy: f64) -> FleetOptions {
-        FleetOptions {
-            ambulances,
-            busy,
-            max_per_site: None,
-            min_per_site: Vec::new(),
-            time_limit: Duration::from_secs(60),
-            seed: 1,
-            restarts: 8,
-        }
-    }
-}
-
-/// Ambulances per site with the certificate (in expected covered demand).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FleetSolution {
-    /// Ambulances at each candidate site.
-    pub per_site: Vec<usize>,
-    /// Expected covered demand, `Σ_i w_i (1 − q^{c_i})`.
-    pub objective: f64,
-    /// Proven upper bound on it.
-    pub bound: f64,
-    /// `(bound − objective) / bound`, percent.
-    pub gap_pct: f64,
-    pub optimal: bool,
-    pub total_demand: f64,
-    pub busy: f64,
-    pub nodes: u64,
-    pub seconds: f64,
-}
 
 /// `q = calls per hour × mean job hours ÷ fleet`; an error unless `0 <= q < 1`.
 pub fn busy_fraction(
@@ -133,69 +79,16 @@ pub fn expected_covered(cov: &Coverage, per_site: &[usize], q: f64) -> f64 {
         .sum()
 }
 
-/// The most ambulances each site may hold, after checking the options.
-fn capacities(cov: &Coverage, o: &FleetOptions) -> Result<Vec<usize>, OptimizeError> {
-    let (m, n_amb) = (cov.m, o.ambulances);
-    if !(o.busy.is_finite() && (0.0..1.0).contains(&o.busy)) {
-        return Err(OptimizeError::Invalid(format!(
-            "busy fraction {} must be in [0, 1)",
-            o.busy
-        )));
-    }
-    if m == 0 {
-        return Err(OptimizeError::BadP { p: n_amb, m });
-    }
-    if n_amb == 0 {
-        return Err(OptimizeError::Invalid("no ambulances to place".into()));
-    }
-    if cov.covers.len() != cov.weights.len() * m {
-        return Err(OptimizeError::Invalid(format!(
-            "coverage matrix has {} entries, expected {m} x {}",
-            cov.covers.len(),
-            cov.weights.len()
-        )));
-    }
-    if let Some(i) = cov
-        .weights
-        .iter()
-        .position(|w| !(w.is_finite() && *w >= 0.0))
-    {
-        return Err(OptimizeError::Invalid(format!(
-            "weight of demand {i} is {}",
-            cov.weights[i]
-        )));
-    }
-    let cap = o.max_per_site.unwrap_or(n_amb).min(n_amb);
-    if cap * m < n_amb {
-        return Err(OptimizeError::Invalid(format!(
-            "{m} sites holding at most {cap} ambulances each cannot take {n_amb}"
-        )));
-    }
-    let mut caps = vec![cap; m];
-    if !o.min_per_site.is_empty() {
-        if o.min_per_site.len() != m {
-            return Err(OptimizeError::Invalid(format!(
-                "{} minimums given for {m} sites",
-                o.min_per_site.len()
-            )));
-        }
-        let fixed: usize = o.min_per_site.iter().sum();
-        if fixed > n_amb {
-            return Err(OptimizeError::TooManyFixed { fixed, p: n_amb });
-        }
-        for (c, &lo) in caps.iter_mut().zip(&o.min_per_site) {
-            *c = (*c).max(lo);
-        }
-    }
-    Ok(caps)
-}
-
-/// Solves the MEXCLP (see the module docs).
-pub fn solve(cov: &Coverage, o: &FleetOptions) -> Result<FleetSolution, OptimizeError> {
+/// Solves the MEXCLP with busy fraction `q` (see the module docs).
+pub fn solve(cov: &Coverage, q: f64, o: &FleetOptions) -> Result<FleetSolution, OptimizeError> {
     let t0 = std::time::Instant::now();
-    let caps = capacities(cov, o)?;
-    let n = cov.weights.len();
-    let q = o.busy;
+    if !(q.is_finite() && (0.0..1.0).contains(&q)) {
+        return Err(OptimizeError::Invalid(format!(
+            "busy fraction {q} must be in [0, 1)"
+        )));
+    }
+    let slots = Slots::new(cov.m, o)?;
+    check_weights(&cov.weights)?;
     // Level values (1 − q) q^k, k < N, without trailing zeros (q = 0 is the MCLP).
     let mut profile: Vec<f64> = (0..o.ambulances)
         .map(|k| (1.0 - q) * q.powi(k as i32))
@@ -203,42 +96,14 @@ pub fn solve(cov: &Coverage, o: &FleetOptions) -> Result<FleetSolution, Optimize
     while profile.len() > 1 && profile.last() == Some(&0.0) {
         profile.pop();
     }
-    // Slots: copies of each site, consecutive.
-    let mut slot_site = Vec::new();
-    let mut group = Vec::new();
-    let mut fixed = Vec::new();
-    for (j, &c) in caps.iter().enumerate() {
-        let lo = o.min_per_site.get(j).copied().unwrap_or(0);
-        for k in 0..c {
-            if k < lo {
-                fixed.push(slot_site.len());
-            }
-            slot_site.push(j);
-            group.push(j as u32);
-        }
-    }
-    let ms = slot_site.len();
-    let mut covers = vec![false; ms * n];
-    for (s, &j) in slot_site.iter().enumerate() {
-        covers[s * n..(s + 1) * n].copy_from_slice(&cov.covers[j * n..(j + 1) * n]);
-    }
-    let slots = Coverage {
+    let expanded = Coverage {
         weights: cov.weights.clone(),
-        m: ms,
-        covers,
+        m: slots.site.len(),
+        covers: slots.expand(&cov.covers, cov.weights.len())?,
     };
-    let opts = Options {
-        p: o.ambulances,
-        fixed_open: fixed,
-        time_limit: o.time_limit,
-        seed: o.seed,
-        restarts: o.restarts,
-    };
-    let (open, bound, optimal, nodes) = solve_levels(&slots, &profile, &group, &opts)?;
-    let mut per_site = vec![0; cov.m];
-    for s in open {
-        per_site[slot_site[s]] += 1;
-    }
+    let (open, bound, optimal, nodes) =
+        solve_levels(&expanded, &profile, &slots.group, &slots.options(o))?;
+    let per_site = slots.per_site(&open);
     let objective = expected_covered(cov, &per_site, q);
     let total: f64 = cov.weights.iter().sum();
     let bound = if optimal {
@@ -246,19 +111,7 @@ pub fn solve(cov: &Coverage, o: &FleetOptions) -> Result<FleetSolution, Optimize
     } else {
         bound.max(objective).min(total)
     };
-    Ok(FleetSolution {
-        per_site,
-        objective,
-        bound,
-        gap_pct: if bound > 0.0 {
-            ((bound - objective) / bound * 100.0).max(0.0)
-        } else {
-            0.0
-        },
-        optimal,
-        total_demand: total,
-        busy: q,
-        nodes,
-        seconds: t0.elapsed().as_secs_f64(),
-    })
+    Ok(FleetSolution::new(
+        per_site, objective, bound, optimal, total, nodes, t0,
+    ))
 }

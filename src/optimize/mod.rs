@@ -10,9 +10,11 @@
 //! readers, and station planning on a scenario ([`plan`], behind `ems optimize`). LSCP,
 //! p-center, MEXCLP and backup coverage are not built yet. [`evaluate`] ranks what-if changes.
 
+pub mod backup;
 mod bnb;
 pub mod covering;
 pub mod evaluate;
+pub mod fleet;
 pub mod mclp;
 pub mod mexclp;
 pub mod orlib;
@@ -85,6 +87,18 @@ pub enum OptimizeError {
     Infeasible {
         p: usize,
         uncovered: Vec<usize>,
+        proven: bool,
+    },
+    /// No placement of `p` ambulances meets the backup-coverage constraints (that the search
+    /// found, or at all when `proven`): the closest one leaves these demand points (0-based)
+    /// beyond the secondary standard and this share within the primary one. Add ambulances,
+    /// widen the standards or lower α.
+    #[error("no placement of {p} ambulances{} meets the double standard: the closest leaves {} demand points beyond the secondary standard {uncovered:?} and covers {share_pct:.1} % within the primary one (required: {alpha_pct:.1} %)", if *proven { "" } else { " found within the time limit" }, uncovered.len())]
+    DoubleStandard {
+        p: usize,
+        uncovered: Vec<usize>,
+        share_pct: f64,
+        alpha_pct: f64,
         proven: bool,
     },
     /// A weight or cost is negative or NaN.

@@ -473,34 +473,8 @@ impl Relaxation for Search {
         best
     }
 
-    /// Copies of a site open in order: an open copy opens the earlier ones, a closed copy closes
-    /// the later ones.
     fn prepare(&self, status: &mut [u8]) -> bool {
-        let g = &self.sp.group;
-        let mut start = 0;
-        while start < g.len() {
-            let mut end = start + 1;
-            while end < g.len() && g[end] == g[start] {
-                end += 1;
-            }
-            if end - start > 1 {
-                let last_open = (start..end).rev().find(|&j| status[j] == OPEN);
-                let first_closed = (start..end).find(|&j| status[j] == CLOSED);
-                if let (Some(o), Some(c)) = (last_open, first_closed)
-                    && c < o
-                {
-                    return false;
-                }
-                if let Some(o) = last_open {
-                    status[start..o].iter_mut().for_each(|x| *x = OPEN);
-                }
-                if let Some(c) = first_closed {
-                    status[c..end].iter_mut().for_each(|x| *x = CLOSED);
-                }
-            }
-            start = end;
-        }
-        true
+        bnb::order_copies(&self.sp.group, status)
     }
 
     fn schedule(&self, node: u64) -> (usize, f64) {
