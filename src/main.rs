@@ -36,6 +36,8 @@ enum PlanModel {
     Mclp,
     Lscp,
     Pcenter,
+    Mexclp,
+    Backup,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -167,10 +169,28 @@ enum Command {
         #[arg(long)]
         scenario: Option<PathBuf>,
         /// `pmedian` (mean response time), `mclp` (coverage within --within), `lscp` (fewest
-        /// new stations putting everyone within --within; --add is ignored) or `pcenter`
-        /// (smallest worst-case response time).
+        /// new stations putting everyone within --within; --add is ignored), `pcenter`
+        /// (smallest worst-case response time); or, to spread ambulances over stations,
+        /// `mexclp` (expected coverage with busy ambulances) or `backup` (demand covered twice
+        /// within --within, everyone within --secondary).
         #[arg(long, value_enum, default_value = "pmedian")]
         model: PlanModel,
+        /// mexclp/backup: ambulances to place [default: ceil(population / 30,000)].
+        #[arg(long)]
+        fleet: Option<usize>,
+        /// mexclp: the busy fraction q in [0, 1) [default: calls/h x mean job time / fleet,
+        /// from the incident log].
+        #[arg(long)]
+        busy: Option<f64>,
+        /// mexclp/backup: the most ambulances one site may hold.
+        #[arg(long)]
+        max_per_site: Option<usize>,
+        /// backup: the secondary standard everyone must be within.
+        #[arg(long, default_value = "15min")]
+        secondary: String,
+        /// backup: the share of demand that must be within --within.
+        #[arg(long, default_value_t = 0.95)]
+        alpha: f64,
         /// New stations to add.
         #[arg(long, default_value_t = 1)]
         add: usize,
@@ -178,9 +198,10 @@ enum Command {
         #[arg(long, default_value = "12min")]
         within: String,
         /// Candidate sites: `grid:500m` (road nodes thinned to a spacing), `stations` (existing
-        /// ones only, with --relocate), or a GeoJSON file of points.
-        #[arg(long, default_value = "grid:300m")]
-        candidates: String,
+        /// ones only, with --relocate), or a GeoJSON file of points [default: grid:300m; for
+        /// mexclp and backup, stations].
+        #[arg(long)]
+        candidates: Option<String>,
         /// Let existing stations move instead of keeping them open.
         #[arg(long)]
         relocate: bool,
@@ -535,6 +556,11 @@ fn run(cli: Cli) -> Result<()> {
         Command::Optimize {
             scenario,
             model,
+            fleet,
+            busy,
+            max_per_site,
+            secondary,
+            alpha,
             add,
             within,
             candidates,
@@ -557,6 +583,9 @@ fn run(cli: Cli) -> Result<()> {
                     "--within `{within}`: expected a time such as 12min or a distance such as 3.5km"
                 )
             })?;
+            let fleet_model = matches!(model, PlanModel::Mexclp | PlanModel::Backup);
+            let candidates = candidates
+                .unwrap_or_else(|| if fleet_model { "stations" } else { "grid:300m" }.to_string());
             let sc = load_scenario(scenario.as_deref(), false)?;
             let mut tm = TravelModel::new(sc.network.clone(), sc.profile.clone())?;
             tm.snap_limit_m = sc.snap_limit_m;
@@ -584,6 +613,8 @@ fn run(cli: Cli) -> Result<()> {
                     PlanModel::Mclp => plan::Model::Mclp,
                     PlanModel::Lscp => plan::Model::Lscp,
                     PlanModel::Pcenter => plan::Model::PCenter,
+                    PlanModel::Mexclp => plan::Model::Mexclp,
+                    PlanModel::Backup => plan::Model::Backup,
                 },
                 add,
                 standard,
@@ -598,6 +629,41 @@ fn run(cli: Cli) -> Result<()> {
                 turnout_s,
                 options: opts,
             };
+            if fleet_model {
+                if html.is_some() {
+                    bail!("--html maps station plans; it is not built for mexclp or backup yet");
+                }
+                let secondary_std = plan::parse_standard(&secondary).with_context(|| {
+                    format!("--secondary `{secondary}`: expected a time such as 15min or a distance such as 8km")
+                })?;
+                let fr = plan::FleetRequest {
+                    ambulances: fleet,
+                    busy,
+                    max_per_site,
+                    secondary: Some(secondary_std),
+                    alpha,
+                };
+                let result = with_spinner(
+                    "placing ambulances (branch and bound; --time-limit caps it)",
+                    || plan::plan_fleet(&sc, &tm, &req, &fr),
+                )?;
+                if let Some(p) = &geojson {
+                    std::fs::write(
+                        p,
+                        serde_json::to_string_pretty(&report::optimize::fleet_geojson(&result))?,
+                    )
+                    .with_context(|| format!("{}: cannot write", p.display()))?;
+                    eprintln!("wrote {}", p.display());
+                }
+                match format {
+                    Format::Json => println!("{}", serde_json::to_string_pretty(&result)?),
+                    Format::Text => print!(
+                        "{}",
+                        report::optimize::fleet_text(&result, &within, &secondary)
+                    ),
+                }
+                return Ok(());
+            }
             let result = with_spinner(
                 "optimising (branch and bound; --time-limit caps it)",
                 || plan::plan(&sc, &tm, &req),

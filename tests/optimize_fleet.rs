@@ -3,8 +3,8 @@
 
 use ems::optimize::OptimizeError;
 use ems::optimize::backup::{self, DoubleCoverage};
-use ems::optimize::mclp::Coverage;
 use ems::optimize::fleet::FleetOptions;
+use ems::optimize::mclp::Coverage;
 use ems::optimize::mexclp;
 use proptest::prelude::*;
 
@@ -178,24 +178,27 @@ fn dsm_case() -> impl Strategy<Value = (DoubleCoverage, FleetOptions, f64)> {
             prop::option::of(1usize..3),
             prop::sample::select(vec![0.0, 0.5, 0.8, 0.95, 1.0]),
         )
-            .prop_filter_map("limits must hold the fleet", move |(w, far, keep, amb, cap, alpha)| {
-                if cap.unwrap_or(amb).min(amb) * m < amb {
-                    return None;
-                }
-                let near = far.iter().zip(&keep).map(|(f, k)| *f && *k).collect();
-                let mut o = FleetOptions::new(amb);
-                o.max_per_site = cap;
-                Some((
-                    DoubleCoverage {
-                        weights: w.into_iter().map(f64::from).collect(),
-                        m,
-                        near,
-                        far,
-                    },
-                    o,
-                    alpha,
-                ))
-            })
+            .prop_filter_map(
+                "limits must hold the fleet",
+                move |(w, far, keep, amb, cap, alpha)| {
+                    if cap.unwrap_or(amb).min(amb) * m < amb {
+                        return None;
+                    }
+                    let near = far.iter().zip(&keep).map(|(f, k)| *f && *k).collect();
+                    let mut o = FleetOptions::new(amb);
+                    o.max_per_site = cap;
+                    Some((
+                        DoubleCoverage {
+                            weights: w.into_iter().map(f64::from).collect(),
+                            m,
+                            near,
+                            far,
+                        },
+                        o,
+                        alpha,
+                    ))
+                },
+            )
     })
 }
 
@@ -245,7 +248,12 @@ fn backup_coverage_bad_input_is_an_error() {
         far: vec![true, false, false, true],
     };
     let o = FleetOptions::new(2);
-    assert!(backup::solve(&dc, 1.5, &o).unwrap_err().to_string().contains("[0, 1]"));
+    assert!(
+        backup::solve(&dc, 1.5, &o)
+            .unwrap_err()
+            .to_string()
+            .contains("[0, 1]")
+    );
     // Near but not far: the standards are the wrong way round.
     let swapped = DoubleCoverage {
         near: dc.far.clone(),
@@ -261,7 +269,11 @@ fn backup_coverage_bad_input_is_an_error() {
     };
     assert_eq!(
         backup::solve(&lonely, 0.0, &o),
-        Err(OptimizeError::Infeasible { p: 2, uncovered: vec![1], proven: true })
+        Err(OptimizeError::Infeasible {
+            p: 2,
+            uncovered: vec![1],
+            proven: true
+        })
     );
     // Everyone within r2 of site 1, but only demand 0 (5 of 8) within r1 of anything: 95 %
     // cannot be met.

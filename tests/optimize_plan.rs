@@ -346,3 +346,195 @@ fn lscp_and_pcenter_plans_on_the_demo() {
         assert!(!found, "{} additions would have sufficed", k - 1);
     }
 }
+
+/// Every placement of `amb` ambulances over `m` sites.
+fn placements(m: usize, amb: usize) -> Vec<Vec<usize>> {
+    if m == 1 {
+        return vec![vec![amb]];
+    }
+    (0..=amb)
+        .flat_map(|k| {
+            placements(m - 1, amb - k).into_iter().map(move |mut rest| {
+                rest.insert(0, k);
+                rest
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn fleet_plans_equal_brute_force_on_the_demo() {
+    let sc = Scenario::demo().unwrap();
+    let tm = TravelModel::new(sc.network.clone(), sc.profile.clone()).unwrap();
+    let sites: Vec<_> = sc
+        .stations
+        .iter()
+        .map(|s| tm.snap(s.lon_lat).unwrap())
+        .collect();
+    let zones: Vec<_> = sc
+        .demand
+        .iter()
+        .map(|z| tm.snap(z.lon_lat).unwrap())
+        .collect();
+    let mat = tm.matrix(&sites, &zones, None);
+    let w: Vec<f64> = sc.demand.iter().map(|z| z.population).collect();
+    let t = |j: usize, i: usize| 120.0 + mat.get(j, i).unwrap().seconds();
+    let within = |x: &[usize], i: usize, lim: f64| -> usize {
+        (0..sites.len())
+            .filter(|&j| t(j, i) <= lim)
+            .map(|j| x[j])
+            .sum()
+    };
+    let mut req = request(Model::Mexclp, 0, Standard::Minutes(4.5));
+    req.grid_m = None;
+    // MEXCLP with the busy fraction from the demo's incident log.
+    let fr = plan::FleetRequest {
+        ambulances: Some(4),
+        busy: None,
+        max_per_site: None,
+        secondary: None,
+        alpha: 0.95,
+    };
+    let p = plan::plan_fleet(&sc, &tm, &req, &fr).unwrap();
+    let b = p.busy.clone().unwrap();
+    // The demo log is one year: about 3,398 calls over 8,760 hours.
+    let rate = b.calls_per_hour.unwrap();
+    assert!((rate - 3398.0 / 8760.0).abs() < 0.01 * rate, "{rate}");
+    assert!((b.q - rate * b.mean_job_min.unwrap() / 60.0 / 4.0).abs() < 1e-12);
+    let q = b.q;
+    let best = placements(sites.len(), 4)
+        .iter()
+        .map(|x| {
+            (0..w.len())
+                .map(|i| w[i] * (1.0 - q.powi(within(x, i, 270.0) as i32)))
+                .sum::<f64>()
+        })
+        .fold(f64::NEG_INFINITY, f64::max);
+    assert!(p.optimal);
+    assert!(
+        (p.objective - best).abs() < 1e-6,
+        "{} vs {best}",
+        p.objective
+    );
+    assert_eq!(p.sites.iter().map(|s| s.after).sum::<usize>(), 4);
+    assert_eq!(p.current_fleet, 4);
+    // The default fleet follows the one-per-30,000 target.
+    let fr_default = plan::FleetRequest {
+        ambulances: None,
+        busy: Some(0.3),
+        ..fr.clone()
+    };
+    let p = plan::plan_fleet(&sc, &tm, &req, &fr_default).unwrap();
+    let pop: f64 = w.iter().sum();
+    assert_eq!(p.ambulances, (pop / 30_000.0).ceil() as usize);
+
+    // Backup coverage: 3 ambulances, everyone within 6 min, 60 % within 4.5 min.
+    let mut req = req.clone();
+    req.model = Model::Backup;
+    let fr = plan::FleetRequest {
+        ambulances: Some(3),
+        busy: None,
+        max_per_site: Some(2),
+        secondary: Some(Standard::Minutes(6.0)),
+        alpha: 0.6,
+    };
+    let p = plan::plan_fleet(&sc, &tm, &req, &fr).unwrap();
+    let mut best: Option<f64> = None;
+    for x in placements(sites.len(), 3) {
+        if x.iter().any(|&k| k > 2) {
+            continue;
+        }
+        let n = w.len();
+        let far_ok = (0..n).all(|i| w[i] == 0.0 || within(&x, i, 360.0) >= 1);
+        let single: f64 = (0..n)
+            .filter(|&i| within(&x, i, 270.0) >= 1)
+            .map(|i| w[i])
+            .sum();
+        let double: f64 = (0..n)
+            .filter(|&i| within(&x, i, 270.0) >= 2)
+            .map(|i| w[i])
+            .sum();
+        if far_ok && single >= 0.6 * pop - 1e-9 {
+            best = Some(best.map_or(double, |b: f64| b.max(double)));
+        }
+    }
+    let best = best.expect("the demo has a feasible backup placement");
+    assert!(p.optimal);
+    assert!(
+        (p.objective - best).abs() < 1e-6,
+        "{} vs {best}",
+        p.objective
+    );
+    assert!(p.sites.iter().all(|s| s.after <= 2));
+}
+
+#[test]
+fn fleet_cli() {
+    let out = ems(&[
+        "optimize", "--model", "mexclp", "--fleet", "3", "--format", "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let placed: u64 = v["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["after"].as_u64().unwrap())
+        .sum();
+    assert_eq!(placed, 3);
+    assert_eq!(v["busy"]["source"], "incident log");
+    let out = ems(&["optimize", "--model", "mexclp", "--busy", "1.2"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("busy fraction 1.2 must be in [0, 1)"));
+    let out = ems(&[
+        "optimize",
+        "--model",
+        "backup",
+        "--within",
+        "3min",
+        "--secondary",
+        "4min",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be served"));
+    let out = ems(&[
+        "optimize",
+        "--model",
+        "backup",
+        "--within",
+        "4min",
+        "--secondary",
+        "9min",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        e.contains("meets the double standard") && e.contains("required: 95.0 %"),
+        "{e}"
+    );
+    let out = ems(&[
+        "optimize",
+        "--model",
+        "backup",
+        "--fleet",
+        "3",
+        "--within",
+        "4min",
+        "--secondary",
+        "6min",
+        "--alpha",
+        "0.8",
+        "--candidates",
+        "grid:400m",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("covered twice within 4min"));
+}

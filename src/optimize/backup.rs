@@ -317,7 +317,11 @@ impl Search {
 
     /// `L(μ, λ, β)` with the chosen slots and the relaxed `y`; multipliers laid out as
     /// `[μ (n), λ (n), β]`. Fills `self.s` and `self.order`.
-    fn relax(&mut self, status: &[u8], mult: &[f64]) -> Option<(f64, Vec<usize>, Vec<(bool, bool)>)> {
+    fn relax(
+        &mut self,
+        status: &[u8],
+        mult: &[f64],
+    ) -> Option<(f64, Vec<usize>, Vec<(bool, bool)>)> {
         let (n, d) = (self.d.n, &self.d);
         let (mu, lam, beta) = (&mult[..n], &mult[n..2 * n], mult[2 * n]);
         for (s, (sj, st)) in self.s.iter_mut().zip(status).enumerate() {
@@ -597,9 +601,8 @@ pub fn solve(
         d,
     };
     for r in 0..=o.restarts {
-        let mut open = s
-            .d
-            .greedy(&slots.fixed, p, if r == 0 { None } else { Some(&mut rng) });
+        let mut open =
+            s.d.greedy(&slots.fixed, p, if r == 0 { None } else { Some(&mut rng) });
         s.d.local_search(&mut open, &fixed);
         s.try_solution(&open);
     }
@@ -617,14 +620,17 @@ pub fn solve(
         let a = dc.achieved(&per_site);
         let uncovered: Vec<usize> = (0..n)
             .filter(|&i| {
-                dc.weights[i] > 0.0
-                    && (0..dc.m).all(|j| !(dc.far[j * n + i] && per_site[j] > 0))
+                dc.weights[i] > 0.0 && (0..dc.m).all(|j| !(dc.far[j * n + i] && per_site[j] > 0))
             })
             .collect();
         return Err(OptimizeError::DoubleStandard {
             p,
             uncovered,
-            share_pct: if total > 0.0 { a.single / total * 100.0 } else { 0.0 },
+            share_pct: if total > 0.0 {
+                a.single / total * 100.0
+            } else {
+                0.0
+            },
             alpha_pct: alpha * 100.0,
             proven: optimal,
         });
@@ -634,10 +640,7 @@ pub fn solve(
     let bound = if optimal {
         objective
     } else {
-        out.open_bound
-            .unwrap_or(total)
-            .max(objective)
-            .min(total)
+        out.open_bound.unwrap_or(total).max(objective).min(total)
     };
     Ok(FleetSolution::new(
         per_site, objective, bound, optimal, total, out.nodes, t0,

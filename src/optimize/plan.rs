@@ -14,11 +14,14 @@
 
 use serde::Serialize;
 
+use super::backup::{self, DoubleCoverage};
 use super::covering;
+use super::fleet::FleetOptions;
 use super::mclp::{self, Coverage};
+use super::mexclp;
 use super::pmedian::{self, Options};
 use super::{Instance, OptimizeError};
-use crate::model::Scenario;
+use crate::model::{IncidentLog, Scenario};
 use crate::network::{SnapError, Snapped, TravelModel};
 use crate::spatial::LocalProjection;
 
@@ -51,6 +54,80 @@ pub enum Model {
     Lscp,
     /// The smallest worst-case response time.
     PCenter,
+    /// Ambulances over sites maximising expected coverage under a busy fraction
+    /// ([`super::mexclp`]; planned by [`plan_fleet`]).
+    Mexclp,
+    /// Ambulances over sites maximising demand covered twice within the standard, everyone
+    /// within a secondary one ([`super::backup`]; planned by [`plan_fleet`]).
+    Backup,
+}
+
+/// What the ambulance placement models need beyond a [`PlanRequest`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct FleetRequest {
+    /// Ambulances to place (`None`: `ceil(population / 30,000)`, the one-per-30,000 target).
+    pub ambulances: Option<usize>,
+    /// MEXCLP busy fraction (`None`: estimated from the incident log).
+    pub busy: Option<f64>,
+    /// The most ambulances one site may hold.
+    pub max_per_site: Option<usize>,
+    /// Backup coverage: the secondary standard everyone must be within.
+    pub secondary: Option<Standard>,
+    /// Backup coverage: the share of demand that must be within the primary standard.
+    pub alpha: f64,
+}
+
+/// How the busy fraction was obtained.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BusyEstimate {
+    pub q: f64,
+    /// `given` or `incident log`.
+    pub source: &'static str,
+    pub calls_per_hour: Option<f64>,
+    pub mean_job_min: Option<f64>,
+    /// Incidents whose job time could be measured.
+    pub jobs_measured: usize,
+}
+
+/// Ambulances at one site, now and in the plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FleetSite {
+    /// Station id, or `new-K` for a candidate site.
+    pub id: String,
+    pub lon_lat: [f64; 2],
+    pub before: usize,
+    pub after: usize,
+}
+
+/// An ambulance placement with before/after figures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FleetPlan {
+    pub model: &'static str,
+    pub ambulances: usize,
+    /// Where `ambulances` comes from.
+    pub ambulances_source: String,
+    pub current_fleet: usize,
+    pub busy: Option<BusyEstimate>,
+    /// Every site holding an ambulance before or after.
+    pub sites: Vec<FleetSite>,
+    /// Expected covered demand (MEXCLP) or demand covered twice (backup).
+    pub objective: f64,
+    pub bound: f64,
+    pub gap_pct: f64,
+    pub optimal: bool,
+    /// The same objective for the current fleet where it stands.
+    pub objective_before: f64,
+    pub total_demand: f64,
+    pub covered_before: f64,
+    pub covered_after: f64,
+    pub covered_twice_before: f64,
+    pub covered_twice_after: f64,
+    pub mean_response_before_min: f64,
+    pub mean_response_after_min: f64,
+    pub candidates: usize,
+    pub demand_points: usize,
+    pub unreachable_demand: Vec<usize>,
+    pub seconds: f64,
 }
 
 /// A planning request.
@@ -176,94 +253,164 @@ pub fn parse_standard(s: &str) -> Option<Standard> {
     None
 }
 
+/// Demand, candidates and their cost matrices (candidate-major, `f64::INFINITY` where
+/// unreachable).
+struct Problem {
+    cand: Vec<Snapped>,
+    /// Candidates `0..existing` are the scenario's stations.
+    existing: usize,
+    n: usize,
+    m: usize,
+    w: Vec<f64>,
+    time_s: Vec<f64>,
+    dist_m: Vec<f64>,
+    unreachable: Vec<usize>,
+}
+
+impl Problem {
+    fn build(sc: &Scenario, tm: &TravelModel, req: &PlanRequest) -> Result<Problem, PlanError> {
+        for (name, v) in [
+            ("call handling", req.call_handling_s),
+            ("turnout", req.turnout_s),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(PlanError::Invalid(format!(
+                    "{name} must be a non-negative number of seconds"
+                )));
+            }
+        }
+        // Demand.
+        let (points, weights): (Vec<[f64; 2]>, Vec<f64>) = match req.demand {
+            DemandSource::Zones => sc.demand.iter().map(|z| (z.lon_lat, z.population)).unzip(),
+            DemandSource::Incidents => sc
+                .incidents
+                .incidents
+                .iter()
+                .map(|i| (i.lon_lat, 1.0))
+                .unzip(),
+        };
+        if points.is_empty() {
+            return Err(PlanError::NoDemand(match req.demand {
+                DemandSource::Zones => "the scenario has no demand zones",
+                DemandSource::Incidents => "the scenario has no incident log",
+            }));
+        }
+        let mut demand = Vec::new();
+        let mut w = Vec::new();
+        for (p, wt) in points.iter().zip(&weights) {
+            // Demand off the network cannot be served; it is dropped, like in the standards check.
+            if let Ok(s) = tm.snap(*p) {
+                demand.push(s);
+                w.push(*wt);
+            }
+        }
+        // Candidates: existing stations first, then new points.
+        let mut cand: Vec<Snapped> = Vec::new();
+        for st in &sc.stations {
+            cand.push(tm.snap(st.lon_lat).map_err(|e| PlanError::Snap {
+                what: format!("station `{}`", st.id),
+                source: e,
+            })?);
+        }
+        let existing = cand.len();
+        let mut extra = req.candidate_points.clone();
+        if let Some(g) = req.grid_m {
+            if !(g.is_finite() && g > 0.0) {
+                return Err(PlanError::Invalid(
+                    "the candidate grid spacing must be positive".into(),
+                ));
+            }
+            // Generated sites stay inside the region (an extract reaches over its borders).
+            use geo::Contains;
+            extra.extend(
+                grid_candidates(tm, g)
+                    .into_iter()
+                    .filter(|p| sc.region.boundary.contains(&geo::Point::new(p[0], p[1]))),
+            );
+        }
+        for (k, p) in extra.iter().enumerate() {
+            cand.push(tm.snap(*p).map_err(|e| PlanError::Snap {
+                what: format!("candidate {k} ({}, {})", p[0], p[1]),
+                source: e,
+            })?);
+        }
+        let fixed_delay = req.call_handling_s + req.turnout_s;
+        let mat = tm.matrix(&cand, &demand, None);
+        let n = demand.len();
+        let m = cand.len();
+        let mut time_s = vec![f64::INFINITY; m * n];
+        let mut dist_m = vec![f64::INFINITY; m * n];
+        for j in 0..m {
+            for i in 0..n {
+                if let Some(e) = mat.get(j, i) {
+                    time_s[j * n + i] = fixed_delay + e.seconds();
+                    dist_m[j * n + i] = e.distance_m;
+                }
+            }
+        }
+        let unreachable: Vec<usize> = (0..n)
+            .filter(|&i| (0..m).all(|j| !time_s[j * n + i].is_finite()))
+            .collect();
+        for &i in &unreachable {
+            w[i] = 0.0;
+        }
+        Ok(Problem {
+            cand,
+            existing,
+            n,
+            m,
+            w,
+            time_s,
+            dist_m,
+            unreachable,
+        })
+    }
+
+    /// The cost the standard is measured in, and its limit.
+    fn standard(&self, standard: Standard) -> (&[f64], f64) {
+        match standard {
+            Standard::Minutes(min) => (&self.time_s, min * 60.0),
+            Standard::Km(km) => (&self.dist_m, km * 1000.0),
+        }
+    }
+
+    /// Demand within the standard of an open site.
+    fn covered_by(&self, open: &[usize], standard: Standard) -> f64 {
+        let (cost, limit) = self.standard(standard);
+        let n = self.n;
+        (0..n)
+            .filter(|&i| open.iter().any(|&j| cost[j * n + i] <= limit))
+            .map(|i| self.w[i])
+            .sum()
+    }
+
+    /// Weighted mean response time in minutes from the nearest open site.
+    fn mean_min(&self, open: &[usize]) -> f64 {
+        let n = self.n;
+        let total: f64 = self.w.iter().sum();
+        let s: f64 = (0..n)
+            .map(|i| {
+                let best = open
+                    .iter()
+                    .map(|&j| self.time_s[j * n + i])
+                    .fold(f64::INFINITY, f64::min);
+                if self.w[i] > 0.0 {
+                    self.w[i] * best
+                } else {
+                    0.0
+                }
+            })
+            .sum();
+        s / total / 60.0
+    }
+}
+
 /// Makes the plan.
 pub fn plan(sc: &Scenario, tm: &TravelModel, req: &PlanRequest) -> Result<Plan, PlanError> {
     let t0 = std::time::Instant::now();
-    for (name, v) in [
-        ("call handling", req.call_handling_s),
-        ("turnout", req.turnout_s),
-    ] {
-        if !(v.is_finite() && v >= 0.0) {
-            return Err(PlanError::Invalid(format!(
-                "{name} must be a non-negative number of seconds"
-            )));
-        }
-    }
-    // Demand.
-    let (points, weights): (Vec<[f64; 2]>, Vec<f64>) = match req.demand {
-        DemandSource::Zones => sc.demand.iter().map(|z| (z.lon_lat, z.population)).unzip(),
-        DemandSource::Incidents => sc
-            .incidents
-            .incidents
-            .iter()
-            .map(|i| (i.lon_lat, 1.0))
-            .unzip(),
-    };
-    if points.is_empty() {
-        return Err(PlanError::NoDemand(match req.demand {
-            DemandSource::Zones => "the scenario has no demand zones",
-            DemandSource::Incidents => "the scenario has no incident log",
-        }));
-    }
-    let mut demand = Vec::new();
-    let mut w = Vec::new();
-    for (p, wt) in points.iter().zip(&weights) {
-        // Demand off the network cannot be served; it is dropped, like in the standards check.
-        if let Ok(s) = tm.snap(*p) {
-            demand.push(s);
-            w.push(*wt);
-        }
-    }
-    // Candidates: existing stations first, then new points.
-    let mut cand: Vec<Snapped> = Vec::new();
-    for st in &sc.stations {
-        cand.push(tm.snap(st.lon_lat).map_err(|e| PlanError::Snap {
-            what: format!("station `{}`", st.id),
-            source: e,
-        })?);
-    }
-    let existing = cand.len();
-    let mut extra = req.candidate_points.clone();
-    if let Some(g) = req.grid_m {
-        if !(g.is_finite() && g > 0.0) {
-            return Err(PlanError::Invalid(
-                "the candidate grid spacing must be positive".into(),
-            ));
-        }
-        // Generated sites stay inside the region (an extract reaches over its borders).
-        use geo::Contains;
-        extra.extend(
-            grid_candidates(tm, g)
-                .into_iter()
-                .filter(|p| sc.region.boundary.contains(&geo::Point::new(p[0], p[1]))),
-        );
-    }
-    for (k, p) in extra.iter().enumerate() {
-        cand.push(tm.snap(*p).map_err(|e| PlanError::Snap {
-            what: format!("candidate {k} ({}, {})", p[0], p[1]),
-            source: e,
-        })?);
-    }
-    let fixed_delay = req.call_handling_s + req.turnout_s;
-    let mat = tm.matrix(&cand, &demand, None);
-    let n = demand.len();
-    let m = cand.len();
-    let mut time_s = vec![f64::INFINITY; m * n];
-    let mut dist_m = vec![f64::INFINITY; m * n];
-    for j in 0..m {
-        for i in 0..n {
-            if let Some(e) = mat.get(j, i) {
-                time_s[j * n + i] = fixed_delay + e.seconds();
-                dist_m[j * n + i] = e.distance_m;
-            }
-        }
-    }
-    let unreachable: Vec<usize> = (0..n)
-        .filter(|&i| (0..m).all(|j| !time_s[j * n + i].is_finite()))
-        .collect();
-    for &i in &unreachable {
-        w[i] = 0.0;
-    }
+    let pb = Problem::build(sc, tm, req)?;
+    let (cand, existing, n, m) = (&pb.cand, pb.existing, pb.n, pb.m);
+    let (w, time_s) = (&pb.w, &pb.time_s);
     let p = existing + req.add;
     if req.model != Model::Lscp && (p == 0 || p > m) {
         return Err(OptimizeError::BadP { p, m }.into());
@@ -275,31 +422,17 @@ pub fn plan(sc: &Scenario, tm: &TravelModel, req: &PlanRequest) -> Result<Plan, 
     } else {
         (0..existing).collect()
     };
-    let (standard_cost, limit) = match req.standard {
-        Standard::Minutes(min) => (&time_s, min * 60.0),
-        Standard::Km(km) => (&dist_m, km * 1000.0),
-    };
+    let (standard_cost, limit) = pb.standard(req.standard);
     let total: f64 = w.iter().sum();
-    let covered_by = |open: &[usize]| -> f64 {
-        (0..n)
-            .filter(|&i| open.iter().any(|&j| standard_cost[j * n + i] <= limit))
-            .map(|i| w[i])
-            .sum()
-    };
-    let mean_min = |open: &[usize]| -> f64 {
-        let s: f64 = (0..n)
-            .map(|i| {
-                let best = open
-                    .iter()
-                    .map(|&j| time_s[j * n + i])
-                    .fold(f64::INFINITY, f64::min);
-                if w[i] > 0.0 { w[i] * best } else { 0.0 }
-            })
-            .sum();
-        s / total / 60.0
-    };
+    let covered_by = |open: &[usize]| pb.covered_by(open, req.standard);
+    let mean_min = |open: &[usize]| pb.mean_min(open);
     let before: Vec<usize> = (0..existing).collect();
     let (open, objective, bound, gap_pct, optimal, model) = match req.model {
+        Model::Mexclp | Model::Backup => {
+            return Err(PlanError::Invalid(
+                "ambulance placement models are planned by plan_fleet".into(),
+            ));
+        }
         Model::PMedian => {
             let inst = Instance {
                 weights: w.clone(),
@@ -405,6 +538,186 @@ pub fn plan(sc: &Scenario, tm: &TravelModel, req: &PlanRequest) -> Result<Plan, 
         covered_before: covered_by(&before),
         covered_after,
         seconds: t0.elapsed().as_secs_f64(),
-        unreachable_demand: unreachable,
+        unreachable_demand: pb.unreachable.clone(),
+    })
+}
+
+/// MEXCLP's busy fraction from an incident log: calls per hour over the log's span, times the
+/// mean job time, over the fleet. A job runs from dispatch to the last recorded stage
+/// (handover, else hospital arrival, else on scene), plus the drive back taken as long as the
+/// drive out (departure to on scene), since logs record no return.
+pub fn busy_from_log(log: &IncidentLog, fleet: usize) -> Result<BusyEstimate, PlanError> {
+    let calls = &log.incidents;
+    let (Some(first), Some(last)) = (
+        calls.iter().map(|c| c.call_received).min(),
+        calls.iter().map(|c| c.call_received).max(),
+    ) else {
+        return Err(PlanError::Invalid(
+            "no incident log to estimate the busy fraction from: give it (--busy)".into(),
+        ));
+    };
+    let hours = (last - first).num_seconds() as f64 / 3600.0;
+    if hours < 24.0 {
+        return Err(PlanError::Invalid(format!(
+            "the incident log spans {hours:.1} h, too short to estimate the call rate: give the \
+             busy fraction (--busy)"
+        )));
+    }
+    let jobs: Vec<f64> = calls
+        .iter()
+        .filter_map(|c| {
+            let d = c.dispatched?;
+            let scene = c.on_scene?;
+            let end = c.handover_complete.or(c.at_hospital).unwrap_or(scene);
+            let out = scene - c.departed.unwrap_or(d);
+            let s = (end - d + out).num_seconds() as f64;
+            (s >= 0.0).then_some(s / 3600.0)
+        })
+        .collect();
+    if jobs.is_empty() {
+        return Err(PlanError::Invalid(
+            "no incident has dispatch and on-scene times to measure a job: give the busy \
+             fraction (--busy)"
+                .into(),
+        ));
+    }
+    let calls_per_hour = calls.len() as f64 / hours;
+    let job_h = jobs.iter().sum::<f64>() / jobs.len() as f64;
+    let q = mexclp::busy_fraction(calls_per_hour, job_h, fleet)?;
+    Ok(BusyEstimate {
+        q,
+        source: "incident log",
+        calls_per_hour: Some(calls_per_hour),
+        mean_job_min: Some(job_h * 60.0),
+        jobs_measured: jobs.len(),
+    })
+}
+
+/// Places ambulances over the existing stations and any extra candidates (MEXCLP or backup
+/// coverage). Ambulances move freely between sites; the current fleet is the "before".
+pub fn plan_fleet(
+    sc: &Scenario,
+    tm: &TravelModel,
+    req: &PlanRequest,
+    fr: &FleetRequest,
+) -> Result<FleetPlan, PlanError> {
+    let t0 = std::time::Instant::now();
+    let population: f64 = sc.demand.iter().map(|z| z.population).sum();
+    let (ambulances, ambulances_source) = match fr.ambulances {
+        Some(a) => (a, "given".to_string()),
+        None => {
+            let a = (population / 30_000.0).ceil() as usize;
+            (
+                a.max(1),
+                format!("ceil({population:.0} residents / 30,000)"),
+            )
+        }
+    };
+    let pb = Problem::build(sc, tm, req)?;
+    let (n, m) = (pb.n, pb.m);
+    let mut before = vec![0usize; m];
+    for (j, st) in sc.stations.iter().enumerate() {
+        before[j] = st.ambulances as usize;
+    }
+    let current_fleet: usize = before.iter().sum();
+    let (cost, limit) = pb.standard(req.standard);
+    let near: Vec<bool> = cost.iter().map(|c| *c <= limit).collect();
+    let mut o = FleetOptions::new(ambulances);
+    o.max_per_site = fr.max_per_site;
+    o.time_limit = req.options.time_limit;
+    o.seed = req.options.seed;
+    o.restarts = req.options.restarts;
+    let cov = super::mclp::Coverage {
+        weights: pb.w.clone(),
+        m,
+        covers: near.clone(),
+    };
+    let (sol, busy, model, objective_before) = match req.model {
+        Model::Mexclp => {
+            let busy = match fr.busy {
+                Some(q) => BusyEstimate {
+                    q,
+                    source: "given",
+                    calls_per_hour: None,
+                    mean_job_min: None,
+                    jobs_measured: 0,
+                },
+                None => busy_from_log(&sc.incidents, ambulances)?,
+            };
+            let sol = mexclp::solve(&cov, busy.q, &o)?;
+            let ob = mexclp::expected_covered(&cov, &before, busy.q);
+            (sol, Some(busy), "mexclp", ob)
+        }
+        Model::Backup => {
+            let sec = fr.secondary.ok_or_else(|| {
+                PlanError::Invalid("backup coverage needs a secondary standard".into())
+            })?;
+            let (c2, l2) = pb.standard(sec);
+            let far: Vec<bool> = near.iter().zip(c2).map(|(nr, c)| *nr || *c <= l2).collect();
+            let dc = DoubleCoverage {
+                weights: pb.w.clone(),
+                m,
+                near: near.clone(),
+                far,
+            };
+            let sol = backup::solve(&dc, fr.alpha, &o)?;
+            let ob = dc.achieved(&before).double;
+            (sol, None, "backup", ob)
+        }
+        _ => {
+            return Err(PlanError::Invalid(
+                "plan_fleet places ambulances: use mexclp or backup".into(),
+            ));
+        }
+    };
+    let twice = |x: &[usize]| -> f64 {
+        (0..n)
+            .filter(|&i| {
+                (0..m)
+                    .filter(|&j| near[j * n + i])
+                    .map(|j| x[j])
+                    .sum::<usize>()
+                    >= 2
+            })
+            .map(|i| pb.w[i])
+            .sum()
+    };
+    let open_of = |x: &[usize]| -> Vec<usize> { (0..m).filter(|&j| x[j] > 0).collect() };
+    let sites = (0..m)
+        .filter(|&j| before[j] > 0 || sol.per_site[j] > 0)
+        .map(|j| FleetSite {
+            id: if j < pb.existing {
+                sc.stations[j].id.clone()
+            } else {
+                format!("new-{}", j - pb.existing + 1)
+            },
+            lon_lat: pb.cand[j].input,
+            before: before[j],
+            after: sol.per_site[j],
+        })
+        .collect();
+    Ok(FleetPlan {
+        model,
+        ambulances,
+        ambulances_source,
+        current_fleet,
+        busy,
+        sites,
+        objective: sol.objective,
+        bound: sol.bound,
+        gap_pct: sol.gap_pct,
+        optimal: sol.optimal,
+        objective_before,
+        total_demand: sol.total_demand,
+        covered_before: pb.covered_by(&open_of(&before), req.standard),
+        covered_after: pb.covered_by(&open_of(&sol.per_site), req.standard),
+        covered_twice_before: twice(&before),
+        covered_twice_after: twice(&sol.per_site),
+        mean_response_before_min: pb.mean_min(&open_of(&before)),
+        mean_response_after_min: pb.mean_min(&open_of(&sol.per_site)),
+        candidates: m,
+        demand_points: n,
+        unreachable_demand: pb.unreachable.clone(),
+        seconds: t0.elapsed().as_secs_f64(),
     })
 }

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::optimize::plan::Plan;
+use crate::optimize::plan::{FleetPlan, Plan};
 use crate::standards::CheckReport;
 
 fn fmt(v: Option<f64>, unit: &str) -> String {
@@ -145,4 +145,89 @@ pub fn evaluate_text(vs: &[crate::optimize::evaluate::Variant]) -> String {
         ));
     }
     o
+}
+
+/// An ambulance placement as text.
+pub fn fleet_text(p: &FleetPlan, within: &str, secondary: &str) -> String {
+    let pct = |v: f64| 100.0 * v / p.total_demand.max(1e-9);
+    let mut o = format!(
+        "ems optimize: {} — {} ambulances ({}; current fleet {}) over {} candidate sites; {} demand points ({:.0} in all)\n",
+        p.model,
+        p.ambulances,
+        p.ambulances_source,
+        p.current_fleet,
+        p.candidates,
+        p.demand_points,
+        p.total_demand
+    );
+    if let Some(b) = &p.busy {
+        match (b.calls_per_hour, b.mean_job_min) {
+            (Some(c), Some(j)) => o.push_str(&format!(
+                "busy fraction q = {:.3} from the {}: {:.3} calls/h x {:.1} min per job ({} jobs measured) / {} ambulances\n",
+                b.q, b.source, c, j, b.jobs_measured, p.ambulances
+            )),
+            _ => o.push_str(&format!("busy fraction q = {:.3} ({})\n", b.q, b.source)),
+        }
+    }
+    let what = match p.model {
+        "mexclp" => format!("expected demand covered within {within}"),
+        _ => format!("demand covered twice within {within} (everyone within {secondary})"),
+    };
+    o.push_str(&format!(
+        "objective: {what} {:.2} ({:.1} %), bound {:.2}, gap {:.2} % ({}), {:.2} s\n",
+        p.objective,
+        pct(p.objective),
+        p.bound,
+        p.gap_pct,
+        if p.optimal {
+            "proven optimal"
+        } else {
+            "time limit reached"
+        },
+        p.seconds
+    ));
+    o.push_str(&format!(
+        "current fleet where it stands: {:.2} ({:.1} %)\n\nAmbulances per site (now -> plan)\n",
+        p.objective_before,
+        pct(p.objective_before)
+    ));
+    for s in &p.sites {
+        o.push_str(&format!(
+            "  {:<16} ({:.6}, {:.6})  {} -> {}\n",
+            s.id, s.lon_lat[0], s.lon_lat[1], s.before, s.after
+        ));
+    }
+    o.push_str(&format!(
+        "\nBefore -> after (modelled)\n  mean response from the nearest staffed site  {:.2} -> {:.2} min\n  covered within {within:<12}               {:.1} % -> {:.1} %\n  covered twice within {within:<12}         {:.1} % -> {:.1} %\n",
+        p.mean_response_before_min,
+        p.mean_response_after_min,
+        pct(p.covered_before),
+        pct(p.covered_after),
+        pct(p.covered_twice_before),
+        pct(p.covered_twice_after)
+    ));
+    if !p.unreachable_demand.is_empty() {
+        o.push_str(&format!(
+            "\n{} demand points no candidate reaches were left out\n",
+            p.unreachable_demand.len()
+        ));
+    }
+    o
+}
+
+/// The sites holding ambulances in the plan, as a GeoJSON FeatureCollection.
+pub fn fleet_geojson(p: &FleetPlan) -> Value {
+    let features: Vec<Value> = p
+        .sites
+        .iter()
+        .filter(|s| s.after > 0)
+        .map(|s| {
+            json!({
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": s.lon_lat},
+                "properties": {"id": s.id, "model": p.model, "ambulances": s.after, "ambulances_before": s.before}
+            })
+        })
+        .collect();
+    json!({"type": "FeatureCollection", "features": features})
 }
