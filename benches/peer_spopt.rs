@@ -154,9 +154,15 @@ fn main() {
         );
     }
 
-    // p-median on a subsample: every 5th demand zone, every 5th candidate.
-    let di: Vec<usize> = (0..n).step_by(5).collect();
-    let sj: Vec<usize> = (0..m).step_by(5).collect();
+    // p-median on a subsample: every 5th demand zone and candidate (PEER_PMEDIAN_STEP=k for
+    // every k-th; 1 is the full instance, 6 million variables for spopt).
+    let step: usize = std::env::var("PEER_PMEDIAN_STEP")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|k| *k >= 1)
+        .unwrap_or(5);
+    let di: Vec<usize> = (0..n).step_by(step).collect();
+    let sj: Vec<usize> = (0..m).step_by(step).collect();
     let (n2, m2, p2) = (di.len(), sj.len(), 10);
     let w2: Vec<f64> = di.iter().map(|&i| w[i]).collect();
     let inst = Instance {

@@ -18,8 +18,9 @@
 //!   scenario that names them; population from building footprints; the embedded demo.
 //! - [`standards`]: the annual standards check: target presets, the indicators and their
 //!   definitions, data-quality exclusions.
-//! - [`optimize`]: location models with certified gaps (p-median, MCLP, LSCP, p-center), the
-//!   shared branch and bound, benchmark readers, station planning and what-if evaluation.
+//! - [`optimize`]: location models with certified gaps (p-median, MCLP, LSCP, p-center) and
+//!   ambulance placement models (MEXCLP, backup coverage), the shared branch and bound,
+//!   benchmark readers, station planning and what-if evaluation.
 //! - [`simulate`]: so far only a documented generator of synthetic incident logs.
 //! - [`report`]: text, JSON, HTML and SVG output.
 //! - `main.rs`: the `ems` command line (`import`, `route`, `population`, `check`, `optimize`,
@@ -50,6 +51,13 @@
 //! - **p-center**: the `p` sites minimising the worst travel time.
 //! - **MEXCLP**: maximal expected covering (Daskin 1983), coverage when ambulances are busy with
 //!   probability `q`.
+//! - **Busy fraction `q`**: the share of time an ambulance is on a job; calls per hour × mean
+//!   job hours ÷ fleet size.
+//! - **DSM (backup coverage)**: the double standard model (Gendreau, Laporte & Semet 1997): the
+//!   most demand within a primary standard of two ambulances, with everyone within a secondary
+//!   standard and a share α within the primary one.
+//! - **Lagrangian bound / gap**: a proven bound from relaxing constraints into the objective;
+//!   the gap `|bound − objective| / bound` says how far an answer can be from the optimum.
 //! - **压车 (ambulance detention)**: an ambulance held at the emergency department because the
 //!   hospital has not taken over the patient (stretcher); the detention rate is the share of
 //!   hospital arrivals whose handover exceeds a threshold.

@@ -21,9 +21,9 @@
 //!   missing share within `r1`; randomised restarts with a fixed seed.
 //! - **Upper bound**: Lagrangian relaxation of the three coupling constraints with multipliers
 //!   `μ_i, λ_i, β ≥ 0`:
-//!   `L = Σ_i max(0, β w_i − μ_i, (1 + β) w_i − 2 μ_i) − Σ_i λ_i − β α W
-//!   + max_x Σ_j x_j (Σ_{i ∈ V(j)} μ_i + Σ_{i ∈ W(j)} λ_i)`,
-//!   minimised by projected subgradient steps.
+//!   `L = Σ_i max(0, β w_i − μ_i, (1 + β) w_i − 2 μ_i) − Σ_i λ_i − β α W +
+//!   max_x Σ_j x_j (Σ_{i ∈ V(j)} μ_i + Σ_{i ∈ W(j)} λ_i)`, minimised by projected
+//!   subgradient steps.
 //! - **Branch and bound** on the slots (a station's copies open in order) with Lagrangian
 //!   fixing, shared with the other models. A tree exhausted without a feasible placement proves
 //!   the constraints cannot be met.
@@ -254,8 +254,7 @@ impl Dsm {
         let mut cur = self.score(&st);
         loop {
             let mut best: Option<((f64, f64), usize, usize)> = None;
-            for k in 0..open.len() {
-                let out = open[k];
+            for (k, &out) in open.iter().enumerate() {
                 if fixed[out] {
                     continue;
                 }
@@ -288,6 +287,9 @@ impl Dsm {
     }
 }
 
+/// A relaxed solution: `L`, the chosen slots, and `(y¹_i, y²_i)` per demand point.
+type Relaxed = (f64, Vec<usize>, Vec<(bool, bool)>);
+
 struct Search {
     d: Dsm,
     fixed: Vec<bool>,
@@ -317,11 +319,7 @@ impl Search {
 
     /// `L(μ, λ, β)` with the chosen slots and the relaxed `y`; multipliers laid out as
     /// `[μ (n), λ (n), β]`. Fills `self.s` and `self.order`.
-    fn relax(
-        &mut self,
-        status: &[u8],
-        mult: &[f64],
-    ) -> Option<(f64, Vec<usize>, Vec<(bool, bool)>)> {
+    fn relax(&mut self, status: &[u8], mult: &[f64]) -> Option<Relaxed> {
         let (n, d) = (self.d.n, &self.d);
         let (mu, lam, beta) = (&mult[..n], &mult[n..2 * n], mult[2 * n]);
         for (s, (sj, st)) in self.s.iter_mut().zip(status).enumerate() {
@@ -376,26 +374,17 @@ impl Search {
         theta0: f64,
     ) -> Option<f64> {
         let n = self.d.n;
-        let mut best = f64::INFINITY;
-        let mut best_mult = mult.to_vec();
-        let mut theta = theta0;
-        let mut stall = 0;
+        let mut sg = bnb::Subgradient::new(mult, theta0, true);
         let mut g = vec![0.0; 2 * n + 1];
         let mut c1 = vec![0u32; n];
         let mut c2 = vec![0u32; n];
         for it in 0..iterations {
             let (l, chosen, y) = self.relax(status, mult)?;
-            if best == f64::INFINITY || l < best - 1e-9 * best.abs().max(1.0) {
-                best = l;
-                best_mult.copy_from_slice(mult);
-                stall = 0;
-            } else {
-                stall += 1;
-            }
+            sg.record(l, mult);
             if it % 5 == 0 {
                 self.try_solution(&chosen);
             }
-            if self.prunes(best) {
+            if self.prunes(sg.best) {
                 break;
             }
             c1.iter_mut().for_each(|c| *c = 0);
@@ -433,15 +422,11 @@ impl Search {
             if norm == 0.0 {
                 break;
             }
-            if stall >= 20 {
-                theta /= 2.0;
-                stall = 0;
-                if theta < 1e-3 {
-                    break;
-                }
+            if !sg.cool() {
+                break;
             }
             let gap = (l - self.lb.max(0.0)).max(1e-6 * self.d.total.max(1.0));
-            let step = theta * gap / norm;
+            let step = sg.theta * gap / norm;
             for (mk, gk) in mult.iter_mut().zip(&g) {
                 *mk = (*mk - step * gk).max(0.0);
             }
@@ -449,8 +434,7 @@ impl Search {
                 break;
             }
         }
-        mult.copy_from_slice(&best_mult);
-        Some(best)
+        Some(sg.finish(mult))
     }
 }
 
@@ -607,8 +591,8 @@ pub fn solve(
         s.try_solution(&open);
     }
     let mut mult = vec![0.0; 2 * n + 1];
-    for i in 0..n {
-        mult[i] = dc.weights[i] * 0.5;
+    for (m, w) in mult.iter_mut().zip(&dc.weights) {
+        *m = w * 0.5;
     }
     let root: Vec<u8> = (0..ms)
         .map(|k| if fixed[k] { OPEN } else { FREE })

@@ -117,6 +117,65 @@ pub(crate) fn order_copies(group: &[u32], status: &mut [u8]) -> bool {
     true
 }
 
+/// The bookkeeping of a subgradient run shared by the solvers: the best bound and its
+/// multipliers, and the step factor θ, halved after 20 iterations without improvement.
+pub(crate) struct Subgradient {
+    pub best: f64,
+    best_mult: Vec<f64>,
+    pub theta: f64,
+    stall: u32,
+    /// True for an upper bound (maximising models), which improves downwards.
+    upper: bool,
+}
+
+impl Subgradient {
+    pub fn new(mult: &[f64], theta: f64, upper: bool) -> Subgradient {
+        Subgradient {
+            best: if upper {
+                f64::INFINITY
+            } else {
+                f64::NEG_INFINITY
+            },
+            best_mult: mult.to_vec(),
+            theta,
+            stall: 0,
+            upper,
+        }
+    }
+
+    /// Records the bound at `mult`.
+    pub fn record(&mut self, bound: f64, mult: &[f64]) {
+        let tol = 1e-9 * self.best.abs().max(1.0);
+        let improved = if self.upper {
+            !self.best.is_finite() || bound < self.best - tol
+        } else {
+            !self.best.is_finite() || bound > self.best + tol
+        };
+        if improved {
+            self.best = bound;
+            self.best_mult.copy_from_slice(mult);
+            self.stall = 0;
+        } else {
+            self.stall += 1;
+        }
+    }
+
+    /// Halves θ after a stall; `false` once it is too small to go on.
+    pub fn cool(&mut self) -> bool {
+        if self.stall >= 20 {
+            self.theta /= 2.0;
+            self.stall = 0;
+        }
+        self.theta >= 1e-3
+    }
+
+    /// Leaves `mult` at the best multipliers and returns the best bound.
+    pub fn finish(self, mult: &mut [f64]) -> f64 {
+        mult.copy_from_slice(&self.best_mult);
+        self.best
+    }
+}
+
 #[derive(Clone)]
 struct Node {
     status: Vec<u8>,

@@ -74,11 +74,7 @@ impl FleetSolution {
             per_site,
             objective,
             bound,
-            gap_pct: if bound > 0.0 {
-                ((bound - objective) / bound * 100.0).max(0.0)
-            } else {
-                0.0
-            },
+            gap_pct: crate::optimize::gap_pct(objective, bound),
             optimal,
             total_demand,
             nodes,

@@ -5,10 +5,14 @@
 //! chosen sites with objective, bound and gap. It must not compute travel times itself, read
 //! scenario files, or format output.
 //!
-//! So far it holds the **p-median** ([`pmedian`]) and **MCLP** ([`mclp`]) models with certified
-//! optimality gaps (Lagrangian bounds, branch and bound), the OR-Library and São José dos Campos
-//! readers, and station planning on a scenario ([`plan`], behind `ems optimize`). LSCP,
-//! p-center, MEXCLP and backup coverage are not built yet. [`evaluate`] ranks what-if changes.
+//! - Where to put stations: **p-median** ([`pmedian`]), **MCLP** ([`mclp`]), and **LSCP** and
+//!   **p-center** through certified MCLP subproblems ([`covering`]).
+//! - How to spread ambulances over stations: **MEXCLP** ([`mexclp`]) and **backup coverage**,
+//!   the double standard model ([`backup`]), on the slots of [`fleet`].
+//! - Every solver reports a Lagrangian bound and the gap, and proves optimality by the shared
+//!   branch and bound (`bnb`) where it finishes within the time limit.
+//! - The OR-Library ([`orlib`]) and São José dos Campos ([`mclp`]) benchmark readers, planning
+//!   on a scenario ([`plan`], behind `ems optimize`) and what-if ranking ([`evaluate`]).
 
 pub mod backup;
 mod bnb;
@@ -20,6 +24,15 @@ pub mod mexclp;
 pub mod orlib;
 pub mod plan;
 pub mod pmedian;
+
+/// `|bound − objective| / |bound|` in percent (0 when the bound is 0).
+pub(crate) fn gap_pct(objective: f64, bound: f64) -> f64 {
+    if bound == 0.0 {
+        0.0
+    } else {
+        ((bound - objective).abs() / bound.abs() * 100.0).max(0.0)
+    }
+}
 
 /// A location problem's data: `n` demand points, `m` candidate sites, and the weighted cost of
 /// serving each demand point from each site.

@@ -317,24 +317,15 @@ impl Search {
         theta0: f64,
     ) -> Option<f64> {
         let n = self.d.n;
-        let mut best = f64::NEG_INFINITY;
-        let mut best_lambda = lambda.to_vec();
-        let mut theta = theta0;
-        let mut stall = 0;
+        let mut sg = bnb::Subgradient::new(lambda, theta0, false);
         let mut g = vec![0.0; n];
         for it in 0..iterations {
             let (l, chosen) = self.lagrangian(status, lambda)?;
-            if best == f64::NEG_INFINITY || l > best + 1e-9 * best.abs().max(1.0) {
-                best = l;
-                best_lambda.copy_from_slice(lambda);
-                stall = 0;
-            } else {
-                stall += 1;
-            }
+            sg.record(l, lambda);
             if it % 5 == 0 {
                 self.try_solution(&chosen);
             }
-            if self.prunes(best) {
+            if self.prunes(sg.best) {
                 break;
             }
             let mut norm = 0.0;
@@ -351,15 +342,11 @@ impl Search {
                 self.try_solution(&chosen);
                 break;
             }
-            if stall >= 20 {
-                theta /= 2.0;
-                stall = 0;
-                if theta < 1e-3 {
-                    break;
-                }
+            if !sg.cool() {
+                break;
             }
             let gap = (self.ub - l).max(1e-9 * self.ub.abs().max(1.0));
-            let t = theta * gap / norm;
+            let t = sg.theta * gap / norm;
             for i in 0..n {
                 lambda[i] += t * g[i];
             }
@@ -367,8 +354,7 @@ impl Search {
                 break;
             }
         }
-        lambda.copy_from_slice(&best_lambda);
-        Some(best)
+        Some(sg.finish(lambda))
     }
 }
 

@@ -338,25 +338,16 @@ impl Search {
         theta0: f64,
     ) -> Option<f64> {
         let n = self.sp.n;
-        let mut best = f64::INFINITY;
-        let mut best_mu = mu.to_vec();
-        let mut theta = theta0;
-        let mut stall = 0;
+        let mut sg = bnb::Subgradient::new(mu, theta0, true);
         let mut g = vec![0.0; n];
         let mut cov = vec![0u32; n];
         for it in 0..iterations {
             let (ub, chosen) = self.relax(status, mu)?;
-            if best == f64::INFINITY || ub < best - 1e-9 * best.abs().max(1.0) {
-                best = ub;
-                best_mu.copy_from_slice(mu);
-                stall = 0;
-            } else {
-                stall += 1;
-            }
+            sg.record(ub, mu);
             if it % 5 == 0 {
                 self.try_solution(&chosen);
             }
-            if self.prunes(best) {
+            if self.prunes(sg.best) {
                 break;
             }
             cov.iter_mut().for_each(|c| *c = 0);
@@ -379,14 +370,10 @@ impl Search {
                 self.try_solution(&chosen);
                 break;
             }
-            if stall >= 20 {
-                theta /= 2.0;
-                stall = 0;
-                if theta < 1e-3 {
-                    break;
-                }
+            if !sg.cool() {
+                break;
             }
-            let step = theta * (ub - self.lb).max(1e-9 * ub.abs().max(1.0)) / norm;
+            let step = sg.theta * (ub - self.lb).max(1e-9 * ub.abs().max(1.0)) / norm;
             for i in 0..n {
                 mu[i] = (mu[i] + step * g[i]).max(0.0);
             }
@@ -394,8 +381,7 @@ impl Search {
                 break;
             }
         }
-        mu.copy_from_slice(&best_mu);
-        Some(best)
+        Some(sg.finish(mu))
     }
 }
 
@@ -432,8 +418,12 @@ impl Relaxation for Search {
         }
     }
 
-    /// Local search from the relaxation's choice of sites, at every node (cheap on sparse lists).
-    fn heuristic(&mut self, status: &[u8], mult: &[f64], _node: u64) {
+    /// Local search from the relaxation's choice of sites: at every node for plain coverage
+    /// (cheap on sparse lists), at every 4th for multiple coverage, whose swaps cost more.
+    fn heuristic(&mut self, status: &[u8], mult: &[f64], node: u64) {
+        if self.sp.profile.len() > 1 && node % 4 != 1 {
+            return;
+        }
         if let Some((_, mut chosen)) = self.relax(status, mult) {
             let v = local_search(&self.sp, &mut chosen, &self.fixed);
             if v > self.lb {
@@ -621,11 +611,7 @@ pub(super) fn solve(cov: &Coverage, opts: &Options) -> Result<CoverSolution, Opt
         CoverSolution {
             objective,
             bound,
-            gap_pct: if bound > 0.0 {
-                ((bound - objective) / bound * 100.0).max(0.0)
-            } else {
-                0.0
-            },
+            gap_pct: crate::optimize::gap_pct(objective, bound),
             optimal,
             total_demand: total,
             nodes,
