@@ -629,10 +629,26 @@ fn run(cli: Cli) -> Result<()> {
                 turnout_s,
                 options: opts,
             };
+            // Before/after standards from the model: the incident log describes the past, not
+            // the plan, so both checks run without it.
+            let no_log = model::IncidentLog::default();
+            let check_opts = standards::CheckOptions {
+                call_handling_s,
+                turnout_s,
+            };
+            let targets = Targets::default_preset();
+            let before = standards::check(&sc, &tm, &no_log, &targets, &check_opts)?;
+            let new_station = |k: usize, lon_lat: [f64; 2], ambulances: u32| model::Station {
+                id: format!("new-{}", k + 1),
+                name: format!("New site {}", k + 1),
+                lon_lat,
+                ambulances,
+                negative_pressure: None,
+                source: Some("ems optimize".into()),
+            };
+            let mut after_sc = sc.clone();
+            let (heading, summary, geo, out_json, out_text, after);
             if fleet_model {
-                if html.is_some() {
-                    bail!("--html maps station plans; it is not built for mexclp or backup yet");
-                }
                 let secondary_std = plan::parse_standard(&secondary).with_context(|| {
                     format!("--secondary `{secondary}`: expected a time such as 15min or a distance such as 8km")
                 })?;
@@ -647,56 +663,58 @@ fn run(cli: Cli) -> Result<()> {
                     "placing ambulances (branch and bound; --time-limit caps it)",
                     || plan::plan_fleet(&sc, &tm, &req, &fr),
                 )?;
-                if let Some(p) = &geojson {
-                    std::fs::write(
-                        p,
-                        serde_json::to_string_pretty(&report::optimize::fleet_geojson(&result))?,
-                    )
-                    .with_context(|| format!("{}: cannot write", p.display()))?;
-                    eprintln!("wrote {}", p.display());
+                // Stations left without ambulances close; new sites with ambulances open.
+                after_sc.stations.clear();
+                for site in &result.sites {
+                    if site.after == 0 {
+                        continue;
+                    }
+                    match sc.stations.iter().find(|s| s.id == site.id) {
+                        Some(st) => after_sc.stations.push(model::Station {
+                            ambulances: site.after as u32,
+                            ..st.clone()
+                        }),
+                        None => {
+                            let k = after_sc.stations.len();
+                            let mut st = new_station(k, site.lon_lat, site.after as u32);
+                            st.id = site.id.clone();
+                            after_sc.stations.push(st);
+                        }
+                    }
                 }
-                match format {
-                    Format::Json => println!("{}", serde_json::to_string_pretty(&result)?),
-                    Format::Text => print!(
-                        "{}",
-                        report::optimize::fleet_text(&result, &within, &secondary)
-                    ),
+                after = standards::check(&after_sc, &tm, &no_log, &targets, &check_opts)?;
+                heading = "Ambulance placement 车辆配置";
+                summary = report::optimize::fleet_summary(&result);
+                geo = report::optimize::fleet_geojson(&result);
+                out_json = report::optimize::fleet_json(&result, &before, &after);
+                out_text =
+                    report::optimize::fleet_text(&result, &before, &after, &within, &secondary);
+            } else {
+                let result = with_spinner(
+                    "optimising (branch and bound; --time-limit caps it)",
+                    || plan::plan(&sc, &tm, &req),
+                )?;
+                after_sc
+                    .stations
+                    .retain(|s| result.kept_stations.contains(&s.id));
+                for (k, site) in result.new_sites.iter().enumerate() {
+                    after_sc
+                        .stations
+                        .push(new_station(k, site.lon_lat, ambulances_per_site));
                 }
-                return Ok(());
+                after = standards::check(&after_sc, &tm, &no_log, &targets, &check_opts)?;
+                heading = "Station plan 站点规划";
+                summary = report::optimize::summary(&result);
+                geo = report::optimize::sites_geojson(&result);
+                out_json = report::optimize::json(&result, &before, &after);
+                out_text = report::optimize::text(&result, &before, &after, &within);
             }
-            let result = with_spinner(
-                "optimising (branch and bound; --time-limit caps it)",
-                || plan::plan(&sc, &tm, &req),
-            )?;
-            // Before/after standards from the model: the incident log describes the past, not
-            // the plan, so both checks run without it.
-            let no_log = model::IncidentLog::default();
-            let check_opts = standards::CheckOptions {
-                call_handling_s,
-                turnout_s,
-            };
-            let targets = Targets::default_preset();
-            let before = standards::check(&sc, &tm, &no_log, &targets, &check_opts)?;
-            let mut after_sc = sc.clone();
-            after_sc
-                .stations
-                .retain(|s| result.kept_stations.contains(&s.id));
-            for (k, site) in result.new_sites.iter().enumerate() {
-                after_sc.stations.push(model::Station {
-                    id: format!("new-{}", k + 1),
-                    name: format!("New station {}", k + 1),
-                    lon_lat: site.lon_lat,
-                    ambulances: ambulances_per_site,
-                    negative_pressure: None,
-                    source: Some("ems optimize".into()),
-                });
-            }
-            let after = standards::check(&after_sc, &tm, &no_log, &targets, &check_opts)?;
             if let Some(p) = &html {
                 let nb = standards::node_response_minutes(&sc, &tm, &check_opts);
                 let na = standards::node_response_minutes(&after_sc, &tm, &check_opts);
                 let page = report::html::plan_page(
-                    &result,
+                    heading,
+                    &summary,
                     (&before, &sc, &nb),
                     (&after, &after_sc, &na),
                     &tm.network,
@@ -706,24 +724,13 @@ fn run(cli: Cli) -> Result<()> {
                 eprintln!("wrote {}", p.display());
             }
             if let Some(p) = &geojson {
-                std::fs::write(
-                    p,
-                    serde_json::to_string_pretty(&report::optimize::sites_geojson(&result))?,
-                )
-                .with_context(|| format!("{}: cannot write", p.display()))?;
+                std::fs::write(p, serde_json::to_string_pretty(&geo)?)
+                    .with_context(|| format!("{}: cannot write", p.display()))?;
                 eprintln!("wrote {}", p.display());
             }
             match format {
-                Format::Json => println!(
-                    "{}",
-                    serde_json::to_string_pretty(&report::optimize::json(
-                        &result, &before, &after
-                    ))?
-                ),
-                Format::Text => print!(
-                    "{}",
-                    report::optimize::text(&result, &before, &after, &within)
-                ),
+                Format::Json => println!("{}", serde_json::to_string_pretty(&out_json)?),
+                Format::Text => print!("{out_text}"),
             }
         }
         Command::Evaluate {

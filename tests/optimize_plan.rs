@@ -479,14 +479,35 @@ fn fleet_cli() {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let placed: u64 = v["sites"]
+    let placed: u64 = v["plan"]["sites"]
         .as_array()
         .unwrap()
         .iter()
         .map(|s| s["after"].as_u64().unwrap())
         .sum();
     assert_eq!(placed, 3);
-    assert_eq!(v["busy"]["source"], "incident log");
+    assert_eq!(v["plan"]["busy"]["source"], "incident log");
+    assert!(v["standards_after"].as_array().unwrap().len() >= 4);
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("fleet.html");
+    let out = ems(&[
+        "optimize",
+        "--model",
+        "mexclp",
+        "--fleet",
+        "4",
+        "--within",
+        "5min",
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("Ambulance placement") && page.matches("<svg").count() >= 2);
     let out = ems(&["optimize", "--model", "mexclp", "--busy", "1.2"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("busy fraction 1.2 must be in [0, 1)"));

@@ -302,10 +302,11 @@ pub fn page(
     s
 }
 
-/// A self-contained before/after page for a station plan: the two maps side by side in
-/// sequence, and the standards table before and after.
+/// A self-contained before/after page for a plan (new stations, or ambulances moved): the
+/// summary lines, the standards table before and after, and the two maps in sequence.
 pub fn plan_page(
-    plan: &crate::optimize::plan::Plan,
+    heading: &str,
+    summary: &[String],
     before: (&CheckReport, &Scenario, &[Option<f64>]),
     after: (&CheckReport, &Scenario, &[Option<f64>]),
     net: &RoadNetwork,
@@ -315,22 +316,14 @@ pub fn plan_page(
         s,
         r#"<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>ems optimize</title>
 <style>body{{font-family:sans-serif;max-width:820px;margin:2em auto;color:#222}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}</style></head><body>
-<h1>Station plan 站点规划</h1><p>Model {}: {} new station(s); objective {:.2} (bound {:.2}, gap {:.2} %{}).</p>
-<p>Modelled mean response {:.2} → {:.2} min; residents within the standard {:.0} → {:.0} of {:.0}.</p>
-<table><tr><th>指标 Indicator</th><th>Before</th><th>After</th></tr>
+<h1>{}</h1>
 "#,
-        plan.model,
-        plan.new_sites.len(),
-        plan.objective,
-        plan.bound,
-        plan.gap_pct,
-        if plan.optimal { ", proven optimal" } else { "" },
-        plan.mean_response_before_min,
-        plan.mean_response_after_min,
-        plan.covered_before,
-        plan.covered_after,
-        plan.total_demand
+        esc(heading)
     );
+    for line in summary {
+        let _ = writeln!(s, "<p>{}</p>", esc(line));
+    }
+    s.push_str("<table><tr><th>指标 Indicator</th><th>Before</th><th>After</th></tr>\n");
     let cell = |v: Option<f64>, unit: &str| match v {
         None => "n/a".to_string(),
         Some(v) if unit == "share" => format!("{:.1} %", v * 100.0),
@@ -348,7 +341,7 @@ pub fn plan_page(
     }
     s.push_str("</table>\n<h2>Before 现状</h2>\n");
     s.push_str(&map_svg(before.0, before.1, net, before.2));
-    s.push_str("<h2>After 规划后</h2><p>New stations carry ids new-1, new-2, ...</p>\n");
+    s.push_str("<h2>After 规划后</h2><p>New sites carry ids new-1, new-2, ...</p>\n");
     s.push_str(&map_svg(after.0, after.1, net, after.2));
     s.push_str("</body></html>\n");
     s

@@ -66,6 +66,19 @@ pub fn text(p: &Plan, before: &CheckReport, after: &CheckReport, within: &str) -
         100.0 * p.covered_before / p.total_demand.max(1e-9),
         100.0 * p.covered_after / p.total_demand.max(1e-9)
     ));
+    o.push_str(&standards_rows(before, after));
+    if !p.unreachable_demand.is_empty() {
+        o.push_str(&format!(
+            "\n{} demand points no candidate reaches were left out\n",
+            p.unreachable_demand.len()
+        ));
+    }
+    o
+}
+
+/// The standards targets before and after, a line each.
+fn standards_rows(before: &CheckReport, after: &CheckReport) -> String {
+    let mut o = String::new();
     for (b, a) in before.targets.iter().zip(&after.targets) {
         o.push_str(&format!(
             "  {} {}: {} -> {} ({})\n",
@@ -76,30 +89,89 @@ pub fn text(p: &Plan, before: &CheckReport, after: &CheckReport, within: &str) -
             a.source
         ));
     }
-    if !p.unreachable_demand.is_empty() {
-        o.push_str(&format!(
-            "\n{} demand points no candidate reaches were left out\n",
-            p.unreachable_demand.len()
-        ));
-    }
     o
+}
+
+/// The summary lines of a station plan's HTML page.
+pub fn summary(p: &Plan) -> Vec<String> {
+    vec![
+        format!(
+            "Model {}: {} new station(s); objective {:.2} (bound {:.2}, gap {:.2} %{}).",
+            p.model,
+            p.new_sites.len(),
+            p.objective,
+            p.bound,
+            p.gap_pct,
+            if p.optimal { ", proven optimal" } else { "" }
+        ),
+        format!(
+            "Modelled mean response {:.2} → {:.2} min; residents within the standard {:.0} → {:.0} of {:.0}.",
+            p.mean_response_before_min,
+            p.mean_response_after_min,
+            p.covered_before,
+            p.covered_after,
+            p.total_demand
+        ),
+    ]
+}
+
+/// The summary lines of an ambulance placement's HTML page.
+pub fn fleet_summary(p: &FleetPlan) -> Vec<String> {
+    let mut v = vec![format!(
+        "Model {}: {} ambulances ({}; current fleet {}); objective {:.2} (bound {:.2}, gap {:.2} %{}); current fleet where it stands {:.2}.",
+        p.model,
+        p.ambulances,
+        p.ambulances_source,
+        p.current_fleet,
+        p.objective,
+        p.bound,
+        p.gap_pct,
+        if p.optimal { ", proven optimal" } else { "" },
+        p.objective_before
+    )];
+    v.push(
+        p.sites
+            .iter()
+            .map(|s| format!("{} {} → {}", s.id, s.before, s.after))
+            .collect::<Vec<_>>()
+            .join("; "),
+    );
+    v.push(format!(
+        "Modelled mean response {:.2} → {:.2} min; residents within the standard {:.0} → {:.0}, twice {:.0} → {:.0}, of {:.0}.",
+        p.mean_response_before_min,
+        p.mean_response_after_min,
+        p.covered_before,
+        p.covered_after,
+        p.covered_twice_before,
+        p.covered_twice_after,
+        p.total_demand
+    ));
+    v
 }
 
 /// The plan as JSON.
 pub fn json(p: &Plan, before: &CheckReport, after: &CheckReport) -> Value {
-    let rows = |r: &CheckReport| -> Value {
-        r.targets
-            .iter()
-            .map(
-                |t| json!({"id": t.id, "value": t.value, "threshold": t.threshold, "pass": t.pass}),
-            )
-            .collect()
-    };
     json!({
         "plan": p,
-        "standards_before": rows(before),
-        "standards_after": rows(after),
+        "standards_before": standards_json(before),
+        "standards_after": standards_json(after),
     })
+}
+
+/// An ambulance placement as JSON, with the standards before and after.
+pub fn fleet_json(p: &FleetPlan, before: &CheckReport, after: &CheckReport) -> Value {
+    json!({
+        "plan": p,
+        "standards_before": standards_json(before),
+        "standards_after": standards_json(after),
+    })
+}
+
+fn standards_json(r: &CheckReport) -> Value {
+    r.targets
+        .iter()
+        .map(|t| json!({"id": t.id, "value": t.value, "threshold": t.threshold, "pass": t.pass}))
+        .collect()
 }
 
 /// The new sites as a GeoJSON FeatureCollection.
@@ -148,7 +220,13 @@ pub fn evaluate_text(vs: &[crate::optimize::evaluate::Variant]) -> String {
 }
 
 /// An ambulance placement as text.
-pub fn fleet_text(p: &FleetPlan, within: &str, secondary: &str) -> String {
+pub fn fleet_text(
+    p: &FleetPlan,
+    before: &CheckReport,
+    after: &CheckReport,
+    within: &str,
+    secondary: &str,
+) -> String {
     let pct = |v: f64| 100.0 * v / p.total_demand.max(1e-9);
     let mut o = format!(
         "ems optimize: {} — {} ambulances ({}; current fleet {}) over {} candidate sites; {} demand points ({:.0} in all)\n",
@@ -198,7 +276,7 @@ pub fn fleet_text(p: &FleetPlan, within: &str, secondary: &str) -> String {
         ));
     }
     o.push_str(&format!(
-        "\nBefore -> after (modelled)\n  mean response from the nearest staffed site  {:.2} -> {:.2} min\n  covered within {within:<12}               {:.1} % -> {:.1} %\n  covered twice within {within:<12}         {:.1} % -> {:.1} %\n",
+        "\nBefore -> after (modelled; log-only figures show n/a)\n  mean response from the nearest staffed site  {:.2} -> {:.2} min\n  covered within {within:<12}               {:.1} % -> {:.1} %\n  covered twice within {within:<12}         {:.1} % -> {:.1} %\n",
         p.mean_response_before_min,
         p.mean_response_after_min,
         pct(p.covered_before),
@@ -206,6 +284,7 @@ pub fn fleet_text(p: &FleetPlan, within: &str, secondary: &str) -> String {
         pct(p.covered_twice_before),
         pct(p.covered_twice_after)
     ));
+    o.push_str(&standards_rows(before, after));
     if !p.unreachable_demand.is_empty() {
         o.push_str(&format!(
             "\n{} demand points no candidate reaches were left out\n",
