@@ -64,6 +64,8 @@
 //! - **Handover**: ambulance arrival at hospital → patient taken over by the emergency department.
 //! - **AVL**: automatic vehicle location, the live GPS position of a unit.
 
+pub mod api;
+pub mod dispatch;
 pub mod model;
 pub mod network;
 pub mod optimize;

@@ -90,6 +90,14 @@ impl TimeZoneSpec {
         s.parse::<chrono_tz::Tz>().ok().map(TimeZoneSpec::Iana)
     }
 
+    /// An instant as local time in this zone.
+    pub fn from_utc(&self, t: DateTime<chrono::Utc>) -> DateTime<FixedOffset> {
+        match self {
+            TimeZoneSpec::Fixed(o) => t.with_timezone(o),
+            TimeZoneSpec::Iana(tz) => t.with_timezone(tz).fixed_offset(),
+        }
+    }
+
     /// Places a naive local time in this zone. In a daylight-saving fold the earlier instant is
     /// taken; a time inside a daylight-saving gap does not exist and gives `None`.
     pub fn localize(&self, n: &NaiveDateTime) -> Option<DateTime<FixedOffset>> {
@@ -300,6 +308,55 @@ fn parse_row(
         condition: opt(c_cond),
         zone: opt(c_zone),
     })
+}
+
+/// Writes incidents as CSV in this module's format (the header row, then a row per incident;
+/// timestamps RFC 3339 with their offsets, absent stages empty). [`parse_incidents`] reads it
+/// back unchanged.
+pub fn write_incidents(incidents: &[Incident]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let ts = |t: &Option<DateTime<FixedOffset>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
+    let header = [
+        "id",
+        "call_received",
+        "dispatched",
+        "departed",
+        "on_scene",
+        "at_hospital",
+        "handover_complete",
+        "priority",
+        "unit",
+        "hospital",
+        "lon",
+        "lat",
+        "condition",
+        "zone",
+    ];
+    let mut rows = vec![header.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
+    for i in incidents {
+        rows.push(vec![
+            i.id.clone(),
+            i.call_received.to_rfc3339(),
+            ts(&i.dispatched),
+            ts(&i.departed),
+            ts(&i.on_scene),
+            ts(&i.at_hospital),
+            ts(&i.handover_complete),
+            i.priority.to_string(),
+            i.unit.clone().unwrap_or_default(),
+            i.hospital.clone().unwrap_or_default(),
+            format!("{:.6}", i.lon_lat[0]),
+            format!("{:.6}", i.lon_lat[1]),
+            i.condition.clone().unwrap_or_default(),
+            i.zone.clone().unwrap_or_default(),
+        ]);
+    }
+    for r in rows {
+        // Writing to a Vec cannot fail.
+        let _ = w.write_record(&r);
+    }
+    let bytes = w.into_inner().unwrap_or_default();
+    String::from_utf8(bytes).unwrap_or_default()
 }
 
 #[cfg(test)]

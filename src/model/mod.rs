@@ -19,6 +19,7 @@ use serde_json::{Map, Value};
 
 pub use incidents::{
     Incident, IncidentLog, InvalidRow, ParseOptions, TimeZoneSpec, parse_incidents, read_incidents,
+    write_incidents,
 };
 
 use crate::network::{ImportError, RoadNetwork, SpeedProfile};
@@ -112,7 +113,31 @@ impl Capability {
     pub fn parse(s: &str) -> Option<Capability> {
         Capability::ALL.into_iter().find(|c| c.as_str() == s)
     }
+
+    /// The designation a patient condition calls for: `stroke`, `chest_pain`, `trauma`,
+    /// `maternal` and `neonatal` each need a designated centre; other conditions need none.
+    pub fn for_condition(condition: Option<&str>) -> Option<Capability> {
+        match condition? {
+            "stroke" => Some(Capability::Stroke),
+            "chest_pain" => Some(Capability::ChestPain),
+            "trauma" => Some(Capability::Trauma),
+            "maternal" => Some(Capability::Maternal),
+            "neonatal" => Some(Capability::Neonatal),
+            _ => None,
+        }
+    }
 }
+
+/// Patient conditions the incident log and the dispatch API know; `other` and an empty
+/// condition need no designated centre.
+pub const CONDITIONS: [&str; 6] = [
+    "stroke",
+    "chest_pain",
+    "trauma",
+    "maternal",
+    "neonatal",
+    "other",
+];
 
 /// An ambulance station.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -97,17 +97,6 @@ fn weighted_index(rng: &mut impl RngExt, weights: &[f64]) -> usize {
     weights.len() - 1
 }
 
-fn needed_capability(condition: Option<&str>) -> Option<Capability> {
-    match condition? {
-        "stroke" => Some(Capability::Stroke),
-        "chest_pain" => Some(Capability::ChestPain),
-        "trauma" => Some(Capability::Trauma),
-        "maternal" => Some(Capability::Maternal),
-        "neonatal" => Some(Capability::Neonatal),
-        _ => None,
-    }
-}
-
 struct Call {
     at: DateTime<Utc>,
     zone: usize,
@@ -284,7 +273,7 @@ pub fn generate(
                 .filter(|(_, h)| h.is_some())
                 .map(|(i, _)| i)
                 .collect();
-            let cap = needed_capability(c.condition);
+            let cap = Capability::for_condition(c.condition);
             let pick = |need: Option<Capability>| {
                 snapped_ids
                     .iter()

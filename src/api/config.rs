@@ -1,0 +1,179 @@
+//! The dispatch service's configuration file (TOML): the event log path, the listen address,
+//! the delays and targets the live figures use, the body size limit and the bearer tokens.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Read only.
+    Viewer,
+    /// Read, and record incidents, assignments, statuses and positions.
+    Dispatcher,
+    /// Everything.
+    Admin,
+}
+
+/// A bearer token and who holds it.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Token {
+    /// Who holds it (logged; the token itself never is).
+    pub name: String,
+    pub token: String,
+    pub role: Role,
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Token")
+            .field("name", &self.name)
+            .field("token", &"<redacted>")
+            .field("role", &self.role)
+            .finish()
+    }
+}
+
+/// The configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The SQLite event log; relative paths are under the working directory.
+    #[serde(default = "default_db")]
+    pub db: PathBuf,
+    /// `host:port` to listen on.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// Call received → dispatched, seconds (for coverage now).
+    #[serde(default = "sixty")]
+    pub call_handling_s: f64,
+    /// Dispatched → departed for a unit at its station, seconds.
+    #[serde(default = "sixty")]
+    pub turnout_s: f64,
+    /// The response-time target, minutes.
+    #[serde(default = "twelve")]
+    pub response_target_min: f64,
+    /// A handover at least this long is detention (default: the standards preset's).
+    #[serde(default)]
+    pub detention_threshold_min: Option<f64>,
+    /// Largest request body, bytes.
+    #[serde(default = "default_body")]
+    pub max_body_bytes: usize,
+    #[serde(default)]
+    pub tokens: Vec<Token>,
+}
+
+fn default_db() -> PathBuf {
+    PathBuf::from("ems-dispatch.sqlite")
+}
+fn default_listen() -> String {
+    "127.0.0.1:8080".into()
+}
+fn sixty() -> f64 {
+    60.0
+}
+fn twelve() -> f64 {
+    12.0
+}
+fn default_body() -> usize {
+    64 * 1024
+}
+
+/// The configuration file is unreadable or wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read: check the path.
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The TOML does not parse or a field has the wrong type; the message gives the line and
+    /// the field.
+    #[error("{path}: {message}")]
+    Syntax { path: String, message: String },
+    /// A value is out of range.
+    #[error("{path}: {field}: {message}")]
+    Invalid {
+        path: String,
+        field: String,
+        message: String,
+    },
+}
+
+/// The embedded demo's configuration text.
+pub const DEMO: &str = include_str!("../../data/demo/dispatch.toml");
+
+impl Config {
+    /// The embedded demo configuration (with its demo-only tokens).
+    pub fn demo() -> Config {
+        Config::parse(DEMO, "data/demo/dispatch.toml").expect("the embedded config is valid")
+    }
+
+    /// Reads a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io {
+            path: name.clone(),
+            source: e,
+        })?;
+        Config::parse(&text, &name)
+    }
+
+    /// Parses configuration text (`path` names it in messages).
+    pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
+        let c: Config = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: path.to_string(),
+            message: e.to_string(),
+        })?;
+        let bad = |field: &str, message: String| ConfigError::Invalid {
+            path: path.to_string(),
+            field: field.to_string(),
+            message,
+        };
+        for (field, v) in [
+            ("call_handling_s", c.call_handling_s),
+            ("turnout_s", c.turnout_s),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(bad(field, format!("{v} must be a non-negative number")));
+            }
+        }
+        if !(c.response_target_min.is_finite() && c.response_target_min > 0.0) {
+            return Err(bad(
+                "response_target_min",
+                format!("{} must be positive", c.response_target_min),
+            ));
+        }
+        if let Some(d) = c.detention_threshold_min
+            && !(d.is_finite() && d > 0.0)
+        {
+            return Err(bad(
+                "detention_threshold_min",
+                format!("{d} must be positive"),
+            ));
+        }
+        if c.max_body_bytes == 0 {
+            return Err(bad("max_body_bytes", "must be positive".into()));
+        }
+        for (k, t) in c.tokens.iter().enumerate() {
+            if t.token.len() < 8 {
+                return Err(bad(
+                    &format!("tokens[{k}].token"),
+                    format!("the token of `{}` is shorter than 8 characters", t.name),
+                ));
+            }
+            if c.tokens[..k].iter().any(|o| o.token == t.token) {
+                return Err(bad(
+                    &format!("tokens[{k}].token"),
+                    format!("the token of `{}` is used twice", t.name),
+                ));
+            }
+        }
+        Ok(c)
+    }
+}

@@ -1,0 +1,105 @@
+//! The HTTP error type: a status and a JSON body `{"error": code, "message": text}`.
+//! Internal errors are logged with their detail and answered with a generic message.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::dispatch::DispatchError;
+use crate::dispatch::store::StoreError;
+
+/// An error answer.
+#[derive(Debug)]
+pub enum ApiError {
+    /// 400: the body is not JSON, or a value cannot be read.
+    BadRequest(String),
+    /// 401: no token, or a token the server does not know.
+    Unauthorized,
+    /// 403: the token's role may not do this.
+    Forbidden(String),
+    /// 404: no such resource.
+    NotFound(String),
+    /// 409: the change conflicts with the current state (lifecycle, a unit already taken).
+    Conflict(String),
+    /// 413: the body is larger than the configured limit.
+    TooLarge(usize),
+    /// 422: well-formed JSON whose values are wrong (types, ranges, off the map).
+    Unprocessable(String),
+    /// 500: a fault on the server's side (logged, not shown).
+    Internal(String),
+}
+
+/// The JSON body of an error.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// `bad_request`, `unauthorized`, `forbidden`, `not_found`, `conflict`,
+    /// `payload_too_large`, `unprocessable`, or `internal`.
+    pub error: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str, String) {
+        match self {
+            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m.clone()),
+            ApiError::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "a valid bearer token is required (Authorization: Bearer <token>)".into(),
+            ),
+            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m.clone()),
+            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m.clone()),
+            ApiError::Conflict(m) => (StatusCode::CONFLICT, "conflict", m.clone()),
+            ApiError::TooLarge(limit) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("the request body is larger than {limit} bytes"),
+            ),
+            ApiError::Unprocessable(m) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", m.clone())
+            }
+            ApiError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error; the server log has the details".into(),
+            ),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(detail) = &self {
+            tracing::error!("internal error: {detail}");
+        }
+        let (status, error, message) = self.parts();
+        let mut r = (status, axum::Json(ErrorBody { error, message })).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        r
+    }
+}
+
+impl From<DispatchError> for ApiError {
+    fn from(e: DispatchError) -> ApiError {
+        match e {
+            DispatchError::UnknownUnit(_) | DispatchError::UnknownIncident(_) => {
+                ApiError::NotFound(e.to_string())
+            }
+            DispatchError::Transition { .. } | DispatchError::Conflict(_) => {
+                ApiError::Conflict(e.to_string())
+            }
+            DispatchError::UnknownHospital(_)
+            | DispatchError::Time(_)
+            | DispatchError::Invalid(_) => ApiError::Unprocessable(e.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        ApiError::Internal(e.to_string())
+    }
+}

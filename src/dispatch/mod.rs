@@ -1,0 +1,552 @@
+//! Live fleet state: units, incidents and hospital handover queues, changed only by events.
+//!
+//! This module owns the unit lifecycle, the events that change the state, their validation,
+//! their replay from the durable log ([`store`]), and the dispatch rules shared with the
+//! simulator ([`recommend`]: nearest unit by road ETA, hospital by designation and detention).
+//! It must not know HTTP (that is [`crate::api`]) nor compute travel times other than through
+//! the shared [`crate::network::TravelModel`].
+//!
+//! # Lifecycle
+//! ```text
+//! available → dispatched → en_route → on_scene → transporting → at_hospital
+//!           → handover_complete → returning → available
+//! ```
+//! plus `available ⇄ out_of_service`, and three transitions a dispatcher needs:
+//! `returning → dispatched` (a unit on its way back is diverted to a new call),
+//! `dispatched | en_route → available` (stood down: the call stays open for another unit), and
+//! `on_scene → returning` (no transport). `dispatched` is entered only by an assignment.
+//!
+//! # Incident timestamps
+//! The transitions stamp the incident-log fields the standards check reads: the first
+//! assignment is `dispatched`, `en_route` is `departed`, then `on_scene`, `at_hospital` and
+//! `handover_complete`. A stand-down clears `departed` (the next unit's departure counts) but
+//! keeps the first `dispatched`. An incident closes when its unit leaves it (`returning`).
+
+pub mod recommend;
+pub mod store;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Incident, Scenario, TimeZoneSpec};
+
+/// Where a unit is in its job cycle.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitStatus {
+    Available,
+    Dispatched,
+    EnRoute,
+    OnScene,
+    Transporting,
+    AtHospital,
+    HandoverComplete,
+    Returning,
+    OutOfService,
+}
+
+impl UnitStatus {
+    pub const ALL: [UnitStatus; 9] = [
+        UnitStatus::Available,
+        UnitStatus::Dispatched,
+        UnitStatus::EnRoute,
+        UnitStatus::OnScene,
+        UnitStatus::Transporting,
+        UnitStatus::AtHospital,
+        UnitStatus::HandoverComplete,
+        UnitStatus::Returning,
+        UnitStatus::OutOfService,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnitStatus::Available => "available",
+            UnitStatus::Dispatched => "dispatched",
+            UnitStatus::EnRoute => "en_route",
+            UnitStatus::OnScene => "on_scene",
+            UnitStatus::Transporting => "transporting",
+            UnitStatus::AtHospital => "at_hospital",
+            UnitStatus::HandoverComplete => "handover_complete",
+            UnitStatus::Returning => "returning",
+            UnitStatus::OutOfService => "out_of_service",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<UnitStatus> {
+        UnitStatus::ALL.into_iter().find(|u| u.as_str() == s)
+    }
+
+    /// The statuses a unit may go to from this one (by a status report; `dispatched` only by an
+    /// assignment).
+    pub fn next(self) -> &'static [UnitStatus] {
+        use UnitStatus::*;
+        match self {
+            Available => &[OutOfService],
+            Dispatched => &[EnRoute, Available],
+            EnRoute => &[OnScene, Available],
+            OnScene => &[Transporting, Returning],
+            Transporting => &[AtHospital],
+            AtHospital => &[HandoverComplete],
+            HandoverComplete => &[Returning],
+            Returning => &[Available],
+            OutOfService => &[Available],
+        }
+    }
+
+    /// Free for a new call: at the station or on the way back.
+    pub fn assignable(self) -> bool {
+        matches!(self, UnitStatus::Available | UnitStatus::Returning)
+    }
+
+    /// Already moving, so no turnout delay before it drives.
+    pub fn rolling(self) -> bool {
+        !matches!(self, UnitStatus::Available | UnitStatus::OutOfService)
+    }
+}
+
+/// An ambulance.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Unit {
+    pub id: String,
+    pub station: String,
+    pub status: UnitStatus,
+    /// When the current status began.
+    pub since: DateTime<Utc>,
+    /// Last known position `[lon, lat]` (the station until an AVL report).
+    pub position: [f64; 2],
+    pub position_at: Option<DateTime<Utc>>,
+    /// The incident it is working, if any.
+    pub incident: Option<u64>,
+    /// The hospital it is taking a patient to or waiting at.
+    pub hospital: Option<String>,
+}
+
+/// A call and its stage times.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct IncidentRecord {
+    pub id: u64,
+    pub lon_lat: [f64; 2],
+    pub priority: u8,
+    pub condition: Option<String>,
+    pub note: Option<String>,
+    pub call_received: DateTime<Utc>,
+    pub dispatched: Option<DateTime<Utc>>,
+    pub departed: Option<DateTime<Utc>>,
+    pub on_scene: Option<DateTime<Utc>>,
+    pub at_hospital: Option<DateTime<Utc>>,
+    pub handover_complete: Option<DateTime<Utc>>,
+    /// When its unit left it; an incident is open until then.
+    pub closed: Option<DateTime<Utc>>,
+    pub unit: Option<String>,
+    pub hospital: Option<String>,
+}
+
+impl IncidentRecord {
+    pub fn open(&self) -> bool {
+        self.closed.is_none()
+    }
+
+    /// The row the incident log (and so the standards check) reads, in time zone `tz`.
+    pub fn to_incident(&self, tz: &TimeZoneSpec) -> Incident {
+        let t = |x: DateTime<Utc>| tz.from_utc(x);
+        Incident {
+            line: 0,
+            id: self.id.to_string(),
+            call_received: t(self.call_received),
+            dispatched: self.dispatched.map(t),
+            departed: self.departed.map(t),
+            on_scene: self.on_scene.map(t),
+            at_hospital: self.at_hospital.map(t),
+            handover_complete: self.handover_complete.map(t),
+            priority: self.priority,
+            unit: self.unit.clone(),
+            hospital: self.hospital.clone(),
+            lon_lat: self.lon_lat,
+            condition: self.condition.clone(),
+            zone: None,
+        }
+    }
+}
+
+/// A state change, as stored in the log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    IncidentCreated {
+        id: u64,
+        at: DateTime<Utc>,
+        lon: f64,
+        lat: f64,
+        priority: u8,
+        condition: Option<String>,
+        note: Option<String>,
+    },
+    UnitAssigned {
+        incident: u64,
+        unit: String,
+        at: DateTime<Utc>,
+    },
+    UnitStatusChanged {
+        unit: String,
+        status: UnitStatus,
+        at: DateTime<Utc>,
+        hospital: Option<String>,
+    },
+    UnitPosition {
+        unit: String,
+        lon: f64,
+        lat: f64,
+        at: DateTime<Utc>,
+    },
+}
+
+/// Why a change is refused. Nothing is written for a refused change.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DispatchError {
+    /// No unit has this id: check `GET /v1/units`.
+    #[error("unknown unit `{0}`")]
+    UnknownUnit(String),
+    /// No incident has this id.
+    #[error("unknown incident {0}")]
+    UnknownIncident(u64),
+    /// No hospital has this id: check `GET /v1/hospitals`.
+    #[error("unknown hospital `{0}`")]
+    UnknownHospital(String),
+    /// The lifecycle does not allow this step from the unit's current status.
+    #[error("unit `{unit}` is {from}; it cannot go to {to} (allowed from {from}: {allowed})")]
+    Transition {
+        unit: String,
+        from: &'static str,
+        to: &'static str,
+        allowed: String,
+    },
+    /// The unit is busy, or the incident already has a unit or is closed.
+    #[error("{0}")]
+    Conflict(String),
+    /// A time is before the step it follows, or too far in the future.
+    #[error("{0}")]
+    Time(String),
+    /// A value is out of range.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Reports may be stamped up to this far ahead of the server clock (clock skew).
+pub const MAX_FUTURE_S: i64 = 300;
+
+/// The whole live state.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Fleet {
+    pub units: BTreeMap<String, Unit>,
+    pub incidents: BTreeMap<u64, IncidentRecord>,
+    pub hospitals: Vec<String>,
+    /// Events applied (the last sequence number of the log).
+    pub seq: u64,
+}
+
+impl Fleet {
+    /// Units from the scenario's stations (`{station}-{k}` for `k = 1..=ambulances`, as the
+    /// incident logs name them), all available at their station since `start`.
+    pub fn new(sc: &Scenario, start: DateTime<Utc>) -> Fleet {
+        let mut units = BTreeMap::new();
+        for st in &sc.stations {
+            for k in 1..=st.ambulances {
+                let id = format!("{}-{k}", st.id);
+                units.insert(
+                    id.clone(),
+                    Unit {
+                        id,
+                        station: st.id.clone(),
+                        status: UnitStatus::Available,
+                        since: start,
+                        position: st.lon_lat,
+                        position_at: None,
+                        incident: None,
+                        hospital: None,
+                    },
+                );
+            }
+        }
+        Fleet {
+            units,
+            incidents: BTreeMap::new(),
+            hospitals: sc.hospitals.iter().map(|h| h.id.clone()).collect(),
+            seq: 0,
+        }
+    }
+
+    /// The id the next incident gets.
+    pub fn next_incident_id(&self) -> u64 {
+        self.incidents.keys().next_back().map_or(1, |k| k + 1)
+    }
+
+    fn unit(&self, id: &str) -> Result<&Unit, DispatchError> {
+        self.units
+            .get(id)
+            .ok_or_else(|| DispatchError::UnknownUnit(id.to_string()))
+    }
+
+    fn incident(&self, id: u64) -> Result<&IncidentRecord, DispatchError> {
+        self.incidents
+            .get(&id)
+            .ok_or(DispatchError::UnknownIncident(id))
+    }
+
+    /// Checks an event against the state; `now` is the server clock.
+    pub fn validate(&self, ev: &Event, now: DateTime<Utc>) -> Result<(), DispatchError> {
+        let not_future = |at: DateTime<Utc>| {
+            if (at - now).num_seconds() > MAX_FUTURE_S {
+                Err(DispatchError::Time(format!(
+                    "time {at} is more than {MAX_FUTURE_S} s after the server clock ({now})"
+                )))
+            } else {
+                Ok(())
+            }
+        };
+        let after = |at: DateTime<Utc>, prev: DateTime<Utc>, what: &str| {
+            if at < prev {
+                Err(DispatchError::Time(format!(
+                    "time {at} is before {what} ({prev})"
+                )))
+            } else {
+                Ok(())
+            }
+        };
+        match ev {
+            Event::IncidentCreated {
+                id,
+                lon,
+                lat,
+                priority,
+                condition,
+                ..
+            } => {
+                if self.incidents.contains_key(id) {
+                    return Err(DispatchError::Conflict(format!("incident {id} exists")));
+                }
+                check_lon_lat(*lon, *lat)?;
+                if !(1..=4).contains(priority) {
+                    return Err(DispatchError::Invalid(format!(
+                        "priority {priority} must be 1 (most urgent) to 4"
+                    )));
+                }
+                if let Some(c) = condition
+                    && !crate::model::CONDITIONS.contains(&c.as_str())
+                {
+                    return Err(DispatchError::Invalid(format!(
+                        "condition `{c}` is not one of {}",
+                        crate::model::CONDITIONS.join(", ")
+                    )));
+                }
+                Ok(())
+            }
+            Event::UnitAssigned { incident, unit, at } => {
+                let inc = self.incident(*incident)?;
+                let u = self.unit(unit)?;
+                not_future(*at)?;
+                if !inc.open() {
+                    return Err(DispatchError::Conflict(format!(
+                        "incident {incident} is closed"
+                    )));
+                }
+                if let Some(other) = &inc.unit {
+                    return Err(DispatchError::Conflict(format!(
+                        "incident {incident} already has unit `{other}`"
+                    )));
+                }
+                if !u.status.assignable() {
+                    return Err(DispatchError::Conflict(format!(
+                        "unit `{unit}` is {} and cannot take a call (it must be available or returning)",
+                        u.status.as_str()
+                    )));
+                }
+                after(*at, inc.call_received, "the call")?;
+                after(*at, u.since, "the unit's last status change")
+            }
+            Event::UnitStatusChanged {
+                unit,
+                status,
+                at,
+                hospital,
+            } => {
+                let u = self.unit(unit)?;
+                not_future(*at)?;
+                if !u.status.next().contains(status) {
+                    return Err(DispatchError::Transition {
+                        unit: unit.clone(),
+                        from: u.status.as_str(),
+                        to: status.as_str(),
+                        allowed: u
+                            .status
+                            .next()
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    });
+                }
+                after(*at, u.since, "the unit's last status change")?;
+                if let Some(h) = hospital
+                    && !self.hospitals.contains(h)
+                {
+                    return Err(DispatchError::UnknownHospital(h.clone()));
+                }
+                if matches!(status, UnitStatus::Transporting | UnitStatus::AtHospital)
+                    && hospital.is_none()
+                    && u.hospital.is_none()
+                {
+                    return Err(DispatchError::Invalid(format!(
+                        "unit `{unit}` going {} needs a hospital_id",
+                        status.as_str()
+                    )));
+                }
+                Ok(())
+            }
+            Event::UnitPosition { unit, lon, lat, at } => {
+                let u = self.unit(unit)?;
+                check_lon_lat(*lon, *lat)?;
+                not_future(*at)?;
+                if let Some(prev) = u.position_at {
+                    after(*at, prev, "the unit's last position report")?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Applies a validated event.
+    pub fn apply(&mut self, ev: &Event) {
+        self.seq += 1;
+        match ev {
+            Event::IncidentCreated {
+                id,
+                at,
+                lon,
+                lat,
+                priority,
+                condition,
+                note,
+            } => {
+                self.incidents.insert(
+                    *id,
+                    IncidentRecord {
+                        id: *id,
+                        lon_lat: [*lon, *lat],
+                        priority: *priority,
+                        condition: condition.clone(),
+                        note: note.clone(),
+                        call_received: *at,
+                        dispatched: None,
+                        departed: None,
+                        on_scene: None,
+                        at_hospital: None,
+                        handover_complete: None,
+                        closed: None,
+                        unit: None,
+                        hospital: None,
+                    },
+                );
+            }
+            Event::UnitAssigned { incident, unit, at } => {
+                if let Some(u) = self.units.get_mut(unit) {
+                    // A diverted unit leaves its previous job behind.
+                    u.status = UnitStatus::Dispatched;
+                    u.since = *at;
+                    u.incident = Some(*incident);
+                    u.hospital = None;
+                }
+                if let Some(inc) = self.incidents.get_mut(incident) {
+                    inc.unit = Some(unit.clone());
+                    inc.dispatched.get_or_insert(*at);
+                }
+            }
+            Event::UnitStatusChanged {
+                unit,
+                status,
+                at,
+                hospital,
+            } => {
+                let Some(u) = self.units.get_mut(unit) else {
+                    return;
+                };
+                u.status = *status;
+                u.since = *at;
+                if hospital.is_some() {
+                    u.hospital = hospital.clone();
+                }
+                let inc_id = u.incident;
+                let uh = u.hospital.clone();
+                match status {
+                    UnitStatus::Available | UnitStatus::OutOfService => {
+                        u.incident = None;
+                        u.hospital = None;
+                    }
+                    UnitStatus::Returning => {
+                        u.incident = None;
+                    }
+                    _ => {}
+                }
+                let Some(inc) = inc_id.and_then(|i| self.incidents.get_mut(&i)) else {
+                    return;
+                };
+                match status {
+                    UnitStatus::EnRoute => inc.departed = Some(*at),
+                    UnitStatus::OnScene => inc.on_scene = Some(*at),
+                    UnitStatus::Transporting => inc.hospital = uh,
+                    UnitStatus::AtHospital => {
+                        inc.hospital = uh;
+                        inc.at_hospital = Some(*at);
+                    }
+                    UnitStatus::HandoverComplete => inc.handover_complete = Some(*at),
+                    UnitStatus::Returning => inc.closed = Some(*at),
+                    UnitStatus::Available => {
+                        // Stood down: the call waits for another unit.
+                        inc.unit = None;
+                        inc.departed = None;
+                    }
+                    _ => {}
+                }
+            }
+            Event::UnitPosition { unit, lon, lat, at } => {
+                if let Some(u) = self.units.get_mut(unit) {
+                    u.position = [*lon, *lat];
+                    u.position_at = Some(*at);
+                }
+            }
+        }
+    }
+
+    /// Units waiting at each hospital (status `at_hospital`), with the time each has waited by
+    /// `now`, longest first.
+    pub fn handover_queue(&self, hospital: &str, now: DateTime<Utc>) -> Vec<(String, f64)> {
+        let mut q: Vec<(String, f64)> = self
+            .units
+            .values()
+            .filter(|u| {
+                u.status == UnitStatus::AtHospital && u.hospital.as_deref() == Some(hospital)
+            })
+            .map(|u| (u.id.clone(), (now - u.since).num_seconds() as f64 / 60.0))
+            .collect();
+        q.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        q
+    }
+}
+
+/// Longitude and latitude must be finite and in range.
+pub fn check_lon_lat(lon: f64, lat: f64) -> Result<(), DispatchError> {
+    if !(lon.is_finite() && (-180.0..=180.0).contains(&lon)) {
+        return Err(DispatchError::Invalid(format!(
+            "lon {lon} must be in [-180, 180]"
+        )));
+    }
+    if !(lat.is_finite() && (-90.0..=90.0).contains(&lat)) {
+        return Err(DispatchError::Invalid(format!(
+            "lat {lat} must be in [-90, 90]"
+        )));
+    }
+    Ok(())
+}

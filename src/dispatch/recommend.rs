@@ -1,0 +1,161 @@
+//! The dispatch rules: which unit reaches the scene first, and which hospital receives the
+//! patient. The live API and the simulator both use these, so they dispatch alike.
+//!
+//! This module owns the ranking rules. It must not hold state or touch the event log; callers
+//! pass positions and queues in.
+//!
+//! - **Units**: ETA = turnout delay (none when the unit is already rolling, e.g. returning) +
+//!   road travel time from its last known position, from one reverse Dijkstra search out of the
+//!   scene. Ties go to the lower unit id. Units with no road path are left out.
+//! - **Hospitals**: the condition's designated centres first (stroke, chest pain, trauma,
+//!   maternal, neonatal; [`Capability::for_condition`]); within that, hospitals that are not
+//!   holding ambulances before those that are; then by road ETA from the scene. A hospital is
+//!   holding ambulances (压车) when as many units wait as it has emergency-department bays, or
+//!   one has waited at least the detention threshold. The designation comes first because for
+//!   time-critical conditions the right centre outweighs a wait at its door.
+
+use serde::Serialize;
+
+use crate::model::{Capability, Hospital};
+use crate::network::{Dijkstra, Direction, Snapped, TravelModel};
+
+/// A unit the ranking may choose.
+#[derive(Debug, Clone)]
+pub struct UnitInput {
+    pub id: String,
+    pub position: Snapped,
+    /// Already moving: no turnout delay.
+    pub rolling: bool,
+}
+
+/// A unit with its ETA to the scene.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct RankedUnit {
+    pub unit: String,
+    pub turnout_s: f64,
+    pub travel_s: f64,
+    pub eta_s: f64,
+    pub distance_m: f64,
+}
+
+/// Ranks units by ETA to `scene`, fastest first.
+pub fn rank_units(
+    tm: &TravelModel,
+    q: &mut Dijkstra,
+    scene: &Snapped,
+    units: &[UnitInput],
+    turnout_s: f64,
+) -> Vec<RankedUnit> {
+    let positions: Vec<Snapped> = units.iter().map(|u| u.position).collect();
+    let etas = tm.one_to_many(q, scene, &positions, Direction::Reverse, None);
+    let mut out: Vec<RankedUnit> = units
+        .iter()
+        .zip(etas)
+        .filter_map(|(u, e)| {
+            let e = e?;
+            let turnout = if u.rolling { 0.0 } else { turnout_s };
+            Some(RankedUnit {
+                unit: u.id.clone(),
+                turnout_s: turnout,
+                travel_s: e.seconds(),
+                eta_s: turnout + e.seconds(),
+                distance_m: e.distance_m,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.eta_s.total_cmp(&b.eta_s).then(a.unit.cmp(&b.unit)));
+    out
+}
+
+/// A hospital and its live handover queue.
+#[derive(Debug, Clone)]
+pub struct HospitalInput<'a> {
+    pub hospital: &'a Hospital,
+    pub position: Snapped,
+    /// Units waiting to hand over.
+    pub waiting: usize,
+    /// The longest of their waits, minutes.
+    pub longest_wait_min: f64,
+}
+
+/// A hospital ranked for a patient, with the reason.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct RankedHospital {
+    pub hospital: String,
+    pub name: String,
+    pub eta_s: f64,
+    pub distance_m: f64,
+    /// It has the designation the condition calls for (true when none is needed).
+    pub designated: bool,
+    pub units_waiting: usize,
+    pub longest_wait_min: f64,
+    /// Holding ambulances (压车): all bays taken, or a wait at the detention threshold.
+    pub detaining: bool,
+    pub reason: String,
+}
+
+/// Ranks hospitals for a patient with `condition` at `scene` (see the module docs).
+pub fn rank_hospitals(
+    tm: &TravelModel,
+    q: &mut Dijkstra,
+    scene: &Snapped,
+    condition: Option<&str>,
+    hospitals: &[HospitalInput],
+    detention_threshold_min: f64,
+) -> Vec<RankedHospital> {
+    let needed = Capability::for_condition(condition);
+    let positions: Vec<Snapped> = hospitals.iter().map(|h| h.position).collect();
+    let etas = tm.one_to_many(q, scene, &positions, Direction::Forward, None);
+    let mut out: Vec<RankedHospital> = hospitals
+        .iter()
+        .zip(etas)
+        .filter_map(|(h, e)| {
+            let e = e?;
+            let designated = needed.is_none_or(|c| h.hospital.capabilities.contains(&c));
+            let full = h.hospital.ed_bays.is_some_and(|b| h.waiting >= b as usize);
+            let long = h.waiting > 0 && h.longest_wait_min >= detention_threshold_min;
+            let detaining = full || long;
+            let mut reason = match needed {
+                Some(c) if designated => format!("designated {} centre", c.as_str()),
+                Some(c) => format!("not a designated {} centre", c.as_str()),
+                None => "no designation needed".to_string(),
+            };
+            reason.push_str(&format!("; {:.1} min by road", e.minutes()));
+            if detaining {
+                reason.push_str(&format!(
+                    "; holding ambulances: {} waiting{}, longest {:.0} min (threshold {:.0} min)",
+                    h.waiting,
+                    h.hospital
+                        .ed_bays
+                        .map(|b| format!(" for {b} bays"))
+                        .unwrap_or_default(),
+                    h.longest_wait_min,
+                    detention_threshold_min
+                ));
+            } else if h.waiting > 0 {
+                reason.push_str(&format!(
+                    "; {} waiting, longest {:.0} min",
+                    h.waiting, h.longest_wait_min
+                ));
+            }
+            Some(RankedHospital {
+                hospital: h.hospital.id.clone(),
+                name: h.hospital.name.clone(),
+                eta_s: e.seconds(),
+                distance_m: e.distance_m,
+                designated,
+                units_waiting: h.waiting,
+                longest_wait_min: h.longest_wait_min,
+                detaining,
+                reason,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        (!a.designated, a.detaining)
+            .cmp(&(!b.designated, b.detaining))
+            .then(a.eta_s.total_cmp(&b.eta_s))
+            .then(a.hospital.cmp(&b.hospital))
+    });
+    out
+}

@@ -1,0 +1,847 @@
+//! The live dispatch API, driven over HTTP on `127.0.0.1:0` (issue #5): the lifecycle, the
+//! brute-force unit oracle, hospital choice, roles, bad input, races, idempotency, restart,
+//! the event stream and the OpenAPI document.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::{Arc, Barrier};
+
+use ems::api::{self, AppState, Config};
+use ems::model::{self, Scenario};
+use ems::network::TravelModel;
+use reqwest::blocking::Client;
+use serde_json::{Value, json};
+
+const DISPATCHER: &str = "demo-dispatcher";
+const VIEWER: &str = "demo-viewer";
+const ADMIN: &str = "test-admin-token";
+
+fn config(db: &Path) -> Config {
+    let mut c = Config::parse(
+        &format!(
+            "{}\n[[tokens]]\nname = \"test admin\"\ntoken = \"{ADMIN}\"\nrole = \"admin\"\n",
+            api::config::DEMO
+        ),
+        "test",
+    )
+    .unwrap();
+    c.db = db.to_path_buf();
+    c
+}
+
+/// The real server on a free port, stopped on drop.
+struct Server {
+    base: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    rt: Option<tokio::runtime::Runtime>,
+    state: AppState,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Server {
+    fn start() -> Server {
+        Server::start_with(|_| {})
+    }
+
+    fn start_with(edit: impl FnOnce(&mut Config)) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = config(&dir.path().join("events.sqlite"));
+        edit(&mut c);
+        let mut s = Server::with_config(c);
+        s._dir = Some(dir);
+        s
+    }
+
+    fn on(db: &Path) -> Server {
+        Server::with_config(config(db))
+    }
+
+    fn with_config(c: Config) -> Server {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let state = AppState::open(Scenario::demo().unwrap(), c).unwrap();
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let st = state.clone();
+        rt.spawn(async move {
+            api::run(listener, st, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        Server {
+            base,
+            stop: Some(tx),
+            rt: Some(rt),
+            state,
+            _dir: None,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn get(&self, token: &str, path: &str) -> (u16, Value) {
+        let r = Client::new()
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().unwrap_or(Value::Null))
+    }
+
+    fn post(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
+        let r = Client::new()
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().unwrap_or(Value::Null))
+    }
+
+    fn ok(&self, path: &str, body: Value) -> Value {
+        let (s, v) = self.post(DISPATCHER, path, body.clone());
+        assert!(s == 200 || s == 201, "POST {path} {body}: {s} {v}");
+        v
+    }
+
+    fn status(&self, unit: &str, status: &str, hospital: Option<&str>) -> Value {
+        let mut b = json!({ "status": status });
+        if let Some(h) = hospital {
+            b["hospital_id"] = json!(h);
+        }
+        self.ok(&format!("/v1/units/{unit}/status"), b)
+    }
+
+    fn events(&self) -> u64 {
+        self.state.fleet().unwrap().seq
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_timeout(std::time::Duration::from_secs(5));
+        }
+    }
+}
+
+fn incident(s: &Server, lon: f64, lat: f64, condition: Option<&str>) -> (u64, Value) {
+    let mut b = json!({"lon": lon, "lat": lat, "priority": 1});
+    if let Some(c) = condition {
+        b["condition"] = json!(c);
+    }
+    let v = s.ok("/v1/incidents", b);
+    (v["id"].as_u64().unwrap(), v)
+}
+
+/// A unit through its whole cycle; the incident's stamps feed the standards check.
+#[test]
+fn lifecycle_end_to_end() {
+    let s = Server::start();
+    let (id, created) = incident(&s, 7.4246, 43.7384, Some("chest_pain"));
+    let unit = created["recommendation"]["units"][0]["unit"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let hospital = created["recommendation"]["hospitals"][0]["hospital"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (st, rec) = s.get(VIEWER, &format!("/v1/incidents/{id}/recommendation"));
+    assert_eq!(st, 200);
+    assert_eq!(rec["units"][0]["unit"], json!(unit));
+    assert_eq!(rec["units"][0]["route"]["geometry"]["type"], "LineString");
+    let u = s.ok(
+        &format!("/v1/incidents/{id}/assign"),
+        json!({"unit_id": unit}),
+    );
+    assert_eq!(u["status"], "dispatched");
+    for step in ["en_route", "on_scene"] {
+        s.status(&unit, step, None);
+    }
+    s.status(&unit, "transporting", Some(&hospital));
+    s.status(&unit, "at_hospital", None);
+    let (_, hs) = s.get(VIEWER, "/v1/hospitals");
+    let h = hs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["id"] == json!(hospital))
+        .unwrap();
+    assert_eq!(h["waiting_units"], json!([unit]));
+    s.status(&unit, "handover_complete", None);
+    s.status(&unit, "returning", None);
+    let (_, open) = s.get(VIEWER, "/v1/incidents?open=true");
+    assert_eq!(open, json!([]));
+    let (_, inc) = s.get(VIEWER, &format!("/v1/incidents/{id}"));
+    for f in [
+        "dispatched",
+        "departed",
+        "on_scene",
+        "at_hospital",
+        "handover_complete",
+        "closed",
+    ] {
+        assert!(inc[f].is_string(), "{f} not stamped: {inc}");
+    }
+    assert_eq!(inc["hospital"], json!(hospital));
+    s.status(&unit, "available", None);
+    // The export is the standards check's format, read back by its own parser.
+    let csv = Client::new()
+        .get(s.url("/v1/incidents.csv"))
+        .bearer_auth(VIEWER)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let log =
+        model::parse_incidents(csv.as_bytes(), "export", &model::ParseOptions::default()).unwrap();
+    assert_eq!(log.incidents.len(), 1);
+    let row = &log.incidents[0];
+    assert_eq!(row.unit.as_deref(), Some(unit.as_str()));
+    assert_eq!(row.hospital.as_deref(), Some(hospital.as_str()));
+    assert_eq!(row.condition.as_deref(), Some("chest_pain"));
+    assert!(row.handover_complete.is_some() && row.on_scene.is_some());
+    let sc = Scenario::demo().unwrap();
+    let mut dq = ems::standards::DataQuality::default();
+    let resp = ems::standards::response_from_log(&sc, &log.incidents, 12.0, &mut dq);
+    assert_eq!(resp.reached_scene, 1);
+    let (_, k) = s.get(VIEWER, "/v1/kpis");
+    assert_eq!(k["incidents_today"], 1);
+    assert_eq!(k["reached_scene"], 1);
+    assert_eq!(k["hospital_arrivals"], 1);
+    assert_eq!(k["units_available"], 4);
+}
+
+/// The recommended unit is the one a Dijkstra from every unit picks.
+#[test]
+fn recommended_unit_equals_brute_force() {
+    let s = Server::start();
+    let sc = Scenario::demo().unwrap();
+    let tm = TravelModel::new(sc.network.clone(), sc.profile.clone()).unwrap();
+    let mut q = tm.query();
+    let mut rng = 12345u64;
+    let mut next = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        (rng % 1_000_000) as f64 / 1_000_000.0
+    };
+    let nodes = &tm.network.nodes;
+    let now = chrono::Utc::now().to_rfc3339();
+    // Move units to random road nodes; one returning (no turnout), one out of service.
+    let units = ["condamine-1", "condamine-2", "fontvieille-1", "smur-chpg-1"];
+    for u in units {
+        let p = nodes[(next() * nodes.len() as f64) as usize];
+        s.ok(
+            &format!("/v1/units/{u}/position"),
+            json!({"lon": p[0], "lat": p[1], "at": now}),
+        );
+    }
+    s.status("smur-chpg-1", "out_of_service", None);
+    let (first, _) = incident(&s, 7.42, 43.735, None);
+    s.ok(
+        &format!("/v1/incidents/{first}/assign"),
+        json!({"unit_id": "fontvieille-1"}),
+    );
+    s.status("fontvieille-1", "en_route", None);
+    s.status("fontvieille-1", "on_scene", None);
+    s.status("fontvieille-1", "returning", None);
+    let (_, listed) = s.get(VIEWER, "/v1/units");
+    let listed = listed.as_array().unwrap().clone();
+    for _ in 0..25 {
+        let p = nodes[(next() * nodes.len() as f64) as usize];
+        let (id, created) = incident(&s, p[0], p[1], None);
+        let scene = tm.snap(p).unwrap();
+        let mut best: Option<(f64, String)> = None;
+        for u in &listed {
+            let status = u["status"].as_str().unwrap();
+            if status != "available" && status != "returning" {
+                continue;
+            }
+            let pos = [
+                u["position"][0].as_f64().unwrap(),
+                u["position"][1].as_f64().unwrap(),
+            ];
+            let from = tm.snap(pos).unwrap();
+            let Some(e) = tm.eta(&mut q, &from, &scene) else {
+                continue;
+            };
+            let eta = e.seconds() + if status == "available" { 60.0 } else { 0.0 };
+            let id = u["id"].as_str().unwrap().to_string();
+            if best
+                .as_ref()
+                .is_none_or(|b| eta < b.0 - 1e-9 || (eta <= b.0 + 1e-9 && id < b.1))
+            {
+                best = Some((eta, id));
+            }
+        }
+        let (eta, unit) = best.unwrap();
+        let top = &created["recommendation"]["units"][0];
+        assert_eq!(top["unit"], json!(unit), "incident {id}");
+        assert!((top["eta_s"].as_f64().unwrap() - eta).abs() < 1e-6);
+        let ranked: Vec<&str> = created["recommendation"]["units"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["unit"].as_str().unwrap())
+            .collect();
+        assert!(
+            !ranked.contains(&"smur-chpg-1"),
+            "out of service recommended"
+        );
+    }
+}
+
+/// Designated centres first; a hospital holding ambulances drops behind one that is not.
+#[test]
+fn hospital_choice_respects_conditions_and_detention() {
+    let s = Server::start();
+    // Near the cardiac centre (CCM), far from CHPG.
+    let (_, stroke) = incident(&s, 7.4246, 43.7384, Some("stroke"));
+    let hs = &stroke["recommendation"]["hospitals"];
+    assert_eq!(
+        hs[0]["hospital"], "chpg",
+        "stroke goes to the stroke centre"
+    );
+    assert!(hs[0]["eta_s"].as_f64() > hs[1]["eta_s"].as_f64());
+    assert!(
+        hs[1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not a designated stroke centre")
+    );
+    let (_, chest) = incident(&s, 7.4246, 43.7384, Some("chest_pain"));
+    assert_eq!(chest["recommendation"]["hospitals"][0]["hospital"], "ccm");
+    // Fill CCM's two bays.
+    for unit in ["condamine-1", "condamine-2"] {
+        let (id, _) = incident(&s, 7.4246, 43.7384, None);
+        s.ok(
+            &format!("/v1/incidents/{id}/assign"),
+            json!({"unit_id": unit}),
+        );
+        s.status(unit, "en_route", None);
+        s.status(unit, "on_scene", None);
+        s.status(unit, "transporting", Some("ccm"));
+        s.status(unit, "at_hospital", None);
+    }
+    let (_, again) = incident(&s, 7.4246, 43.7384, Some("chest_pain"));
+    let hs = &again["recommendation"]["hospitals"];
+    assert_eq!(hs[0]["hospital"], "chpg", "{hs}");
+    assert_eq!(hs[1]["hospital"], "ccm");
+    assert_eq!(hs[1]["detaining"], true);
+    assert_eq!(hs[1]["units_waiting"], 2);
+    assert!(
+        hs[1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("holding ambulances")
+    );
+    // Stroke still goes to the stroke centre even if it were holding: designation first.
+    let (_, none) = incident(&s, 7.4246, 43.7384, None);
+    assert_eq!(none["recommendation"]["hospitals"][0]["hospital"], "chpg");
+}
+
+/// Every role against reads and writes; refused requests write nothing.
+#[test]
+fn roles_and_permissions() {
+    let s = Server::start();
+    let reads = [
+        "/v1/units",
+        "/v1/hospitals",
+        "/v1/incidents",
+        "/v1/incidents.csv",
+        "/v1/kpis",
+        "/v1/coverage/gaps",
+    ];
+    let tokens: [(Option<&str>, u16, u16); 5] = [
+        (None, 401, 401),
+        (Some("wrong-token-123"), 401, 401),
+        (Some(VIEWER), 200, 403),
+        (Some(DISPATCHER), 200, 201),
+        (Some(ADMIN), 200, 201),
+    ];
+    for (token, read, write) in tokens {
+        for path in reads {
+            let mut r = Client::new().get(s.url(path));
+            if let Some(t) = token {
+                r = r.bearer_auth(t);
+            }
+            let resp = r.send().unwrap();
+            assert_eq!(resp.status().as_u16(), read, "{token:?} GET {path}");
+            if read != 200 {
+                let v: Value = resp.json().unwrap();
+                assert!(v["message"].is_string());
+            }
+        }
+        let before = s.events();
+        let mut r = Client::new()
+            .post(s.url("/v1/incidents"))
+            .json(&json!({"lon": 7.42, "lat": 43.735, "priority": 2}));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        let resp = r.send().unwrap();
+        assert_eq!(resp.status().as_u16(), write, "{token:?} POST");
+        if write != 201 {
+            assert_eq!(s.events(), before, "a refused write was logged");
+            let www = resp.headers().get("www-authenticate").is_some();
+            assert_eq!(www, write == 401);
+        }
+    }
+    // Health and the API document are public.
+    assert_eq!(
+        Client::new()
+            .get(s.url("/healthz"))
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        Client::new()
+            .get(s.url("/openapi.json"))
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+/// Each kind of bad input gets a 4xx with a JSON message, and writes nothing.
+#[test]
+fn bad_input_gets_a_clear_4xx() {
+    let s = Server::start();
+    let (id, _) = incident(&s, 7.42, 43.735, None);
+    let before = s.events();
+    let assign_path = format!("/v1/incidents/{id}/assign");
+    let cases: Vec<(&str, &str, String, u16, &str)> = vec![
+        (
+            "POST",
+            "/v1/incidents",
+            json!({"lon": 200.0, "lat": 43.7, "priority": 1}).to_string(),
+            422,
+            "lon 200",
+        ),
+        (
+            "POST",
+            "/v1/incidents",
+            json!({"lon": 7.4, "lat": -95.0, "priority": 1}).to_string(),
+            422,
+            "lat -95",
+        ),
+        (
+            "POST",
+            "/v1/incidents",
+            json!({"lon": 2.35, "lat": 48.85, "priority": 1}).to_string(),
+            422,
+            "off the road map",
+        ),
+        (
+            "POST",
+            "/v1/incidents",
+            json!({"lon": 7.42, "lat": 43.735, "priority": 7}).to_string(),
+            422,
+            "priority 7",
+        ),
+        (
+            "POST",
+            "/v1/incidents",
+            json!({"lon": 7.42, "lat": 43.735, "priority": 1, "condition": "flu"}).to_string(),
+            422,
+            "condition `flu`",
+        ),
+        (
+            "POST",
+            "/v1/incidents",
+            json!({"lon": "east", "lat": 43.735, "priority": 1}).to_string(),
+            422,
+            "invalid type",
+        ),
+        (
+            "POST",
+            "/v1/incidents",
+            json!({"lat": 43.735, "priority": 1}).to_string(),
+            422,
+            "missing field `lon`",
+        ),
+        (
+            "POST",
+            "/v1/incidents",
+            json!({"lon": 7.42, "lat": 43.735, "priority": 1, "colour": "red"}).to_string(),
+            422,
+            "unknown field `colour`",
+        ),
+        (
+            "POST",
+            "/v1/incidents",
+            "{\"lon\": 7.42,".to_string(),
+            400,
+            "malformed JSON",
+        ),
+        (
+            "POST",
+            "/v1/incidents",
+            "not json".to_string(),
+            400,
+            "malformed JSON",
+        ),
+        (
+            "POST",
+            "/v1/incidents",
+            format!("{{\"note\": \"{}\"}}", "x".repeat(70_000)),
+            413,
+            "larger than 65536 bytes",
+        ),
+        (
+            "POST",
+            "/v1/incidents/999/assign",
+            json!({"unit_id": "condamine-1"}).to_string(),
+            404,
+            "unknown incident 999",
+        ),
+        (
+            "POST",
+            "/v1/incidents/abc/assign",
+            json!({"unit_id": "condamine-1"}).to_string(),
+            404,
+            "no incident `abc`",
+        ),
+        (
+            "POST",
+            &assign_path,
+            json!({"unit_id": "nobody"}).to_string(),
+            404,
+            "unknown unit `nobody`",
+        ),
+        (
+            "POST",
+            "/v1/units/nobody/status",
+            json!({"status": "en_route"}).to_string(),
+            404,
+            "unknown unit",
+        ),
+        (
+            "POST",
+            "/v1/units/condamine-1/status",
+            json!({"status": "flying"}).to_string(),
+            422,
+            "status `flying`",
+        ),
+        (
+            "POST",
+            "/v1/units/condamine-1/status",
+            json!({"status": "on_scene"}).to_string(),
+            409,
+            "cannot go to on_scene",
+        ),
+        (
+            "POST",
+            "/v1/units/condamine-1/status",
+            json!({"status": "dispatched"}).to_string(),
+            409,
+            "assignment",
+        ),
+        (
+            "POST",
+            "/v1/units/condamine-1/status",
+            json!({"status": "out_of_service", "at": "2099-01-01T00:00:00Z"}).to_string(),
+            422,
+            "after the server clock",
+        ),
+        (
+            "POST",
+            "/v1/units/condamine-1/status",
+            json!({"status": "out_of_service", "at": "yesterday"}).to_string(),
+            422,
+            "invalid",
+        ),
+        (
+            "POST",
+            "/v1/units/condamine-1/position",
+            json!({"lon": 7.42, "lat": 43.73}).to_string(),
+            422,
+            "missing field `at`",
+        ),
+        (
+            "POST",
+            "/v1/units/condamine-1/position",
+            json!({"lon": 9.5, "lat": 47.1, "at": chrono::Utc::now().to_rfc3339()}).to_string(),
+            422,
+            "off the road map",
+        ),
+        (
+            "GET",
+            "/v1/incidents/12345",
+            String::new(),
+            404,
+            "no incident 12345",
+        ),
+        (
+            "GET",
+            "/v1/incidents/x/recommendation",
+            String::new(),
+            404,
+            "no incident `x`",
+        ),
+        (
+            "GET",
+            "/v1/incidents?open=maybe",
+            String::new(),
+            400,
+            "expected true or false",
+        ),
+        ("GET", "/v1/nowhere", String::new(), 404, "no route"),
+    ];
+    for (method, path, body, want, says) in cases {
+        let c = Client::new();
+        let r = if method == "GET" {
+            c.get(s.url(path))
+        } else {
+            c.post(s.url(path))
+                .header("content-type", "application/json")
+                .body(body.clone())
+        };
+        let resp = r.bearer_auth(DISPATCHER).send().unwrap();
+        let status = resp.status().as_u16();
+        let v: Value = resp.json().unwrap_or(Value::Null);
+        assert_eq!(status, want, "{method} {path} {body:.80}: {v}");
+        let msg = v["message"].as_str().unwrap_or_default();
+        assert!(
+            msg.contains(says),
+            "{method} {path}: `{msg}` should say `{says}`"
+        );
+    }
+    // A transporting unit needs a hospital, and the hospital must exist.
+    s.ok(
+        &format!("/v1/incidents/{id}/assign"),
+        json!({"unit_id": "condamine-1"}),
+    );
+    s.status("condamine-1", "en_route", None);
+    s.status("condamine-1", "on_scene", None);
+    let after_setup = s.events();
+    let (st, v) = s.post(
+        DISPATCHER,
+        "/v1/units/condamine-1/status",
+        json!({"status": "transporting"}),
+    );
+    assert_eq!(st, 422, "{v}");
+    let (st, v) = s.post(
+        DISPATCHER,
+        "/v1/units/condamine-1/status",
+        json!({"status": "transporting", "hospital_id": "nowhere"}),
+    );
+    assert_eq!(st, 422, "{v}");
+    assert!(v["message"].as_str().unwrap().contains("unknown hospital"));
+    assert_eq!(s.events(), after_setup, "a refused change was logged");
+    assert_eq!(before + 3, after_setup);
+}
+
+/// Two dispatchers racing for one unit: exactly one wins, the other gets 409.
+#[test]
+fn racing_dispatchers_one_wins() {
+    let s = Arc::new(Server::start());
+    for round in 0..10 {
+        let (a, _) = incident(&s, 7.42, 43.735, None);
+        let (b, _) = incident(&s, 7.43, 43.74, None);
+        let barrier = Arc::new(Barrier::new(2));
+        let handles: Vec<_> = [a, b]
+            .into_iter()
+            .map(|id| {
+                let (s, barrier) = (s.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    s.post(
+                        DISPATCHER,
+                        &format!("/v1/incidents/{id}/assign"),
+                        json!({"unit_id": "condamine-1"}),
+                    )
+                    .0
+                })
+            })
+            .collect();
+        let mut codes: Vec<u16> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        codes.sort();
+        assert_eq!(codes, vec![200, 409], "round {round}");
+        // Stand the unit down so the next round starts from available.
+        s.status("condamine-1", "available", None);
+    }
+}
+
+/// A retried POST with the same Idempotency-Key returns the first answer and writes nothing.
+#[test]
+fn idempotent_retry_returns_the_first_answer() {
+    let s = Server::start();
+    let send = |key: &str, body: Value| {
+        let r = Client::new()
+            .post(s.url("/v1/incidents"))
+            .bearer_auth(DISPATCHER)
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+            .unwrap();
+        let replayed = r.headers().get("idempotent-replayed").is_some();
+        (r.status().as_u16(), replayed, r.json::<Value>().unwrap())
+    };
+    let body = json!({"lon": 7.42, "lat": 43.735, "priority": 2, "note": "retry me"});
+    let (s1, r1, v1) = send("call-1", body.clone());
+    let events = s.events();
+    let (s2, r2, v2) = send("call-1", body.clone());
+    assert_eq!((s1, r1), (201, false));
+    assert_eq!((s2, r2), (201, true));
+    assert_eq!(v1, v2);
+    assert_eq!(s.events(), events);
+    let (_, all) = s.get(VIEWER, "/v1/incidents");
+    assert_eq!(all.as_array().unwrap().len(), 1);
+    // The same key for another request is refused; another key is a new incident.
+    let (s3, _, v3) = send("call-1", json!({"lon": 7.43, "lat": 43.74, "priority": 2}));
+    assert_eq!(s3, 422, "{v3}");
+    let (s4, _, v4) = send("call-2", body);
+    assert_eq!(s4, 201);
+    assert_ne!(v4["id"], v1["id"]);
+}
+
+/// The state is rebuilt from the log after a restart.
+#[test]
+fn state_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("log.sqlite");
+    let before = {
+        let s = Server::on(&db);
+        let (id, _) = incident(&s, 7.42, 43.735, Some("trauma"));
+        s.ok(
+            &format!("/v1/incidents/{id}/assign"),
+            json!({"unit_id": "fontvieille-1"}),
+        );
+        s.status("fontvieille-1", "en_route", None);
+        s.ok(
+            "/v1/units/condamine-2/position",
+            json!({"lon": 7.425, "lat": 43.737, "at": chrono::Utc::now().to_rfc3339()}),
+        );
+        s.status("smur-chpg-1", "out_of_service", None);
+        s.state.fleet().unwrap()
+    };
+    let s = Server::on(&db);
+    assert_eq!(s.state.fleet().unwrap(), before);
+    let (id, _) = incident(&s, 7.42, 43.735, None);
+    assert_eq!(id, 2, "incident ids continue after a restart");
+}
+
+/// Dispatch screens see every change on the event stream.
+#[test]
+fn event_stream_carries_changes() {
+    use std::io::{BufRead, BufReader};
+    let s = Server::start();
+    let resp = Client::builder()
+        .timeout(std::time::Duration::from_secs(20))
+        .build()
+        .unwrap()
+        .get(s.url("/v1/events"))
+        .bearer_auth(VIEWER)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut lines = BufReader::new(resp).lines();
+    let (id, _) = incident(&s, 7.42, 43.735, None);
+    s.ok(
+        &format!("/v1/incidents/{id}/assign"),
+        json!({"unit_id": "condamine-1"}),
+    );
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let line = lines.next().unwrap().unwrap();
+        if let Some(data) = line.strip_prefix("data: ") {
+            let v: Value = serde_json::from_str(data).unwrap();
+            seen.push(v["event"]["type"].as_str().unwrap().to_string());
+        }
+    }
+    assert_eq!(seen, ["incident_created", "unit_assigned"]);
+}
+
+/// Coverage gaps and a move-up when units are busy: doing the suggested move gives the
+/// coverage it promised.
+#[test]
+fn coverage_gaps_suggest_a_move_up() {
+    let s = Server::start();
+    let (_, g) = s.get(VIEWER, "/v1/coverage/gaps");
+    assert_eq!(
+        g["coverage_now"], 1.0,
+        "Monaco is within 12 minutes of every station"
+    );
+    assert_eq!(g["uncovered"], json!([]));
+    // A 4.5-minute target leaves zones out.
+    let s = Server::start_with(|c| c.response_target_min = 4.5);
+    let (_, g) = s.get(VIEWER, "/v1/coverage/gaps");
+    let (_, k) = s.get(VIEWER, "/v1/kpis");
+    assert_eq!(k["coverage_now"], g["coverage_now"]);
+    s.status("smur-chpg-1", "out_of_service", None);
+    let (_, g) = s.get(VIEWER, "/v1/coverage/gaps");
+    let now = g["coverage_now"].as_f64().unwrap();
+    assert!(!g["uncovered"].as_array().unwrap().is_empty(), "{g}");
+    let m = g["move_up"]
+        .as_object()
+        .expect("a move-up restores coverage");
+    let gained = m["population_gained"].as_f64().unwrap();
+    assert!(gained > 0.0);
+    let to = m["to_station"].as_str().unwrap();
+    let sc = Scenario::demo().unwrap();
+    let st = sc.stations.iter().find(|x| x.id == to).unwrap();
+    s.ok(
+        &format!("/v1/units/{}/position", m["unit"].as_str().unwrap()),
+        json!({"lon": st.lon_lat[0], "lat": st.lon_lat[1], "at": chrono::Utc::now().to_rfc3339()}),
+    );
+    let (_, after) = s.get(VIEWER, "/v1/coverage/gaps");
+    let a = after["coverage_now"].as_f64().unwrap();
+    assert!(
+        (a - m["coverage_after"].as_f64().unwrap()).abs() < 1e-9,
+        "{after} vs {m:?}"
+    );
+    assert!(a > now);
+}
+
+/// The OpenAPI document lists every route.
+#[test]
+fn openapi_lists_every_route() {
+    let s = Server::start();
+    let (st, doc) = s.get(VIEWER, "/openapi.json");
+    assert_eq!(st, 200);
+    let paths: BTreeSet<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for p in [
+        "/healthz",
+        "/v1/incidents",
+        "/v1/incidents.csv",
+        "/v1/incidents/{id}",
+        "/v1/incidents/{id}/recommendation",
+        "/v1/incidents/{id}/assign",
+        "/v1/units",
+        "/v1/units/{id}/status",
+        "/v1/units/{id}/position",
+        "/v1/hospitals",
+        "/v1/kpis",
+        "/v1/coverage/gaps",
+        "/v1/events",
+    ] {
+        assert!(paths.contains(p), "{p} missing from {paths:?}");
+    }
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+}
