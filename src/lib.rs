@@ -8,7 +8,7 @@
 //! on the same road graph, the same spatial indexes and the same travel-time model, built here
 //! from OpenStreetMap data.
 //!
-//! The data flows one way: files → [`model`] / [`network`] → analyses → [`report`].
+//! The data flows one way: files → [`model`] / [`network`] → analyses → [`report`] / [`api`].
 //!
 //! # Layout
 //! - [`network`]: the road graph. OSM PBF/XML import, the compact CSR query graph, speed
@@ -21,13 +21,18 @@
 //! - [`optimize`]: location models with certified gaps (p-median, MCLP, LSCP, p-center) and
 //!   ambulance placement models (MEXCLP, backup coverage), the shared branch and bound,
 //!   benchmark readers, station planning and what-if evaluation.
+//! - [`dispatch`]: the live fleet state (units, incidents, handover queues), the unit
+//!   lifecycle, the SQLite event log and its replay, and the dispatch rules (nearest unit by
+//!   road ETA, hospital by designation and detention) that the simulator will share.
+//! - [`api`]: the axum router behind `ems serve`: roles, JSON errors, idempotency keys, the
+//!   event stream and the OpenAPI document.
 //! - [`simulate`]: so far only a documented generator of synthetic incident logs.
 //! - [`report`]: text, JSON, HTML and SVG output.
 //! - `main.rs`: the `ems` command line (`import`, `route`, `population`, `check`, `optimize`,
-//!   `evaluate`, `solve-instance`, `synth-incidents`, `demo`).
+//!   `evaluate`, `solve-instance`, `synth-incidents`, `serve`, `demo`).
 //!
-//! The discrete-event simulator and the live dispatch API are planned (`simulate`, `dispatch`,
-//! `api`) and will build on this core.
+//! The discrete-event simulator is planned (`simulate`) and will build on this core and on
+//! [`dispatch`]'s rules.
 //!
 //! # Glossary
 //! - **ETA**: estimated time of arrival; here the road travel time from a point to another,
@@ -63,6 +68,12 @@
 //!   hospital arrivals whose handover exceeds a threshold.
 //! - **Handover**: ambulance arrival at hospital → patient taken over by the emergency department.
 //! - **AVL**: automatic vehicle location, the live GPS position of a unit.
+//! - **Turnout**: dispatched → departed, the time a crew at its station needs to roll.
+//! - **Move-up**: moving an idle unit to another station to fill a coverage gap while others
+//!   are busy.
+//! - **Idempotency key**: a client-chosen request id; a retry with the same key gets the first
+//!   answer and changes nothing.
+//! - **SSE**: Server-Sent Events, a one-way HTTP stream of events to dispatch screens.
 
 pub mod api;
 pub mod dispatch;

@@ -221,6 +221,18 @@ fn lifecycle_end_to_end() {
     let mut dq = ems::standards::DataQuality::default();
     let resp = ems::standards::response_from_log(&sc, &log.incidents, 12.0, &mut dq);
     assert_eq!(resp.reached_scene, 1);
+    // `ems check` takes the export as its incident log.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("live.csv");
+    std::fs::write(&path, &csv).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ems"))
+        .args(["check", "--format", "json", "--incidents"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["data_quality"]["rows"], 1, "{report:.300}");
     let (_, k) = s.get(VIEWER, "/v1/kpis");
     assert_eq!(k["incidents_today"], 1);
     assert_eq!(k["reached_scene"], 1);
