@@ -171,11 +171,33 @@ fn lifecycle_end_to_end() {
         json!({"unit_id": unit}),
     );
     assert_eq!(u["status"], "dispatched");
+    let sc = Scenario::demo().unwrap();
+    let position = |s: &Server| -> Value {
+        let (_, us) = s.get(VIEWER, "/v1/units");
+        us.as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["id"] == json!(unit))
+            .unwrap()["position"]
+            .clone()
+    };
     for step in ["en_route", "on_scene"] {
         s.status(&unit, step, None);
     }
+    assert_eq!(
+        position(&s),
+        json!([7.4246, 43.7384]),
+        "on scene: at the scene"
+    );
     s.status(&unit, "transporting", Some(&hospital));
     s.status(&unit, "at_hospital", None);
+    let h_at = sc
+        .hospitals
+        .iter()
+        .find(|h| h.id == hospital)
+        .unwrap()
+        .lon_lat;
+    assert_eq!(position(&s), json!(h_at), "at hospital: at the hospital");
     let (_, hs) = s.get(VIEWER, "/v1/hospitals");
     let h = hs
         .as_array()
@@ -201,6 +223,14 @@ fn lifecycle_end_to_end() {
     }
     assert_eq!(inc["hospital"], json!(hospital));
     s.status(&unit, "available", None);
+    let station = unit.rsplit_once('-').unwrap().0;
+    let st_at = sc
+        .stations
+        .iter()
+        .find(|x| x.id == station)
+        .unwrap()
+        .lon_lat;
+    assert_eq!(position(&s), json!(st_at), "back available: at its station");
     // The export is the standards check's format, read back by its own parser.
     let csv = Client::new()
         .get(s.url("/v1/incidents.csv"))
@@ -217,7 +247,6 @@ fn lifecycle_end_to_end() {
     assert_eq!(row.hospital.as_deref(), Some(hospital.as_str()));
     assert_eq!(row.condition.as_deref(), Some("chest_pain"));
     assert!(row.handover_complete.is_some() && row.on_scene.is_some());
-    let sc = Scenario::demo().unwrap();
     let mut dq = ems::standards::DataQuality::default();
     let resp = ems::standards::response_from_log(&sc, &log.incidents, 12.0, &mut dq);
     assert_eq!(resp.reached_scene, 1);
@@ -230,7 +259,11 @@ fn lifecycle_end_to_end() {
         .arg(&path)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["data_quality"]["rows"], 1, "{report:.300}");
     let (_, k) = s.get(VIEWER, "/v1/kpis");

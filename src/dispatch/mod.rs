@@ -116,7 +116,9 @@ pub struct Unit {
     pub status: UnitStatus,
     /// When the current status began.
     pub since: DateTime<Utc>,
-    /// Last known position `[lon, lat]` (the station until an AVL report).
+    /// Last known position `[lon, lat]`: the latest AVL report, or where the lifecycle puts
+    /// the unit (the scene on `on_scene`, the hospital on `at_hospital`, its station when it
+    /// becomes available after returning), whichever came last. The station at first.
     pub position: [f64; 2],
     pub position_at: Option<DateTime<Utc>>,
     /// The incident it is working, if any.
@@ -244,6 +246,9 @@ pub struct Fleet {
     pub units: BTreeMap<String, Unit>,
     pub incidents: BTreeMap<u64, IncidentRecord>,
     pub hospitals: Vec<String>,
+    /// Where each hospital and station is, for positions the lifecycle implies.
+    hospital_at: BTreeMap<String, [f64; 2]>,
+    station_at: BTreeMap<String, [f64; 2]>,
     /// Events applied (the last sequence number of the log).
     pub seq: u64,
 }
@@ -275,6 +280,16 @@ impl Fleet {
             units,
             incidents: BTreeMap::new(),
             hospitals: sc.hospitals.iter().map(|h| h.id.clone()).collect(),
+            hospital_at: sc
+                .hospitals
+                .iter()
+                .map(|h| (h.id.clone(), h.lon_lat))
+                .collect(),
+            station_at: sc
+                .stations
+                .iter()
+                .map(|s| (s.id.clone(), s.lon_lat))
+                .collect(),
             seq: 0,
         }
     }
@@ -473,6 +488,7 @@ impl Fleet {
                 let Some(u) = self.units.get_mut(unit) else {
                     return;
                 };
+                let was = u.status;
                 u.status = *status;
                 u.since = *at;
                 if hospital.is_some() {
@@ -480,6 +496,22 @@ impl Fleet {
                 }
                 let inc_id = u.incident;
                 let uh = u.hospital.clone();
+                // Positions the lifecycle implies (an AVL report may follow and refine them).
+                let implied = match status {
+                    UnitStatus::OnScene => inc_id
+                        .and_then(|i| self.incidents.get(&i))
+                        .map(|i| i.lon_lat),
+                    UnitStatus::AtHospital => {
+                        uh.as_ref().and_then(|h| self.hospital_at.get(h)).copied()
+                    }
+                    UnitStatus::Available if was == UnitStatus::Returning => {
+                        self.station_at.get(&u.station).copied()
+                    }
+                    _ => None,
+                };
+                if let Some(p) = implied {
+                    u.position = p;
+                }
                 match status {
                     UnitStatus::Available | UnitStatus::OutOfService => {
                         u.incident = None;
