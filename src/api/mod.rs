@@ -948,8 +948,7 @@ async fn list_hospitals(State(s): State<AppState>) -> Result<Json<Vec<HospitalVi
                     capabilities: h.capabilities.iter().map(|c| c.as_str().into()).collect(),
                     ed_bays: h.ed_bays,
                     units_waiting: q.len(),
-                    detaining: h.ed_bays.is_some_and(|b| q.len() >= b as usize)
-                        || (!q.is_empty() && longest >= s.0.detention_min),
+                    detaining: recommend::detaining(q.len(), h.ed_bays, longest, s.0.detention_min),
                     longest_wait_min: longest,
                     waiting_units: q.into_iter().map(|x| x.0).collect(),
                 }

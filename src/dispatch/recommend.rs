@@ -2,7 +2,9 @@
 //! patient. The live API and the simulator both use these, so they dispatch alike.
 //!
 //! This module owns the ranking rules. It must not hold state or touch the event log; callers
-//! pass positions and queues in.
+//! pass positions and queues in. The rules themselves ([`turnout_delay`], [`unit_order`],
+//! [`designated`], [`detaining`], [`hospital_order`]) are plain functions, so a caller with
+//! precomputed travel times (the simulator) applies exactly the same ones.
 //!
 //! - **Units**: ETA = turnout delay (none when the unit is already rolling, e.g. returning) +
 //!   road travel time from its last known position, from one reverse Dijkstra search out of the
@@ -53,7 +55,7 @@ pub fn rank_units(
         .zip(etas)
         .filter_map(|(u, e)| {
             let e = e?;
-            let turnout = if u.rolling { 0.0 } else { turnout_s };
+            let turnout = turnout_delay(u.rolling, turnout_s);
             Some(RankedUnit {
                 unit: u.id.clone(),
                 turnout_s: turnout,
@@ -63,8 +65,51 @@ pub fn rank_units(
             })
         })
         .collect();
-    out.sort_by(|a, b| a.eta_s.total_cmp(&b.eta_s).then(a.unit.cmp(&b.unit)));
+    out.sort_by(|a, b| unit_order((a.eta_s, &a.unit), (b.eta_s, &b.unit)));
     out
+}
+
+/// The turnout delay before a unit drives: none when it is already rolling.
+#[inline]
+pub fn turnout_delay(rolling: bool, turnout_s: f64) -> f64 {
+    if rolling { 0.0 } else { turnout_s }
+}
+
+/// The unit order: smaller ETA first, ties to the lower id.
+#[inline]
+pub fn unit_order<I: Ord>(a: (f64, I), b: (f64, I)) -> std::cmp::Ordering {
+    a.0.total_cmp(&b.0).then(a.1.cmp(&b.1))
+}
+
+/// Whether a hospital holds ambulances (压车): all its bays taken, or a wait at the threshold.
+#[inline]
+pub fn detaining(
+    waiting: usize,
+    ed_bays: Option<u32>,
+    longest_wait_min: f64,
+    threshold_min: f64,
+) -> bool {
+    ed_bays.is_some_and(|b| waiting >= b as usize)
+        || (waiting > 0 && longest_wait_min >= threshold_min)
+}
+
+/// Whether a hospital has the designation `needed` (true when none is needed).
+#[inline]
+pub fn designated(h: &Hospital, needed: Option<Capability>) -> bool {
+    needed.is_none_or(|c| h.capabilities.contains(&c))
+}
+
+/// The hospital order: designated first, then not detaining, then ETA, then id. Keys are
+/// `(designated, detaining, eta, id)`.
+#[inline]
+pub fn hospital_order<I: Ord>(
+    a: (bool, bool, f64, I),
+    b: (bool, bool, f64, I),
+) -> std::cmp::Ordering {
+    (!a.0, a.1)
+        .cmp(&(!b.0, b.1))
+        .then(a.2.total_cmp(&b.2))
+        .then(a.3.cmp(&b.3))
 }
 
 /// A hospital and its live handover queue.
@@ -111,10 +156,13 @@ pub fn rank_hospitals(
         .zip(etas)
         .filter_map(|(h, e)| {
             let e = e?;
-            let designated = needed.is_none_or(|c| h.hospital.capabilities.contains(&c));
-            let full = h.hospital.ed_bays.is_some_and(|b| h.waiting >= b as usize);
-            let long = h.waiting > 0 && h.longest_wait_min >= detention_threshold_min;
-            let detaining = full || long;
+            let designated = designated(h.hospital, needed);
+            let detaining = detaining(
+                h.waiting,
+                h.hospital.ed_bays,
+                h.longest_wait_min,
+                detention_threshold_min,
+            );
             let mut reason = match needed {
                 Some(c) if designated => format!("designated {} centre", c.as_str()),
                 Some(c) => format!("not a designated {} centre", c.as_str()),
@@ -152,10 +200,10 @@ pub fn rank_hospitals(
         })
         .collect();
     out.sort_by(|a, b| {
-        (!a.designated, a.detaining)
-            .cmp(&(!b.designated, b.detaining))
-            .then(a.eta_s.total_cmp(&b.eta_s))
-            .then(a.hospital.cmp(&b.hospital))
+        hospital_order(
+            (a.designated, a.detaining, a.eta_s, &a.hospital),
+            (b.designated, b.detaining, b.eta_s, &b.hospital),
+        )
     });
     out
 }
