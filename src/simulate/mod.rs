@@ -6,4 +6,6 @@
 //! without queueing (every call gets its nearest station's unit, busy or not). The full
 //! simulator, with busy units, queues and confidence intervals, is not built yet.
 
+pub mod des;
+pub mod hypercube;
 pub mod synthetic;
