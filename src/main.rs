@@ -271,6 +271,41 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Simulate a year of calls with busy units, transport and hospital handover (discrete
+    /// events, the live API's dispatch rule), with 95 % confidence intervals over replications.
+    Simulate {
+        /// Scenario TOML [default: the embedded demo].
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        /// Replay the calls of this incident CSV (the standards check's format) instead of
+        /// generating Poisson calls from the demand zones.
+        #[arg(long)]
+        calls: Option<PathBuf>,
+        /// Days to simulate (generated calls).
+        #[arg(long, default_value_t = 365.0)]
+        days: f64,
+        #[arg(long, default_value_t = 10)]
+        replications: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Calls per 1,000 residents per year (generated calls).
+        #[arg(long, default_value_t = 90.0, allow_negative_numbers = true)]
+        calls_per_1000: f64,
+        /// Multiply every handover time (0.5 halves detention).
+        #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+        detention_scale: f64,
+        /// Set a station's ambulances: STATION=N (repeatable).
+        #[arg(long)]
+        ambulances: Vec<String>,
+        /// Add a station with one ambulance at LON,LAT (repeatable).
+        #[arg(long, allow_hyphen_values = true)]
+        add_station: Vec<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        /// Write the first replication's incidents as CSV (readable by `ems check`).
+        #[arg(long)]
+        export_incidents: Option<PathBuf>,
+    },
     /// Serve the live dispatch API: nearest units by road, hospital choice, the unit
     /// lifecycle, and a durable SQLite event log. Without arguments: the embedded demo on
     /// 127.0.0.1:8080 with the demo configuration (public demo tokens).
@@ -862,6 +897,79 @@ fn run(cli: Cli) -> Result<()> {
                 }
             };
             println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+        Command::Simulate {
+            scenario,
+            calls,
+            days,
+            replications,
+            seed,
+            calls_per_1000,
+            detention_scale,
+            ambulances,
+            add_station,
+            format,
+            export_incidents,
+        } => {
+            use ems::simulate::scenario as sim;
+            let mut sc = load_scenario(scenario.as_deref(), false)?;
+            for a in &ambulances {
+                let (id, n) = a
+                    .split_once('=')
+                    .with_context(|| format!("--ambulances `{a}`: expected STATION=N"))?;
+                let n: u32 = n
+                    .trim()
+                    .parse()
+                    .with_context(|| format!("--ambulances `{a}`: N must be a whole number"))?;
+                let st = sc
+                    .stations
+                    .iter_mut()
+                    .find(|s| s.id == id.trim())
+                    .with_context(|| format!("--ambulances `{a}`: no station `{id}`"))?;
+                st.ambulances = n;
+            }
+            for (k, a) in add_station.iter().enumerate() {
+                let p = parse_lon_lat(a, "add-station")?;
+                sc.stations.push(model::Station {
+                    id: format!("new-{}", k + 1),
+                    name: format!("New station {}", k + 1),
+                    lon_lat: p,
+                    ambulances: 1,
+                    negative_pressure: None,
+                    source: Some("ems simulate --add-station".into()),
+                });
+            }
+            let mut tm = TravelModel::new(sc.network.clone(), sc.profile.clone())?;
+            tm.snap_limit_m = sc.snap_limit_m;
+            let o = sim::SimOptions {
+                days,
+                replications,
+                seed,
+                calls_per_1000,
+                handover_scale: detention_scale,
+                ..sim::SimOptions::default()
+            };
+            let trace = match &calls {
+                Some(p) => Some(model::read_incidents(
+                    p,
+                    &model::ParseOptions {
+                        timezone: sc.timezone,
+                        skip_invalid: false,
+                    },
+                )?),
+                None => None,
+            };
+            let prepared = sim::prepare(&sc, &tm, &o, trace.as_ref())?;
+            let out = sim::simulate(&sc, &prepared, &o)?;
+            if let Some(p) = &export_incidents {
+                std::fs::write(p, model::write_incidents(&out.incidents))
+                    .with_context(|| format!("{}: cannot write", p.display()))?;
+                eprintln!("wrote {} ({} incidents)", p.display(), out.incidents.len());
+            }
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&out.summary)?),
+                Format::Text => print!("{}", sim::text(&out.summary)),
+            }
         }
         Command::Serve {
             scenario,

@@ -195,7 +195,8 @@ pub struct Replication {
     pub dispatches: Vec<Vec<u64>>,
     /// Length of the simulated period, seconds.
     pub horizon_s: f64,
-    /// Calls still waiting when the last call's job ended (a sign of overload).
+    /// Calls waiting for a unit when the last call was handled: a backlog that grows with the
+    /// horizon means the load exceeds the fleet.
     pub left_waiting: usize,
 }
 
@@ -502,6 +503,10 @@ impl Sim<'_> {
         let g = &self.m.geometry;
         match ev {
             Ev::Ready(i) => {
+                if i + 1 == self.calls.len() {
+                    // Calls still queued when the last one arrives: the backlog.
+                    self.out.left_waiting = self.queue.len();
+                }
                 let a = self.calls[i].atom;
                 match self.best_unit(a) {
                     Some((u, travel, rolling)) => self.dispatch(u, i, travel, rolling),
@@ -659,7 +664,6 @@ pub fn run(m: &SimModel, calls: &[Call], seed: u64) -> Result<Replication, SimEr
             sim.out.unit_busy_s[u] += end - sim.busy_since[u];
         }
     }
-    sim.out.left_waiting = sim.queue.len();
     sim.out.horizon_s = end;
     sim.out.calls = sim.rec;
     Ok(sim.out)

@@ -161,10 +161,10 @@ impl Hypercube {
         // Dispatch rates by (unit, atom), then normalised.
         let all_busy = pi[full] + tail;
         let mut d = vec![vec![0.0; self.rates.len()]; n];
-        for b in 0..s {
+        for (b, p) in pi.iter().enumerate() {
             for (j, r) in self.rates.iter().enumerate() {
                 if let Some(u) = first_free(b, j) {
-                    d[u][j] += pi[b] * r;
+                    d[u][j] += p * r;
                 }
             }
         }

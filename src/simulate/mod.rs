@@ -8,4 +8,5 @@
 
 pub mod des;
 pub mod hypercube;
+pub mod scenario;
 pub mod synthetic;

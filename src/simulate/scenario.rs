@@ -1,0 +1,579 @@
+//! Simulating a scenario: calls from its demand zones or from an incident log, travel times
+//! from the shared model, replications in parallel, and figures with 95 % confidence
+//! intervals computed by the standards check's own definitions.
+//!
+//! This module owns turning a scenario into a [`SimModel`] and its results into figures and an
+//! incident log. It must not compute travel times itself (it asks the shared
+//! [`TravelModel`]'s matrices) nor define the indicators (it feeds the simulated log to
+//! [`crate::standards`]).
+//!
+//! # Defaults (the demo's synthetic log uses the same ones)
+//! - Calls: 90 per 1,000 residents per year, Poisson per zone, hour of day by
+//!   [`super::synthetic::HOUR_PROFILE`]; priority 1/2/3 with 0.25/0.45/0.30; condition
+//!   stroke 8 %, chest pain 12 %, trauma 20 %, maternal 2 %, neonatal 1 %, none otherwise.
+//! - Delays (log-normal, median / 90th percentile): call handling 60 s / 100 s, turnout
+//!   75 s / 133 s, on scene 15 / 23.5 min, handover 6 / 9.4 min; 70 % transported.
+//! - Travel: road times from the shared model, times an hour-of-day factor (1 by default).
+
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
+use rand::rngs::ChaCha8Rng;
+use rand::{RngExt, SeedableRng};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::des::{
+    self, Call, Dist, Geometry, QueuePolicy, RoadService, Service, SimError, SimModel,
+};
+use super::synthetic::HOUR_PROFILE;
+use crate::model::{Capability, Incident, IncidentLog, Scenario};
+use crate::network::{Snapped, TravelModel};
+use crate::standards::{self, DataQuality};
+
+/// Simulation settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimOptions {
+    pub days: f64,
+    pub replications: usize,
+    pub seed: u64,
+    /// Calls per 1,000 residents per year (generated calls).
+    pub calls_per_1000: f64,
+    pub call_handling_s: Dist,
+    pub turnout_s: Dist,
+    pub on_scene_min: Dist,
+    pub transport_share: f64,
+    pub handover_min: Dist,
+    /// Multiplies every handover (0.5 halves detention).
+    pub handover_scale: f64,
+    pub hour_factor: [f64; 24],
+    pub response_target_min: f64,
+    pub detention_threshold_min: f64,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            days: 365.0,
+            replications: 10,
+            seed: 1,
+            calls_per_1000: 90.0,
+            call_handling_s: Dist::LogNormal {
+                median: 60.0,
+                p90: 100.0,
+            },
+            turnout_s: Dist::LogNormal {
+                median: 75.0,
+                p90: 133.0,
+            },
+            on_scene_min: Dist::LogNormal {
+                median: 15.0,
+                p90: 23.5,
+            },
+            transport_share: 0.7,
+            handover_min: Dist::LogNormal {
+                median: 6.0,
+                p90: 9.4,
+            },
+            handover_scale: 1.0,
+            hour_factor: [1.0; 24],
+            response_target_min: 12.0,
+            detention_threshold_min: standards::Targets::default_preset().detention_threshold_min,
+        }
+    }
+}
+
+/// A scenario ready to simulate.
+#[derive(Debug)]
+pub struct Prepared {
+    pub model: SimModel,
+    /// Each atom's zone id (generated calls) or `None` (trace points).
+    atom_zone: Vec<Option<String>>,
+    atom_point: Vec<[f64; 2]>,
+    /// Residents per zone atom (generated calls).
+    atom_population: Vec<f64>,
+    /// Trace calls, and the instant of time 0.
+    trace: Option<Vec<Call>>,
+    trace_ids: Vec<String>,
+    origin: DateTime<FixedOffset>,
+}
+
+/// An estimate over replications.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Estimate {
+    pub mean: f64,
+    /// Half-width of the 95 % confidence interval (Student t), 0 with one replication.
+    pub ci95: f64,
+}
+
+fn estimate(v: &[f64]) -> Option<Estimate> {
+    let v: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return None;
+    }
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    if v.len() < 2 {
+        return Some(Estimate { mean, ci95: 0.0 });
+    }
+    let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    Some(Estimate {
+        mean,
+        ci95: t975(v.len() - 1) * sd / n.sqrt(),
+    })
+}
+
+/// The 97.5 % quantile of Student's t with `df` degrees of freedom.
+fn t975(df: usize) -> f64 {
+    const T: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+        2.052, 2.048, 2.045, 2.042,
+    ];
+    T.get(df.saturating_sub(1)).copied().unwrap_or(1.96)
+}
+
+/// The figures of a simulation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    pub replications: usize,
+    pub calls_per_replication: Option<Estimate>,
+    pub mean_response_min: Option<Estimate>,
+    pub share_within_target: Option<Estimate>,
+    pub p90_response_min: Option<Estimate>,
+    pub response_target_min: f64,
+    /// By priority: (priority, mean response, share within target).
+    pub by_priority: Vec<(u8, Option<Estimate>, Option<Estimate>)>,
+    /// By zone: (zone, mean response, share within target).
+    pub by_zone: Vec<(String, Option<Estimate>, Option<Estimate>)>,
+    pub detention_rate: Option<Estimate>,
+    pub detention_threshold_min: f64,
+    pub lost_hours: Option<Estimate>,
+    /// Share of calls that waited for a free unit.
+    pub waited_share: Option<Estimate>,
+    /// Busy fraction of each unit.
+    pub unit_busy: Vec<(String, Option<Estimate>)>,
+    /// In some replication at least 1 % of the calls (and 10) were still waiting for a unit
+    /// when the last call came: demand exceeds capacity, and the figures depend on the horizon.
+    pub unstable: bool,
+}
+
+/// The simulation's output: figures, and the first replication's incident log.
+pub struct Outcome {
+    pub summary: Summary,
+    pub incidents: Vec<Incident>,
+}
+
+fn snap(tm: &TravelModel, p: [f64; 2], what: &str) -> Result<Snapped, SimError> {
+    tm.snap(p)
+        .map_err(|e| SimError::Invalid(format!("{what}: {e}")))
+}
+
+/// Builds the model: units from the stations, hospitals, atoms from the zones (or the log's
+/// points with `trace`), and the travel matrices.
+pub fn prepare(
+    sc: &Scenario,
+    tm: &TravelModel,
+    o: &SimOptions,
+    trace: Option<&IncidentLog>,
+) -> Result<Prepared, SimError> {
+    if sc.stations.iter().all(|s| s.ambulances == 0) {
+        return Err(SimError::Empty(
+            "the scenario has no units (no station has ambulances)".into(),
+        ));
+    }
+    if sc.hospitals.is_empty() && o.transport_share > 0.0 {
+        return Err(SimError::Empty("the scenario has no hospitals".into()));
+    }
+    if !(o.calls_per_1000.is_finite() && o.calls_per_1000 >= 0.0) {
+        return Err(SimError::Invalid(format!(
+            "call rate {} per 1,000 residents must be non-negative",
+            o.calls_per_1000
+        )));
+    }
+    if !(o.days.is_finite() && o.days > 0.0) || o.replications == 0 {
+        return Err(SimError::Invalid(
+            "days and replications must be positive".into(),
+        ));
+    }
+    let stations: Vec<Snapped> = sc
+        .stations
+        .iter()
+        .map(|s| snap(tm, s.lon_lat, &format!("station `{}`", s.id)))
+        .collect::<Result<_, _>>()?;
+    let hospitals: Vec<Snapped> = sc
+        .hospitals
+        .iter()
+        .map(|h| snap(tm, h.lon_lat, &format!("hospital `{}`", h.id)))
+        .collect::<Result<_, _>>()?;
+    let (mut atoms, mut atom_zone, mut atom_point, mut atom_population) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut trace_calls = None;
+    let mut trace_ids = Vec::new();
+    let mut origin = sc
+        .timezone
+        .localize(
+            &NaiveDate::from_ymd_opt(2025, 1, 1)
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .unwrap_or_default(),
+        )
+        .unwrap_or_else(|| Utc::now().fixed_offset());
+    match trace {
+        None => {
+            for z in &sc.demand {
+                if let Ok(s) = tm.snap(z.lon_lat) {
+                    atoms.push(s);
+                    atom_zone.push(Some(z.id.clone()));
+                    atom_point.push(z.lon_lat);
+                    atom_population.push(z.population);
+                }
+            }
+        }
+        Some(log) => {
+            let first = log
+                .incidents
+                .iter()
+                .map(|i| i.call_received)
+                .min()
+                .ok_or_else(|| SimError::Empty("the incident log has no calls".into()))?;
+            let midnight = first.date_naive().and_hms_opt(0, 0, 0).unwrap_or_default();
+            origin = first
+                .timezone()
+                .from_local_datetime(&midnight)
+                .earliest()
+                .unwrap_or(first);
+            let mut calls = Vec::new();
+            for inc in &log.incidents {
+                let Ok(s) = tm.snap(inc.lon_lat) else {
+                    continue;
+                };
+                atoms.push(s);
+                atom_zone.push(inc.zone.clone());
+                atom_point.push(inc.lon_lat);
+                atom_population.push(0.0);
+                let t = (inc.call_received - origin).num_milliseconds() as f64 / 1000.0;
+                calls.push(Call {
+                    t,
+                    atom: atoms.len() - 1,
+                    priority: inc.priority,
+                    condition: Capability::for_condition(inc.condition.as_deref()),
+                });
+                trace_ids.push(inc.id.clone());
+            }
+            let mut order: Vec<usize> = (0..calls.len()).collect();
+            order.sort_by(|&a, &b| calls[a].t.total_cmp(&calls[b].t).then(a.cmp(&b)));
+            trace_ids = order.iter().map(|&k| trace_ids[k].clone()).collect();
+            trace_calls = Some(order.into_iter().map(|k| calls[k].clone()).collect());
+        }
+    }
+    let secs = |m: &crate::network::Matrix, r: usize, c: usize| {
+        m.get(r, c).map_or(f64::INFINITY, |e| e.seconds())
+    };
+    let flat = |m: &crate::network::Matrix| -> Vec<f64> {
+        (0..m.rows)
+            .flat_map(|r| (0..m.cols).map(move |c| (r, c)))
+            .map(|(r, c)| secs(m, r, c))
+            .collect()
+    };
+    let geometry = Geometry {
+        stations: stations.len(),
+        hospitals: hospitals.len(),
+        atoms: atoms.len(),
+        station_to_atom: flat(&tm.matrix(&stations, &atoms, None)),
+        atom_to_station: flat(&tm.matrix(&atoms, &stations, None)),
+        atom_to_hospital: flat(&tm.matrix(&atoms, &hospitals, None)),
+        hospital_to_atom: flat(&tm.matrix(&hospitals, &atoms, None)),
+        hospital_to_station: flat(&tm.matrix(&hospitals, &stations, None)),
+    };
+    let mut unit_station = Vec::new();
+    let mut unit_ids = Vec::new();
+    for (k, st) in sc.stations.iter().enumerate() {
+        for a in 1..=st.ambulances {
+            unit_station.push(k);
+            unit_ids.push(format!("{}-{a}", st.id));
+        }
+    }
+    let model = SimModel {
+        geometry,
+        unit_station,
+        unit_ids,
+        hospitals: sc.hospitals.clone(),
+        service: Service::Road(RoadService {
+            on_scene_min: o.on_scene_min,
+            transport_share: o.transport_share,
+            handover_min: vec![o.handover_min; sc.hospitals.len()],
+            handover_scale: o.handover_scale,
+        }),
+        call_handling_s: o.call_handling_s,
+        turnout_s: o.turnout_s,
+        queue: QueuePolicy::Infinite,
+        hour_factor: o.hour_factor,
+        detention_threshold_min: o.detention_threshold_min,
+    };
+    model.check()?;
+    Ok(Prepared {
+        model,
+        atom_zone,
+        atom_point,
+        atom_population,
+        trace: trace_calls,
+        trace_ids,
+        origin,
+    })
+}
+
+fn weighted(rng: &mut ChaCha8Rng, w: &[f64]) -> usize {
+    let total: f64 = w.iter().sum();
+    let mut x = rng.random::<f64>() * total;
+    for (i, v) in w.iter().enumerate() {
+        if x < *v {
+            return i;
+        }
+        x -= v;
+    }
+    w.len() - 1
+}
+
+/// Poisson calls from the zone atoms over `days` (a function of the seed only, so two plans
+/// see the same calls).
+fn generate(p: &Prepared, o: &SimOptions, seed: u64) -> Vec<Call> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(u64::MAX);
+    let per_s: Vec<f64> = p
+        .atom_population
+        .iter()
+        .map(|pop| o.calls_per_1000 * pop / 1000.0 / (365.0 * 86_400.0))
+        .collect();
+    let hour_mean = HOUR_PROFILE.iter().sum::<f64>() / 24.0;
+    let peak = HOUR_PROFILE.iter().copied().fold(0.0, f64::max) / hour_mean;
+    let total: f64 = per_s.iter().sum::<f64>() * peak;
+    let horizon = o.days * 86_400.0;
+    let mut out = Vec::new();
+    if total <= 0.0 {
+        return out;
+    }
+    // Thinning: candidate arrivals at the peak rate, kept by the hour's share.
+    let mut t = 0.0;
+    loop {
+        t += -(1.0 - rng.random::<f64>()).ln() / total;
+        if t > horizon {
+            return out;
+        }
+        let hour = ((t / 3600.0) as usize) % 24;
+        if rng.random::<f64>() * peak > HOUR_PROFILE[hour] / hour_mean {
+            continue;
+        }
+        let atom = weighted(&mut rng, &per_s);
+        let priority = [1u8, 2, 3][weighted(&mut rng, &[0.25, 0.45, 0.30])];
+        let condition = [
+            Some(Capability::Stroke),
+            Some(Capability::ChestPain),
+            Some(Capability::Trauma),
+            Some(Capability::Maternal),
+            Some(Capability::Neonatal),
+            None,
+        ][weighted(&mut rng, &[0.08, 0.12, 0.20, 0.02, 0.01, 0.57])];
+        out.push(Call {
+            t,
+            atom,
+            priority,
+            condition,
+        });
+    }
+}
+
+fn condition_name(c: Option<Capability>) -> Option<String> {
+    c.map(|c| c.as_str().to_string())
+}
+
+/// A replication's calls as the incident log the standards check reads.
+fn to_incidents(p: &Prepared, calls: &[Call], r: &des::Replication) -> Vec<Incident> {
+    let at = |s: f64| p.origin + Duration::milliseconds((s * 1000.0).round() as i64);
+    calls
+        .iter()
+        .zip(&r.calls)
+        .enumerate()
+        .map(|(k, (c, rec))| Incident {
+            line: k as u64 + 2,
+            id: p
+                .trace_ids
+                .get(k)
+                .cloned()
+                .unwrap_or_else(|| format!("sim-{:06}", k + 1)),
+            call_received: at(rec.received),
+            dispatched: rec.dispatched.map(at),
+            departed: rec.departed.map(at),
+            on_scene: rec.on_scene.map(at),
+            at_hospital: rec.at_hospital.map(at),
+            handover_complete: rec.handover_complete.map(at),
+            priority: c.priority,
+            unit: rec.unit.map(|u| p.model.unit_ids[u].clone()),
+            hospital: rec.hospital.map(|h| p.model.hospitals[h].id.clone()),
+            lon_lat: p.atom_point[c.atom],
+            condition: condition_name(c.condition),
+            zone: p.atom_zone[c.atom].clone(),
+        })
+        .collect()
+}
+
+/// Runs the replications in parallel and summarises them.
+pub fn simulate(sc: &Scenario, p: &Prepared, o: &SimOptions) -> Result<Outcome, SimError> {
+    struct Rep {
+        incidents: Vec<Incident>,
+        busy: Vec<f64>,
+        waited: f64,
+        unstable: bool,
+    }
+    let reps: Vec<Result<Rep, SimError>> = (0..o.replications as u64)
+        .into_par_iter()
+        .map(|k| {
+            let seed = o.seed.wrapping_mul(1_000_003).wrapping_add(k);
+            let calls = match &p.trace {
+                Some(c) => c.clone(),
+                None => generate(p, o, seed),
+            };
+            let r = des::run(&p.model, &calls, seed)?;
+            let busy = r
+                .unit_busy_s
+                .iter()
+                .map(|b| b / r.horizon_s.max(1e-9))
+                .collect();
+            let waited =
+                r.calls.iter().filter(|c| c.waited).count() as f64 / r.calls.len().max(1) as f64;
+            Ok(Rep {
+                incidents: to_incidents(p, &calls, &r),
+                busy,
+                waited,
+                unstable: r.left_waiting >= 10 && r.left_waiting * 100 >= r.calls.len(),
+            })
+        })
+        .collect();
+    let reps: Vec<Rep> = reps.into_iter().collect::<Result<_, _>>()?;
+    let mut resp = Vec::new();
+    let mut det = Vec::new();
+    for r in &reps {
+        let mut dq = DataQuality::default();
+        resp.push(standards::response_from_log(
+            sc,
+            &r.incidents,
+            o.response_target_min,
+            &mut dq,
+        ));
+        det.push(standards::detention_from_log(
+            sc,
+            &r.incidents,
+            o.detention_threshold_min,
+            &mut dq,
+        ));
+    }
+    let col = |f: &dyn Fn(usize) -> Option<f64>| -> Option<Estimate> {
+        estimate(&(0..reps.len()).filter_map(f).collect::<Vec<_>>())
+    };
+    let mut priorities: Vec<u8> = resp
+        .iter()
+        .flat_map(|r| r.by_priority.keys().copied())
+        .collect();
+    priorities.sort_unstable();
+    priorities.dedup();
+    let mut zones: Vec<String> = resp
+        .iter()
+        .flat_map(|r| r.by_zone.keys().cloned())
+        .collect();
+    zones.sort();
+    zones.dedup();
+    let summary = Summary {
+        replications: reps.len(),
+        calls_per_replication: col(&|k| Some(reps[k].incidents.len() as f64)),
+        mean_response_min: col(&|k| resp[k].overall.as_ref().map(|g| g.summary.mean)),
+        share_within_target: col(&|k| resp[k].overall.as_ref().map(|g| g.share_within_target)),
+        p90_response_min: col(&|k| resp[k].overall.as_ref().map(|g| g.summary.p90)),
+        response_target_min: o.response_target_min,
+        by_priority: priorities
+            .iter()
+            .map(|pr| {
+                (
+                    *pr,
+                    col(&|k| resp[k].by_priority.get(pr).map(|g| g.summary.mean)),
+                    col(&|k| resp[k].by_priority.get(pr).map(|g| g.share_within_target)),
+                )
+            })
+            .collect(),
+        by_zone: zones
+            .iter()
+            .map(|z| {
+                (
+                    z.clone(),
+                    col(&|k| resp[k].by_zone.get(z).map(|g| g.summary.mean)),
+                    col(&|k| resp[k].by_zone.get(z).map(|g| g.share_within_target)),
+                )
+            })
+            .collect(),
+        detention_rate: col(&|k| det[k].rate),
+        detention_threshold_min: o.detention_threshold_min,
+        lost_hours: col(&|k| Some(det[k].lost_hours)),
+        waited_share: col(&|k| Some(reps[k].waited)),
+        unit_busy: p
+            .model
+            .unit_ids
+            .iter()
+            .enumerate()
+            .map(|(u, id)| (id.clone(), col(&|k| Some(reps[k].busy[u]))))
+            .collect(),
+        unstable: reps.iter().any(|r| r.unstable),
+    };
+    let incidents = reps
+        .into_iter()
+        .next()
+        .map(|r| r.incidents)
+        .unwrap_or_default();
+    Ok(Outcome { summary, incidents })
+}
+
+/// The summary as text.
+pub fn text(s: &Summary) -> String {
+    let e = |x: &Option<Estimate>, scale: f64, unit: &str| match x {
+        Some(x) => format!("{:.2} ± {:.2}{unit}", x.mean * scale, x.ci95 * scale),
+        None => "n/a".into(),
+    };
+    let mut o = format!(
+        "ems simulate: {} replications, {} calls each (95 % confidence intervals)\n",
+        s.replications,
+        e(&s.calls_per_replication, 1.0, "")
+    );
+    if s.unstable {
+        o.push_str(
+            "unstable: demand exceeds capacity (calls were piling up when the last one came; \
+             the figures grow with the horizon)\n",
+        );
+    }
+    o.push_str(&format!(
+        "  mean response          {}\n  within {:.0} min         {}\n  P90 response           {}\n  calls that waited      {}\n  detention (> {:.0} min)  {}\n  lost hours at EDs      {}\n",
+        e(&s.mean_response_min, 1.0, " min"),
+        s.response_target_min,
+        e(&s.share_within_target, 100.0, " %"),
+        e(&s.p90_response_min, 1.0, " min"),
+        e(&s.waited_share, 100.0, " %"),
+        s.detention_threshold_min,
+        e(&s.detention_rate, 100.0, " %"),
+        e(&s.lost_hours, 1.0, " h"),
+    ));
+    o.push_str("By priority\n");
+    for (p, m, w) in &s.by_priority {
+        o.push_str(&format!(
+            "  P{p}: {}, within target {}\n",
+            e(m, 1.0, " min"),
+            e(w, 100.0, " %")
+        ));
+    }
+    o.push_str("By zone\n");
+    for (z, m, w) in &s.by_zone {
+        o.push_str(&format!(
+            "  {z:<20} {}, within target {}\n",
+            e(m, 1.0, " min"),
+            e(w, 100.0, " %")
+        ));
+    }
+    o.push_str("Unit busy fractions\n");
+    for (u, b) in &s.unit_busy {
+        o.push_str(&format!("  {u:<20} {}\n", e(b, 100.0, " %")));
+    }
+    o
+}

@@ -1,0 +1,211 @@
+//! `ems simulate` on the demo (issue #6): trace replay keeps the call times, a fixed seed gives
+//! byte-identical output, the export feeds `ems check`, plans see the same calls, the hospital
+//! rule is the API's, and bad input is a clear error or a reported instability.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use ems::model::{self, ParseOptions, Scenario};
+use ems::network::TravelModel;
+use ems::simulate::des::{Dist, SimError};
+use ems::simulate::scenario::{self as sim, SimOptions};
+
+fn ems(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ems"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn demo() -> (Scenario, TravelModel) {
+    let sc = Scenario::demo().unwrap();
+    let tm = TravelModel::new(sc.network.clone(), sc.profile.clone()).unwrap();
+    (sc, tm)
+}
+
+#[test]
+fn trace_replay_keeps_every_call_time() {
+    let (sc, tm) = demo();
+    let log = &sc.incidents;
+    let o = SimOptions {
+        replications: 1,
+        ..SimOptions::default()
+    };
+    let p = sim::prepare(&sc, &tm, &o, Some(log)).unwrap();
+    let out = sim::simulate(&sc, &p, &o).unwrap();
+    let input: BTreeMap<&str, _> = log
+        .incidents
+        .iter()
+        .map(|i| (i.id.as_str(), i.call_received))
+        .collect();
+    assert_eq!(out.incidents.len(), log.incidents.len());
+    for i in &out.incidents {
+        assert_eq!(
+            Some(&i.call_received),
+            input.get(i.id.as_str()),
+            "call {}",
+            i.id
+        );
+        assert!(i.on_scene.is_some_and(|t| t >= i.call_received));
+    }
+    // The hospital rule is the API's: stroke patients go to the stroke centre.
+    let strokes: Vec<_> = out
+        .incidents
+        .iter()
+        .filter(|i| i.condition.as_deref() == Some("stroke") && i.hospital.is_some())
+        .collect();
+    assert!(!strokes.is_empty());
+    assert!(
+        strokes
+            .iter()
+            .all(|i| i.hospital.as_deref() == Some("chpg"))
+    );
+}
+
+#[test]
+fn a_fixed_seed_gives_byte_identical_output_and_check_reads_the_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str| {
+        let path = dir.path().join(name);
+        let out = ems(&[
+            "simulate",
+            "--seed",
+            "7",
+            "--replications",
+            "4",
+            "--days",
+            "60",
+            "--format",
+            "json",
+            "--export-incidents",
+            path.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.stdout, std::fs::read(&path).unwrap(), path)
+    };
+    let (a, csv_a, path) = run("a.csv");
+    let (b, csv_b, _) = run("b.csv");
+    assert_eq!(a, b, "same seed, different output");
+    assert_eq!(csv_a, csv_b);
+    let log = model::parse_incidents(csv_a.as_slice(), "export", &ParseOptions::default()).unwrap();
+    assert!(
+        log.incidents.len() > 300,
+        "{} calls in 60 days",
+        log.incidents.len()
+    );
+    let check = ems(&[
+        "check",
+        "--format",
+        "json",
+        "--incidents",
+        path.to_str().unwrap(),
+    ]);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let other = ems(&[
+        "simulate",
+        "--seed",
+        "8",
+        "--replications",
+        "4",
+        "--days",
+        "60",
+        "--format",
+        "json",
+    ]);
+    assert_ne!(a, other.stdout);
+}
+
+#[test]
+fn two_plans_see_the_same_calls() {
+    let (sc, tm) = demo();
+    let o = SimOptions {
+        days: 90.0,
+        replications: 3,
+        ..SimOptions::default()
+    };
+    let base = sim::simulate(&sc, &sim::prepare(&sc, &tm, &o, None).unwrap(), &o).unwrap();
+    let mut more = sc.clone();
+    more.stations[0].ambulances += 1;
+    let plan = sim::simulate(&more, &sim::prepare(&more, &tm, &o, None).unwrap(), &o).unwrap();
+    let key = |v: &[model::Incident]| -> Vec<_> {
+        v.iter()
+            .map(|i| (i.call_received, i.lon_lat, i.priority))
+            .collect()
+    };
+    assert_eq!(key(&base.incidents), key(&plan.incidents));
+    assert_eq!(
+        base.summary.calls_per_replication,
+        plan.summary.calls_per_replication
+    );
+    assert_eq!(
+        plan.summary.unit_busy.len(),
+        base.summary.unit_busy.len() + 1
+    );
+}
+
+#[test]
+fn bad_input_is_a_clear_error_or_a_reported_instability() {
+    let (sc, tm) = demo();
+    let o = SimOptions::default();
+    let mut none = sc.clone();
+    none.stations.iter_mut().for_each(|s| s.ambulances = 0);
+    assert!(
+        matches!(sim::prepare(&none, &tm, &o, None), Err(SimError::Empty(m)) if m.contains("no units"))
+    );
+    let mut no_h = sc.clone();
+    no_h.hospitals.clear();
+    assert!(
+        matches!(sim::prepare(&no_h, &tm, &o, None), Err(SimError::Empty(m)) if m.contains("no hospitals"))
+    );
+    let neg = SimOptions {
+        calls_per_1000: -5.0,
+        ..o.clone()
+    };
+    assert!(
+        sim::prepare(&sc, &tm, &neg, None)
+            .unwrap_err()
+            .to_string()
+            .contains("non-negative")
+    );
+    let bad = SimOptions {
+        on_scene_min: Dist::LogNormal {
+            median: 15.0,
+            p90: 10.0,
+        },
+        ..o.clone()
+    };
+    assert!(
+        sim::prepare(&sc, &tm, &bad, None)
+            .unwrap_err()
+            .to_string()
+            .contains("on-scene time")
+    );
+    let bad = SimOptions {
+        handover_scale: f64::NAN,
+        ..o.clone()
+    };
+    assert!(sim::prepare(&sc, &tm, &bad, None).is_err());
+    // Three times the fleet's capacity: reported, not a hang.
+    let over = SimOptions {
+        calls_per_1000: 3000.0,
+        days: 60.0,
+        replications: 2,
+        ..o.clone()
+    };
+    let out = sim::simulate(&sc, &sim::prepare(&sc, &tm, &over, None).unwrap(), &over).unwrap();
+    assert!(out.summary.unstable);
+    assert!(sim::text(&out.summary).contains("unstable: demand exceeds capacity"));
+    let e = ems(&["simulate", "--calls-per-1000", "-1"]);
+    assert_eq!(e.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&e.stderr).contains("must be non-negative"));
+    let e = ems(&["simulate", "--ambulances", "nowhere=2"]);
+    assert!(String::from_utf8_lossy(&e.stderr).contains("no station `nowhere`"));
+}
