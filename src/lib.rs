@@ -26,13 +26,13 @@
 //!   road ETA, hospital by designation and detention) that the simulator will share.
 //! - [`api`]: the axum router behind `ems serve`: roles, JSON errors, idempotency keys, the
 //!   event stream and the OpenAPI document.
-//! - [`simulate`]: so far only a documented generator of synthetic incident logs.
+//! - [`simulate`]: the discrete-event simulation of a year of calls with busy units and
+//!   hospital handover, Larson's exact hypercube model as its oracle, and the generator of the
+//!   demo's synthetic incident log.
 //! - [`report`]: text, JSON, HTML and SVG output.
 //! - `main.rs`: the `ems` command line (`import`, `route`, `population`, `check`, `optimize`,
-//!   `evaluate`, `solve-instance`, `synth-incidents`, `serve`, `demo`).
+//!   `evaluate`, `solve-instance`, `synth-incidents`, `simulate`, `serve`, `demo`).
 //!
-//! The discrete-event simulator is planned (`simulate`) and will build on this core and on
-//! [`dispatch`]'s rules.
 //!
 //! # Glossary
 //! - **ETA**: estimated time of arrival; here the road travel time from a point to another,
@@ -73,6 +73,10 @@
 //!   are busy.
 //! - **Idempotency key**: a client-chosen request id; a retry with the same key gets the first
 //!   answer and changes nothing.
+//! - **Hypercube model**: Larson's exact queueing model of `N` distinguishable servers with
+//!   fixed dispatch preferences (`2^N` states); the simulator's oracle.
+//! - **Common random numbers**: two simulated plans draw the same calls and service times, so
+//!   their difference is not noise.
 //! - **SSE**: Server-Sent Events, a one-way HTTP stream of events to dispatch screens.
 
 pub mod api;

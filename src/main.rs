@@ -294,6 +294,10 @@ enum Command {
         /// Multiply every handover time (0.5 halves detention).
         #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
         detention_scale: f64,
+        /// Travel-time factor at the peaks, 07:00-09:59 and 17:00-19:59 local time (1.25:
+        /// a quarter slower).
+        #[arg(long, default_value_t = 1.0)]
+        peak_factor: f64,
         /// Set a station's ambulances: STATION=N (repeatable).
         #[arg(long)]
         ambulances: Vec<String>,
@@ -906,6 +910,7 @@ fn run(cli: Cli) -> Result<()> {
             seed,
             calls_per_1000,
             detention_scale,
+            peak_factor,
             ambulances,
             add_station,
             format,
@@ -941,12 +946,17 @@ fn run(cli: Cli) -> Result<()> {
             }
             let mut tm = TravelModel::new(sc.network.clone(), sc.profile.clone())?;
             tm.snap_limit_m = sc.snap_limit_m;
+            let mut hour_factor = [1.0; 24];
+            for h in [7, 8, 9, 17, 18, 19] {
+                hour_factor[h] = peak_factor;
+            }
             let o = sim::SimOptions {
                 days,
                 replications,
                 seed,
                 calls_per_1000,
                 handover_scale: detention_scale,
+                hour_factor,
                 ..sim::SimOptions::default()
             };
             let trace = match &calls {

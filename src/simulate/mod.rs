@@ -1,10 +1,18 @@
 //! Simulation on the shared travel-time model.
 //!
-//! This module will own the discrete-event simulation of calls, dispatch, transport and hospital
-//! handover. It must not build travel times of its own: it asks [`crate::network::TravelModel`].
-//! So far it holds only [`synthetic`], a documented generator of synthetic incident logs
-//! without queueing (every call gets its nearest station's unit, busy or not). The full
-//! simulator, with busy units, queues and confidence intervals, is not built yet.
+//! This module owns the discrete-event simulation of calls, dispatch, transport and hospital
+//! handover, and its validation. It must not build travel times of its own (it asks
+//! [`crate::network::TravelModel`]) nor define dispatch rules (it applies
+//! [`crate::dispatch::recommend`]'s, like the live API) or indicators (it feeds its incident log
+//! to [`crate::standards`]).
+//!
+//! - [`des`]: the event engine on precomputed travel times: busy units, a priority queue of
+//!   waiting calls, returning units dispatched on the way back, transport, handover with
+//!   emergency-department bays, common random numbers.
+//! - [`scenario`]: a scenario's calls (generated per zone, or replayed from an incident log),
+//!   replications in parallel, figures with 95 % confidence intervals, the exported log.
+//! - [`hypercube`]: Larson's exact hypercube model, the oracle the engine is tested against.
+//! - [`synthetic`]: the generator of the demo's synthetic incident log (no queueing).
 
 pub mod des;
 pub mod hypercube;

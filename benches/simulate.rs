@@ -1,0 +1,47 @@
+//! Simulation throughput: a year of about 60,000 calls (the call volume of a 1.2-million
+//! district) on the demo's road model, 10 replications in parallel, next to one replication in
+//! the same run.
+//!
+//! Run: `cargo bench --bench simulate`. Results are written up in `BENCHMARKS.md`.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use ems::model::Scenario;
+use ems::network::TravelModel;
+use ems::simulate::scenario::{self as sim, SimOptions};
+
+fn bench(c: &mut Criterion) {
+    let mut sc = Scenario::demo().unwrap();
+    // 60,000 calls a year need a fleet to match: 12 ambulances at each station.
+    for s in &mut sc.stations {
+        s.ambulances = 12;
+    }
+    let population: f64 = sc.demand.iter().map(|z| z.population).sum();
+    let tm = TravelModel::new(sc.network.clone(), sc.profile.clone()).unwrap();
+    let ten = SimOptions {
+        calls_per_1000: 60_000.0 / population * 1000.0,
+        replications: 10,
+        ..SimOptions::default()
+    };
+    let one = SimOptions {
+        replications: 1,
+        ..ten.clone()
+    };
+    let p = sim::prepare(&sc, &tm, &ten, None).unwrap();
+    let out = sim::simulate(&sc, &p, &ten).unwrap();
+    println!(
+        "calls per replication: {:?}; unstable: {}",
+        out.summary.calls_per_replication, out.summary.unstable
+    );
+    let mut g = c.benchmark_group("simulate");
+    g.sample_size(10);
+    g.bench_function("year_60k_calls_10_replications", |b| {
+        b.iter(|| sim::simulate(&sc, &p, &ten).unwrap())
+    });
+    g.bench_function("baseline_year_60k_calls_1_replication", |b| {
+        b.iter(|| sim::simulate(&sc, &p, &one).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
