@@ -281,6 +281,10 @@ enum Command {
         /// generating Poisson calls from the demand zones.
         #[arg(long)]
         calls: Option<PathBuf>,
+        /// Compare two scenario files on the same calls: each figure for both and the paired
+        /// difference B - A with its confidence interval.
+        #[arg(long, num_args = 2, value_names = ["A", "B"], conflicts_with = "scenario")]
+        compare: Vec<PathBuf>,
         /// Days to simulate (generated calls).
         #[arg(long, default_value_t = 365.0)]
         days: f64,
@@ -905,6 +909,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Simulate {
             scenario,
             calls,
+            compare,
             days,
             replications,
             seed,
@@ -917,6 +922,38 @@ fn run(cli: Cli) -> Result<()> {
             export_incidents,
         } => {
             use ems::simulate::scenario as sim;
+            let mut hour_factor = [1.0; 24];
+            for h in [7, 8, 9, 17, 18, 19] {
+                hour_factor[h] = peak_factor;
+            }
+            let o = sim::SimOptions {
+                days,
+                replications,
+                seed,
+                calls_per_1000,
+                handover_scale: detention_scale,
+                hour_factor,
+                ..sim::SimOptions::default()
+            };
+            if let [a, b] = compare.as_slice() {
+                let run_one = |p: &Path| -> Result<sim::Outcome> {
+                    let sc = Scenario::load(p)?;
+                    let mut tm = TravelModel::new(sc.network.clone(), sc.profile.clone())?;
+                    tm.snap_limit_m = sc.snap_limit_m;
+                    let prepared = sim::prepare(&sc, &tm, &o, None)?;
+                    Ok(sim::simulate(&sc, &prepared, &o)?)
+                };
+                let (oa, ob) = (run_one(a)?, run_one(b)?);
+                let c = sim::compare(&oa, &ob);
+                match format {
+                    Format::Json => println!("{}", serde_json::to_string_pretty(&c)?),
+                    Format::Text => print!(
+                        "{}",
+                        sim::compare_text(&c, &a.display().to_string(), &b.display().to_string())
+                    ),
+                }
+                return Ok(());
+            }
             let mut sc = load_scenario(scenario.as_deref(), false)?;
             for a in &ambulances {
                 let (id, n) = a
@@ -946,19 +983,6 @@ fn run(cli: Cli) -> Result<()> {
             }
             let mut tm = TravelModel::new(sc.network.clone(), sc.profile.clone())?;
             tm.snap_limit_m = sc.snap_limit_m;
-            let mut hour_factor = [1.0; 24];
-            for h in [7, 8, 9, 17, 18, 19] {
-                hour_factor[h] = peak_factor;
-            }
-            let o = sim::SimOptions {
-                days,
-                replications,
-                seed,
-                calls_per_1000,
-                handover_scale: detention_scale,
-                hour_factor,
-                ..sim::SimOptions::default()
-            };
             let trace = match &calls {
                 Some(p) => Some(model::read_incidents(
                     p,

@@ -209,3 +209,72 @@ fn bad_input_is_a_clear_error_or_a_reported_instability() {
     let e = ems(&["simulate", "--ambulances", "nowhere=2"]);
     assert!(String::from_utf8_lossy(&e.stderr).contains("no station `nowhere`"));
 }
+
+#[test]
+fn compare_reports_paired_differences() {
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo");
+    let dir = tempfile::tempdir().unwrap();
+    let mut toml = std::fs::read_to_string(demo.join("scenario.toml")).unwrap();
+    for f in [
+        "boundary.geojson",
+        "hospitals.geojson",
+        "demand.geojson",
+        "incidents.csv",
+    ] {
+        toml = toml.replace(
+            &format!("\"{f}\""),
+            &format!("{:?}", demo.join(f).display().to_string()),
+        );
+    }
+    toml = toml.replace(
+        "\"../../maps/monaco.osm.pbf\"",
+        &format!(
+            "{:?}",
+            demo.join("../../maps/monaco.osm.pbf").display().to_string()
+        ),
+    );
+    let stations = std::fs::read_to_string(demo.join("stations.geojson"))
+        .unwrap()
+        .replace("\"ambulances\": 2", "\"ambulances\": 5");
+    std::fs::write(dir.path().join("stations.geojson"), stations).unwrap();
+    let b = dir.path().join("b.toml");
+    std::fs::write(&b, toml).unwrap();
+    let a = demo.join("scenario.toml");
+    let out = ems(&[
+        "simulate",
+        "--compare",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--replications",
+        "4",
+        "--days",
+        "90",
+        "--calls-per-1000",
+        "600",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 6);
+    let waited = rows.iter().find(|r| r[0] == "calls that waited").unwrap();
+    // Three more ambulances at the busiest station: fewer calls wait, on the same calls.
+    assert!(waited[1]["mean"].as_f64().unwrap() > 0.0, "{waited}");
+    assert!(waited[3]["mean"].as_f64().unwrap() < 0.0, "{waited}");
+    let text = ems(&[
+        "simulate",
+        "--compare",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--days",
+        "30",
+        "--replications",
+        "3",
+    ]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("B - A"));
+}

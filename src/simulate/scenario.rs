@@ -156,10 +156,85 @@ pub struct Summary {
     pub unstable: bool,
 }
 
-/// The simulation's output: figures, and the first replication's incident log.
+/// One replication's headline figures (for paired comparisons).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RepFigures {
+    pub mean_response_min: Option<f64>,
+    pub share_within_target: Option<f64>,
+    pub p90_response_min: Option<f64>,
+    pub detention_rate: Option<f64>,
+    pub lost_hours: f64,
+    pub waited_share: f64,
+}
+
+/// The simulation's output: figures, each replication's headline figures, and the first
+/// replication's incident log.
 pub struct Outcome {
     pub summary: Summary,
+    pub reps: Vec<RepFigures>,
     pub incidents: Vec<Incident>,
+}
+
+/// Plan B against plan A on the same calls (common random numbers): each figure for both, and
+/// the paired difference `B − A` with its 95 % confidence interval.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comparison {
+    /// `(figure, A, B, B − A)`.
+    pub rows: Vec<(String, Option<Estimate>, Option<Estimate>, Option<Estimate>)>,
+}
+
+/// Compares two outcomes replication by replication.
+pub fn compare(a: &Outcome, b: &Outcome) -> Comparison {
+    type Get = fn(&RepFigures) -> Option<f64>;
+    let figures: [(&str, Get); 6] = [
+        ("mean response (min)", |r| r.mean_response_min),
+        ("share within target", |r| r.share_within_target),
+        ("P90 response (min)", |r| r.p90_response_min),
+        ("detention rate", |r| r.detention_rate),
+        ("lost hours at EDs", |r| Some(r.lost_hours)),
+        ("calls that waited", |r| Some(r.waited_share)),
+    ];
+    let rows = figures
+        .iter()
+        .map(|(name, get)| {
+            let va: Vec<f64> = a.reps.iter().filter_map(get).collect();
+            let vb: Vec<f64> = b.reps.iter().filter_map(get).collect();
+            let diff: Vec<f64> = a
+                .reps
+                .iter()
+                .zip(&b.reps)
+                .filter_map(|(x, y)| Some(get(y)? - get(x)?))
+                .collect();
+            (
+                name.to_string(),
+                estimate(&va),
+                estimate(&vb),
+                estimate(&diff),
+            )
+        })
+        .collect();
+    Comparison { rows }
+}
+
+/// A comparison as text.
+pub fn compare_text(c: &Comparison, a: &str, b: &str) -> String {
+    let e = |x: &Option<Estimate>| match x {
+        Some(x) => format!("{:.4} ± {:.4}", x.mean, x.ci95),
+        None => "n/a".into(),
+    };
+    let mut o = format!(
+        "ems simulate --compare: A = {a}, B = {b} (same calls; 95 % confidence intervals)\n  {:<22} {:>20} {:>20} {:>20}\n",
+        "figure", "A", "B", "B - A"
+    );
+    for (name, x, y, d) in &c.rows {
+        o.push_str(&format!(
+            "  {name:<22} {:>20} {:>20} {:>20}\n",
+            e(x),
+            e(y),
+            e(d)
+        ));
+    }
+    o
 }
 
 fn snap(tm: &TravelModel, p: [f64; 2], what: &str) -> Result<Snapped, SimError> {
@@ -519,12 +594,26 @@ pub fn simulate(sc: &Scenario, p: &Prepared, o: &SimOptions) -> Result<Outcome, 
             .collect(),
         unstable: reps.iter().any(|r| r.unstable),
     };
+    let figures = (0..reps.len())
+        .map(|k| RepFigures {
+            mean_response_min: resp[k].overall.as_ref().map(|g| g.summary.mean),
+            share_within_target: resp[k].overall.as_ref().map(|g| g.share_within_target),
+            p90_response_min: resp[k].overall.as_ref().map(|g| g.summary.p90),
+            detention_rate: det[k].rate,
+            lost_hours: det[k].lost_hours,
+            waited_share: reps[k].waited,
+        })
+        .collect();
     let incidents = reps
         .into_iter()
         .next()
         .map(|r| r.incidents)
         .unwrap_or_default();
-    Ok(Outcome { summary, incidents })
+    Ok(Outcome {
+        summary,
+        reps: figures,
+        incidents,
+    })
 }
 
 /// The summary as text.
