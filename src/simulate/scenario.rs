@@ -179,9 +179,11 @@ pub struct Outcome {
 /// the paired difference `B − A` with its 95 % confidence interval.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Comparison {
-    /// `(figure, A, B, B − A)`.
-    pub rows: Vec<(String, Option<Estimate>, Option<Estimate>, Option<Estimate>)>,
+    pub rows: Vec<ComparisonRow>,
 }
+
+/// `(figure, A, B, B − A)`.
+pub type ComparisonRow = (String, Option<Estimate>, Option<Estimate>, Option<Estimate>);
 
 /// Compares two outcomes replication by replication.
 pub fn compare(a: &Outcome, b: &Outcome) -> Comparison {
