@@ -292,9 +292,10 @@ enum Command {
         replications: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Calls per 1,000 residents per year (generated calls).
-        #[arg(long, default_value_t = 90.0, allow_negative_numbers = true)]
-        calls_per_1000: f64,
+        /// Calls per 1,000 residents per year (generated calls) [default: the scenario's
+        /// `[simulation]` value, else 90].
+        #[arg(long, allow_negative_numbers = true)]
+        calls_per_1000: Option<f64>,
         /// Multiply every handover time (0.5 halves detention).
         #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
         detention_scale: f64,
@@ -926,20 +927,24 @@ fn run(cli: Cli) -> Result<()> {
             for h in [7, 8, 9, 17, 18, 19] {
                 hour_factor[h] = peak_factor;
             }
-            let o = sim::SimOptions {
-                days,
-                replications,
-                seed,
-                calls_per_1000,
-                handover_scale: detention_scale,
-                hour_factor,
-                ..sim::SimOptions::default()
+            let opts_for = |sc: &Scenario| {
+                let base = sim::SimOptions::for_scenario(sc);
+                sim::SimOptions {
+                    days,
+                    replications,
+                    seed,
+                    calls_per_1000: calls_per_1000.unwrap_or(base.calls_per_1000),
+                    handover_scale: detention_scale,
+                    hour_factor,
+                    ..base
+                }
             };
             if let [a, b] = compare.as_slice() {
                 let run_one = |p: &Path| -> Result<sim::Outcome> {
                     let sc = Scenario::load(p)?;
                     let mut tm = TravelModel::new(sc.network.clone(), sc.profile.clone())?;
                     tm.snap_limit_m = sc.snap_limit_m;
+                    let o = opts_for(&sc);
                     let prepared = sim::prepare(&sc, &tm, &o, None)?;
                     Ok(sim::simulate(&sc, &prepared, &o)?)
                 };
@@ -983,6 +988,7 @@ fn run(cli: Cli) -> Result<()> {
             }
             let mut tm = TravelModel::new(sc.network.clone(), sc.profile.clone())?;
             tm.snap_limit_m = sc.snap_limit_m;
+            let o = opts_for(&sc);
             let trace = match &calls {
                 Some(p) => Some(model::read_incidents(
                     p,

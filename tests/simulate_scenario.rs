@@ -210,6 +210,91 @@ fn bad_input_is_a_clear_error_or_a_reported_instability() {
     assert!(String::from_utf8_lossy(&e.stderr).contains("no station `nowhere`"));
 }
 
+/// The demo's scenario file with absolute paths, so it can live elsewhere.
+fn demo_toml() -> String {
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo");
+    let mut toml = std::fs::read_to_string(demo.join("scenario.toml")).unwrap();
+    for f in [
+        "boundary.geojson",
+        "stations.geojson",
+        "hospitals.geojson",
+        "demand.geojson",
+        "incidents.csv",
+    ] {
+        toml = toml.replace(
+            &format!("\"{f}\""),
+            &format!("{:?}", demo.join(f).display().to_string()),
+        );
+    }
+    toml.replace(
+        "\"../../maps/monaco.osm.pbf\"",
+        &format!(
+            "{:?}",
+            demo.join("../../maps/monaco.osm.pbf").display().to_string()
+        ),
+    )
+}
+
+#[test]
+fn the_scenario_sets_the_call_mix_and_handovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.toml");
+    let toml = demo_toml().replace(
+        "[profile]",
+        "[simulation]\ncalls_per_1000 = 45\npriority_shares = [1.0]\ncondition_shares = { stroke = 1.0 }\nhandover_min = { chpg = [30.0, 40.0] }\n\n[profile]",
+    );
+    std::fs::write(&path, toml).unwrap();
+    let sc = Scenario::load(&path).unwrap();
+    let tm = TravelModel::new(sc.network.clone(), sc.profile.clone()).unwrap();
+    let o = SimOptions {
+        days: 60.0,
+        replications: 1,
+        ..SimOptions::for_scenario(&sc)
+    };
+    assert_eq!(o.calls_per_1000, 45.0);
+    let out = sim::simulate(&sc, &sim::prepare(&sc, &tm, &o, None).unwrap(), &o).unwrap();
+    assert!(
+        out.incidents
+            .iter()
+            .all(|i| i.priority == 1 && i.condition.as_deref() == Some("stroke"))
+    );
+    // Every stroke goes to CHPG, whose handovers now take 30 minutes or more at the median.
+    let h: Vec<f64> = out
+        .incidents
+        .iter()
+        .filter_map(|i| Some((i.handover_complete? - i.at_hospital?).num_seconds() as f64 / 60.0))
+        .collect();
+    let mut sorted = h.clone();
+    sorted.sort_by(f64::total_cmp);
+    assert!(
+        sorted[sorted.len() / 2] > 25.0,
+        "median handover {}",
+        sorted[sorted.len() / 2]
+    );
+    // Bad tables are errors naming the field.
+    for (bad, says) in [
+        ("hour_profile = [1.0, 2.0]", "hour_profile"),
+        ("priority_shares = [-1.0]", "priority_shares"),
+        ("condition_shares = { flu = 0.5 }", "condition_shares.flu"),
+        (
+            "condition_shares = { stroke = 0.7, trauma = 0.6 }",
+            "more than 1",
+        ),
+        (
+            "handover_min = { nowhere = [5.0, 8.0] }",
+            "no hospital `nowhere`",
+        ),
+        ("handover_min = { chpg = [9.0, 5.0] }", "median <= p90"),
+        ("calls_per_1000 = -3", "non-negative"),
+        ("colour = 1", "unknown field"),
+    ] {
+        let toml = demo_toml().replace("[profile]", &format!("[simulation]\n{bad}\n\n[profile]"));
+        std::fs::write(&path, toml).unwrap();
+        let e = Scenario::load(&path).unwrap_err().to_string();
+        assert!(e.contains("s.toml") && e.contains(says), "{bad}: {e}");
+    }
+}
+
 #[test]
 fn compare_reports_paired_differences() {
     let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo");

@@ -679,6 +679,88 @@ pub struct ScenarioFile {
     /// Time zone of incident timestamps written without an offset: `UTC` (default), a fixed
     /// offset such as `+08:00`, or an IANA name such as `Asia/Shanghai`.
     pub timezone: Option<String>,
+    /// How calls arise, for `ems simulate` (`[simulation]`).
+    pub simulation: Option<CallMix>,
+}
+
+/// How calls arise and how long handovers take, for the simulator (the scenario file's
+/// `[simulation]` table). Every field is optional; the simulator documents its defaults.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallMix {
+    /// Calls per 1,000 residents per year.
+    pub calls_per_1000: Option<f64>,
+    /// Relative call volume by local hour of day: 24 non-negative numbers.
+    pub hour_profile: Option<Vec<f64>>,
+    /// Shares of priorities 1, 2, 3 (and 4): 1 to 4 non-negative numbers.
+    pub priority_shares: Option<Vec<f64>>,
+    /// Share of calls by condition (`stroke`, `chest_pain`, `trauma`, `maternal`, `neonatal`,
+    /// `other`); the rest have none. The shares add up to at most 1.
+    pub condition_shares: Option<std::collections::BTreeMap<String, f64>>,
+    /// Handover minutes by hospital id, `[median, 90th percentile]` of a log-normal.
+    pub handover_min: Option<std::collections::BTreeMap<String, [f64; 2]>>,
+}
+
+impl CallMix {
+    /// Checks the values (hospital ids against `hospitals`); the message names the field.
+    fn check(&self, hospitals: &[Hospital]) -> Result<(), String> {
+        let fin = |v: &f64| v.is_finite() && *v >= 0.0;
+        if let Some(r) = self.calls_per_1000
+            && !fin(&r)
+        {
+            return Err(format!(
+                "`simulation.calls_per_1000` = {r} must be non-negative"
+            ));
+        }
+        if let Some(h) = &self.hour_profile
+            && (h.len() != 24 || !h.iter().all(fin) || h.iter().sum::<f64>() <= 0.0)
+        {
+            return Err(
+                "`simulation.hour_profile` needs 24 non-negative numbers, not all 0".into(),
+            );
+        }
+        if let Some(p) = &self.priority_shares
+            && (p.is_empty() || p.len() > 4 || !p.iter().all(fin) || p.iter().sum::<f64>() <= 0.0)
+        {
+            return Err("`simulation.priority_shares` needs 1 to 4 non-negative shares".into());
+        }
+        if let Some(c) = &self.condition_shares {
+            for (k, v) in c {
+                if !CONDITIONS.contains(&k.as_str()) {
+                    return Err(format!(
+                        "`simulation.condition_shares.{k}`: not one of {}",
+                        CONDITIONS.join(", ")
+                    ));
+                }
+                if !fin(v) {
+                    return Err(format!(
+                        "`simulation.condition_shares.{k}` = {v} must be non-negative"
+                    ));
+                }
+            }
+            let total: f64 = c.values().sum();
+            if total > 1.0 + 1e-9 {
+                return Err(format!(
+                    "`simulation.condition_shares` add up to {total}, more than 1"
+                ));
+            }
+        }
+        if let Some(h) = &self.handover_min {
+            for (id, [median, p90]) in h {
+                if !hospitals.iter().any(|x| &x.id == id) {
+                    return Err(format!(
+                        "`simulation.handover_min.{id}`: no hospital `{id}`"
+                    ));
+                }
+                if !(median.is_finite() && *median > 0.0 && p90.is_finite() && p90 >= median) {
+                    return Err(format!(
+                        "`simulation.handover_min.{id}` = [{median}, {p90}]: need 0 < median <= p90"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A loaded scenario: every file read and validated.
@@ -697,6 +779,8 @@ pub struct Scenario {
     pub population: Option<f64>,
     pub profile: SpeedProfile,
     pub snap_limit_m: f64,
+    /// The `[simulation]` table (defaults where absent).
+    pub simulation: CallMix,
 }
 
 /// Reads every file a scenario names. `read` turns a scenario-relative path into its bytes and
@@ -802,8 +886,16 @@ impl Scenario {
             }
             None => IncidentLog::default(),
         };
+        let simulation = file.simulation.clone().unwrap_or_default();
+        simulation
+            .check(&hospitals)
+            .map_err(|message| ModelError::Toml {
+                path: path.to_string(),
+                message,
+            })?;
         let network = source.map(&file.map)?;
         Ok(Scenario {
+            simulation,
             name: file.name,
             network,
             region,

@@ -25,6 +25,7 @@ use super::des::{
     self, Call, Dist, Geometry, QueuePolicy, RoadService, Service, SimError, SimModel,
 };
 use super::synthetic::HOUR_PROFILE;
+
 use crate::model::{Capability, Incident, IncidentLog, Scenario};
 use crate::network::{Snapped, TravelModel};
 use crate::standards::{self, DataQuality};
@@ -47,6 +48,54 @@ pub struct SimOptions {
     pub hour_factor: [f64; 24],
     pub response_target_min: f64,
     pub detention_threshold_min: f64,
+    /// Relative call volume by local hour (generated calls).
+    pub hour_profile: [f64; 24],
+    /// Shares of priorities 1, 2, ... (generated calls).
+    pub priority_shares: Vec<f64>,
+    /// Shares of conditions; the rest have none (generated calls).
+    pub condition_shares: Vec<(Capability, f64)>,
+    /// Handover distributions by hospital id, overriding `handover_min`.
+    pub handover_by_hospital: Vec<(String, Dist)>,
+}
+
+impl SimOptions {
+    /// The defaults with the scenario's `[simulation]` table applied.
+    pub fn for_scenario(sc: &Scenario) -> SimOptions {
+        let mut o = SimOptions::default();
+        let m = &sc.simulation;
+        if let Some(r) = m.calls_per_1000 {
+            o.calls_per_1000 = r;
+        }
+        if let Some(h) = &m.hour_profile {
+            for (k, v) in h.iter().take(24).enumerate() {
+                o.hour_profile[k] = *v;
+            }
+        }
+        if let Some(p) = &m.priority_shares {
+            o.priority_shares = p.clone();
+        }
+        if let Some(c) = &m.condition_shares {
+            o.condition_shares = c
+                .iter()
+                .filter_map(|(k, v)| Capability::for_condition(Some(k)).map(|c| (c, *v)))
+                .collect();
+        }
+        if let Some(h) = &m.handover_min {
+            o.handover_by_hospital = h
+                .iter()
+                .map(|(id, [median, p90])| {
+                    (
+                        id.clone(),
+                        Dist::LogNormal {
+                            median: *median,
+                            p90: *p90,
+                        },
+                    )
+                })
+                .collect();
+        }
+        o
+    }
 }
 
 impl Default for SimOptions {
@@ -77,6 +126,16 @@ impl Default for SimOptions {
             hour_factor: [1.0; 24],
             response_target_min: 12.0,
             detention_threshold_min: standards::Targets::default_preset().detention_threshold_min,
+            hour_profile: HOUR_PROFILE,
+            priority_shares: vec![0.25, 0.45, 0.30],
+            condition_shares: vec![
+                (Capability::Stroke, 0.08),
+                (Capability::ChestPain, 0.12),
+                (Capability::Trauma, 0.20),
+                (Capability::Maternal, 0.02),
+                (Capability::Neonatal, 0.01),
+            ],
+            handover_by_hospital: Vec::new(),
         }
     }
 }
@@ -376,7 +435,16 @@ pub fn prepare(
         service: Service::Road(RoadService {
             on_scene_min: o.on_scene_min,
             transport_share: o.transport_share,
-            handover_min: vec![o.handover_min; sc.hospitals.len()],
+            handover_min: sc
+                .hospitals
+                .iter()
+                .map(|h| {
+                    o.handover_by_hospital
+                        .iter()
+                        .find(|(id, _)| *id == h.id)
+                        .map_or(o.handover_min, |x| x.1)
+                })
+                .collect(),
             handover_scale: o.handover_scale,
         }),
         call_handling_s: o.call_handling_s,
@@ -419,14 +487,20 @@ fn generate(p: &Prepared, o: &SimOptions, seed: u64) -> Vec<Call> {
         .iter()
         .map(|pop| o.calls_per_1000 * pop / 1000.0 / (365.0 * 86_400.0))
         .collect();
-    let hour_mean = HOUR_PROFILE.iter().sum::<f64>() / 24.0;
-    let peak = HOUR_PROFILE.iter().copied().fold(0.0, f64::max) / hour_mean;
+    let profile = &o.hour_profile;
+    let hour_mean = profile.iter().sum::<f64>() / 24.0;
+    let peak = profile.iter().copied().fold(0.0, f64::max) / hour_mean;
     let total: f64 = per_s.iter().sum::<f64>() * peak;
     let horizon = o.days * 86_400.0;
     let mut out = Vec::new();
-    if total <= 0.0 {
+    if total <= 0.0 || !total.is_finite() {
         return out;
     }
+    let mut conditions: Vec<Option<Capability>> =
+        o.condition_shares.iter().map(|(c, _)| Some(*c)).collect();
+    let mut condition_w: Vec<f64> = o.condition_shares.iter().map(|(_, w)| *w).collect();
+    conditions.push(None);
+    condition_w.push((1.0 - condition_w.iter().sum::<f64>()).max(0.0));
     // Thinning: candidate arrivals at the peak rate, kept by the hour's share.
     let mut t = 0.0;
     loop {
@@ -435,19 +509,12 @@ fn generate(p: &Prepared, o: &SimOptions, seed: u64) -> Vec<Call> {
             return out;
         }
         let hour = ((t / 3600.0) as usize) % 24;
-        if rng.random::<f64>() * peak > HOUR_PROFILE[hour] / hour_mean {
+        if rng.random::<f64>() * peak > profile[hour] / hour_mean {
             continue;
         }
         let atom = weighted(&mut rng, &per_s);
-        let priority = [1u8, 2, 3][weighted(&mut rng, &[0.25, 0.45, 0.30])];
-        let condition = [
-            Some(Capability::Stroke),
-            Some(Capability::ChestPain),
-            Some(Capability::Trauma),
-            Some(Capability::Maternal),
-            Some(Capability::Neonatal),
-            None,
-        ][weighted(&mut rng, &[0.08, 0.12, 0.20, 0.02, 0.01, 0.57])];
+        let priority = weighted(&mut rng, &o.priority_shares) as u8 + 1;
+        let condition = conditions[weighted(&mut rng, &condition_w)];
         out.push(Call {
             t,
             atom,
