@@ -299,29 +299,15 @@ fn the_scenario_sets_the_call_mix_and_handovers() {
 fn compare_reports_paired_differences() {
     let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo");
     let dir = tempfile::tempdir().unwrap();
-    let mut toml = std::fs::read_to_string(demo.join("scenario.toml")).unwrap();
-    for f in [
-        "boundary.geojson",
-        "hospitals.geojson",
-        "demand.geojson",
-        "incidents.csv",
-    ] {
-        toml = toml.replace(
-            &format!("\"{f}\""),
-            &format!("{:?}", demo.join(f).display().to_string()),
-        );
-    }
-    toml = toml.replace(
-        "\"../../maps/monaco.osm.pbf\"",
-        &format!(
-            "{:?}",
-            demo.join("../../maps/monaco.osm.pbf").display().to_string()
-        ),
-    );
     let stations = std::fs::read_to_string(demo.join("stations.geojson"))
         .unwrap()
         .replace("\"ambulances\": 2", "\"ambulances\": 5");
-    std::fs::write(dir.path().join("stations.geojson"), stations).unwrap();
+    let more = dir.path().join("stations.geojson");
+    std::fs::write(&more, stations).unwrap();
+    let toml = demo_toml().replace(
+        &format!("{:?}", demo.join("stations.geojson").display().to_string()),
+        &format!("{:?}", more.display().to_string()),
+    );
     let b = dir.path().join("b.toml");
     std::fs::write(&b, toml).unwrap();
     let a = demo.join("scenario.toml");

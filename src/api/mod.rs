@@ -401,6 +401,30 @@ fn write(
     }
 }
 
+/// One write on a blocking thread: the idempotency key from the headers, then `f` with the
+/// write's context and the parsed body (which calls [`write`]).
+async fn write_blocking<T: Send + 'static>(
+    s: &AppState,
+    principal: Principal,
+    headers: &HeaderMap,
+    route: String,
+    body: JsonBody<T>,
+    f: impl FnOnce(&Service, &Write, T) -> Result<Response, ApiError> + Send + 'static,
+) -> Result<Response, ApiError> {
+    let key = idempotency_key(headers)?;
+    let svc = s.0.clone();
+    blocking(move || {
+        let w = Write {
+            principal,
+            route,
+            key,
+            raw: body.raw,
+        };
+        f(&svc, &w, body.value)
+    })
+    .await
+}
+
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
@@ -597,55 +621,53 @@ async fn create_incident(
     headers: HeaderMap,
     body: JsonBody<CreateIncident>,
 ) -> Result<Response, ApiError> {
-    let key = idempotency_key(&headers)?;
-    let svc = s.0.clone();
-    blocking(move || {
-        let c = body.value;
-        let w = Write {
-            principal: p,
-            route: "POST /v1/incidents".into(),
-            key,
-            raw: body.raw,
-        };
-        write(
-            &svc,
-            &w,
-            |fleet, now| {
-                crate::dispatch::check_lon_lat(c.lon, c.lat)?;
-                svc.tm.snap([c.lon, c.lat]).map_err(|e| {
-                    ApiError::Unprocessable(format!(
-                        "the incident location is off the road map: {e}"
-                    ))
-                })?;
-                Ok(Event::IncidentCreated {
-                    id: fleet.next_incident_id(),
-                    at: now,
-                    lon: c.lon,
-                    lat: c.lat,
-                    priority: c.priority,
-                    condition: c.condition.filter(|x| !x.is_empty()),
-                    note: c.note,
-                })
-            },
-            |svc, fleet, ev| {
-                let Event::IncidentCreated { id, .. } = ev else {
-                    return Err(ApiError::Internal("unexpected event".into()));
-                };
-                let inc = fleet
-                    .incidents
-                    .get(id)
-                    .ok_or_else(|| ApiError::Internal("incident not applied".into()))?;
-                let rec = recommend_for(svc, fleet, inc)?;
-                let body = serde_json::to_value(Created {
-                    id: *id,
-                    incident: inc.clone(),
-                    recommendation: rec,
-                })
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
-                Ok((StatusCode::CREATED, body))
-            },
-        )
-    })
+    write_blocking(
+        &s,
+        p,
+        &headers,
+        "POST /v1/incidents".into(),
+        body,
+        |svc, w, c| {
+            write(
+                svc,
+                w,
+                |fleet, now| {
+                    crate::dispatch::check_lon_lat(c.lon, c.lat)?;
+                    svc.tm.snap([c.lon, c.lat]).map_err(|e| {
+                        ApiError::Unprocessable(format!(
+                            "the incident location is off the road map: {e}"
+                        ))
+                    })?;
+                    Ok(Event::IncidentCreated {
+                        id: fleet.next_incident_id(),
+                        at: now,
+                        lon: c.lon,
+                        lat: c.lat,
+                        priority: c.priority,
+                        condition: c.condition.filter(|x| !x.is_empty()),
+                        note: c.note,
+                    })
+                },
+                |svc, fleet, ev| {
+                    let Event::IncidentCreated { id, .. } = ev else {
+                        return Err(ApiError::Internal("unexpected event".into()));
+                    };
+                    let inc = fleet
+                        .incidents
+                        .get(id)
+                        .ok_or_else(|| ApiError::Internal("incident not applied".into()))?;
+                    let rec = recommend_for(svc, fleet, inc)?;
+                    let body = serde_json::to_value(Created {
+                        id: *id,
+                        incident: inc.clone(),
+                        recommendation: rec,
+                    })
+                    .map_err(|e| ApiError::Internal(e.to_string()))?;
+                    Ok((StatusCode::CREATED, body))
+                },
+            )
+        },
+    )
     .await
 }
 
@@ -755,19 +777,12 @@ async fn assign(
     body: JsonBody<AssignRequest>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
-    let key = idempotency_key(&headers)?;
-    let svc = s.0.clone();
-    blocking(move || {
-        let unit = body.value.unit_id;
-        let w = Write {
-            principal: p,
-            route: format!("POST /v1/incidents/{id}/assign"),
-            key,
-            raw: body.raw,
-        };
+    let route = format!("POST /v1/incidents/{id}/assign");
+    write_blocking(&s, p, &headers, route, body, move |svc, w, r| {
+        let unit = r.unit_id;
         write(
-            &svc,
-            &w,
+            svc,
+            w,
             |_, now| {
                 Ok(Event::UnitAssigned {
                     incident: id,
@@ -814,10 +829,8 @@ async fn unit_status(
     headers: HeaderMap,
     body: JsonBody<StatusRequest>,
 ) -> Result<Response, ApiError> {
-    let key = idempotency_key(&headers)?;
-    let svc = s.0.clone();
-    blocking(move || {
-        let r = body.value;
+    let route = format!("POST /v1/units/{unit}/status");
+    write_blocking(&s, p, &headers, route, body, move |svc, w, r| {
         let status = UnitStatus::parse(&r.status).ok_or_else(|| {
             ApiError::Unprocessable(format!(
                 "status `{}` is not one of {}",
@@ -830,15 +843,9 @@ async fn unit_status(
                 "a unit becomes dispatched by an assignment: POST /v1/incidents/{id}/assign".into(),
             ));
         }
-        let w = Write {
-            principal: p,
-            route: format!("POST /v1/units/{unit}/status"),
-            key,
-            raw: body.raw,
-        };
         write(
-            &svc,
-            &w,
+            svc,
+            w,
             |_, now| {
                 Ok(Event::UnitStatusChanged {
                     unit: unit.clone(),
@@ -875,19 +882,11 @@ async fn unit_position(
     headers: HeaderMap,
     body: JsonBody<PositionRequest>,
 ) -> Result<Response, ApiError> {
-    let key = idempotency_key(&headers)?;
-    let svc = s.0.clone();
-    blocking(move || {
-        let r = body.value;
-        let w = Write {
-            principal: p,
-            route: format!("POST /v1/units/{unit}/position"),
-            key,
-            raw: body.raw,
-        };
+    let route = format!("POST /v1/units/{unit}/position");
+    write_blocking(&s, p, &headers, route, body, move |svc, w, r| {
         write(
-            &svc,
-            &w,
+            svc,
+            w,
             |_, _| {
                 crate::dispatch::check_lon_lat(r.lon, r.lat)?;
                 // Stored as the point on the road it snaps to.

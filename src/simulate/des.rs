@@ -340,35 +340,41 @@ impl Sim<'_> {
         self.m.hour_factor[hour]
     }
 
-    /// The free unit with the smallest ETA to atom `a` (and its travel and turnout).
-    fn best_unit(&self, a: usize) -> Option<(usize, f64, bool)> {
+    /// Unit `u`'s travel time to atom `a` now, and whether it is already rolling; `None` when it
+    /// is busy (or has no road to the atom).
+    fn travel(&self, u: usize, a: usize) -> Option<(f64, bool)> {
         let g = &self.m.geometry;
         let f = self.factor();
+        let s = self.m.unit_station[u];
+        let (t, rolling) = match self.unit[u] {
+            Where::AtStation => (g.station_to_atom[s * g.atoms + a] * f, false),
+            Where::Busy => return None,
+            Where::Returning {
+                hospital: Some(h), ..
+            } => (g.hospital_to_atom[h * g.atoms + a] * f, true),
+            Where::Returning {
+                hospital: None,
+                arrive,
+            } => (
+                (arrive - self.t).max(0.0) + g.station_to_atom[s * g.atoms + a] * f,
+                true,
+            ),
+        };
+        t.is_finite().then_some((t, rolling))
+    }
+
+    /// The free unit with the smallest ETA to atom `a` (and its travel and whether it rolls).
+    fn best_unit(&self, a: usize) -> Option<(usize, f64, bool)> {
+        // Expected turnout ranks units; the drawn turnout applies to the one sent.
+        let mean_turnout = match self.m.turnout_s {
+            Dist::Fixed(v) => v,
+            Dist::Exponential { mean } => mean,
+            Dist::LogNormal { median, .. } => median,
+        };
         let mut best: Option<(f64, usize, f64, bool)> = None;
-        for (u, w) in self.unit.iter().enumerate() {
-            let s = self.m.unit_station[u];
-            let (travel, rolling) = match *w {
-                Where::AtStation => (g.station_to_atom[s * g.atoms + a] * f, false),
-                Where::Busy => continue,
-                Where::Returning {
-                    hospital: Some(h), ..
-                } => (g.hospital_to_atom[h * g.atoms + a] * f, true),
-                Where::Returning {
-                    hospital: None,
-                    arrive,
-                } => (
-                    (arrive - self.t).max(0.0) + g.station_to_atom[s * g.atoms + a] * f,
-                    true,
-                ),
-            };
-            if !travel.is_finite() {
+        for u in 0..self.unit.len() {
+            let Some((travel, rolling)) = self.travel(u, a) else {
                 continue;
-            }
-            // Expected turnout ranks units; the drawn turnout applies to the one sent.
-            let mean_turnout = match self.m.turnout_s {
-                Dist::Fixed(v) => v,
-                Dist::Exponential { mean } => mean,
-                Dist::LogNormal { median, .. } => median,
             };
             let eta = recommend::turnout_delay(rolling, mean_turnout) + travel;
             if best.is_none_or(|b| {
@@ -415,24 +421,10 @@ impl Sim<'_> {
 
     /// A unit became free (at its station or returning): it takes the head of the queue.
     fn serve_queue(&mut self, u: usize) {
-        if let Some(Reverse((_, _, i))) = self.queue.pop() {
-            let a = self.calls[i].atom;
-            let g = &self.m.geometry;
-            let s = self.m.unit_station[u];
-            let f = self.factor();
-            let (travel, rolling) = match self.unit[u] {
-                Where::Returning {
-                    hospital: Some(h), ..
-                } => (g.hospital_to_atom[h * g.atoms + a] * f, true),
-                Where::Returning {
-                    hospital: None,
-                    arrive,
-                } => (
-                    (arrive - self.t).max(0.0) + g.station_to_atom[s * g.atoms + a] * f,
-                    true,
-                ),
-                _ => (g.station_to_atom[s * g.atoms + a] * f, false),
-            };
+        if let Some(&Reverse((_, _, i))) = self.queue.peek()
+            && let Some((travel, rolling)) = self.travel(u, self.calls[i].atom)
+        {
+            self.queue.pop();
             self.dispatch(u, i, travel, rolling);
         }
     }
