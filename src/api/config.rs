@@ -1,5 +1,8 @@
 //! The dispatch service's configuration file (TOML): the event log path, the listen address,
 //! the delays and targets the live figures use, the body size limit and the bearer tokens.
+//!
+//! This module owns reading and validating that file. It must not expose tokens: their `Debug`
+//! form is redacted, and nothing here logs them.
 
 use std::path::{Path, PathBuf};
 

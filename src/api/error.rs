@@ -1,5 +1,8 @@
 //! The HTTP error type: a status and a JSON body `{"error": code, "message": text}`.
-//! Internal errors are logged with their detail and answered with a generic message.
+//!
+//! This module owns the mapping from library errors to HTTP statuses. It must not leak
+//! internals: internal errors are logged with their detail and answered with a generic
+//! message.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
