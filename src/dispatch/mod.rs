@@ -260,7 +260,7 @@ impl Fleet {
         let mut units = BTreeMap::new();
         for st in &sc.stations {
             for k in 1..=st.ambulances {
-                let id = format!("{}-{k}", st.id);
+                let id = st.unit_id(k);
                 units.insert(
                     id.clone(),
                     Unit {

@@ -41,6 +41,24 @@ pub struct Incident {
     pub zone: Option<String>,
 }
 
+/// Every column, in the order [`write_incidents`] writes them.
+pub const COLUMNS: [&str; 14] = [
+    "id",
+    "call_received",
+    "dispatched",
+    "departed",
+    "on_scene",
+    "at_hospital",
+    "handover_complete",
+    "priority",
+    "unit",
+    "hospital",
+    "lon",
+    "lat",
+    "condition",
+    "zone",
+];
+
 /// The stage columns, in the order they should occur in time.
 pub const STAGES: [&str; 6] = [
     "call_received",
@@ -316,23 +334,7 @@ fn parse_row(
 pub fn write_incidents(incidents: &[Incident]) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     let ts = |t: &Option<DateTime<FixedOffset>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
-    let header = [
-        "id",
-        "call_received",
-        "dispatched",
-        "departed",
-        "on_scene",
-        "at_hospital",
-        "handover_complete",
-        "priority",
-        "unit",
-        "hospital",
-        "lon",
-        "lat",
-        "condition",
-        "zone",
-    ];
-    let mut rows = vec![header.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
+    let mut rows = vec![COLUMNS.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
     for i in incidents {
         rows.push(vec![
             i.id.clone(),

@@ -153,6 +153,14 @@ pub struct Station {
     pub source: Option<String>,
 }
 
+impl Station {
+    /// The id of the station's `k`-th ambulance (`k` from 1): `{station}-{k}`, as incident logs,
+    /// the live API and the simulator name units.
+    pub fn unit_id(&self, k: u32) -> String {
+        format!("{}-{k}", self.id)
+    }
+}
+
 /// A receiving hospital.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Hospital {

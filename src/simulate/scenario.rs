@@ -424,7 +424,7 @@ pub fn prepare(
     for (k, st) in sc.stations.iter().enumerate() {
         for a in 1..=st.ambulances {
             unit_station.push(k);
-            unit_ids.push(format!("{}-{a}", st.id));
+            unit_ids.push(st.unit_id(a));
         }
     }
     let model = SimModel {

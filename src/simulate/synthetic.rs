@@ -235,9 +235,8 @@ pub fn generate(
         };
         local.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
     };
-    let mut out = String::from(
-        "id,call_received,dispatched,departed,on_scene,at_hospital,handover_complete,priority,unit,hospital,lon,lat,condition,zone\n",
-    );
+    let mut out = crate::model::incidents::COLUMNS.join(",");
+    out.push('\n');
     for (k, c) in calls.iter().enumerate() {
         let from_stations = tm.one_to_many(&mut q, &c.point, &stations, Direction::Reverse, None);
         let Some((si, eta)) = from_stations
@@ -249,7 +248,7 @@ pub fn generate(
             continue;
         };
         let amb = sc.stations[si].ambulances.max(1);
-        let unit = format!("{}-{}", sc.stations[si].id, next_unit[si] % amb + 1);
+        let unit = sc.stations[si].unit_id(next_unit[si] % amb + 1);
         next_unit[si] += 1;
         let secs = |s: f64| Duration::milliseconds((s * 1000.0).round() as i64);
         let received = c.at;
