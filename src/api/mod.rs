@@ -19,7 +19,7 @@
 pub mod config;
 pub mod error;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -99,6 +99,8 @@ pub struct Service {
     stop: watch::Sender<bool>,
     hospitals: Vec<Snapped>,
     zones: Vec<Option<Snapped>>,
+    /// The zones that snapped, in order (the targets of coverage searches).
+    zone_targets: Vec<Snapped>,
     /// `station_cover[s][z]`: an idle unit at station `s` reaches zone `z` within the target.
     station_cover: Vec<Vec<bool>>,
 }
@@ -139,24 +141,11 @@ impl AppState {
         let budget_s =
             config.response_target_min * 60.0 - config.call_handling_s - config.turnout_s;
         let mut q = tm.query();
-        let targets: Vec<Snapped> = zones.iter().flatten().copied().collect();
+        let zone_targets: Vec<Snapped> = zones.iter().flatten().copied().collect();
         let station_cover = sc
             .stations
             .iter()
-            .map(|st| {
-                let mut cover = vec![false; zones.len()];
-                if let (Ok(s), true) = (tm.snap(st.lon_lat), budget_s >= 0.0) {
-                    let etas = tm.one_to_many(&mut q, &s, &targets, Direction::Forward, None);
-                    let mut k = 0;
-                    for (z, zs) in zones.iter().enumerate() {
-                        if zs.is_some() {
-                            cover[z] = etas[k].is_some_and(|e| e.seconds() <= budget_s);
-                            k += 1;
-                        }
-                    }
-                }
-                cover
-            })
+            .map(|st| zones_within(&tm, &mut q, st.lon_lat, &zones, &zone_targets, budget_s))
             .collect();
         let store = Store::open(&config.db)?;
         let fleet = replay(&sc, &store)?;
@@ -175,6 +164,7 @@ impl AppState {
             stop,
             hospitals,
             zones,
+            zone_targets,
             station_cover,
         })))
     }
@@ -529,15 +519,14 @@ const RECOMMEND_UNITS: usize = 10;
 
 fn recommend_for(
     svc: &Service,
-    fleet: &Fleet,
+    units: &BTreeMap<String, Unit>,
     inc: &IncidentRecord,
 ) -> Result<Recommendation, ApiError> {
     let tm = &svc.tm;
     let scene = tm.snap(inc.lon_lat).map_err(|e| {
         ApiError::Unprocessable(format!("incident {} is off the road map: {e}", inc.id))
     })?;
-    let units: Vec<(&Unit, UnitInput)> = fleet
-        .units
+    let free: Vec<(&Unit, UnitInput)> = units
         .values()
         .filter(|u| u.status.assignable())
         .filter_map(|u| {
@@ -552,13 +541,13 @@ fn recommend_for(
             ))
         })
         .collect();
-    let inputs: Vec<UnitInput> = units.iter().map(|(_, i)| i.clone()).collect();
+    let inputs: Vec<UnitInput> = free.iter().map(|(_, i)| i.clone()).collect();
     let mut q = tm.query();
     let ranked = recommend::rank_units(tm, &mut q, &scene, &inputs, svc.config.turnout_s);
     let now = Utc::now();
     let mut options = Vec::new();
     for r in ranked.into_iter().take(RECOMMEND_UNITS) {
-        let Some((u, input)) = units.iter().find(|(u, _)| u.id == r.unit) else {
+        let Some((u, input)) = free.iter().find(|(u, _)| u.id == r.unit) else {
             continue;
         };
         let geometry = tm
@@ -580,7 +569,7 @@ fn recommend_for(
         .sc
         .hospitals
         .iter()
-        .map(|h| fleet.handover_queue(&h.id, now))
+        .map(|h| crate::dispatch::handover_queue(units, &h.id, now))
         .collect();
     let hospitals: Vec<HospitalInput> = svc
         .sc
@@ -656,7 +645,7 @@ async fn create_incident(
                         .incidents
                         .get(id)
                         .ok_or_else(|| ApiError::Internal("incident not applied".into()))?;
-                    let rec = recommend_for(svc, fleet, inc)?;
+                    let rec = recommend_for(svc, &fleet.units, inc)?;
                     let body = serde_json::to_value(Created {
                         id: *id,
                         incident: inc.clone(),
@@ -747,12 +736,18 @@ async fn recommendation(
     let id = parse_id(&id)?;
     let svc = s.0.clone();
     blocking(move || {
-        let fleet = svc.lock()?.fleet.clone();
-        let inc = fleet
-            .incidents
-            .get(&id)
-            .ok_or_else(|| ApiError::NotFound(format!("no incident {id}")))?;
-        recommend_for(&svc, &fleet, inc).map(Json)
+        // Only the units and this incident leave the lock.
+        let (units, inc) = {
+            let core = svc.lock()?;
+            let inc = core
+                .fleet
+                .incidents
+                .get(&id)
+                .cloned()
+                .ok_or_else(|| ApiError::NotFound(format!("no incident {id}")))?;
+            (core.fleet.units.clone(), inc)
+        };
+        recommend_for(&svc, &units, &inc).map(Json)
     })
     .await
 }
@@ -977,34 +972,63 @@ struct Kpis {
     coverage_now: Option<f64>,
 }
 
+/// Which zones a unit at `from` reaches within `budget_s` seconds of travel (`zones` as
+/// snapped, `targets` the ones that snapped, in order).
+fn zones_within(
+    tm: &TravelModel,
+    q: &mut crate::network::Dijkstra,
+    from: [f64; 2],
+    zones: &[Option<Snapped>],
+    targets: &[Snapped],
+    budget_s: f64,
+) -> Vec<bool> {
+    let mut cover = vec![false; zones.len()];
+    if let (Ok(p), true) = (tm.snap(from), budget_s >= 0.0) {
+        let etas = tm.one_to_many(q, &p, targets, Direction::Forward, None);
+        let mut k = 0;
+        for (z, zs) in zones.iter().enumerate() {
+            if zs.is_some() {
+                cover[z] = etas[k].is_some_and(|e| e.seconds() <= budget_s);
+                k += 1;
+            }
+        }
+    }
+    cover
+}
+
 /// Zones each free unit reaches within the target now.
-fn unit_cover(svc: &Service, fleet: &Fleet) -> Vec<(String, Vec<bool>)> {
-    let tm = &svc.tm;
+fn unit_cover(svc: &Service, units: &BTreeMap<String, Unit>) -> Vec<(String, Vec<bool>)> {
     let c = &svc.config;
-    let mut q = tm.query();
-    let targets: Vec<Snapped> = svc.zones.iter().flatten().copied().collect();
-    fleet
-        .units
+    let mut q = svc.tm.query();
+    units
         .values()
         .filter(|u| u.status.assignable())
         .map(|u| {
             let budget = c.response_target_min * 60.0
                 - c.call_handling_s
                 - if u.status.rolling() { 0.0 } else { c.turnout_s };
-            let mut cover = vec![false; svc.zones.len()];
-            if let (Ok(p), true) = (tm.snap(u.position), budget >= 0.0) {
-                let etas = tm.one_to_many(&mut q, &p, &targets, Direction::Forward, None);
-                let mut k = 0;
-                for (z, zs) in svc.zones.iter().enumerate() {
-                    if zs.is_some() {
-                        cover[z] = etas[k].is_some_and(|e| e.seconds() <= budget);
-                        k += 1;
-                    }
-                }
-            }
+            let cover = zones_within(
+                &svc.tm,
+                &mut q,
+                u.position,
+                &svc.zones,
+                &svc.zone_targets,
+                budget,
+            );
             (u.id.clone(), cover)
         })
         .collect()
+}
+
+/// Zones covered by any of `covers`.
+fn union<'a>(n: usize, covers: impl IntoIterator<Item = &'a [bool]>) -> Vec<bool> {
+    let mut any = vec![false; n];
+    for c in covers {
+        for (a, b) in any.iter_mut().zip(c) {
+            *a |= *b;
+        }
+    }
+    any
 }
 
 fn covered_population(svc: &Service, covered: &[bool]) -> f64 {
@@ -1022,29 +1046,28 @@ fn covered_population(svc: &Service, covered: &[bool]) -> f64 {
 async fn kpis(State(s): State<AppState>) -> Result<Json<Kpis>, ApiError> {
     let svc = s.0.clone();
     blocking(move || {
-        let fleet = svc.lock()?.fleet.clone();
         let tz = &svc.sc.timezone;
         let now_local = tz.from_utc(Utc::now());
         let today = now_local.date_naive();
-        let log: Vec<crate::model::Incident> = fleet
-            .incidents
-            .values()
-            .map(|i| i.to_incident(tz))
-            .filter(|i| i.call_received.date_naive() == today)
-            .collect();
+        // Only the units and today's incidents leave the lock.
+        let (units, log) = {
+            let core = svc.lock()?;
+            let log: Vec<crate::model::Incident> = core
+                .fleet
+                .incidents
+                .values()
+                .map(|i| i.to_incident(tz))
+                .filter(|i| i.call_received.date_naive() == today)
+                .collect();
+            (core.fleet.units.clone(), log)
+        };
         let mut dq = standards::DataQuality::default();
         let target = svc.config.response_target_min;
         let resp = standards::response_from_log(&svc.sc, &log, target, &mut dq);
         let det = standards::detention_from_log(&svc.sc, &log, svc.detention_min, &mut dq);
-        let count =
-            |f: fn(UnitStatus) -> bool| fleet.units.values().filter(|u| f(u.status)).count();
-        let cover = unit_cover(&svc, &fleet);
-        let mut any = vec![false; svc.zones.len()];
-        for (_, c) in &cover {
-            for (a, b) in any.iter_mut().zip(c) {
-                *a |= *b;
-            }
-        }
+        let count = |f: fn(UnitStatus) -> bool| units.values().filter(|u| f(u.status)).count();
+        let cover = unit_cover(&svc, &units);
+        let any = union(svc.zones.len(), cover.iter().map(|(_, c)| c.as_slice()));
         let population: f64 = svc.sc.demand.iter().map(|z| z.population).sum();
         Ok(Json(Kpis {
             date: today.to_string(),
@@ -1099,42 +1122,29 @@ struct Gaps {
 async fn coverage_gaps(State(s): State<AppState>) -> Result<Json<Gaps>, ApiError> {
     let svc = s.0.clone();
     blocking(move || {
-        let fleet = svc.lock()?.fleet.clone();
-        let cover = unit_cover(&svc, &fleet);
+        let units = svc.lock()?.fleet.units.clone();
+        let cover = unit_cover(&svc, &units);
         let nz = svc.zones.len();
-        let union = |skip: Option<&str>, extra: Option<&[bool]>| {
-            let mut any = vec![false; nz];
-            for (id, c) in &cover {
-                if Some(id.as_str()) == skip {
-                    continue;
-                }
-                for (a, b) in any.iter_mut().zip(c) {
-                    *a |= *b;
-                }
-            }
-            if let Some(e) = extra {
-                for (a, b) in any.iter_mut().zip(e) {
-                    *a |= *b;
-                }
-            }
-            any
+        // Coverage of every free unit but `skip`, plus `extra`.
+        let cover_with = |skip: Option<&str>, extra: Option<&[bool]>| {
+            let others = cover
+                .iter()
+                .filter(|(id, _)| Some(id.as_str()) != skip)
+                .map(|(_, c)| c.as_slice());
+            union(nz, others.chain(extra))
         };
-        let now = union(None, None);
+        let now = cover_with(None, None);
         let population: f64 = svc.sc.demand.iter().map(|z| z.population).sum();
         let current = covered_population(&svc, &now);
         // Move-up: an idle unit (at its station, available) to another station.
         let mut best: Option<MoveUp> = None;
-        for u in fleet
-            .units
-            .values()
-            .filter(|u| u.status == UnitStatus::Available)
-        {
+        for u in units.values().filter(|u| u.status == UnitStatus::Available) {
             for (k, st) in svc.sc.stations.iter().enumerate() {
                 if st.id == u.station {
                     continue;
                 }
                 let after =
-                    covered_population(&svc, &union(Some(&u.id), Some(&svc.station_cover[k])));
+                    covered_population(&svc, &cover_with(Some(&u.id), Some(&svc.station_cover[k])));
                 let gain = after - current;
                 if gain > 1e-9 && best.as_ref().is_none_or(|b| gain > b.population_gained) {
                     best = Some(MoveUp {

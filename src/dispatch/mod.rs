@@ -552,20 +552,26 @@ impl Fleet {
         }
     }
 
-    /// Units waiting at each hospital (status `at_hospital`), with the time each has waited by
-    /// `now`, longest first.
+    /// Units waiting at a hospital (see [`handover_queue`]).
     pub fn handover_queue(&self, hospital: &str, now: DateTime<Utc>) -> Vec<(String, f64)> {
-        let mut q: Vec<(String, f64)> = self
-            .units
-            .values()
-            .filter(|u| {
-                u.status == UnitStatus::AtHospital && u.hospital.as_deref() == Some(hospital)
-            })
-            .map(|u| (u.id.clone(), (now - u.since).num_seconds() as f64 / 60.0))
-            .collect();
-        q.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        q
+        handover_queue(&self.units, hospital, now)
     }
+}
+
+/// Units waiting at `hospital` (status `at_hospital`), with the minutes each has waited by
+/// `now`, longest first.
+pub fn handover_queue(
+    units: &BTreeMap<String, Unit>,
+    hospital: &str,
+    now: DateTime<Utc>,
+) -> Vec<(String, f64)> {
+    let mut q: Vec<(String, f64)> = units
+        .values()
+        .filter(|u| u.status == UnitStatus::AtHospital && u.hospital.as_deref() == Some(hospital))
+        .map(|u| (u.id.clone(), (now - u.since).num_seconds() as f64 / 60.0))
+        .collect();
+    q.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    q
 }
 
 /// Longitude and latitude must be finite and in range.
