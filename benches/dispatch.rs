@@ -14,17 +14,8 @@ use ems::dispatch::store::Store;
 use ems::model::Scenario;
 use ems::network::{self, SpeedProfile, TravelModel};
 
-/// Deterministic pseudo-random numbers (SplitMix64).
-struct SplitMix(u64);
-impl SplitMix {
-    fn next(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
+mod common;
+use common::SplitMix;
 
 fn bench(c: &mut Criterion) {
     // 50 units and 100 calls at random road nodes of Liechtenstein.

@@ -17,17 +17,8 @@ fn extract() -> PathBuf {
     p
 }
 
-/// Deterministic pseudo-random numbers (SplitMix64), so every run uses the same points.
-struct SplitMix(u64);
-impl SplitMix {
-    fn next(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
+mod common;
+use common::SplitMix;
 
 /// `n` snapped points at random road nodes (so they all snap).
 fn points(tm: &TravelModel, n: usize, seed: u64) -> Vec<Snapped> {
