@@ -12,7 +12,7 @@ use ems::dispatch::Event;
 use ems::dispatch::recommend::{self, UnitInput};
 use ems::dispatch::store::Store;
 use ems::model::Scenario;
-use ems::network::{self, SpeedProfile, TravelModel};
+use ems::network::{self, TravelModel, TravelSettings};
 
 mod common;
 use common::SplitMix;
@@ -22,7 +22,7 @@ fn bench(c: &mut Criterion) {
     let pbf = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/data/osm-liechtenstein/liechtenstein-latest.osm.pbf");
     let net = network::import_path(&pbf).expect("benchmark data (../shared)");
-    let tm = TravelModel::new(net, SpeedProfile::ambulance()).unwrap();
+    let tm = TravelModel::for_map(net, TravelSettings::default()).unwrap();
     let mut r = SplitMix(7);
     let mut pick = || {
         let i = (r.next() * tm.network.nodes.len() as f64) as usize;

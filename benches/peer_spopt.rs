@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ems::model::population::{self, Options as PopOptions};
-use ems::network::{self, Snapped, SpeedProfile, TravelModel};
+use ems::network::{self, Snapped, TravelModel, TravelSettings};
 use ems::optimize::Instance;
 use ems::optimize::mclp::{self, Coverage};
 use ems::optimize::plan::grid_candidates;
@@ -69,7 +69,7 @@ fn main() {
         .join("../shared/data/osm-liechtenstein/liechtenstein-latest.osm.pbf");
     let net = network::import_path(&li).expect("Liechtenstein extract");
     let buildings = net.buildings.clone();
-    let tm = TravelModel::new(net, SpeedProfile::ambulance()).unwrap();
+    let tm = TravelModel::for_map(net, TravelSettings::default()).unwrap();
     // Demand: residents from building footprints (Liechtenstein, about 39,000 residents) on a
     // grid shrunk until there are >= 5,000 zones; candidates: road nodes thinned to a grid, the spacing shrunk until >= 1,000.
     let pop = PopOptions {

@@ -16,7 +16,7 @@ fn bench(c: &mut Criterion) {
         s.ambulances = 12;
     }
     let population: f64 = sc.demand.iter().map(|z| z.population).sum();
-    let tm = TravelModel::new(sc.network.clone(), sc.profile.clone()).unwrap();
+    let tm = TravelModel::for_scenario(&sc).unwrap();
     let ten = SimOptions {
         calls_per_1000: 60_000.0 / population * 1000.0,
         replications: 10,

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use ems::network::{self, Direction, RoadNetwork, Seed, Snapped, SpeedProfile, TravelModel};
+use ems::network::{self, Direction, RoadNetwork, Seed, Snapped, TravelModel, TravelSettings};
 use petgraph::graph::{DiGraph, NodeIndex};
 
 fn extract() -> PathBuf {
@@ -69,11 +69,11 @@ fn bench(c: &mut Criterion) {
         b.iter(|| RoadNetwork::load(&cache).unwrap())
     });
     group.bench_function("travel_model_build", |b| {
-        b.iter(|| TravelModel::new(net.clone(), SpeedProfile::ambulance()).unwrap())
+        b.iter(|| TravelModel::for_map(net.clone(), TravelSettings::default()).unwrap())
     });
     group.finish();
 
-    let tm = TravelModel::new(net, SpeedProfile::ambulance()).unwrap();
+    let tm = TravelModel::for_map(net, TravelSettings::default()).unwrap();
     let pg = petgraph_of(&tm);
     let n = tm.graph.num_nodes() as u32;
 

@@ -30,7 +30,7 @@ fn million_rows() -> String {
 
 fn bench(c: &mut Criterion) {
     let sc = Scenario::demo().unwrap();
-    let tm = TravelModel::new(sc.network.clone(), sc.profile.clone()).unwrap();
+    let tm = TravelModel::for_scenario(&sc).unwrap();
     let targets = Targets::default_preset();
     let opts = ParseOptions {
         timezone: sc.timezone,

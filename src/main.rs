@@ -511,8 +511,13 @@ fn run(cli: Cli) -> Result<()> {
             } else {
                 SpeedProfile::ambulance()
             };
-            let mut tm = TravelModel::new(net, profile)?;
-            tm.snap_limit_m = snap_limit;
+            let tm = TravelModel::for_map(
+                net,
+                network::TravelSettings {
+                    profile,
+                    snap_limit_m: snap_limit,
+                },
+            )?;
             let sa = tm.snap(a).context("--from")?;
             let sb = tm.snap(b).context("--to")?;
             let mut q = tm.query();
@@ -591,8 +596,7 @@ fn run(cli: Cli) -> Result<()> {
                 )?,
                 None => sc.incidents.clone(),
             };
-            let mut tm = TravelModel::new(sc.network.clone(), sc.profile.clone())?;
-            tm.snap_limit_m = sc.snap_limit_m;
+            let tm = TravelModel::for_scenario(&sc)?;
             let opts = standards::CheckOptions {
                 call_handling_s,
                 turnout_s,
@@ -621,7 +625,7 @@ fn run(cli: Cli) -> Result<()> {
             error_share,
         } => {
             let sc = load_scenario(scenario.as_deref(), false)?;
-            let tm = TravelModel::new(sc.network.clone(), sc.profile.clone())?;
+            let tm = TravelModel::for_scenario(&sc)?;
             let opts = ems::simulate::synthetic::SynthOptions {
                 seed,
                 year,
@@ -671,8 +675,7 @@ fn run(cli: Cli) -> Result<()> {
             let candidates = candidates
                 .unwrap_or_else(|| if fleet_model { "stations" } else { "grid:300m" }.to_string());
             let sc = load_scenario(scenario.as_deref(), false)?;
-            let mut tm = TravelModel::new(sc.network.clone(), sc.profile.clone())?;
-            tm.snap_limit_m = sc.snap_limit_m;
+            let tm = TravelModel::for_scenario(&sc)?;
             let (grid_m, candidate_points) = if let Some(g) = candidates.strip_prefix("grid:") {
                 let m = match plan::parse_standard(g) {
                     Some(plan::Standard::Km(km)) => km * 1000.0,
@@ -829,8 +832,7 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             use ems::optimize::evaluate::{self, Change};
             let sc = load_scenario(scenario.as_deref(), false)?;
-            let mut tm = TravelModel::new(sc.network.clone(), sc.profile.clone())?;
-            tm.snap_limit_m = sc.snap_limit_m;
+            let tm = TravelModel::for_scenario(&sc)?;
             let mut changes = Vec::new();
             for a in &add_site {
                 let p = parse_lon_lat(a, "add-site")?;
@@ -942,8 +944,7 @@ fn run(cli: Cli) -> Result<()> {
             if let [a, b] = compare.as_slice() {
                 let run_one = |p: &Path| -> Result<sim::Outcome> {
                     let sc = Scenario::load(p)?;
-                    let mut tm = TravelModel::new(sc.network.clone(), sc.profile.clone())?;
-                    tm.snap_limit_m = sc.snap_limit_m;
+                    let tm = TravelModel::for_scenario(&sc)?;
                     let o = opts_for(&sc);
                     let prepared = sim::prepare(&sc, &tm, &o, None)?;
                     Ok(sim::simulate(&sc, &prepared, &o)?)
@@ -986,8 +987,7 @@ fn run(cli: Cli) -> Result<()> {
                     source: Some("ems simulate --add-station".into()),
                 });
             }
-            let mut tm = TravelModel::new(sc.network.clone(), sc.profile.clone())?;
-            tm.snap_limit_m = sc.snap_limit_m;
+            let tm = TravelModel::for_scenario(&sc)?;
             let o = opts_for(&sc);
             let trace = match &calls {
                 Some(p) => Some(model::read_incidents(
@@ -1060,8 +1060,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Demo { format } => {
             let t0 = std::time::Instant::now();
             let sc = Scenario::demo()?;
-            let mut tm = TravelModel::new(sc.network.clone(), sc.profile.clone())?;
-            tm.snap_limit_m = sc.snap_limit_m;
+            let tm = TravelModel::for_scenario(&sc)?;
             let mut q = tm.query();
             let eds: Vec<(&model::Hospital, network::Snapped)> = sc
                 .hospitals

@@ -5,7 +5,7 @@ mod common;
 use std::path::Path;
 
 use ems::model::{self, ModelError, Scenario, Source};
-use ems::network::{self, ImportError, RoadNetwork, SnapError, SpeedProfile, TravelModel};
+use ems::network::{self, ImportError, RoadNetwork, SnapError, TravelModel, TravelSettings};
 
 fn import_err(bytes: &[u8], name: &str) -> ImportError {
     network::import_bytes(bytes, name).expect_err("must fail")
@@ -112,7 +112,7 @@ fn empty_and_roadless_extracts() {
 
 #[test]
 fn point_far_off_the_map() {
-    let tm = TravelModel::new(model::demo::map().unwrap(), SpeedProfile::ambulance()).unwrap();
+    let tm = TravelModel::for_map(model::demo::map().unwrap(), TravelSettings::default()).unwrap();
     match tm.snap([7.0, 43.0]) {
         Err(SnapError::TooFar {
             distance_m,
@@ -335,7 +335,7 @@ fn demo_scenario_loads() {
     let a = sc.area_km2();
     assert!((2.0..2.5).contains(&a), "{a}");
     // Every demo point snaps within 100 m of a road.
-    let tm = TravelModel::new(sc.network.clone(), sc.profile.clone()).unwrap();
+    let tm = TravelModel::for_scenario(&sc).unwrap();
     for p in sc
         .stations
         .iter()

@@ -278,7 +278,7 @@ fn lifecycle_end_to_end() {
 fn recommended_unit_equals_brute_force() {
     let s = Server::start();
     let sc = Scenario::demo().unwrap();
-    let tm = TravelModel::new(sc.network.clone(), sc.profile.clone()).unwrap();
+    let tm = TravelModel::for_scenario(&sc).unwrap();
     let mut q = tm.query();
     let mut rng = 12345u64;
     let mut next = || {

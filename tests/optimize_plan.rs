@@ -27,7 +27,7 @@ fn request(model: Model, add: usize, standard: Standard) -> PlanRequest {
 #[test]
 fn plan_equals_brute_force_on_the_demo() {
     let sc = Scenario::demo().unwrap();
-    let tm = TravelModel::new(sc.network.clone(), sc.profile.clone()).unwrap();
+    let tm = TravelModel::for_scenario(&sc).unwrap();
     let cands: Vec<[f64; 2]> = plan::grid_candidates(&tm, 300.0);
     let mut points: Vec<[f64; 2]> = sc.stations.iter().map(|s| s.lon_lat).collect();
     use geo::Contains;
@@ -190,7 +190,7 @@ fn evaluate_ranks_changes_consistently_with_the_plan() {
     use ems::optimize::evaluate::{self, Change, EvaluateError};
     use ems::standards::{CheckOptions, Targets};
     let sc = Scenario::demo().unwrap();
-    let tm = TravelModel::new(sc.network.clone(), sc.profile.clone()).unwrap();
+    let tm = TravelModel::for_scenario(&sc).unwrap();
     let p = plan::plan(
         &sc,
         &tm,
@@ -261,7 +261,7 @@ fn evaluate_ranks_changes_consistently_with_the_plan() {
 #[test]
 fn lscp_and_pcenter_plans_on_the_demo() {
     let sc = Scenario::demo().unwrap();
-    let tm = TravelModel::new(sc.network.clone(), sc.profile.clone()).unwrap();
+    let tm = TravelModel::for_scenario(&sc).unwrap();
     let mut points: Vec<[f64; 2]> = sc.stations.iter().map(|s| s.lon_lat).collect();
     use geo::Contains;
     points.extend(
@@ -365,7 +365,7 @@ fn placements(m: usize, amb: usize) -> Vec<Vec<usize>> {
 #[test]
 fn fleet_plans_equal_brute_force_on_the_demo() {
     let sc = Scenario::demo().unwrap();
-    let tm = TravelModel::new(sc.network.clone(), sc.profile.clone()).unwrap();
+    let tm = TravelModel::for_scenario(&sc).unwrap();
     let sites: Vec<_> = sc
         .stations
         .iter()

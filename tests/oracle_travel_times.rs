@@ -7,7 +7,7 @@ mod common;
 use std::collections::HashMap;
 
 use ems::network::csr::{ArcSpec, NO_SEGMENT};
-use ems::network::{Csr, Dijkstra, Direction, Seed, SpeedProfile, TravelModel};
+use ems::network::{Csr, Dijkstra, Direction, Seed, TravelModel, TravelSettings};
 use petgraph::graph::{DiGraph, NodeIndex};
 use proptest::prelude::*;
 
@@ -107,7 +107,8 @@ proptest! {
 /// Snapping never returns a farther point than the brute-force nearest segment.
 #[test]
 fn snapping_equals_brute_force() {
-    let tm = TravelModel::new(ems::model::demo::map().unwrap(), SpeedProfile::ambulance()).unwrap();
+    let tm =
+        TravelModel::for_map(ems::model::demo::map().unwrap(), TravelSettings::default()).unwrap();
     let mut rng = proptest::test_runner::TestRng::deterministic_rng(
         proptest::test_runner::RngAlgorithm::ChaCha,
     );
@@ -128,7 +129,7 @@ fn snapping_equals_brute_force() {
         assert!((hit.distance_m - brute).abs() < 1e-9);
         if let Ok(s) = tm.snap(p) {
             assert!(s.fraction >= 0.0 && s.fraction <= 1.0);
-            assert!(s.distance_m <= tm.snap_limit_m);
+            assert!(s.distance_m <= tm.snap_limit_m());
             // Haversine vs projected distance: within 1 % plus 1 cm at this scale.
             assert!(
                 (s.distance_m - brute).abs() <= 0.01 * brute + 0.01,
@@ -144,7 +145,8 @@ fn snapping_equals_brute_force() {
 /// snapped point is a node that splits its segment.
 #[test]
 fn snapped_point_times_equal_split_graph_oracle() {
-    let tm = TravelModel::new(ems::model::demo::map().unwrap(), SpeedProfile::ambulance()).unwrap();
+    let tm =
+        TravelModel::for_map(ems::model::demo::map().unwrap(), TravelSettings::default()).unwrap();
     let mut rng = proptest::test_runner::TestRng::deterministic_rng(
         proptest::test_runner::RngAlgorithm::ChaCha,
     );
@@ -238,7 +240,8 @@ fn snapped_point_times_equal_split_graph_oracle() {
 /// geometry starts and ends at the snapped points and its length matches the distance.
 #[test]
 fn matrix_and_routes_agree_with_single_queries() {
-    let tm = TravelModel::new(ems::model::demo::map().unwrap(), SpeedProfile::ambulance()).unwrap();
+    let tm =
+        TravelModel::for_map(ems::model::demo::map().unwrap(), TravelSettings::default()).unwrap();
     let mut rng = proptest::test_runner::TestRng::deterministic_rng(
         proptest::test_runner::RngAlgorithm::ChaCha,
     );

@@ -2,6 +2,8 @@
 //! byte-identical output, the export feeds `ems check`, plans see the same calls, the hospital
 //! rule is the API's, and bad input is a clear error or a reported instability.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::process::Command;
 
@@ -19,7 +21,7 @@ fn ems(args: &[&str]) -> std::process::Output {
 
 fn demo() -> (Scenario, TravelModel) {
     let sc = Scenario::demo().unwrap();
-    let tm = TravelModel::new(sc.network.clone(), sc.profile.clone()).unwrap();
+    let tm = TravelModel::for_scenario(&sc).unwrap();
     (sc, tm)
 }
 
@@ -210,42 +212,17 @@ fn bad_input_is_a_clear_error_or_a_reported_instability() {
     assert!(String::from_utf8_lossy(&e.stderr).contains("no station `nowhere`"));
 }
 
-/// The demo's scenario file with absolute paths, so it can live elsewhere.
-fn demo_toml() -> String {
-    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo");
-    let mut toml = std::fs::read_to_string(demo.join("scenario.toml")).unwrap();
-    for f in [
-        "boundary.geojson",
-        "stations.geojson",
-        "hospitals.geojson",
-        "demand.geojson",
-        "incidents.csv",
-    ] {
-        toml = toml.replace(
-            &format!("\"{f}\""),
-            &format!("{:?}", demo.join(f).display().to_string()),
-        );
-    }
-    toml.replace(
-        "\"../../maps/monaco.osm.pbf\"",
-        &format!(
-            "{:?}",
-            demo.join("../../maps/monaco.osm.pbf").display().to_string()
-        ),
-    )
-}
-
 #[test]
 fn the_scenario_sets_the_call_mix_and_handovers() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.toml");
-    let toml = demo_toml().replace(
+    let toml = common::demo_toml().replace(
         "[profile]",
         "[simulation]\ncalls_per_1000 = 45\npriority_shares = [1.0]\ncondition_shares = { stroke = 1.0 }\nhandover_min = { chpg = [30.0, 40.0] }\n\n[profile]",
     );
     std::fs::write(&path, toml).unwrap();
     let sc = Scenario::load(&path).unwrap();
-    let tm = TravelModel::new(sc.network.clone(), sc.profile.clone()).unwrap();
+    let tm = TravelModel::for_scenario(&sc).unwrap();
     let o = SimOptions {
         days: 60.0,
         replications: 1,
@@ -288,7 +265,8 @@ fn the_scenario_sets_the_call_mix_and_handovers() {
         ("calls_per_1000 = -3", "non-negative"),
         ("colour = 1", "unknown field"),
     ] {
-        let toml = demo_toml().replace("[profile]", &format!("[simulation]\n{bad}\n\n[profile]"));
+        let toml =
+            common::demo_toml().replace("[profile]", &format!("[simulation]\n{bad}\n\n[profile]"));
         std::fs::write(&path, toml).unwrap();
         let e = Scenario::load(&path).unwrap_err().to_string();
         assert!(e.contains("s.toml") && e.contains(says), "{bad}: {e}");
@@ -304,7 +282,7 @@ fn compare_reports_paired_differences() {
         .replace("\"ambulances\": 2", "\"ambulances\": 5");
     let more = dir.path().join("stations.geojson");
     std::fs::write(&more, stations).unwrap();
-    let toml = demo_toml().replace(
+    let toml = common::demo_toml().replace(
         &format!("{:?}", demo.join("stations.geojson").display().to_string()),
         &format!("{:?}", more.display().to_string()),
     );

@@ -36,7 +36,7 @@ fn small_log() -> model::IncidentLog {
 #[test]
 fn hand_computed_small_log() {
     let sc = Scenario::demo().unwrap();
-    let tm = TravelModel::new(sc.network.clone(), sc.profile.clone()).unwrap();
+    let tm = TravelModel::for_scenario(&sc).unwrap();
     let log = small_log();
     let r = standards::check(
         &sc,
@@ -101,7 +101,7 @@ fn hand_computed_small_log() {
 #[test]
 fn without_a_log_the_model_answers() {
     let sc = Scenario::demo().unwrap();
-    let tm = TravelModel::new(sc.network.clone(), sc.profile.clone()).unwrap();
+    let tm = TravelModel::for_scenario(&sc).unwrap();
     let r = standards::check(
         &sc,
         &tm,

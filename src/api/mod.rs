@@ -124,8 +124,7 @@ fn replay(sc: &Scenario, store: &Store) -> Result<Fleet, ServeError> {
 impl AppState {
     /// Builds the travel model, opens the event log at `config.db` and replays it.
     pub fn open(sc: Scenario, config: Config) -> Result<AppState, ServeError> {
-        let mut tm = TravelModel::new(sc.network.clone(), sc.profile.clone())?;
-        tm.snap_limit_m = sc.snap_limit_m;
+        let tm = TravelModel::for_scenario(&sc)?;
         let hospitals = sc
             .hospitals
             .iter()

@@ -12,6 +12,7 @@ pub mod population;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use geo::{Centroid, Coord, GeodesicArea, LineString, MultiPolygon, Polygon};
 use serde::{Deserialize, Serialize};
@@ -22,7 +23,8 @@ pub use incidents::{
     write_incidents,
 };
 
-use crate::network::{ImportError, RoadNetwork, SpeedProfile};
+use crate::network::profile::ProfileError;
+use crate::network::{ImportError, RoadNetwork, SpeedProfile, TravelModel, TravelSettings};
 
 /// A malformed or unreadable input file. Each variant names the file and, where it applies, the
 /// feature (0-based index in the `features` array, with its `id` if it has one) or CSV line, and
@@ -771,11 +773,20 @@ impl CallMix {
     }
 }
 
+impl TravelModel {
+    /// The travel model of a scenario: its road network (shared, not copied), its speed profile
+    /// and its snapping limit. The one way a scenario's model is built.
+    pub fn for_scenario(sc: &Scenario) -> Result<TravelModel, ProfileError> {
+        TravelModel::for_map(sc.network.clone(), sc.travel.clone())
+    }
+}
+
 /// A loaded scenario: every file read and validated.
 #[derive(Debug, Clone)]
 pub struct Scenario {
     pub name: String,
-    pub network: RoadNetwork,
+    /// The road network, shared (cloning a scenario does not copy it).
+    pub network: Arc<RoadNetwork>,
     pub region: Region,
     pub stations: Vec<Station>,
     pub hospitals: Vec<Hospital>,
@@ -785,8 +796,8 @@ pub struct Scenario {
     pub timezone: TimeZoneSpec,
     pub area_km2: Option<f64>,
     pub population: Option<f64>,
-    pub profile: SpeedProfile,
-    pub snap_limit_m: f64,
+    /// The speed profile and the snapping limit.
+    pub travel: TravelSettings,
     /// The `[simulation]` table (defaults where absent).
     pub simulation: CallMix,
 }
@@ -905,7 +916,7 @@ impl Scenario {
         Ok(Scenario {
             simulation,
             name: file.name,
-            network,
+            network: Arc::new(network),
             region,
             stations,
             hospitals,
@@ -914,16 +925,24 @@ impl Scenario {
             timezone,
             area_km2: file.area_km2,
             population: file.population,
-            profile,
-            snap_limit_m: file
-                .snap_limit_m
-                .unwrap_or(crate::network::travel::DEFAULT_SNAP_LIMIT_M),
+            travel: TravelSettings {
+                profile,
+                snap_limit_m: file
+                    .snap_limit_m
+                    .unwrap_or(crate::network::travel::DEFAULT_SNAP_LIMIT_M),
+            },
         })
     }
 
     /// The embedded demo scenario (Monaco).
     pub fn demo() -> Result<Scenario, ModelError> {
         demo::scenario()
+    }
+
+    /// The scenario's travel model: its map with its speed profile and snapping limit. Every
+    /// command and the live API build the model through this one function.
+    pub fn travel_model(&self) -> Result<TravelModel, ProfileError> {
+        TravelModel::for_scenario(self)
     }
 
     /// Region area in km²: the override, else the boundary's geodesic area.

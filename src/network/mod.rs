@@ -30,7 +30,7 @@ pub use dijkstra::{Dijkstra, Direction, Seed};
 pub use osm::PoiKind;
 pub use profile::SpeedProfile;
 pub use tags::RoadClass;
-pub use travel::{Eta, Matrix, Route, SnapError, Snapped, TravelModel};
+pub use travel::{Eta, Matrix, Route, SnapError, Snapped, TravelModel, TravelSettings};
 
 /// A stretch of road between two graph nodes (intersections or way ends).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

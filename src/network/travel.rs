@@ -10,7 +10,14 @@
 //! length. Leaving it, a vehicle reaches the segment's `to` node after `(1 - f)` of the forward
 //! time, or its `from` node after `f` of the backward time where the segment may be driven that
 //! way; arriving is symmetric. Two points on the same segment also get the direct drive along
-//! it. A point farther from every road than [`TravelModel::snap_limit_m`] is an error.
+//! it. A point farther from every road than [`TravelSettings::snap_limit_m`] is an error.
+//!
+//! # Construction
+//! A scenario's model is built by `TravelModel::for_scenario` (in [`crate::model`]), which takes
+//! the profile and the snapping limit from the scenario; a bare map by [`TravelModel::for_map`]
+//! with explicit [`TravelSettings`]. The road network is shared behind an [`Arc`], never copied.
+
+use std::sync::Arc;
 
 use geo::{Distance, Haversine, Point};
 use rayon::prelude::*;
@@ -116,19 +123,55 @@ type Entry = (u32, u64, f64);
 /// At most two entries per snapped point (one per direction of its segment).
 type Entries = [Option<Entry>; 2];
 
+/// How to travel on a map: the vehicle's speed profile and how far from a road a point may
+/// lie and still be placed on it. A scenario file sets both (`profile`, `snap_limit_m`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TravelSettings {
+    pub profile: SpeedProfile,
+    /// Largest distance from a road at which a point still snaps, metres.
+    pub snap_limit_m: f64,
+}
+
+impl Default for TravelSettings {
+    /// The ambulance profile and a 1,000 m snapping limit.
+    fn default() -> Self {
+        TravelSettings {
+            profile: SpeedProfile::ambulance(),
+            snap_limit_m: DEFAULT_SNAP_LIMIT_M,
+        }
+    }
+}
+
+impl TravelSettings {
+    /// The given profile with the default snapping limit.
+    pub fn with_profile(profile: SpeedProfile) -> TravelSettings {
+        TravelSettings {
+            profile,
+            ..TravelSettings::default()
+        }
+    }
+}
+
 /// The travel-time model shared by every analysis.
 pub struct TravelModel {
-    pub network: RoadNetwork,
+    pub network: Arc<RoadNetwork>,
     pub profile: SpeedProfile,
     pub graph: Csr,
     index: PolylineIndex,
     /// Largest distance from a road at which a point still snaps (metres).
-    pub snap_limit_m: f64,
+    snap_limit_m: f64,
 }
 
 impl TravelModel {
     /// Builds the query graph and the snapping index.
-    pub fn new(network: RoadNetwork, profile: SpeedProfile) -> Result<TravelModel, ProfileError> {
+    fn new(
+        network: Arc<RoadNetwork>,
+        settings: TravelSettings,
+    ) -> Result<TravelModel, ProfileError> {
+        let TravelSettings {
+            profile,
+            snap_limit_m,
+        } = settings;
         let graph = Csr::build(&network, &profile)?;
         let projection = LocalProjection::around(&network.nodes);
         let index = PolylineIndex::new(
@@ -140,8 +183,22 @@ impl TravelModel {
             profile,
             graph,
             index,
-            snap_limit_m: DEFAULT_SNAP_LIMIT_M,
+            snap_limit_m,
         })
+    }
+
+    /// The model of a bare map (no scenario): `ems route`, benchmarks and oracle tests. A
+    /// scenario's model comes from `TravelModel::for_scenario`, which reads the settings from it.
+    pub fn for_map(
+        network: impl Into<Arc<RoadNetwork>>,
+        settings: TravelSettings,
+    ) -> Result<TravelModel, ProfileError> {
+        TravelModel::new(network.into(), settings)
+    }
+
+    /// Largest distance from a road at which a point still snaps, metres.
+    pub fn snap_limit_m(&self) -> f64 {
+        self.snap_limit_m
     }
 
     /// Fresh query state for this graph (one per thread; reuse it across queries).

@@ -25,3 +25,28 @@ pub fn fixture(rel: &str) -> PathBuf {
         .join("tests/fixtures")
         .join(rel)
 }
+
+/// The demo's scenario file with absolute paths, so it can live elsewhere.
+pub fn demo_toml() -> String {
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo");
+    let mut toml = std::fs::read_to_string(demo.join("scenario.toml")).unwrap();
+    for f in [
+        "boundary.geojson",
+        "stations.geojson",
+        "hospitals.geojson",
+        "demand.geojson",
+        "incidents.csv",
+    ] {
+        toml = toml.replace(
+            &format!("\"{f}\""),
+            &format!("{:?}", demo.join(f).display().to_string()),
+        );
+    }
+    toml.replace(
+        "\"../../maps/monaco.osm.pbf\"",
+        &format!(
+            "{:?}",
+            demo.join("../../maps/monaco.osm.pbf").display().to_string()
+        ),
+    )
+}
