@@ -32,7 +32,7 @@ fn instance(name: &str, r1: f64, r2: f64) -> (Coverage, DoubleCoverage) {
 fn options(n: usize) -> FleetOptions {
     let mut o = FleetOptions::new(n);
     o.max_per_site = Some(3);
-    o.time_limit = Duration::from_secs(20);
+    o.solve.time_limit = Some(Duration::from_secs(20));
     o
 }
 
@@ -45,10 +45,15 @@ fn bench(c: &mut Criterion) {
             let s = mexclp::solve(&cov, q, &options(n)).unwrap();
             println!(
                 "{name} MEXCLP N={n} q={q}: objective {:.1}, bound {:.1}, gap {:.3} %, optimal {}, {} nodes, {:.2} s",
-                s.objective, s.bound, s.gap_pct, s.optimal, s.nodes, s.seconds
+                s.cert.objective,
+                s.cert.bound,
+                s.cert.gap_pct,
+                s.cert.optimal,
+                s.cert.nodes,
+                s.cert.seconds
             );
             // Timing is only meaningful where the proof finishes before the limit.
-            if s.optimal {
+            if s.cert.optimal {
                 g.bench_function(format!("mexclp/{name}/N{n}/q{q}"), |b| {
                     b.iter(|| mexclp::solve(&cov, q, &options(n)).unwrap())
                 });
@@ -59,9 +64,14 @@ fn bench(c: &mut Criterion) {
             Ok(s) => {
                 println!(
                     "{name} DSM N={n} alpha={alpha}: objective {:.1}, bound {:.1}, gap {:.3} %, optimal {}, {} nodes, {:.2} s",
-                    s.objective, s.bound, s.gap_pct, s.optimal, s.nodes, s.seconds
+                    s.cert.objective,
+                    s.cert.bound,
+                    s.cert.gap_pct,
+                    s.cert.optimal,
+                    s.cert.nodes,
+                    s.cert.seconds
                 );
-                if s.optimal {
+                if s.cert.optimal {
                     g.bench_function(format!("backup/{name}/N{n}"), |b| {
                         b.iter(|| backup::solve(&dc, alpha, &options(n)).unwrap())
                     });

@@ -8,14 +8,15 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use ems::model::population::{self, Options as PopOptions};
 use ems::network::{self, Snapped, TravelModel, TravelSettings};
 use ems::optimize::Instance;
 use ems::optimize::mclp::{self, Coverage};
 use ems::optimize::plan::grid_candidates;
-use ems::optimize::pmedian::{self, Options};
+use ems::optimize::pmedian;
+use ems::optimize::{SiteOptions, SolveOptions};
 
 fn write_instance(
     dir: &Path,
@@ -119,28 +120,32 @@ fn main() {
     let mut ours = Vec::new();
     let mut sol = None;
     for _ in 0..3 {
-        let mut o = Options::new(p);
-        o.time_limit = Duration::from_secs(60);
+        let o = SiteOptions {
+            solve: SolveOptions::seconds(60.0),
+            ..SiteOptions::new(p)
+        };
         let s = mclp::solve(&cov, &o).unwrap();
-        ours.push(s.seconds);
+        ours.push(s.cert.seconds);
         sol = Some(s);
     }
     let s = sol.unwrap();
     println!(
         "MCLP p={p} S={radius}s: ems covered {:.1} of {:.1} (bound {:.1}, optimal {}), median {:.3} s over 3 runs",
-        s.objective,
+        s.cert.objective,
         s.total_demand,
-        s.bound,
-        s.optimal,
+        s.cert.bound,
+        s.cert.optimal,
         median(ours.clone())
     );
     // The same with a 1-second limit: what the heuristic and the first nodes reach.
-    let mut o = Options::new(p);
-    o.time_limit = Duration::from_secs(1);
+    let o = SiteOptions {
+        solve: SolveOptions::seconds(1.0),
+        ..SiteOptions::new(p)
+    };
     let quick = mclp::solve(&cov, &o).unwrap();
     println!(
         "MCLP with a 1 s limit: ems covered {:.3} (bound {:.3}, gap {:.4} %) in {:.2} s",
-        quick.objective, quick.bound, quick.gap_pct, quick.seconds
+        quick.cert.objective, quick.cert.bound, quick.cert.gap_pct, quick.cert.seconds
     );
     let dir = out.join("mclp");
     write_instance(&dir, &demand_major, &w, n, m, p, radius);
@@ -177,18 +182,20 @@ fn main() {
     let mut ours = Vec::new();
     let mut sol = None;
     for _ in 0..3 {
-        let mut o = Options::new(p2);
-        o.time_limit = Duration::from_secs(60);
+        let o = SiteOptions {
+            solve: SolveOptions::seconds(60.0),
+            ..SiteOptions::new(p2)
+        };
         let s = pmedian::solve(&inst, &o).unwrap();
-        ours.push(s.seconds);
+        ours.push(s.cert.seconds);
         sol = Some(s);
     }
     let s = sol.unwrap();
     println!(
         "p-median {n2}x{m2} p={p2}: ems objective {:.1} (bound {:.1}, optimal {}), median {:.3} s over 3 runs",
-        s.objective,
-        s.bound,
-        s.optimal,
+        s.cert.objective,
+        s.cert.bound,
+        s.cert.optimal,
         median(ours.clone())
     );
     let dir = out.join("pmedian");

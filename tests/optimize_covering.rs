@@ -1,8 +1,8 @@
 //! LSCP and p-center against brute force on tiny random instances.
 
+use ems::optimize::SiteOptions;
 use ems::optimize::covering;
 use ems::optimize::mclp::Coverage;
-use ems::optimize::pmedian::Options;
 use ems::optimize::{Instance, OptimizeError};
 use proptest::prelude::*;
 
@@ -46,9 +46,9 @@ proptest! {
         let covers_all = |open: &[usize]| need.iter().all(|&i| open.iter().any(|&j| cov.covers[j * n + i]));
         // Zero sites when nobody needs cover.
         let brute = (0..=inst.m).find(|&p| subsets(inst.m, p).any(|s| covers_all(&s)));
-        match covering::lscp(&cov, &Options::new(1)) {
+        match covering::lscp(&cov, &SiteOptions::new(1)) {
             Ok(s) => {
-                prop_assert!(s.optimal);
+                prop_assert!(s.cert.optimal);
                 prop_assert!(covers_all(&s.open));
                 prop_assert_eq!(Some(s.p), brute);
             }
@@ -66,11 +66,11 @@ proptest! {
         let need: Vec<usize> = (0..n).filter(|&i| inst.weights[i] > 0.0).collect();
         let worst = |open: &[usize]| need.iter().map(|&i| open.iter().map(|&j| inst.c(j, i)).fold(f64::INFINITY, f64::min)).fold(0.0, f64::max);
         let brute = subsets(inst.m, p).map(|s| worst(&s)).fold(f64::INFINITY, f64::min);
-        match covering::pcenter(&inst, &Options::new(p)) {
+        match covering::pcenter(&inst, &SiteOptions::new(p)) {
             Ok(s) => {
-                prop_assert!(s.optimal);
-                prop_assert_eq!(s.objective, brute);
-                prop_assert_eq!(worst(&s.open), s.objective);
+                prop_assert!(s.cert.optimal);
+                prop_assert_eq!(s.cert.objective, brute);
+                prop_assert_eq!(worst(&s.open), s.cert.objective);
             }
             Err(OptimizeError::Infeasible { .. }) => prop_assert!(brute.is_infinite()),
             Err(OptimizeError::Unreachable(_)) => prop_assert!(brute.is_infinite()),

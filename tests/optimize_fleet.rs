@@ -100,9 +100,9 @@ proptest! {
             best = best.max(v);
         }
         let s = mexclp::solve(&cov, q, &o).unwrap();
-        prop_assert!(s.optimal, "not proven: {s:?}");
-        prop_assert!((s.objective - best).abs() <= 1e-9 * best.max(1.0), "{} vs brute {best}", s.objective);
-        prop_assert!(s.bound >= best - 1e-9 * best.max(1.0));
+        prop_assert!(s.cert.optimal, "not proven: {s:?}");
+        prop_assert!((s.cert.objective - best).abs() <= 1e-9 * best.max(1.0), "{} vs brute {best}", s.cert.objective);
+        prop_assert!(s.cert.bound >= best - 1e-9 * best.max(1.0));
         prop_assert_eq!(s.per_site.iter().sum::<usize>(), o.ambulances);
         for j in 0..m {
             prop_assert!(s.per_site[j] <= cap && s.per_site[j] >= o.min_per_site[j]);
@@ -138,7 +138,7 @@ fn mexclp_spreads_ambulances_as_busy_fraction_grows() {
     // Busy 50 %: a second ambulance in town adds 1000 × 0.25 = 250 > the village's 50.
     let s = mexclp::solve(&cov, 0.5, &FleetOptions::new(2)).unwrap();
     assert_eq!(s.per_site[2], 0);
-    assert!((s.objective - 750.0).abs() < 1e-9);
+    assert!((s.cert.objective - 750.0).abs() < 1e-9);
 }
 
 #[test]
@@ -224,9 +224,9 @@ proptest! {
         }
         match (backup::solve(&dc, alpha, &o), best) {
             (Ok(s), Some(b)) => {
-                prop_assert!(s.optimal, "not proven: {s:?}");
-                prop_assert_eq!(s.objective, b);
-                prop_assert!(s.bound >= b - 1e-9);
+                prop_assert!(s.cert.optimal, "not proven: {s:?}");
+                prop_assert_eq!(s.cert.objective, b);
+                prop_assert!(s.cert.bound >= b - 1e-9);
                 prop_assert_eq!(s.per_site.iter().sum::<usize>(), o.ambulances);
                 let a = dc.achieved(&s.per_site);
                 prop_assert_eq!(a.uncovered, 0);

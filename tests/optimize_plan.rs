@@ -5,8 +5,8 @@ use std::process::Command;
 
 use ems::model::Scenario;
 use ems::network::TravelModel;
+use ems::optimize::SolveOptions;
 use ems::optimize::plan::{self, DemandSource, Model, PlanRequest, Standard};
-use ems::optimize::pmedian::Options;
 
 fn request(model: Model, add: usize, standard: Standard) -> PlanRequest {
     PlanRequest {
@@ -19,7 +19,7 @@ fn request(model: Model, add: usize, standard: Standard) -> PlanRequest {
         relocate: false,
         call_handling_s: 60.0,
         turnout_s: 60.0,
-        options: Options::new(1),
+        solve: SolveOptions::default(),
     }
 }
 
@@ -74,12 +74,12 @@ fn plan_equals_brute_force_on_the_demo() {
         &request(Model::PMedian, 2, Standard::Minutes(12.0)),
     )
     .unwrap();
-    assert!(p.optimal);
+    assert!(p.cert.optimal);
     assert_eq!(p.candidates, points.len());
     assert!(
-        (p.objective - best_mean).abs() < 1e-9,
+        (p.cert.objective - best_mean).abs() < 1e-9,
         "{} vs {best_mean}",
-        p.objective
+        p.cert.objective
     );
     assert!((p.mean_response_after_min - best_mean).abs() < 1e-9);
     assert!((p.mean_response_before_min - mean(&base)).abs() < 1e-9);
@@ -93,11 +93,11 @@ fn plan_equals_brute_force_on_the_demo() {
     assert!(served > 0.0 && served <= total);
 
     let c = plan::plan(&sc, &tm, &request(Model::Mclp, 2, Standard::Minutes(3.0))).unwrap();
-    assert!(c.optimal);
+    assert!(c.cert.optimal);
     assert!(
-        (c.objective - best_cover).abs() < 1e-6,
+        (c.cert.objective - best_cover).abs() < 1e-6,
         "{} vs {best_cover}",
-        c.objective
+        c.cert.objective
     );
     assert!((c.covered_after - best_cover).abs() < 1e-6);
     assert!((c.covered_before - cover(&base, 180.0)).abs() < 1e-6);
@@ -158,7 +158,10 @@ fn optimize_cli() {
     assert!(page.contains("new-1"));
 
     for (args, expect) in [
-        (vec!["optimize", "--within", "soon"], "--within `soon`"),
+        (
+            vec!["optimize", "--within", "soon"],
+            "invalid value 'soon' for '--within <WITHIN>'",
+        ),
         (vec!["optimize", "--add", "100"], "p = 103"),
         (
             vec!["optimize", "--candidates", "grid:fast"],
@@ -298,19 +301,19 @@ fn lscp_and_pcenter_plans_on_the_demo() {
         &request(Model::PCenter, 1, Standard::Minutes(12.0)),
     )
     .unwrap();
-    assert!(c.optimal);
+    assert!(c.cert.optimal);
     assert!(
-        (c.objective - best_worst / 60.0).abs() < 1e-9,
+        (c.cert.objective - best_worst / 60.0).abs() < 1e-9,
         "{} vs {}",
-        c.objective,
+        c.cert.objective,
         best_worst / 60.0
     );
     // LSCP within 4 minutes: the count is minimal (no smaller set of additions covers all).
     let l = plan::plan(&sc, &tm, &request(Model::Lscp, 0, Standard::Minutes(4.0))).unwrap();
-    assert!(l.optimal);
+    assert!(l.cert.optimal);
     assert_eq!(l.covered_after, l.total_demand);
     let k = l.new_sites.len();
-    assert_eq!(l.objective, k as f64);
+    assert_eq!(l.cert.objective, k as f64);
     let covers_all = |open: &[usize]| (0..nz).all(|i| open.iter().any(|&j| t(j, i) <= 240.0));
     let cands: Vec<usize> = (existing..points.len()).collect();
     // No k-1 additions suffice (checked exhaustively when k is small).
@@ -410,11 +413,11 @@ fn fleet_plans_equal_brute_force_on_the_demo() {
                 .sum::<f64>()
         })
         .fold(f64::NEG_INFINITY, f64::max);
-    assert!(p.optimal);
+    assert!(p.cert.optimal);
     assert!(
-        (p.objective - best).abs() < 1e-6,
+        (p.cert.objective - best).abs() < 1e-6,
         "{} vs {best}",
-        p.objective
+        p.cert.objective
     );
     assert_eq!(p.sites.iter().map(|s| s.after).sum::<usize>(), 4);
     assert_eq!(p.current_fleet, 4);
@@ -459,11 +462,11 @@ fn fleet_plans_equal_brute_force_on_the_demo() {
         }
     }
     let best = best.expect("the demo has a feasible backup placement");
-    assert!(p.optimal);
+    assert!(p.cert.optimal);
     assert!(
-        (p.objective - best).abs() < 1e-6,
+        (p.cert.objective - best).abs() < 1e-6,
         "{} vs {best}",
-        p.objective
+        p.cert.objective
     );
     assert!(p.sites.iter().all(|s| s.after <= 2));
 }

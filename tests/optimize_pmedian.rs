@@ -3,14 +3,13 @@
 
 mod common;
 
-use std::time::Duration;
-
-use ems::optimize::pmedian::{self, Options};
-use ems::optimize::{Instance, orlib};
+use ems::optimize::pmedian;
+use ems::optimize::{Instance, SiteOptions, SolveOptions, orlib};
 use proptest::prelude::*;
 
-/// Seconds of branch and bound per OR-Library instance.
-const TIME_LIMIT_S: u64 = 20;
+/// Branch-and-bound nodes per OR-Library instance (a budget, not a time limit, so the answer is
+/// the same on any machine). Every instance is proven in under 100 nodes.
+const NODE_BUDGET: u64 = 5_000;
 
 #[test]
 fn orlib_pmed_instances_reach_known_optima() {
@@ -28,33 +27,35 @@ fn orlib_pmed_instances_reach_known_optima() {
             continue;
         }
         let inst = orlib::read_pmed(&dir.join(format!("{name}.txt"))).unwrap();
-        let mut opts = Options::new(inst.p);
-        opts.time_limit = Duration::from_secs(TIME_LIMIT_S);
+        let opts = SiteOptions {
+            solve: SolveOptions::nodes(NODE_BUDGET),
+            ..SiteOptions::new(inst.p)
+        };
         let s = pmedian::solve(&inst.instance, &opts).unwrap();
         let opt = optima[name];
         println!(
             "{name}: n {} p {} objective {} (heuristic {}) bound {} root {} optimal {} nodes {} {:.2} s",
             inst.instance.n(),
             inst.p,
-            s.objective,
+            s.cert.objective,
             s.heuristic_objective,
-            s.bound,
+            s.cert.bound,
             s.root_bound,
-            s.optimal,
-            s.nodes,
-            s.seconds
+            s.cert.optimal,
+            s.cert.nodes,
+            s.cert.seconds
         );
         assert_eq!(s.open.len(), inst.p);
-        assert_eq!(pmedian::evaluate(&inst.instance, &s.open), s.objective);
-        assert_eq!(s.objective, opt, "{name}: objective");
+        assert_eq!(pmedian::evaluate(&inst.instance, &s.open), s.cert.objective);
+        assert_eq!(s.cert.objective, opt, "{name}: objective");
         // The bound is valid: the reported gap is at least the true gap (0 here).
         assert!(
-            s.bound <= opt + 1e-9,
+            s.cert.bound <= opt + 1e-9,
             "{name}: bound {} above the optimum {opt}",
-            s.bound
+            s.cert.bound
         );
-        if s.optimal {
-            assert_eq!(s.bound, opt);
+        if s.cert.optimal {
+            assert_eq!(s.cert.bound, opt);
             proven += 1;
         }
     }
@@ -140,14 +141,14 @@ proptest! {
     /// Solver = brute force on tiny instances (with unreachable pairs and fixed sites).
     #[test]
     fn pmedian_equals_brute_force((inst, p, fixed) in tiny()) {
-        let mut o = Options::new(p);
+        let mut o = SiteOptions::new(p);
         o.fixed_open = fixed.clone();
         match pmedian::solve(&inst, &o) {
             Ok(s) => {
                 let (best, _) = pmedian::brute_force(&inst, p, &fixed);
-                prop_assert!(s.optimal);
-                prop_assert!((s.objective - best).abs() < 1e-6, "solver {} brute {}", s.objective, best);
-                prop_assert!(s.bound <= best + 1e-6);
+                prop_assert!(s.cert.optimal);
+                prop_assert!((s.cert.objective - best).abs() < 1e-6, "solver {} brute {}", s.cert.objective, best);
+                prop_assert!(s.cert.bound <= best + 1e-6);
                 for f in &fixed {
                     prop_assert!(s.open.contains(f));
                 }

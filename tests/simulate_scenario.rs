@@ -204,7 +204,9 @@ fn bad_input_is_a_clear_error_or_a_reported_instability() {
     };
     let out = sim::simulate(&sc, &sim::prepare(&sc, &tm, &over, None).unwrap(), &over).unwrap();
     assert!(out.summary.unstable);
-    assert!(sim::text(&out.summary).contains("unstable: demand exceeds capacity"));
+    assert!(
+        ems::report::simulate::text(&out.summary).contains("unstable: demand exceeds capacity")
+    );
     let e = ems(&["simulate", "--calls-per-1000", "-1"]);
     assert_eq!(e.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&e.stderr).contains("must be non-negative"));

@@ -93,7 +93,7 @@ fn hand_computed_small_log() {
     let t = |id: &str| r.targets.iter().find(|t| t.id == id).unwrap().clone();
     assert_eq!(t("mean_response_min").value, Some(10.0));
     assert_eq!(t("mean_response_min").pass, Some(true));
-    assert_eq!(t("mean_response_min").source, "incident log");
+    assert_eq!(t("mean_response_min").source.as_str(), "incident log");
     assert_eq!(t("detention_rate").pass, Some(false));
     assert_eq!(t("negative_pressure_share").pass, None);
 }
@@ -116,7 +116,7 @@ fn without_a_log_the_model_answers() {
         .iter()
         .find(|t| t.id == "mean_response_min")
         .unwrap();
-    assert_eq!(mean.source, "model");
+    assert_eq!(mean.source.as_str(), "model");
     let m = r.modelled_response.summary.as_ref().unwrap();
     assert_eq!(mean.value, Some(m.mean));
     // Modelled = 2 min fixed + road travel, zone by zone.

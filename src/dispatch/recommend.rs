@@ -6,6 +6,8 @@
 //! [`designated`], [`detaining`], [`hospital_order`]) are plain functions, so a caller with
 //! precomputed travel times (the simulator) applies exactly the same ones.
 //!
+//! - **Stations to emergency departments** ([`routes_to_nearest_ed`]): each station's
+//!   fastest road route to a hospital with an emergency department, as the demo shows.
 //! - **Units**: ETA = turnout delay (none when the unit is already rolling, e.g. returning) +
 //!   road travel time from its last known position, from one reverse Dijkstra search out of the
 //!   scene. Ties go to the lower unit id. Units with no road path are left out.
@@ -18,8 +20,8 @@
 
 use serde::Serialize;
 
-use crate::model::{Capability, Hospital};
-use crate::network::{Dijkstra, Direction, Snapped, TravelModel};
+use crate::model::{Capability, Hospital, Scenario, Station};
+use crate::network::{Dijkstra, Direction, Route, SnapError, Snapped, TravelModel};
 
 /// A unit the ranking may choose.
 #[derive(Debug, Clone)]
@@ -206,4 +208,59 @@ pub fn rank_hospitals(
         )
     });
     out
+}
+
+/// One station's fastest road route to an emergency department.
+#[derive(Debug, Clone)]
+pub struct StationRoute<'a> {
+    pub station: &'a Station,
+    pub hospital: &'a Hospital,
+    pub from: Snapped,
+    pub to: Snapped,
+    pub route: Route,
+}
+
+/// A station or hospital is off the road map.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{what}: {source}")]
+pub struct OffRoad {
+    /// `station ID` or `hospital ID`.
+    pub what: String,
+    #[source]
+    pub source: SnapError,
+}
+
+/// Each station's fastest road route to the nearest hospital with an emergency department
+/// (by travel time; a station no such hospital can be reached from is left out). One forward
+/// search per station, stopped at the last emergency department.
+pub fn routes_to_nearest_ed<'a>(
+    sc: &'a Scenario,
+    tm: &TravelModel,
+) -> Result<Vec<StationRoute<'a>>, OffRoad> {
+    let snap = |what: String, p: [f64; 2]| tm.snap(p).map_err(|source| OffRoad { what, source });
+    let eds: Vec<(&Hospital, Snapped)> = sc
+        .hospitals
+        .iter()
+        .filter(|h| h.capabilities.contains(&Capability::Emergency))
+        .map(|h| Ok((h, snap(format!("hospital {}", h.id), h.lon_lat)?)))
+        .collect::<Result<_, OffRoad>>()?;
+    let mut q = tm.query();
+    let mut routes = Vec::new();
+    for st in &sc.stations {
+        let from = snap(format!("station {}", st.id), st.lon_lat)?;
+        let best = eds
+            .iter()
+            .filter_map(|(h, to)| tm.route(&mut q, &from, to).map(|r| (*h, *to, r)))
+            .min_by_key(|(_, _, r)| r.eta.time_ms);
+        if let Some((hospital, to, route)) = best {
+            routes.push(StationRoute {
+                station: st,
+                hospital,
+                from,
+                to,
+                route,
+            });
+        }
+    }
+    Ok(routes)
 }

@@ -161,6 +161,25 @@ impl Station {
     pub fn unit_id(&self, k: u32) -> String {
         format!("{}-{k}", self.id)
     }
+
+    /// The id of the `k`-th new site (`k` from 0) that a plan or a what-if adds: `new-{k + 1}`.
+    /// The one naming rule for added stations, in plans, GeoJSON, evaluations and simulations.
+    pub fn new_site_id(k: usize) -> String {
+        format!("new-{}", k + 1)
+    }
+
+    /// The `k`-th new site (`k` from 0) at `lon_lat` with `ambulances`, named by
+    /// [`Station::new_site_id`]; `source` says what added it.
+    pub fn new_site(k: usize, lon_lat: [f64; 2], ambulances: u32, source: &str) -> Station {
+        Station {
+            id: Station::new_site_id(k),
+            name: format!("New site {}", k + 1),
+            lon_lat,
+            ambulances,
+            negative_pressure: None,
+            source: Some(source.to_string()),
+        }
+    }
 }
 
 /// A receiving hospital.

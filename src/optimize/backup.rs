@@ -33,9 +33,9 @@ use std::time::Instant;
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 
-use super::OptimizeError;
-use super::bnb::{self, CLOSED, FREE, OPEN, Relaxation};
+use super::bnb::{self, CLOSED, FREE, Limits, OPEN, Relaxation};
 use super::fleet::{FleetOptions, FleetSolution, Slots, check_weights};
+use super::{Certificate, OptimizeError};
 
 /// Coverage under two standards, site-major (`near[j * n + i]`: site `j` within `r1` of `i`).
 #[derive(Debug, Clone, PartialEq)]
@@ -287,19 +287,20 @@ impl Dsm {
     }
 }
 
-/// A relaxed solution: `L`, the chosen slots, and `(y¹_i, y²_i)` per demand point.
-type Relaxed = (f64, Vec<usize>, Vec<(bool, bool)>);
-
 struct Search {
     d: Dsm,
+    limits: Limits,
     fixed: Vec<bool>,
-    p: usize,
+    /// The relaxed `(y¹_i, y²_i)` of the last relaxation, for its subgradient.
+    y: Vec<(bool, bool)>,
+    /// Open slots within `r1` and `r2` of each demand point (subgradient scratch).
+    c1: Vec<u32>,
+    c2: Vec<u32>,
     /// The incumbent's objective, or slightly below 0 when there is none.
     lb: f64,
     incumbent: Option<Vec<usize>>,
     /// The least infeasible placement seen (for the error when none is feasible).
     closest: (Vec<usize>, (f64, f64)),
-    deadline: Instant,
     s: Vec<f64>,
     order: Vec<usize>,
 }
@@ -317,9 +318,9 @@ impl Search {
         }
     }
 
-    /// `L(μ, λ, β)` with the chosen slots and the relaxed `y`; multipliers laid out as
-    /// `[μ (n), λ (n), β]`. Fills `self.s` and `self.order`.
-    fn relax(&mut self, status: &[u8], mult: &[f64]) -> Option<Relaxed> {
+    /// `L(μ, λ, β)` with the chosen slots; multipliers laid out as `[μ (n), λ (n), β]`. Fills
+    /// `self.s`, `self.order` and the relaxed `y` in `self.y`.
+    fn relax(&mut self, status: &[u8], mult: &[f64]) -> Option<(f64, Vec<usize>)> {
         let (n, d) = (self.d.n, &self.d);
         let (mu, lam, beta) = (&mult[..n], &mult[n..2 * n], mult[2 * n]);
         for (s, (sj, st)) in self.s.iter_mut().zip(status).enumerate() {
@@ -330,11 +331,12 @@ impl Search {
                     + d.far.get(s).iter().map(|i| lam[*i as usize]).sum::<f64>()
             };
         }
+        let p = self.limits.p;
         let forced: Vec<usize> = (0..d.ms).filter(|&s| status[s] == OPEN).collect();
-        if forced.len() > self.p {
+        if forced.len() > p {
             return None;
         }
-        let k = self.p - forced.len();
+        let k = p - forced.len();
         self.order.clear();
         self.order.extend((0..d.ms).filter(|&s| status[s] == FREE));
         if self.order.len() < k {
@@ -346,7 +348,8 @@ impl Search {
         let mut chosen = forced;
         chosen.extend(self.order.iter().take(k));
         let mut l = chosen.iter().map(|&s| self.s[s]).sum::<f64>() - beta * d.target;
-        let mut y = Vec::with_capacity(n);
+        let y = &mut self.y;
+        y.clear();
         for i in 0..n {
             let w = d.w[i];
             let a1 = beta * w - mu[i];
@@ -363,98 +366,58 @@ impl Search {
             y.push(pick);
             l -= lam[i];
         }
-        Some((l, chosen, y))
-    }
-
-    fn subgradient(
-        &mut self,
-        status: &[u8],
-        mult: &mut [f64],
-        iterations: usize,
-        theta0: f64,
-    ) -> Option<f64> {
-        let n = self.d.n;
-        let mut sg = bnb::Subgradient::new(mult, theta0, true);
-        let mut g = vec![0.0; 2 * n + 1];
-        let mut c1 = vec![0u32; n];
-        let mut c2 = vec![0u32; n];
-        for it in 0..iterations {
-            let (l, chosen, y) = self.relax(status, mult)?;
-            sg.record(l, mult);
-            if it % 5 == 0 {
-                self.try_solution(&chosen);
-            }
-            if self.prunes(sg.best) {
-                break;
-            }
-            c1.iter_mut().for_each(|c| *c = 0);
-            c2.iter_mut().for_each(|c| *c = 0);
-            for &s in &chosen {
-                for &i in self.d.near.get(s) {
-                    c1[i as usize] += 1;
-                }
-                for &i in self.d.far.get(s) {
-                    c2[i as usize] += 1;
-                }
-            }
-            let mut single = 0.0;
-            for i in 0..n {
-                let (y1, y2) = y[i];
-                g[i] = c1[i] as f64 - y1 as u32 as f64 - y2 as u32 as f64;
-                g[n + i] = if self.d.w[i] > 0.0 {
-                    c2[i] as f64 - 1.0
-                } else {
-                    0.0
-                };
-                if y1 {
-                    single += self.d.w[i];
-                }
-            }
-            g[2 * n] = single - self.d.target;
-            let mut norm = 0.0;
-            for (gk, mk) in g.iter_mut().zip(mult.iter()) {
-                // Projected: a multiplier at zero cannot decrease further.
-                if *mk <= 0.0 && *gk > 0.0 {
-                    *gk = 0.0;
-                }
-                norm += *gk * *gk;
-            }
-            if norm == 0.0 {
-                break;
-            }
-            if !sg.cool() {
-                break;
-            }
-            let gap = (l - self.lb.max(0.0)).max(1e-6 * self.d.total.max(1.0));
-            let step = sg.theta * gap / norm;
-            for (mk, gk) in mult.iter_mut().zip(&g) {
-                *mk = (*mk - step * gk).max(0.0);
-            }
-            if Instant::now() > self.deadline {
-                break;
-            }
-        }
-        Some(sg.finish(mult))
+        Some((l, chosen))
     }
 }
 
 impl Relaxation for Search {
-    fn p(&self) -> usize {
-        self.p
+    const MAXIMISE: bool = true;
+    const NONNEGATIVE: bool = true;
+
+    fn limits(&self) -> &Limits {
+        &self.limits
     }
 
-    fn deadline(&self) -> Instant {
-        self.deadline
+    fn relax(&mut self, status: &[u8], mult: &[f64]) -> Option<(f64, Vec<usize>)> {
+        Search::relax(self, status, mult)
     }
 
-    fn bound(
-        &mut self,
-        status: &[u8],
-        mult: &mut [f64],
-        iterations: usize,
-        theta: f64,
-    ) -> Option<f64> {
-        self.subgradient(status, mult, iterations, theta)
+    /// The violation of each relaxed constraint, negated (the Lagrangian is minimised):
+    /// `y¹_i + y²_i − c¹_i` for the primary coverage, `1 − c²_i` for the secondary one (demand
+    /// with people), `α W − Σ_i w_i y¹_i` for the share.
+    fn direction(&mut self, chosen: &[usize], _mult: &[f64], g: &mut [f64]) {
+        let n = self.d.n;
+        let (c1, c2) = (&mut self.c1, &mut self.c2);
+        c1.clear();
+        c1.resize(n, 0);
+        c2.clear();
+        c2.resize(n, 0);
+        for &s in chosen {
+            for &i in self.d.near.get(s) {
+                c1[i as usize] += 1;
+            }
+            for &i in self.d.far.get(s) {
+                c2[i as usize] += 1;
+            }
+        }
+        let mut single = 0.0;
+        for i in 0..n {
+            let (y1, y2) = self.y[i];
+            g[i] = -(c1[i] as f64 - y1 as u32 as f64 - y2 as u32 as f64);
+            g[n + i] = if self.d.w[i] > 0.0 {
+                -(c2[i] as f64 - 1.0)
+            } else {
+                0.0
+            };
+            if y1 {
+                single += self.d.w[i];
+            }
+        }
+        g[2 * n] = -(single - self.d.target);
+    }
+
+    fn step_gap(&self, l: f64) -> f64 {
+        (l - self.lb.max(0.0)).max(1e-6 * self.d.total.max(1.0))
     }
 
     fn tighten(&self, bound: f64, parent: f64) -> f64 {
@@ -470,19 +433,25 @@ impl Relaxation for Search {
     }
 
     fn heuristic(&mut self, status: &[u8], mult: &[f64], _node: u64) {
-        if let Some((_, mut chosen, _)) = self.relax(status, mult) {
+        if let Some((_, mut chosen)) = self.relax(status, mult) {
             self.d.local_search(&mut chosen, &self.fixed);
             self.try_solution(&chosen);
         }
     }
 
     fn fix(&mut self, status: &mut [u8], mult: &[f64]) {
-        let Some((bound, chosen, _)) = self.relax(status, mult) else {
+        let Some((bound, chosen)) = self.relax(status, mult) else {
             return;
         };
-        bnb::fix_by_swaps(status, bound, &chosen, &self.order, &self.s, self.p, |b| {
-            self.prunes(b)
-        });
+        bnb::fix_by_swaps(
+            status,
+            bound,
+            &chosen,
+            &self.order,
+            &self.s,
+            self.limits.p,
+            |b| self.prunes(b),
+        );
     }
 
     fn try_solution(&mut self, open: &[usize]) {
@@ -500,7 +469,7 @@ impl Relaxation for Search {
     }
 
     fn branch_site(&mut self, status: &[u8], mult: &[f64]) -> Option<usize> {
-        let (_, chosen, _) = self.relax(status, mult)?;
+        let (_, chosen) = self.relax(status, mult)?;
         let mut best: Option<usize> = None;
         for s in chosen.into_iter().filter(|&s| status[s] == FREE) {
             if best.is_none_or(|b| self.s[s] > self.s[b] || (self.s[s] == self.s[b] && s < b)) {
@@ -572,19 +541,21 @@ pub fn solve(
         fixed[s] = true;
     }
     let p = o.ambulances;
-    let mut rng = ChaCha8Rng::seed_from_u64(o.seed);
+    let mut rng = ChaCha8Rng::seed_from_u64(o.solve.seed);
     let mut s = Search {
         fixed: fixed.clone(),
-        p,
+        limits: Limits::new(p, t0, &o.solve),
+        y: Vec::with_capacity(n),
+        c1: Vec::new(),
+        c2: Vec::new(),
         lb: -1e-9 * total.max(1.0),
         incumbent: None,
         closest: (Vec::new(), (f64::INFINITY, 0.0)),
-        deadline: t0 + o.time_limit,
         s: vec![0.0; ms],
         order: Vec::with_capacity(ms),
         d,
     };
-    for r in 0..=o.restarts {
+    for r in 0..=o.solve.restarts {
         let mut open =
             s.d.greedy(&slots.fixed, p, if r == 0 { None } else { Some(&mut rng) });
         s.d.local_search(&mut open, &fixed);
@@ -597,7 +568,7 @@ pub fn solve(
     let root: Vec<u8> = (0..ms)
         .map(|k| if fixed[k] { OPEN } else { FREE })
         .collect();
-    let out = bnb::search(&mut s, root, mult, f64::INFINITY, f64::max);
+    let out = bnb::search(&mut s, root, mult);
     let optimal = out.open_bound.is_none();
     let Some(open) = s.incumbent.clone() else {
         let per_site = slots.per_site(&s.closest.0);
@@ -626,7 +597,9 @@ pub fn solve(
     } else {
         out.open_bound.unwrap_or(total).max(objective).min(total)
     };
-    Ok(FleetSolution::new(
-        per_site, objective, bound, optimal, total, out.nodes, t0,
-    ))
+    Ok(FleetSolution {
+        per_site,
+        cert: Certificate::new(objective, bound, optimal, out.nodes, t0),
+        total_demand: total,
+    })
 }

@@ -1,9 +1,11 @@
-//! The depth-first branch and bound shared by the p-median and MCLP solvers.
+//! The depth-first branch and bound shared by the p-median, MCLP/MEXCLP and backup-coverage
+//! solvers.
 //!
-//! This module owns the search tree: node statuses, warm-started multipliers, pruning, fixing,
-//! branching and the time limit. It must not know a model: each solver supplies a
-//! [`Relaxation`] (its Lagrangian bound, heuristic, fixing rule and branching choice), whether
-//! it minimises (bounds from below) or maximises (bounds from above).
+//! This module owns the search tree (node statuses, warm-started multipliers, pruning, fixing,
+//! branching, the time limit and the node budget) and the subgradient optimisation of the
+//! Lagrangian multipliers. It must not know a model: each solver supplies a [`Relaxation`] (its
+//! Lagrangian and subgradient, heuristic, fixing rule and branching choice), whether it
+//! minimises (bounds from below) or maximises (bounds from above).
 
 use std::time::Instant;
 
@@ -12,21 +14,50 @@ pub(crate) const FREE: u8 = 0;
 pub(crate) const OPEN: u8 = 1;
 pub(crate) const CLOSED: u8 = 2;
 
-/// A model's side of the search.
+/// What stops a search: sites to open, a deadline and a node budget.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// Sites (or slots) to open in total.
+    pub p: usize,
+    /// Stop branching after this instant (`None`: no time limit).
+    pub deadline: Option<Instant>,
+    /// Stop branching after this many nodes (`None`: no node budget).
+    pub node_limit: Option<u64>,
+}
+
+impl Limits {
+    pub fn new(p: usize, t0: Instant, o: &super::SolveOptions) -> Limits {
+        Limits {
+            p,
+            deadline: o.time_limit.and_then(|d| t0.checked_add(d)),
+            node_limit: o.node_limit,
+        }
+    }
+
+    fn past_deadline(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() > d)
+    }
+}
+
+/// A model's side of the search: its Lagrangian relaxation and the rules built on it. The
+/// subgradient optimisation of the multipliers ([`subgradient`]) and the tree ([`search`]) are
+/// shared.
 pub(crate) trait Relaxation {
-    /// Sites to open in total.
-    fn p(&self) -> usize;
-    /// Stop branching after this instant.
-    fn deadline(&self) -> Instant;
-    /// The node's Lagrangian bound after `iterations` subgradient steps from `mult` (left at the
-    /// best multipliers); `None` if the node is infeasible.
-    fn bound(
-        &mut self,
-        status: &[u8],
-        mult: &mut [f64],
-        iterations: usize,
-        theta: f64,
-    ) -> Option<f64>;
+    /// True for maximising models, whose Lagrangian bounds are upper bounds.
+    const MAXIMISE: bool;
+    /// True when the multipliers are sign-constrained (`≥ 0`): steps are projected.
+    const NONNEGATIVE: bool;
+    /// Sites to open, deadline and node budget.
+    fn limits(&self) -> &Limits;
+    /// The Lagrangian at `mult`: the bound and the chosen sites, or `None` if the node is
+    /// infeasible. A model may keep what its [`Relaxation::direction`] needs (the relaxed
+    /// demand variables) in itself.
+    fn relax(&mut self, status: &[u8], mult: &[f64]) -> Option<(f64, Vec<usize>)>;
+    /// The subgradient at the last [`Relaxation::relax`] as the direction in which the
+    /// multipliers move (`mult += t g`).
+    fn direction(&mut self, chosen: &[usize], mult: &[f64], g: &mut [f64]);
+    /// The distance from `bound` to the incumbent that scales the step `θ gap / ‖g‖²`.
+    fn step_gap(&self, bound: f64) -> f64;
     /// The node's bound from its own and its parent's (the tighter one), rounded for integral
     /// data.
     fn tighten(&self, bound: f64, parent: f64) -> f64;
@@ -47,6 +78,61 @@ pub(crate) trait Relaxation {
     fn prepare(&self, _status: &mut [u8]) -> bool {
         true
     }
+}
+
+/// Subgradient optimisation of a node's Lagrangian (Held, Wolfe & Crowder 1974), shared by
+/// every model: `iterations` steps of `mult += θ gap / ‖g‖² · g` from `mult`, projected on
+/// `mult ≥ 0` where the model says so, with θ from `theta0` halved after 20 steps without
+/// improvement. Every 5th relaxed solution, and one whose subgradient vanishes, is offered as
+/// a solution. Leaves the best multipliers in `mult` and returns the best bound; `None` if the
+/// node is infeasible. `O(iterations × cost of one relaxation)`.
+pub(crate) fn subgradient<R: Relaxation>(
+    r: &mut R,
+    status: &[u8],
+    mult: &mut [f64],
+    iterations: usize,
+    theta0: f64,
+) -> Option<f64> {
+    let mut sg = Subgradient::new(mult, theta0, R::MAXIMISE);
+    let mut g = vec![0.0; mult.len()];
+    for it in 0..iterations {
+        let (bound, chosen) = r.relax(status, mult)?;
+        sg.record(bound, mult);
+        if it % 5 == 0 {
+            r.try_solution(&chosen);
+        }
+        if r.prunes(sg.best) {
+            break;
+        }
+        r.direction(&chosen, mult, &mut g);
+        let mut norm = 0.0;
+        for (gk, mk) in g.iter_mut().zip(mult.iter()) {
+            // Projected: a multiplier at zero cannot decrease further.
+            if R::NONNEGATIVE && *mk <= 0.0 && *gk < 0.0 {
+                *gk = 0.0;
+            }
+            norm += *gk * *gk;
+        }
+        if norm == 0.0 {
+            // The relaxed solution satisfies the relaxed constraints: feasible for this node.
+            r.try_solution(&chosen);
+            break;
+        }
+        if !sg.cool() {
+            break;
+        }
+        let step = sg.theta * r.step_gap(bound) / norm;
+        for (mk, gk) in mult.iter_mut().zip(&g) {
+            *mk += step * gk;
+            if R::NONNEGATIVE {
+                *mk = mk.max(0.0);
+            }
+        }
+        if r.limits().past_deadline() {
+            break;
+        }
+    }
+    Some(sg.finish(mult))
 }
 
 /// Lagrangian fixing shared by both models. At the node's multipliers the relaxation picks
@@ -117,9 +203,9 @@ pub(crate) fn order_copies(group: &[u32], status: &mut [u8]) -> bool {
     true
 }
 
-/// The bookkeeping of a subgradient run shared by the solvers: the best bound and its
-/// multipliers, and the step factor θ, halved after 20 iterations without improvement.
-pub(crate) struct Subgradient {
+/// The bookkeeping of a subgradient run: the best bound and its multipliers, and the step
+/// factor θ, halved after 20 iterations without improvement.
+struct Subgradient {
     pub best: f64,
     best_mult: Vec<f64>,
     pub theta: f64,
@@ -194,18 +280,17 @@ pub(crate) struct Outcome {
     pub open_bound: Option<f64>,
 }
 
-/// Runs the search. `no_bound` is the trivial bound (−∞ when minimising, +∞ when maximising) and
-/// `weaker` picks the weaker of two bounds (`f64::min` when minimising, `f64::max` when
-/// maximising).
-pub(crate) fn search<R: Relaxation>(
-    r: &mut R,
-    status: Vec<u8>,
-    mult: Vec<f64>,
-    no_bound: f64,
-    weaker: fn(f64, f64) -> f64,
-) -> Outcome {
+/// Runs the search from the root `status` and multipliers, depth first, until the tree is
+/// exhausted, the deadline passes or the node budget is spent.
+pub(crate) fn search<R: Relaxation>(r: &mut R, status: Vec<u8>, mult: Vec<f64>) -> Outcome {
+    // The trivial bound, and the weaker of two bounds.
+    let (no_bound, weaker): (f64, fn(f64, f64) -> f64) = if R::MAXIMISE {
+        (f64::INFINITY, f64::max)
+    } else {
+        (f64::NEG_INFINITY, f64::min)
+    };
     let m = status.len();
-    let p = r.p();
+    let p = r.limits().p;
     let mut stack = vec![Node {
         status,
         mult,
@@ -215,7 +300,9 @@ pub(crate) fn search<R: Relaxation>(
     let mut root_bound = no_bound;
     let mut open_bound = None;
     while let Some(mut node) = stack.pop() {
-        if Instant::now() > r.deadline() && nodes > 0 {
+        let limits = r.limits();
+        let spent = limits.past_deadline() || limits.node_limit.is_some_and(|l| nodes >= l);
+        if spent && nodes > 0 {
             open_bound = Some(stack.iter().map(|x| x.bound).fold(node.bound, weaker));
             break;
         }
@@ -227,7 +314,7 @@ pub(crate) fn search<R: Relaxation>(
         }
         nodes += 1;
         let (iterations, theta) = r.schedule(nodes);
-        let Some(b) = r.bound(&node.status, &mut node.mult, iterations, theta) else {
+        let Some(b) = subgradient(r, &node.status, &mut node.mult, iterations, theta) else {
             continue;
         };
         let b = r.tighten(b, node.bound);

@@ -16,8 +16,7 @@
 use serde::Serialize;
 
 use super::mclp::{self, Coverage};
-use super::pmedian::Options;
-use super::{Instance, OptimizeError};
+use super::{Certificate, Instance, OptimizeError, SiteOptions};
 
 /// An LSCP answer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -26,19 +25,20 @@ pub struct LscpSolution {
     pub open: Vec<usize>,
     /// Their number.
     pub p: usize,
-    /// Whether `p − 1` sites were proven not to suffice.
-    pub optimal: bool,
+    /// `p` as the objective, a proven lower bound on the fewest sites (`p` itself when `p − 1`
+    /// sites were proven not to suffice), and the nodes of every MCLP subproblem.
+    #[serde(flatten)]
+    pub cert: Certificate,
 }
 
 /// A p-center answer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PCenterSolution {
     pub open: Vec<usize>,
-    /// The largest cost from a demand point (with people) to its nearest open site.
-    pub objective: f64,
-    /// A proven lower bound on the optimal worst-case cost.
-    pub bound: f64,
-    pub optimal: bool,
+    /// The largest cost from a demand point (with people) to its nearest open site, a proven
+    /// lower bound on the optimal worst-case cost, and the nodes of every MCLP subproblem.
+    #[serde(flatten)]
+    pub cert: Certificate,
 }
 
 /// Unit-weight coverage of the demand points with positive weight.
@@ -68,13 +68,20 @@ enum Cover {
     Unknown,
 }
 
-fn try_cover(cov: &Coverage, p: usize, opts: &Options) -> Result<Cover, OptimizeError> {
+/// Solves the covering subproblem with `p` sites; adds its nodes to `nodes`.
+fn try_cover(
+    cov: &Coverage,
+    p: usize,
+    opts: &SiteOptions,
+    nodes: &mut u64,
+) -> Result<Cover, OptimizeError> {
     let mut o = opts.clone();
     o.p = p;
     let s = mclp::solve(cov, &o)?;
-    Ok(if s.objective >= s.total_demand {
+    *nodes += s.cert.nodes;
+    Ok(if s.cert.objective >= s.total_demand {
         Cover::Yes(s.open)
-    } else if s.optimal {
+    } else if s.cert.optimal {
         Cover::No
     } else {
         Cover::Unknown
@@ -83,7 +90,9 @@ fn try_cover(cov: &Coverage, p: usize, opts: &Options) -> Result<Cover, Optimize
 
 /// The fewest sites (fixed ones included) covering every demand point with people.
 /// `cov.weights` only marks which points need cover (weight > 0).
-pub fn lscp(cov: &Coverage, opts: &Options) -> Result<LscpSolution, OptimizeError> {
+pub fn lscp(cov: &Coverage, opts: &SiteOptions) -> Result<LscpSolution, OptimizeError> {
+    let t0 = std::time::Instant::now();
+    let mut nodes = 0;
     let n = cov.weights.len();
     let unit = unit_coverage(&cov.weights, cov.m, |j, i| cov.covers[j * n + i]);
     let un = unit.weights.len();
@@ -131,7 +140,7 @@ pub fn lscp(cov: &Coverage, opts: &Options) -> Result<LscpSolution, OptimizeErro
     // Lower p while full coverage stays possible.
     while !optimal {
         let p = best.len() - 1;
-        match try_cover(&unit, p, opts)? {
+        match try_cover(&unit, p, opts, &mut nodes)? {
             Cover::Yes(o) => {
                 best = o;
                 optimal = best.len() <= fixed.max(1);
@@ -140,16 +149,20 @@ pub fn lscp(cov: &Coverage, opts: &Options) -> Result<LscpSolution, OptimizeErro
             Cover::Unknown => break,
         }
     }
+    let p = best.len();
+    let bound = if optimal { p } else { fixed.max(1) };
     Ok(LscpSolution {
-        p: best.len(),
+        p,
         open: best,
-        optimal,
+        cert: Certificate::new(p as f64, bound as f64, optimal, nodes, t0),
     })
 }
 
 /// The `opts.p` sites minimising the worst cost from a demand point with people to its nearest
 /// open site.
-pub fn pcenter(inst: &Instance, opts: &Options) -> Result<PCenterSolution, OptimizeError> {
+pub fn pcenter(inst: &Instance, opts: &SiteOptions) -> Result<PCenterSolution, OptimizeError> {
+    let t0 = std::time::Instant::now();
+    let mut nodes = 0;
     inst.validate()?;
     let n = inst.n();
     if opts.p == 0 || opts.p > inst.m {
@@ -172,7 +185,7 @@ pub fn pcenter(inst: &Instance, opts: &Options) -> Result<PCenterSolution, Optim
     let cover_at = |t: f64| unit_coverage(&inst.weights, inst.m, |j, i| inst.c(j, i) <= t);
     // The largest level always works if p sites can reach everyone at all.
     let mut hi = levels.len() - 1;
-    let mut best = match try_cover(&cover_at(levels[hi]), opts.p, opts)? {
+    let mut best = match try_cover(&cover_at(levels[hi]), opts.p, opts, &mut nodes)? {
         Cover::Yes(o) => o,
         _ => {
             let s = mclp::solve(&cover_at(levels[hi]), opts)?;
@@ -186,7 +199,7 @@ pub fn pcenter(inst: &Instance, opts: &Options) -> Result<PCenterSolution, Optim
             return Err(OptimizeError::Infeasible {
                 p: opts.p,
                 uncovered,
-                proven: s.optimal,
+                proven: s.cert.optimal,
             });
         }
     };
@@ -195,7 +208,7 @@ pub fn pcenter(inst: &Instance, opts: &Options) -> Result<PCenterSolution, Optim
     let mut proven = true;
     while lo < hi {
         let mid = (lo + hi) / 2;
-        match try_cover(&cover_at(levels[mid]), opts.p, opts)? {
+        match try_cover(&cover_at(levels[mid]), opts.p, opts, &mut nodes)? {
             Cover::Yes(o) => {
                 hi = mid;
                 best = o;
@@ -220,9 +233,7 @@ pub fn pcenter(inst: &Instance, opts: &Options) -> Result<PCenterSolution, Optim
     let bound = if proven { objective } else { levels[0] };
     Ok(PCenterSolution {
         open: best,
-        objective,
-        bound,
-        optimal: proven,
+        cert: Certificate::new(objective, bound, proven, nodes, t0),
     })
 }
 
@@ -244,16 +255,16 @@ mod tests {
             cost: cost.clone(),
         };
         let cov = Coverage::from_costs(vec![1.0; 5], 5, &cost, 1.0);
-        let l = lscp(&cov, &Options::new(1)).unwrap();
+        let l = lscp(&cov, &SiteOptions::new(1)).unwrap();
         assert_eq!(l.p, 2);
-        assert!(l.optimal);
-        let c = pcenter(&inst, &Options::new(2)).unwrap();
-        assert_eq!(c.objective, 1.0);
-        assert!(c.optimal);
-        let c = pcenter(&inst, &Options::new(1)).unwrap();
+        assert!(l.cert.optimal);
+        let c = pcenter(&inst, &SiteOptions::new(2)).unwrap();
+        assert_eq!(c.cert.objective, 1.0);
+        assert!(c.cert.optimal);
+        let c = pcenter(&inst, &SiteOptions::new(1)).unwrap();
         // One site: the best is at 2 (worst 9) — or any point with the smallest maximum.
-        assert_eq!(c.objective, 9.0);
+        assert_eq!(c.cert.objective, 9.0);
         let far = Coverage::from_costs(vec![1.0; 5], 5, &cost, 0.5);
-        assert_eq!(lscp(&far, &Options::new(1)).unwrap().p, 5);
+        assert_eq!(lscp(&far, &SiteOptions::new(1)).unwrap().p, 5);
     }
 }

@@ -7,29 +7,11 @@
 
 use serde::Serialize;
 
-use crate::model::{IncidentLog, Scenario, Station};
+pub use super::change::Change;
+use super::change::{self, UnknownStation};
+use crate::model::{IncidentLog, Scenario};
 use crate::network::TravelModel;
 use crate::standards::{self, CheckError, CheckOptions, CheckReport, Targets};
-
-/// One change to the station network.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Change {
-    /// A new station at `[lon, lat]` with this many ambulances.
-    AddSite { lon_lat: [f64; 2], ambulances: u32 },
-    /// Close an existing station (by id).
-    RemoveStation(String),
-}
-
-impl Change {
-    fn label(&self) -> String {
-        match self {
-            Change::AddSite { lon_lat, .. } => {
-                format!("add ({:.6}, {:.6})", lon_lat[0], lon_lat[1])
-            }
-            Change::RemoveStation(id) => format!("remove {id}"),
-        }
-    }
-}
 
 /// One evaluated variant.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -50,8 +32,8 @@ pub struct Variant {
 #[derive(Debug, thiserror::Error)]
 pub enum EvaluateError {
     /// `--remove-station` names a station the scenario does not have.
-    #[error("no station `{0}` in the scenario (its stations: {1})")]
-    UnknownStation(String, String),
+    #[error(transparent)]
+    UnknownStation(#[from] UnknownStation),
     /// No change was given.
     #[error("nothing to evaluate: give --add-site LON,LAT or --remove-station ID")]
     Nothing,
@@ -59,30 +41,8 @@ pub enum EvaluateError {
     Check(#[from] CheckError),
 }
 
-fn apply(sc: &Scenario, changes: &[&Change]) -> Scenario {
-    let mut v = sc.clone();
-    let mut added = 0;
-    for c in changes {
-        match c {
-            Change::AddSite {
-                lon_lat,
-                ambulances,
-            } => {
-                added += 1;
-                v.stations.push(Station {
-                    id: format!("what-if-{added}"),
-                    name: format!("What-if site {added}"),
-                    lon_lat: *lon_lat,
-                    ambulances: *ambulances,
-                    negative_pressure: None,
-                    source: Some("ems evaluate".into()),
-                });
-            }
-            Change::RemoveStation(id) => v.stations.retain(|s| &s.id != id),
-        }
-    }
-    v
-}
+/// The `source` of what-if stations.
+const SOURCE: &str = "ems evaluate";
 
 fn variant(label: String, r: &CheckReport, base: Option<&CheckReport>) -> Variant {
     let mean = r
@@ -123,20 +83,13 @@ pub fn evaluate(
     if changes.is_empty() {
         return Err(EvaluateError::Nothing);
     }
-    for c in changes {
-        if let Change::RemoveStation(id) = c
-            && !sc.stations.iter().any(|s| &s.id == id)
-        {
-            let ids: Vec<&str> = sc.stations.iter().map(|s| s.id.as_str()).collect();
-            return Err(EvaluateError::UnknownStation(id.clone(), ids.join(", ")));
-        }
-    }
+    change::check(sc, changes)?;
     let none = IncidentLog::default();
     let base = standards::check(sc, tm, &none, targets, opts)?;
     let mut out = vec![variant("current network".into(), &base, None)];
     let mut ranked = Vec::new();
     for c in changes {
-        let v = apply(sc, &[c]);
+        let v = change::apply(sc, [c], SOURCE)?;
         ranked.push(variant(
             c.label(),
             &standards::check(&v, tm, &none, targets, opts)?,
@@ -144,8 +97,7 @@ pub fn evaluate(
         ));
     }
     if changes.len() > 1 {
-        let all: Vec<&Change> = changes.iter().collect();
-        let v = apply(sc, &all);
+        let v = change::apply(sc, changes, SOURCE)?;
         ranked.push(variant(
             "all changes together".into(),
             &standards::check(&v, tm, &none, targets, opts)?,

@@ -6,12 +6,9 @@
 //! integer placements. It must not hold a model's objective; [`super::mexclp`] and
 //! [`super::backup`] do.
 
-use std::time::{Duration, Instant};
-
 use serde::Serialize;
 
-use super::OptimizeError;
-use super::pmedian::Options;
+use super::{Certificate, OptimizeError, SiteOptions, SolveOptions};
 
 /// How many ambulances to place and where they may go.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,22 +19,17 @@ pub struct FleetOptions {
     pub max_per_site: Option<usize>,
     /// Ambulances that must stay at each site (empty: none).
     pub min_per_site: Vec<usize>,
-    /// Stop branch and bound after this long.
-    pub time_limit: Duration,
-    pub seed: u64,
-    pub restarts: usize,
+    pub solve: SolveOptions,
 }
 
 impl FleetOptions {
-    /// Defaults: no per-site limits, 60 s, seed 1, 8 restarts.
+    /// Defaults: no per-site limits, the default search budget.
     pub fn new(ambulances: usize) -> FleetOptions {
         FleetOptions {
             ambulances,
             max_per_site: None,
             min_per_site: Vec::new(),
-            time_limit: Duration::from_secs(60),
-            seed: 1,
-            restarts: 8,
+            solve: SolveOptions::default(),
         }
     }
 }
@@ -48,39 +40,10 @@ pub struct FleetSolution {
     /// Ambulances at each candidate site.
     pub per_site: Vec<usize>,
     /// The model's objective (expected covered demand for MEXCLP, demand covered twice for
-    /// backup coverage).
-    pub objective: f64,
-    /// Proven upper bound on it.
-    pub bound: f64,
-    /// `(bound − objective) / bound`, percent.
-    pub gap_pct: f64,
-    pub optimal: bool,
+    /// backup coverage), a proven upper bound on it and the gap `(bound − objective) / bound`.
+    #[serde(flatten)]
+    pub cert: Certificate,
     pub total_demand: f64,
-    pub nodes: u64,
-    pub seconds: f64,
-}
-
-impl FleetSolution {
-    pub(crate) fn new(
-        per_site: Vec<usize>,
-        objective: f64,
-        bound: f64,
-        optimal: bool,
-        total_demand: f64,
-        nodes: u64,
-        t0: Instant,
-    ) -> FleetSolution {
-        FleetSolution {
-            per_site,
-            objective,
-            bound,
-            gap_pct: crate::optimize::gap_pct(objective, bound),
-            optimal,
-            total_demand,
-            nodes,
-            seconds: t0.elapsed().as_secs_f64(),
-        }
-    }
 }
 
 /// Weights must be finite and non-negative.
@@ -172,13 +135,11 @@ impl Slots {
     }
 
     /// Search options over slots.
-    pub fn options(&self, o: &FleetOptions) -> Options {
-        Options {
+    pub fn options(&self, o: &FleetOptions) -> SiteOptions {
+        SiteOptions {
             p: o.ambulances,
             fixed_open: self.fixed.clone(),
-            time_limit: o.time_limit,
-            seed: o.seed,
-            restarts: o.restarts,
+            solve: o.solve.clone(),
         }
     }
 

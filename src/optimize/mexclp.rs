@@ -32,9 +32,9 @@
 //! then branch and bound in which a station's copies open in order, so a branch is
 //! `x_j ≥ k + 1` against `x_j ≤ k`.
 
-use super::OptimizeError;
 use super::fleet::{FleetOptions, FleetSolution, Slots, check_weights};
 use super::mclp::{Coverage, solve_levels};
+use super::{Certificate, OptimizeError};
 
 /// `q = calls per hour × mean job hours ÷ fleet`; an error unless `0 <= q < 1`.
 pub fn busy_fraction(
@@ -111,7 +111,9 @@ pub fn solve(cov: &Coverage, q: f64, o: &FleetOptions) -> Result<FleetSolution, 
     } else {
         bound.max(objective).min(total)
     };
-    Ok(FleetSolution::new(
-        per_site, objective, bound, optimal, total, nodes, t0,
-    ))
+    Ok(FleetSolution {
+        per_site,
+        cert: Certificate::new(objective, bound, optimal, nodes, t0),
+        total_demand: total,
+    })
 }

@@ -16,6 +16,7 @@
 
 pub mod backup;
 mod bnb;
+pub mod change;
 pub mod covering;
 pub mod evaluate;
 pub mod fleet;
@@ -25,12 +26,117 @@ pub mod orlib;
 pub mod plan;
 pub mod pmedian;
 
-/// `|bound − objective| / |bound|` in percent (0 when the bound is 0).
-pub(crate) fn gap_pct(objective: f64, bound: f64) -> f64 {
-    if bound == 0.0 {
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+/// How long a solver may search, and the seed of its randomised restarts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SolveOptions {
+    /// Stop branch and bound after this long (`None`: no time limit). The reported bound is
+    /// then the weakest among the open nodes, so the gap stays a valid certificate.
+    pub time_limit: Option<Duration>,
+    /// Stop branch and bound after this many nodes (`None`: no budget). With a node budget and
+    /// no time limit a result depends only on the instance and the seed, not on the machine.
+    pub node_limit: Option<u64>,
+    /// Seed of the randomised restarts.
+    pub seed: u64,
+    /// Randomised greedy restarts after the plain greedy one.
+    pub restarts: usize,
+}
+
+impl Default for SolveOptions {
+    /// 60 s, no node budget, seed 1, 8 restarts.
+    fn default() -> Self {
+        SolveOptions {
+            time_limit: Some(Duration::from_secs(60)),
+            node_limit: None,
+            seed: 1,
+            restarts: 8,
+        }
+    }
+}
+
+impl SolveOptions {
+    /// A node budget and no time limit: deterministic on any machine.
+    pub fn nodes(limit: u64) -> SolveOptions {
+        SolveOptions {
+            time_limit: None,
+            node_limit: Some(limit),
+            ..SolveOptions::default()
+        }
+    }
+
+    /// A time limit and no node budget.
+    pub fn seconds(limit: f64) -> SolveOptions {
+        SolveOptions {
+            time_limit: Some(Duration::from_secs_f64(limit)),
+            ..SolveOptions::default()
+        }
+    }
+}
+
+/// Which sites a location model opens: `p` in all, some of them fixed open (existing
+/// stations), and the search budget.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SiteOptions {
+    /// Sites to open in total, fixed ones included.
+    pub p: usize,
+    /// Sites that must be open, 0-based candidate indices.
+    pub fixed_open: Vec<usize>,
+    pub solve: SolveOptions,
+}
+
+impl SiteOptions {
+    /// `p` sites, none fixed, the default budget.
+    pub fn new(p: usize) -> SiteOptions {
+        SiteOptions {
+            p,
+            fixed_open: Vec::new(),
+            solve: SolveOptions::default(),
+        }
+    }
+}
+
+/// What a solver proves about its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Certificate {
+    /// The answer's objective.
+    pub objective: f64,
+    /// A proven bound on the optimum (below it when minimising, above when maximising).
+    pub bound: f64,
+    /// `|objective − bound| / max(|objective|, |bound|)`, percent: how far the answer can be
+    /// from the optimum (0 when both are 0).
+    pub gap_pct: f64,
+    /// The search finished: `objective` is optimal.
+    pub optimal: bool,
+    /// Branch-and-bound nodes processed.
+    pub nodes: u64,
+    pub seconds: f64,
+}
+
+impl Certificate {
+    /// The certificate of an answer found since `t0`.
+    pub fn new(objective: f64, bound: f64, optimal: bool, nodes: u64, t0: Instant) -> Self {
+        Certificate {
+            objective,
+            bound,
+            gap_pct: gap_pct(objective, bound),
+            optimal,
+            nodes,
+            seconds: t0.elapsed().as_secs_f64(),
+        }
+    }
+}
+
+/// `|objective − bound| / max(|objective|, |bound|)` in percent, relative to the upper of the
+/// two (the objective when minimising, the bound when maximising); 0 when both are 0.
+pub fn gap_pct(objective: f64, bound: f64) -> f64 {
+    let scale = objective.abs().max(bound.abs());
+    if scale == 0.0 {
         0.0
     } else {
-        ((bound - objective).abs() / bound.abs() * 100.0).max(0.0)
+        (objective - bound).abs() / scale * 100.0
     }
 }
 

@@ -19,11 +19,12 @@ use super::covering;
 use super::fleet::FleetOptions;
 use super::mclp::{self, Coverage};
 use super::mexclp;
-use super::pmedian::{self, Options};
-use super::{Instance, OptimizeError};
+use super::pmedian;
+use super::{Certificate, Instance, OptimizeError, SiteOptions, SolveOptions};
 use crate::model::{IncidentLog, Scenario};
 use crate::network::{SnapError, Snapped, TravelModel};
 use crate::spatial::LocalProjection;
+use crate::standards::Source;
 
 /// Where demand comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,22 +45,53 @@ pub enum Standard {
 }
 
 /// Which objective to optimise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Model {
     /// Population-weighted mean response time.
+    #[serde(rename = "p-median")]
     PMedian,
     /// Population covered within the standard.
+    #[serde(rename = "mclp")]
     Mclp,
     /// The fewest new stations that put every resident within the standard (`add` is ignored).
+    #[serde(rename = "lscp")]
     Lscp,
     /// The smallest worst-case response time.
+    #[serde(rename = "p-center")]
     PCenter,
     /// Ambulances over sites maximising expected coverage under a busy fraction
     /// ([`super::mexclp`]; planned by [`plan_fleet`]).
+    #[serde(rename = "mexclp")]
     Mexclp,
     /// Ambulances over sites maximising demand covered twice within the standard, everyone
     /// within a secondary one ([`super::backup`]; planned by [`plan_fleet`]).
+    #[serde(rename = "backup")]
     Backup,
+}
+
+impl std::fmt::Display for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Model {
+    /// The model's name in output: `p-median`, `mclp`, `lscp`, `p-center`, `mexclp`, `backup`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Model::PMedian => "p-median",
+            Model::Mclp => "mclp",
+            Model::Lscp => "lscp",
+            Model::PCenter => "p-center",
+            Model::Mexclp => "mexclp",
+            Model::Backup => "backup",
+        }
+    }
+
+    /// Whether the model places ambulances ([`plan_fleet`]) rather than stations ([`plan`]).
+    pub fn places_ambulances(self) -> bool {
+        matches!(self, Model::Mexclp | Model::Backup)
+    }
 }
 
 /// What the ambulance placement models need beyond a [`PlanRequest`].
@@ -82,7 +114,7 @@ pub struct FleetRequest {
 pub struct BusyEstimate {
     pub q: f64,
     /// `given` or `incident log`.
-    pub source: &'static str,
+    pub source: Source,
     pub calls_per_hour: Option<f64>,
     pub mean_job_min: Option<f64>,
     /// Incidents whose job time could be measured.
@@ -92,7 +124,7 @@ pub struct BusyEstimate {
 /// Ambulances at one site, now and in the plan.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FleetSite {
-    /// Station id, or `new-K` for a candidate site.
+    /// Station id, or `new-K` for the `K`-th candidate site that receives ambulances.
     pub id: String,
     pub lon_lat: [f64; 2],
     pub before: usize,
@@ -102,7 +134,7 @@ pub struct FleetSite {
 /// An ambulance placement with before/after figures.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FleetPlan {
-    pub model: &'static str,
+    pub model: Model,
     pub ambulances: usize,
     /// Where `ambulances` comes from.
     pub ambulances_source: String,
@@ -110,11 +142,9 @@ pub struct FleetPlan {
     pub busy: Option<BusyEstimate>,
     /// Every site holding an ambulance before or after.
     pub sites: Vec<FleetSite>,
-    /// Expected covered demand (MEXCLP) or demand covered twice (backup).
-    pub objective: f64,
-    pub bound: f64,
-    pub gap_pct: f64,
-    pub optimal: bool,
+    /// Expected covered demand (MEXCLP) or demand covered twice (backup), with its bound.
+    #[serde(flatten)]
+    pub cert: Certificate,
     /// The same objective for the current fleet where it stands.
     pub objective_before: f64,
     pub total_demand: f64,
@@ -127,7 +157,6 @@ pub struct FleetPlan {
     pub candidates: usize,
     pub demand_points: usize,
     pub unreachable_demand: Vec<usize>,
-    pub seconds: f64,
 }
 
 /// A planning request.
@@ -146,7 +175,7 @@ pub struct PlanRequest {
     pub relocate: bool,
     pub call_handling_s: f64,
     pub turnout_s: f64,
-    pub options: Options,
+    pub solve: SolveOptions,
 }
 
 /// A chosen new site.
@@ -171,24 +200,22 @@ pub struct Plan {
     /// Indices of the open candidates (existing stations first, then new candidates).
     #[serde(skip)]
     pub open: Vec<usize>,
-    pub model: &'static str,
+    pub model: Model,
     pub candidates: usize,
     pub demand_points: usize,
     pub total_demand: f64,
     pub new_sites: Vec<NewSite>,
     /// Existing stations kept open (all unless relocating).
     pub kept_stations: Vec<String>,
-    /// The optimised objective: weighted mean response in minutes (p-median), covered demand
-    /// (MCLP), new stations needed (LSCP), or the worst response in minutes (p-center).
-    pub objective: f64,
-    pub bound: f64,
-    pub gap_pct: f64,
-    pub optimal: bool,
+    /// The optimised objective with its bound: weighted mean response in minutes (p-median),
+    /// covered demand (MCLP), new stations needed (LSCP), or the worst response in minutes
+    /// (p-center).
+    #[serde(flatten)]
+    pub cert: Certificate,
     pub mean_response_before_min: f64,
     pub mean_response_after_min: f64,
     pub covered_before: f64,
     pub covered_after: f64,
-    pub seconds: f64,
     /// Demand points that no candidate reaches (left out).
     pub unreachable_demand: Vec<usize>,
 }
@@ -235,6 +262,27 @@ pub fn grid_candidates(tm: &TravelModel, spacing_m: f64) -> Vec<[f64; 2]> {
         }
     }
     cells.into_values().map(|(_, p)| p).collect()
+}
+
+impl std::str::FromStr for Standard {
+    type Err = String;
+
+    /// `12min`, `8 min`, `3.5km` or `500m`.
+    fn from_str(s: &str) -> Result<Standard, String> {
+        parse_standard(s).ok_or_else(|| {
+            format!("`{s}`: expected a time such as 12min or a distance such as 3.5km or 500m")
+        })
+    }
+}
+
+impl std::fmt::Display for Standard {
+    /// `12min` or `3.5km`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Standard::Minutes(m) => write!(f, "{m}min"),
+            Standard::Km(km) => write!(f, "{km}km"),
+        }
+    }
 }
 
 /// Parses `12min`, `8 min`, `3.5km`, `500m` into a standard.
@@ -415,19 +463,27 @@ pub fn plan(sc: &Scenario, tm: &TravelModel, req: &PlanRequest) -> Result<Plan, 
     if req.model != Model::Lscp && (p == 0 || p > m) {
         return Err(OptimizeError::BadP { p, m }.into());
     }
-    let mut opts = req.options.clone();
-    opts.p = p;
-    opts.fixed_open = if req.relocate {
-        Vec::new()
-    } else {
-        (0..existing).collect()
+    let opts = SiteOptions {
+        p,
+        fixed_open: if req.relocate {
+            Vec::new()
+        } else {
+            (0..existing).collect()
+        },
+        solve: req.solve.clone(),
     };
     let (standard_cost, limit) = pb.standard(req.standard);
     let total: f64 = w.iter().sum();
     let covered_by = |open: &[usize]| pb.covered_by(open, req.standard);
     let mean_min = |open: &[usize]| pb.mean_min(open);
     let before: Vec<usize> = (0..existing).collect();
-    let (open, objective, bound, gap_pct, optimal, model) = match req.model {
+    // Each model's answer, in the plan's units (minutes for times).
+    let rescale = |c: Certificate, f: f64| Certificate {
+        objective: c.objective * f,
+        bound: c.bound * f,
+        ..c
+    };
+    let (open, cert) = match req.model {
         Model::Mexclp | Model::Backup => {
             return Err(PlanError::Invalid(
                 "ambulance placement models are planned by plan_fleet".into(),
@@ -440,32 +496,22 @@ pub fn plan(sc: &Scenario, tm: &TravelModel, req: &PlanRequest) -> Result<Plan, 
                 cost: time_s.clone(),
             };
             let s = pmedian::solve(&inst, &opts)?;
-            (
-                s.open,
-                s.objective / total / 60.0,
-                s.bound / total / 60.0,
-                s.gap_pct,
-                s.optimal,
-                "p-median",
-            )
+            (s.open, rescale(s.cert, 1.0 / total / 60.0))
         }
         Model::Mclp => {
             let cov = Coverage::from_costs(w.clone(), m, standard_cost, limit);
             let s = mclp::solve(&cov, &opts)?;
-            (s.open, s.objective, s.bound, s.gap_pct, s.optimal, "mclp")
+            (s.open, s.cert)
         }
         Model::Lscp => {
             let cov = Coverage::from_costs(w.clone(), m, standard_cost, limit);
             let s = covering::lscp(&cov, &opts)?;
-            let new = s.p.saturating_sub(opts.fixed_open.len()) as f64;
-            (
-                s.open,
-                new,
-                if s.optimal { new } else { 0.0 },
-                if s.optimal { 0.0 } else { 100.0 },
-                s.optimal,
-                "lscp",
-            )
+            // In new stations: the fixed ones do not count.
+            let fixed = opts.fixed_open.len() as f64;
+            let new = s.cert.objective - fixed;
+            let bound = (s.cert.bound - fixed).max(0.0);
+            let c = Certificate::new(new, bound, s.cert.optimal, s.cert.nodes, t0);
+            (s.open, c)
         }
         Model::PCenter => {
             let inst = Instance {
@@ -474,20 +520,12 @@ pub fn plan(sc: &Scenario, tm: &TravelModel, req: &PlanRequest) -> Result<Plan, 
                 cost: time_s.clone(),
             };
             let s = covering::pcenter(&inst, &opts)?;
-            let gap = if s.objective > 0.0 {
-                (s.objective - s.bound) / s.objective * 100.0
-            } else {
-                0.0
-            };
-            (
-                s.open,
-                s.objective / 60.0,
-                s.bound / 60.0,
-                gap,
-                s.optimal,
-                "p-center",
-            )
+            (s.open, rescale(s.cert, 1.0 / 60.0))
         }
+    };
+    let cert = Certificate {
+        seconds: t0.elapsed().as_secs_f64(),
+        ..cert
     };
     // Describe each new site: who it serves and who it newly covers.
     let new: Vec<usize> = open.iter().copied().filter(|&j| j >= existing).collect();
@@ -523,21 +561,17 @@ pub fn plan(sc: &Scenario, tm: &TravelModel, req: &PlanRequest) -> Result<Plan, 
         .collect();
     Ok(Plan {
         open: open.clone(),
-        model,
+        model: req.model,
         candidates: m,
         demand_points: n,
         total_demand: total,
         new_sites,
         kept_stations: kept.iter().map(|&j| sc.stations[j].id.clone()).collect(),
-        objective,
-        bound,
-        gap_pct,
-        optimal,
+        cert,
         mean_response_before_min: mean_min(&before),
         mean_response_after_min: mean_min(&open),
         covered_before: covered_by(&before),
         covered_after,
-        seconds: t0.elapsed().as_secs_f64(),
         unreachable_demand: pb.unreachable.clone(),
     })
 }
@@ -586,7 +620,7 @@ pub fn busy_from_log(log: &IncidentLog, fleet: usize) -> Result<BusyEstimate, Pl
     let q = mexclp::busy_fraction(calls_per_hour, job_h, fleet)?;
     Ok(BusyEstimate {
         q,
-        source: "incident log",
+        source: Source::IncidentLog,
         calls_per_hour: Some(calls_per_hour),
         mean_job_min: Some(job_h * 60.0),
         jobs_measured: jobs.len(),
@@ -622,22 +656,22 @@ pub fn plan_fleet(
     let current_fleet: usize = before.iter().sum();
     let (cost, limit) = pb.standard(req.standard);
     let near: Vec<bool> = cost.iter().map(|c| *c <= limit).collect();
-    let mut o = FleetOptions::new(ambulances);
-    o.max_per_site = fr.max_per_site;
-    o.time_limit = req.options.time_limit;
-    o.seed = req.options.seed;
-    o.restarts = req.options.restarts;
+    let o = FleetOptions {
+        max_per_site: fr.max_per_site,
+        solve: req.solve.clone(),
+        ..FleetOptions::new(ambulances)
+    };
     let cov = super::mclp::Coverage {
         weights: pb.w.clone(),
         m,
         covers: near.clone(),
     };
-    let (sol, busy, model, objective_before) = match req.model {
+    let (sol, busy, objective_before) = match req.model {
         Model::Mexclp => {
             let busy = match fr.busy {
                 Some(q) => BusyEstimate {
                     q,
-                    source: "given",
+                    source: Source::Given,
                     calls_per_hour: None,
                     mean_job_min: None,
                     jobs_measured: 0,
@@ -646,7 +680,7 @@ pub fn plan_fleet(
             };
             let sol = mexclp::solve(&cov, busy.q, &o)?;
             let ob = mexclp::expected_covered(&cov, &before, busy.q);
-            (sol, Some(busy), "mexclp", ob)
+            (sol, Some(busy), ob)
         }
         Model::Backup => {
             let sec = fr.secondary.ok_or_else(|| {
@@ -662,7 +696,7 @@ pub fn plan_fleet(
             };
             let sol = backup::solve(&dc, fr.alpha, &o)?;
             let ob = dc.achieved(&before).double;
-            (sol, None, "backup", ob)
+            (sol, None, ob)
         }
         _ => {
             return Err(PlanError::Invalid(
@@ -683,13 +717,16 @@ pub fn plan_fleet(
             .sum()
     };
     let open_of = |x: &[usize]| -> Vec<usize> { (0..m).filter(|&j| x[j] > 0).collect() };
+    // New sites are numbered in order among those that receive ambulances.
+    let mut added = 0;
     let sites = (0..m)
         .filter(|&j| before[j] > 0 || sol.per_site[j] > 0)
         .map(|j| FleetSite {
             id: if j < pb.existing {
                 sc.stations[j].id.clone()
             } else {
-                format!("new-{}", j - pb.existing + 1)
+                added += 1;
+                crate::model::Station::new_site_id(added - 1)
             },
             lon_lat: pb.cand[j].input,
             before: before[j],
@@ -697,16 +734,16 @@ pub fn plan_fleet(
         })
         .collect();
     Ok(FleetPlan {
-        model,
+        model: req.model,
         ambulances,
         ambulances_source,
         current_fleet,
         busy,
         sites,
-        objective: sol.objective,
-        bound: sol.bound,
-        gap_pct: sol.gap_pct,
-        optimal: sol.optimal,
+        cert: Certificate {
+            seconds: t0.elapsed().as_secs_f64(),
+            ..sol.cert
+        },
         objective_before,
         total_demand: sol.total_demand,
         covered_before: pb.covered_by(&open_of(&before), req.standard),
@@ -718,6 +755,5 @@ pub fn plan_fleet(
         candidates: m,
         demand_points: n,
         unreachable_demand: pb.unreachable.clone(),
-        seconds: t0.elapsed().as_secs_f64(),
     })
 }

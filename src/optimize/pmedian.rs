@@ -22,63 +22,28 @@
 //!   It stops at the time limit; the reported bound is then the smallest bound of the open
 //!   nodes, so the gap is always a valid certificate. With integer data, bounds round up.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 use serde::Serialize;
 
-use super::bnb::{self, CLOSED, FREE, OPEN, Relaxation};
-use super::{Instance, OptimizeError};
-
-/// Solver settings.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Options {
-    /// Sites to open in total, fixed ones included.
-    pub p: usize,
-    /// Sites that must be open (existing stations), 0-based candidate indices.
-    pub fixed_open: Vec<usize>,
-    /// Stop branch and bound after this long.
-    pub time_limit: Duration,
-    /// Seed of the randomised restarts.
-    pub seed: u64,
-    /// Randomised greedy restarts after the plain greedy one.
-    pub restarts: usize,
-}
-
-impl Options {
-    /// Defaults: no fixed sites, 60 s, seed 1, 8 restarts.
-    pub fn new(p: usize) -> Options {
-        Options {
-            p,
-            fixed_open: Vec::new(),
-            time_limit: Duration::from_secs(60),
-            seed: 1,
-            restarts: 8,
-        }
-    }
-}
+use super::bnb::{self, CLOSED, FREE, Limits, OPEN, Relaxation};
+use super::{Certificate, Instance, OptimizeError, SiteOptions};
 
 /// A solution with its certificate.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Solution {
     /// Open sites, ascending (0-based candidate indices).
     pub open: Vec<usize>,
-    /// `Σ_i w_i min_{j ∈ open} c_ij`.
-    pub objective: f64,
-    /// A proven lower bound on the optimum.
-    pub bound: f64,
-    /// `(objective − bound) / objective`, in percent (0 when proven optimal).
-    pub gap_pct: f64,
-    /// Branch and bound finished: `objective` is optimal.
-    pub optimal: bool,
-    /// Branch-and-bound nodes processed.
-    pub nodes: u64,
+    /// The objective `Σ_i w_i min_{j ∈ open} c_ij`, a proven lower bound on the optimum and
+    /// the gap `(objective − bound) / objective`.
+    #[serde(flatten)]
+    pub cert: Certificate,
     /// Lower bound at the root node.
     pub root_bound: f64,
     /// Objective of the heuristic before branch and bound.
     pub heuristic_objective: f64,
-    pub seconds: f64,
 }
 
 /// `Σ_i w_i min_{j ∈ open} c_ij` (infinite if some weighted demand point is unreachable).
@@ -257,12 +222,11 @@ fn local_search(d: &Data, open: &mut [usize], fixed: &[bool]) -> f64 {
 
 struct Search {
     d: Data,
-    p: usize,
+    limits: Limits,
     /// Sites fixed open by the caller (existing stations).
     fixed: Vec<bool>,
     ub: f64,
     incumbent: Vec<usize>,
-    deadline: Instant,
     rho: Vec<f64>,
     order: Vec<usize>,
 }
@@ -288,13 +252,14 @@ impl Search {
                 col.iter().zip(lambda).map(|(c, l)| (c - l).min(0.0)).sum()
             };
         }
+        let p = self.limits.p;
         let forced: Vec<usize> = (0..d.m).filter(|&j| status[j] == OPEN).collect();
-        if forced.len() > self.p {
+        if forced.len() > p {
             return None;
         }
         self.order.clear();
         self.order.extend((0..d.m).filter(|&j| status[j] == FREE));
-        let k = self.p - forced.len();
+        let k = p - forced.len();
         if self.order.len() < k {
             return None;
         }
@@ -306,75 +271,34 @@ impl Search {
         let l = lambda.iter().sum::<f64>() + chosen.iter().map(|&j| self.rho[j]).sum::<f64>();
         Some((l, chosen))
     }
-
-    /// Subgradient optimisation at a node; returns the best bound and leaves the best
-    /// multipliers in `lambda`. `None` if the node is infeasible.
-    fn subgradient(
-        &mut self,
-        status: &[u8],
-        lambda: &mut [f64],
-        iterations: usize,
-        theta0: f64,
-    ) -> Option<f64> {
-        let n = self.d.n;
-        let mut sg = bnb::Subgradient::new(lambda, theta0, false);
-        let mut g = vec![0.0; n];
-        for it in 0..iterations {
-            let (l, chosen) = self.lagrangian(status, lambda)?;
-            sg.record(l, lambda);
-            if it % 5 == 0 {
-                self.try_solution(&chosen);
-            }
-            if self.prunes(sg.best) {
-                break;
-            }
-            let mut norm = 0.0;
-            for i in 0..n {
-                let covered = chosen
-                    .iter()
-                    .filter(|&&j| self.d.wc(j, i) < lambda[i])
-                    .count() as f64;
-                g[i] = 1.0 - covered;
-                norm += g[i] * g[i];
-            }
-            if norm == 0.0 {
-                // The Lagrangian solution is feasible and optimal for this node.
-                self.try_solution(&chosen);
-                break;
-            }
-            if !sg.cool() {
-                break;
-            }
-            let gap = (self.ub - l).max(1e-9 * self.ub.abs().max(1.0));
-            let t = sg.theta * gap / norm;
-            for i in 0..n {
-                lambda[i] += t * g[i];
-            }
-            if Instant::now() > self.deadline {
-                break;
-            }
-        }
-        Some(sg.finish(lambda))
-    }
 }
 
 impl Relaxation for Search {
-    fn p(&self) -> usize {
-        self.p
+    const MAXIMISE: bool = false;
+    const NONNEGATIVE: bool = false;
+
+    fn limits(&self) -> &Limits {
+        &self.limits
     }
 
-    fn deadline(&self) -> Instant {
-        self.deadline
+    fn relax(&mut self, status: &[u8], lambda: &[f64]) -> Option<(f64, Vec<usize>)> {
+        self.lagrangian(status, lambda)
     }
 
-    fn bound(
-        &mut self,
-        status: &[u8],
-        mult: &mut [f64],
-        iterations: usize,
-        theta: f64,
-    ) -> Option<f64> {
-        self.subgradient(status, mult, iterations, theta)
+    /// `g_i = 1 − |{j ∈ S : w_i c_ij < λ_i}|`: demand assigned to no chosen site pushes its
+    /// multiplier up, demand assigned to several pushes it down.
+    fn direction(&mut self, chosen: &[usize], lambda: &[f64], g: &mut [f64]) {
+        for (i, gi) in g.iter_mut().enumerate() {
+            let covered = chosen
+                .iter()
+                .filter(|&&j| self.d.wc(j, i) < lambda[i])
+                .count() as f64;
+            *gi = 1.0 - covered;
+        }
+    }
+
+    fn step_gap(&self, bound: f64) -> f64 {
+        (self.ub - bound).max(1e-9 * self.ub.abs().max(1.0))
     }
 
     fn tighten(&self, bound: f64, parent: f64) -> f64 {
@@ -415,7 +339,7 @@ impl Relaxation for Search {
             &chosen,
             &self.order,
             &self.rho,
-            self.p,
+            self.limits.p,
             |b| self.prunes(b),
         );
     }
@@ -445,7 +369,7 @@ impl Relaxation for Search {
 }
 
 /// Solves a p-median instance: heuristic, Lagrangian bound, branch and bound.
-pub fn solve(inst: &Instance, opts: &Options) -> Result<Solution, OptimizeError> {
+pub fn solve(inst: &Instance, opts: &SiteOptions) -> Result<Solution, OptimizeError> {
     let t0 = Instant::now();
     inst.validate()?;
     let (n, m, p) = (inst.n(), inst.m, opts.p);
@@ -490,8 +414,8 @@ pub fn solve(inst: &Instance, opts: &Options) -> Result<Solution, OptimizeError>
     // Heuristic upper bound.
     let mut best_open = greedy(&d, &fixed_list, p, None);
     let mut ub = local_search(&d, &mut best_open, &fixed);
-    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
-    for _ in 0..opts.restarts {
+    let mut rng = ChaCha8Rng::seed_from_u64(opts.solve.seed);
+    for _ in 0..opts.solve.restarts {
         let mut open = greedy(&d, &fixed_list, p, Some(&mut rng));
         let v = local_search(&d, &mut open, &fixed);
         if v < ub - 1e-9 {
@@ -504,10 +428,9 @@ pub fn solve(inst: &Instance, opts: &Options) -> Result<Solution, OptimizeError>
 
     let mut s = Search {
         d,
-        p,
+        limits: Limits::new(p, t0, &opts.solve),
         ub,
         incumbent: best_open,
-        deadline: t0 + opts.time_limit,
         fixed: fixed.clone(),
         rho: vec![0.0; m],
         order: Vec::with_capacity(m),
@@ -530,7 +453,7 @@ pub fn solve(inst: &Instance, opts: &Options) -> Result<Solution, OptimizeError>
         })
         .collect();
     let root_status: Vec<u8> = (0..m).map(|j| if fixed[j] { OPEN } else { FREE }).collect();
-    let out = bnb::search(&mut s, root_status, lambda0, f64::NEG_INFINITY, f64::min);
+    let out = bnb::search(&mut s, root_status, lambda0);
     let (nodes, root_bound) = (out.nodes, out.root_bound);
     let optimal = out.open_bound.is_none();
     let open_bound = out.open_bound.unwrap_or(f64::INFINITY);
@@ -548,21 +471,11 @@ pub fn solve(inst: &Instance, opts: &Options) -> Result<Solution, OptimizeError>
         });
     }
     let bound = if optimal { s.ub } else { open_bound.min(s.ub) };
-    let gap_pct = if objective > 0.0 {
-        ((objective - bound) / objective * 100.0).max(0.0)
-    } else {
-        0.0
-    };
     Ok(Solution {
         open: s.incumbent,
-        objective,
-        bound,
-        gap_pct,
-        optimal,
-        nodes,
+        cert: Certificate::new(objective, bound, optimal, nodes, t0),
         root_bound: root_bound.min(s.ub),
         heuristic_objective,
-        seconds: t0.elapsed().as_secs_f64(),
     })
 }
 
@@ -587,17 +500,17 @@ mod tests {
     #[test]
     fn two_medians_on_a_line() {
         let inst = line_instance();
-        let s = solve(&inst, &Options::new(2)).unwrap();
-        assert_eq!(s.objective, 3.0);
+        let s = solve(&inst, &SiteOptions::new(2)).unwrap();
+        assert_eq!(s.cert.objective, 3.0);
         assert_eq!(s.open, vec![1, 3]);
-        assert!(s.optimal);
-        assert_eq!(s.bound, 3.0);
+        assert!(s.cert.optimal);
+        assert_eq!(s.cert.bound, 3.0);
         assert_eq!(brute_force(&inst, 2, &[]).0, 3.0);
         // With site 0 fixed open, the best second site is 3 (or 4): 1 + 2 + 1 = 4.
-        let mut o = Options::new(2);
+        let mut o = SiteOptions::new(2);
         o.fixed_open = vec![0];
         let s = solve(&inst, &o).unwrap();
-        assert_eq!(s.objective, 4.0);
+        assert_eq!(s.cert.objective, 4.0);
         assert!(s.open.contains(&0));
     }
 
@@ -605,14 +518,14 @@ mod tests {
     fn bad_input() {
         let inst = line_instance();
         assert_eq!(
-            solve(&inst, &Options::new(6)).unwrap_err(),
+            solve(&inst, &SiteOptions::new(6)).unwrap_err(),
             OptimizeError::BadP { p: 6, m: 5 }
         );
         assert_eq!(
-            solve(&inst, &Options::new(0)).unwrap_err(),
+            solve(&inst, &SiteOptions::new(0)).unwrap_err(),
             OptimizeError::BadP { p: 0, m: 5 }
         );
-        let mut o = Options::new(1);
+        let mut o = SiteOptions::new(1);
         o.fixed_open = vec![0, 1];
         assert!(matches!(
             solve(&inst, &o),
@@ -623,7 +536,7 @@ mod tests {
             bad.cost[j * 5 + 2] = f64::INFINITY;
         }
         assert_eq!(
-            solve(&bad, &Options::new(1)).unwrap_err(),
+            solve(&bad, &SiteOptions::new(1)).unwrap_err(),
             OptimizeError::Unreachable(vec![2])
         );
     }

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 use unicode_width::UnicodeWidthStr;
 
-use crate::standards::{CheckReport, Exclusions, Summary, TargetResult, WeightedSummary};
+use crate::standards::{CheckReport, Exclusions, Summary, TargetResult, Unit, WeightedSummary};
 
 /// Pads to a display width (CJK characters are two columns wide).
 fn pad(s: &str, width: usize) -> String {
@@ -11,22 +11,21 @@ fn pad(s: &str, width: usize) -> String {
     format!("{s}{}", " ".repeat(width.saturating_sub(w).max(1)))
 }
 
-fn fmt_value(v: Option<f64>, unit: &str) -> String {
-    match v {
-        None => "no data".into(),
-        Some(v) if unit == "share" => format!("{:.1} %", v * 100.0),
-        Some(v) if unit == "km" => format!("{v:.2} km"),
-        Some(v) if unit == "min" => format!("{v:.2} min"),
-        Some(v) => format!("{v:.2}"),
+fn fmt_value(v: Option<f64>, unit: Unit) -> String {
+    match (v, unit) {
+        (None, _) => "no data".into(),
+        (Some(v), Unit::Share) => format!("{:.1} %", v * 100.0),
+        (Some(v), Unit::Km | Unit::Min) => format!("{v:.2} {unit}"),
+        (Some(v), Unit::Vehicles) => format!("{v:.2}"),
     }
 }
 
 fn fmt_threshold(t: &TargetResult) -> String {
-    match t.threshold {
-        None => "(none)".into(),
-        Some(v) if t.unit == "share" => format!("{} {:.1} %", t.comparison, v * 100.0),
-        Some(v) if t.unit == "km" || t.unit == "min" => format!("{} {v} {}", t.comparison, t.unit),
-        Some(v) => format!("{} {v}", t.comparison),
+    match (t.threshold, t.unit) {
+        (None, _) => "(none)".into(),
+        (Some(v), Unit::Share) => format!("{} {:.1} %", t.comparison, v * 100.0),
+        (Some(v), Unit::Km | Unit::Min) => format!("{} {v} {}", t.comparison, t.unit),
+        (Some(v), Unit::Vehicles) => format!("{} {v}", t.comparison),
     }
 }
 

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use crate::model::Scenario;
 use crate::network::RoadNetwork;
 use crate::spatial::LocalProjection;
-use crate::standards::CheckReport;
+use crate::standards::{CheckReport, Unit};
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -253,13 +253,16 @@ pub fn page(
     for t in &r.targets {
         let value = match t.value {
             None => "no data".to_string(),
-            Some(v) if t.unit == "share" => format!("{:.2} %", v * 100.0),
-            Some(v) => format!("{v:.2} {}", if t.unit == "vehicles" { "" } else { t.unit }),
+            Some(v) if t.unit == Unit::Share => format!("{:.2} %", v * 100.0),
+            Some(v) if t.unit == Unit::Vehicles => format!("{v:.2} "),
+            Some(v) => format!("{v:.2} {}", t.unit),
         };
         let threshold = match t.threshold {
             None => "(none)".to_string(),
-            Some(v) if t.unit == "share" => format!("{} {:.1} %", esc(t.comparison), v * 100.0),
-            Some(v) => format!("{} {v}", esc(t.comparison)),
+            Some(v) if t.unit == Unit::Share => {
+                format!("{} {:.1} %", esc(t.comparison.as_str()), v * 100.0)
+            }
+            Some(v) => format!("{} {v}", esc(t.comparison.as_str())),
         };
         let (cls, verdict) = match t.pass {
             Some(true) => ("pass", "PASS 达标"),
@@ -324,9 +327,9 @@ pub fn plan_page(
         let _ = writeln!(s, "<p>{}</p>", esc(line));
     }
     s.push_str("<table><tr><th>指标 Indicator</th><th>Before</th><th>After</th></tr>\n");
-    let cell = |v: Option<f64>, unit: &str| match v {
+    let cell = |v: Option<f64>, unit: Unit| match v {
         None => "n/a".to_string(),
-        Some(v) if unit == "share" => format!("{:.1} %", v * 100.0),
+        Some(v) if unit == Unit::Share => format!("{:.1} %", v * 100.0),
         Some(v) => format!("{v:.2}"),
     };
     for (b, a) in before.0.targets.iter().zip(&after.0.targets) {

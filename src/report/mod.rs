@@ -4,11 +4,14 @@
 //! presentation (units, rounding); analyses hand it finished results.
 
 pub mod check;
+pub mod geojson;
 pub mod html;
 pub mod optimize;
+pub mod simulate;
 
 use serde_json::{Value, json};
 
+use crate::dispatch::recommend::StationRoute;
 use crate::model::{Capability, Scenario};
 use crate::network::{ImportSummary, Route, Snapped, TravelModel};
 
@@ -146,15 +149,6 @@ pub fn route_text(tm: &TravelModel, from: &Snapped, to: &Snapped, r: &Route) -> 
         to.input[1],
         to.distance_m
     )
-}
-
-/// One station's fastest route to an emergency department, for the demo.
-pub struct StationRoute<'a> {
-    pub station: &'a crate::model::Station,
-    pub hospital: &'a crate::model::Hospital,
-    pub from: Snapped,
-    pub to: Snapped,
-    pub route: Route,
 }
 
 /// The demo's output.

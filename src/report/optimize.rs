@@ -1,15 +1,25 @@
 //! Station plans as text, JSON and GeoJSON.
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
-use crate::optimize::plan::{FleetPlan, Plan};
-use crate::standards::CheckReport;
+use super::geojson::{PointCollection, point_collection};
+use crate::optimize::plan::{FleetPlan, Model, Plan};
+use crate::standards::{CheckReport, TargetResult, Unit};
 
-fn fmt(v: Option<f64>, unit: &str) -> String {
+fn fmt(v: Option<f64>, unit: Unit) -> String {
     match v {
         None => "n/a".into(),
-        Some(v) if unit == "share" => format!("{:.1} %", v * 100.0),
+        Some(v) if unit == Unit::Share => format!("{:.1} %", v * 100.0),
         Some(v) => format!("{v:.2}"),
+    }
+}
+
+/// `proven optimal` or why not.
+fn proof(optimal: bool) -> &'static str {
+    if optimal {
+        "proven optimal"
+    } else {
+        "search limit reached"
     }
 }
 
@@ -26,22 +36,19 @@ pub fn text(p: &Plan, before: &CheckReport, after: &CheckReport, within: &str) -
         p.candidates
     );
     let what = match p.model {
-        "mclp" => format!("covered within {within}"),
-        "lscp" => format!("new stations needed for everyone within {within}"),
-        "p-center" => "worst-case response (min)".into(),
-        _ => "mean response (min)".into(),
+        Model::Mclp => format!("covered within {within}"),
+        Model::Lscp => format!("new stations needed for everyone within {within}"),
+        Model::PCenter => "worst-case response (min)".into(),
+        Model::PMedian | Model::Mexclp | Model::Backup => "mean response (min)".into(),
     };
+    let c = &p.cert;
     o.push_str(&format!(
         "objective: {what} {:.2}, bound {:.2}, gap {:.2} % ({}), {:.2} s\n",
-        p.objective,
-        p.bound,
-        p.gap_pct,
-        if p.optimal {
-            "proven optimal"
-        } else {
-            "time limit reached"
-        },
-        p.seconds
+        c.objective,
+        c.bound,
+        c.gap_pct,
+        proof(c.optimal),
+        c.seconds
     ));
     o.push_str("\nNew sites\n");
     for (k, s) in p.new_sites.iter().enumerate() {
@@ -99,10 +106,14 @@ pub fn summary(p: &Plan) -> Vec<String> {
             "Model {}: {} new station(s); objective {:.2} (bound {:.2}, gap {:.2} %{}).",
             p.model,
             p.new_sites.len(),
-            p.objective,
-            p.bound,
-            p.gap_pct,
-            if p.optimal { ", proven optimal" } else { "" }
+            p.cert.objective,
+            p.cert.bound,
+            p.cert.gap_pct,
+            if p.cert.optimal {
+                ", proven optimal"
+            } else {
+                ""
+            }
         ),
         format!(
             "Modelled mean response {:.2} → {:.2} min; residents within the standard {:.0} → {:.0} of {:.0}.",
@@ -123,10 +134,14 @@ pub fn fleet_summary(p: &FleetPlan) -> Vec<String> {
         p.ambulances,
         p.ambulances_source,
         p.current_fleet,
-        p.objective,
-        p.bound,
-        p.gap_pct,
-        if p.optimal { ", proven optimal" } else { "" },
+        p.cert.objective,
+        p.cert.bound,
+        p.cert.gap_pct,
+        if p.cert.optimal {
+            ", proven optimal"
+        } else {
+            ""
+        },
         p.objective_before
     )];
     v.push(
@@ -149,50 +164,74 @@ pub fn fleet_summary(p: &FleetPlan) -> Vec<String> {
     v
 }
 
-/// The plan as JSON.
-pub fn json(p: &Plan, before: &CheckReport, after: &CheckReport) -> Value {
-    json!({
-        "plan": p,
-        "standards_before": standards_json(before),
-        "standards_after": standards_json(after),
-    })
+/// A target's value, threshold and verdict, for before/after comparisons.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TargetBrief {
+    pub id: &'static str,
+    pub value: Option<f64>,
+    pub threshold: Option<f64>,
+    pub pass: Option<bool>,
 }
 
-/// An ambulance placement as JSON, with the standards before and after.
-pub fn fleet_json(p: &FleetPlan, before: &CheckReport, after: &CheckReport) -> Value {
-    json!({
-        "plan": p,
-        "standards_before": standards_json(before),
-        "standards_after": standards_json(after),
-    })
+impl From<&TargetResult> for TargetBrief {
+    fn from(t: &TargetResult) -> Self {
+        TargetBrief {
+            id: t.id,
+            value: t.value,
+            threshold: t.threshold,
+            pass: t.pass,
+        }
+    }
 }
 
-fn standards_json(r: &CheckReport) -> Value {
-    r.targets
-        .iter()
-        .map(|t| json!({"id": t.id, "value": t.value, "threshold": t.threshold, "pass": t.pass}))
-        .collect()
+/// `ems optimize --format json`: the plan (station plan or ambulance placement) and the
+/// standards targets before and after.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlanJson<'a, P> {
+    pub plan: &'a P,
+    pub standards_before: Vec<TargetBrief>,
+    pub standards_after: Vec<TargetBrief>,
+}
+
+/// A plan with the standards before and after, for JSON.
+pub fn json<'a, P>(p: &'a P, before: &CheckReport, after: &CheckReport) -> PlanJson<'a, P> {
+    PlanJson {
+        plan: p,
+        standards_before: before.targets.iter().map(TargetBrief::from).collect(),
+        standards_after: after.targets.iter().map(TargetBrief::from).collect(),
+    }
+}
+
+/// A new site's GeoJSON properties.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SiteProperties {
+    pub id: String,
+    pub rank: usize,
+    pub model: Model,
+    pub on_road: [f64; 2],
+    pub snap_distance_m: f64,
+    pub osm_way: i64,
+    pub served: f64,
+    pub newly_covered: f64,
 }
 
 /// The new sites as a GeoJSON FeatureCollection.
-pub fn sites_geojson(p: &Plan) -> Value {
-    let features: Vec<Value> = p
-        .new_sites
-        .iter()
-        .enumerate()
-        .map(|(k, s)| {
-            json!({
-                "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": s.lon_lat},
-                "properties": {
-                    "id": format!("new-{}", k + 1), "rank": k + 1, "model": p.model,
-                    "on_road": s.on_road, "snap_distance_m": s.snap_distance_m, "osm_way": s.road_way_id,
-                    "served": s.served, "newly_covered": s.newly_covered,
-                }
-            })
-        })
-        .collect();
-    json!({"type": "FeatureCollection", "features": features})
+pub fn sites_geojson(p: &Plan) -> PointCollection<SiteProperties> {
+    point_collection(p.new_sites.iter().enumerate().map(|(k, s)| {
+        (
+            s.lon_lat,
+            SiteProperties {
+                id: crate::model::Station::new_site_id(k),
+                rank: k + 1,
+                model: p.model,
+                on_road: s.on_road,
+                snap_distance_m: s.snap_distance_m,
+                osm_way: s.road_way_id,
+                served: s.served,
+                newly_covered: s.newly_covered,
+            },
+        )
+    }))
 }
 
 /// What-if variants as a ranked table.
@@ -248,21 +287,18 @@ pub fn fleet_text(
         }
     }
     let what = match p.model {
-        "mexclp" => format!("expected demand covered within {within}"),
+        Model::Mexclp => format!("expected demand covered within {within}"),
         _ => format!("demand covered twice within {within} (everyone within {secondary})"),
     };
+    let c = &p.cert;
     o.push_str(&format!(
         "objective: {what} {:.2} ({:.1} %), bound {:.2}, gap {:.2} % ({}), {:.2} s\n",
-        p.objective,
-        pct(p.objective),
-        p.bound,
-        p.gap_pct,
-        if p.optimal {
-            "proven optimal"
-        } else {
-            "time limit reached"
-        },
-        p.seconds
+        c.objective,
+        pct(c.objective),
+        c.bound,
+        c.gap_pct,
+        proof(c.optimal),
+        c.seconds
     ));
     o.push_str(&format!(
         "current fleet where it stands: {:.2} ({:.1} %)\n\nAmbulances per site (now -> plan)\n",
@@ -294,19 +330,26 @@ pub fn fleet_text(
     o
 }
 
+/// A placement site's GeoJSON properties.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FleetSiteProperties {
+    pub id: String,
+    pub model: Model,
+    pub ambulances: usize,
+    pub ambulances_before: usize,
+}
+
 /// The sites holding ambulances in the plan, as a GeoJSON FeatureCollection.
-pub fn fleet_geojson(p: &FleetPlan) -> Value {
-    let features: Vec<Value> = p
-        .sites
-        .iter()
-        .filter(|s| s.after > 0)
-        .map(|s| {
-            json!({
-                "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": s.lon_lat},
-                "properties": {"id": s.id, "model": p.model, "ambulances": s.after, "ambulances_before": s.before}
-            })
-        })
-        .collect();
-    json!({"type": "FeatureCollection", "features": features})
+pub fn fleet_geojson(p: &FleetPlan) -> PointCollection<FleetSiteProperties> {
+    point_collection(p.sites.iter().filter(|s| s.after > 0).map(|s| {
+        (
+            s.lon_lat,
+            FleetSiteProperties {
+                id: s.id.clone(),
+                model: p.model,
+                ambulances: s.after,
+                ambulances_before: s.before,
+            },
+        )
+    }))
 }

@@ -84,6 +84,107 @@ pub enum CheckError {
     Option(&'static str),
 }
 
+/// The unit of a target's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    Km,
+    /// A count of vehicles (per population).
+    Vehicles,
+    /// A share in `[0, 1]`, shown in percent.
+    Share,
+    /// Minutes.
+    Min,
+}
+
+impl Unit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::Km => "km",
+            Unit::Vehicles => "vehicles",
+            Unit::Share => "share",
+            Unit::Min => "min",
+        }
+    }
+}
+
+/// How a value is compared with its threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Comparison {
+    #[serde(rename = "<=")]
+    AtMost,
+    #[serde(rename = "<")]
+    Below,
+    #[serde(rename = ">=")]
+    AtLeast,
+}
+
+impl Comparison {
+    /// `<=`, `<` or `>=`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Comparison::AtMost => "<=",
+            Comparison::Below => "<",
+            Comparison::AtLeast => ">=",
+        }
+    }
+
+    /// Whether `value` meets `threshold` (with a rounding tolerance for `<=` and `>=`).
+    pub fn holds(self, value: f64, threshold: f64) -> bool {
+        match self {
+            Comparison::AtMost => value <= threshold + 1e-12,
+            Comparison::Below => value < threshold,
+            Comparison::AtLeast => value >= threshold - 1e-12,
+        }
+    }
+}
+
+/// Where a figure comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Source {
+    /// The scenario's files (or a figure given in the scenario TOML).
+    #[serde(rename = "scenario")]
+    Scenario,
+    #[serde(rename = "incident log")]
+    IncidentLog,
+    /// The travel-time model.
+    #[serde(rename = "model")]
+    Model,
+    /// The region boundary's geodesic area.
+    #[serde(rename = "boundary")]
+    Boundary,
+    /// The sum over the demand zones.
+    #[serde(rename = "demand zones")]
+    DemandZones,
+    /// Given on the command line.
+    #[serde(rename = "given")]
+    Given,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Scenario => "scenario",
+            Source::IncidentLog => "incident log",
+            Source::Model => "model",
+            Source::Boundary => "boundary",
+            Source::DemandZones => "demand zones",
+            Source::Given => "given",
+        }
+    }
+}
+
+macro_rules! display_as_str {
+    ($($t:ty),*) => {$(
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    )*};
+}
+display_as_str!(Unit, Comparison, Source);
+
 /// One row of the targets table.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TargetResult {
@@ -92,17 +193,16 @@ pub struct TargetResult {
     pub id: &'static str,
     pub label_en: &'static str,
     pub label_zh: &'static str,
-    pub unit: &'static str,
+    pub unit: Unit,
     /// `None` when there is no data (e.g. no incident log for the detention rate).
     pub value: Option<f64>,
     /// `None` when the target set sets no threshold.
     pub threshold: Option<f64>,
-    /// `<=`, `<` or `>=`.
-    pub comparison: &'static str,
+    pub comparison: Comparison,
     /// `None` when either side is missing.
     pub pass: Option<bool>,
     /// `scenario`, `incident log` or `model`.
-    pub source: &'static str,
+    pub source: Source,
 }
 
 /// The region's headline figures.
@@ -110,12 +210,12 @@ pub struct TargetResult {
 pub struct RegionFigures {
     pub area_km2: f64,
     /// `boundary` (geodesic area) or `scenario` (`area_km2` given).
-    pub area_source: &'static str,
+    pub area_source: Source,
     pub stations: usize,
     pub ambulances: u32,
     pub population: f64,
     /// `demand zones` or `scenario`.
-    pub population_source: &'static str,
+    pub population_source: Source,
 }
 
 /// Per-zone travel from the nearest station.
@@ -545,13 +645,8 @@ pub fn detention_from_log(
     }
 }
 
-fn verdict(value: Option<f64>, threshold: Option<f64>, comparison: &str) -> Option<bool> {
-    let (v, t) = (value?, threshold?);
-    Some(match comparison {
-        "<=" => v <= t + 1e-12,
-        "<" => v < t,
-        _ => v >= t - 1e-12,
-    })
+fn verdict(value: Option<f64>, threshold: Option<f64>, comparison: Comparison) -> Option<bool> {
+    Some(comparison.holds(value?, threshold?))
 }
 
 /// Runs the check. `log` is the incident log to use (the scenario's own, or another).
@@ -584,17 +679,17 @@ pub fn check(
     let region = RegionFigures {
         area_km2: area,
         area_source: if sc.area_km2.is_some() {
-            "scenario"
+            Source::Scenario
         } else {
-            "boundary"
+            Source::Boundary
         },
         stations: sc.stations.len(),
         ambulances,
         population,
         population_source: if sc.population.is_some() {
-            "scenario"
+            Source::Scenario
         } else {
-            "demand zones"
+            Source::DemandZones
         },
     };
 
@@ -680,8 +775,11 @@ pub fn check(
         .and_then(|r| r.overall.as_ref())
         .map(|g| g.summary.mean);
     let (mean_value, mean_source) = match log_mean {
-        Some(m) => (Some(m), "incident log"),
-        None => (modelled_response.summary.as_ref().map(|s| s.mean), "model"),
+        Some(m) => (Some(m), Source::IncidentLog),
+        None => (
+            modelled_response.summary.as_ref().map(|s| s.mean),
+            Source::Model,
+        ),
     };
     let per_30k_threshold = targets.residents_per_ambulance.map(|r| 30_000.0 / r);
     let row = |id,
@@ -690,7 +788,7 @@ pub fn check(
                unit,
                value: Option<f64>,
                threshold: Option<f64>,
-               comparison,
+               comparison: Comparison,
                source| TargetResult {
         id,
         label_en,
@@ -707,61 +805,61 @@ pub fn check(
             "service_radius_km",
             "Average station service radius",
             "急救站点平均服务半径",
-            "km",
+            Unit::Km,
             Some(service_radius.official_km),
             targets.service_radius_km,
-            "<=",
-            "scenario",
+            Comparison::AtMost,
+            Source::Scenario,
         ),
         row(
             "ambulances_per_30k",
             "Ambulances per 30,000 residents",
             "每3万人口救护车数",
-            "vehicles",
+            Unit::Vehicles,
             fleet.per_30k,
             per_30k_threshold,
-            ">=",
-            "scenario",
+            Comparison::AtLeast,
+            Source::Scenario,
         ),
         row(
             "detention_rate",
             "Ambulance detention rate at hospitals",
             "平均院前急救压车率",
-            "share",
+            Unit::Share,
             detention.as_ref().and_then(|d| d.rate),
             targets.detention_rate_max,
-            "<",
-            "incident log",
+            Comparison::Below,
+            Source::IncidentLog,
         ),
         row(
             "mean_response_min",
             "Mean response time",
             "急救平均反应时间",
-            "min",
+            Unit::Min,
             mean_value,
             targets.mean_response_min,
-            "<=",
+            Comparison::AtMost,
             mean_source,
         ),
         row(
             "departure_3min_rate",
             "3-minute departure rate",
             "3分钟出车率",
-            "share",
+            Unit::Share,
             response.as_ref().and_then(|r| r.departure_3min_rate),
             targets.departure_3min_rate_min,
-            ">=",
-            "incident log",
+            Comparison::AtLeast,
+            Source::IncidentLog,
         ),
         row(
             "negative_pressure_share",
             "Negative-pressure ambulance share",
             "负压救护车占比",
-            "share",
+            Unit::Share,
             fleet.negative_pressure_share,
             targets.negative_pressure_share_min,
-            ">=",
-            "scenario",
+            Comparison::AtLeast,
+            Source::Scenario,
         ),
     ];
     Ok(CheckReport {
@@ -820,10 +918,19 @@ mod tests {
 
     #[test]
     fn verdicts() {
-        assert_eq!(verdict(Some(3.5), Some(3.5), "<="), Some(true));
-        assert_eq!(verdict(Some(0.025), Some(0.025), "<"), Some(false));
-        assert_eq!(verdict(Some(0.95), Some(0.95), ">="), Some(true));
-        assert_eq!(verdict(None, Some(1.0), ">="), None);
-        assert_eq!(verdict(Some(1.0), None, ">="), None);
+        assert_eq!(
+            verdict(Some(3.5), Some(3.5), Comparison::AtMost),
+            Some(true)
+        );
+        assert_eq!(
+            verdict(Some(0.025), Some(0.025), Comparison::Below),
+            Some(false)
+        );
+        assert_eq!(
+            verdict(Some(0.95), Some(0.95), Comparison::AtLeast),
+            Some(true)
+        );
+        assert_eq!(verdict(None, Some(1.0), Comparison::AtLeast), None);
+        assert_eq!(verdict(Some(1.0), None, Comparison::AtLeast), None);
     }
 }

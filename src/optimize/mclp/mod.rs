@@ -26,8 +26,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::pmedian::Options;
-use super::{InstanceFileError, OptimizeError};
+use super::{Certificate, InstanceFileError, OptimizeError, SiteOptions};
 
 mod solver;
 pub(super) use solver::solve_levels;
@@ -45,16 +44,11 @@ pub struct Coverage {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CoverSolution {
     pub open: Vec<usize>,
-    /// Covered demand.
-    pub objective: f64,
-    /// Proven upper bound on the covered demand.
-    pub bound: f64,
-    /// `(bound − objective) / bound`, percent.
-    pub gap_pct: f64,
-    pub optimal: bool,
+    /// The covered demand, a proven upper bound on it, and the gap `(bound − objective) /
+    /// bound`.
+    #[serde(flatten)]
+    pub cert: Certificate,
     pub total_demand: f64,
-    pub nodes: u64,
-    pub seconds: f64,
 }
 
 impl Coverage {
@@ -78,7 +72,7 @@ impl Coverage {
 }
 
 /// Solves an MCLP (see the module docs).
-pub fn solve(cov: &Coverage, opts: &Options) -> Result<CoverSolution, OptimizeError> {
+pub fn solve(cov: &Coverage, opts: &SiteOptions) -> Result<CoverSolution, OptimizeError> {
     solver::solve(cov, opts)
 }
 

@@ -6,9 +6,8 @@ use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 
 use super::{CoverSolution, Coverage};
-use crate::optimize::OptimizeError;
-use crate::optimize::bnb::{self, CLOSED, FREE, OPEN, Relaxation};
-use crate::optimize::pmedian::Options;
+use crate::optimize::bnb::{self, CLOSED, FREE, Limits, OPEN, Relaxation};
+use crate::optimize::{Certificate, OptimizeError, SiteOptions};
 
 /// Perturbation rounds of the iterated local search after the greedy restarts.
 const ILS_ROUNDS: usize = 300;
@@ -279,15 +278,16 @@ fn local_search(sp: &Sparse, open: &mut [usize], fixed: &[bool]) -> f64 {
 
 struct Search {
     sp: Sparse,
+    limits: Limits,
     /// Sites fixed open by the caller.
     fixed: Vec<bool>,
     total: f64,
-    p: usize,
     lb: f64,
     incumbent: Vec<usize>,
-    deadline: Instant,
     s: Vec<f64>,
     order: Vec<usize>,
+    /// Covering open slots per demand point, for the subgradient.
+    cov: Vec<u32>,
 }
 
 impl Search {
@@ -310,11 +310,12 @@ impl Search {
                 sp.covers(j).iter().map(|i| mu[*i as usize]).sum()
             };
         }
+        let p = self.limits.p;
         let forced: Vec<usize> = (0..sp.m).filter(|&j| status[j] == OPEN).collect();
-        if forced.len() > self.p {
+        if forced.len() > p {
             return None;
         }
-        let k = self.p - forced.len();
+        let k = p - forced.len();
         self.order.clear();
         self.order.extend((0..sp.m).filter(|&j| status[j] == FREE));
         if self.order.len() < k {
@@ -329,79 +330,37 @@ impl Search {
             + chosen.iter().map(|&j| self.s[j]).sum::<f64>();
         Some((ub, chosen))
     }
-
-    fn subgradient(
-        &mut self,
-        status: &[u8],
-        mu: &mut [f64],
-        iterations: usize,
-        theta0: f64,
-    ) -> Option<f64> {
-        let n = self.sp.n;
-        let mut sg = bnb::Subgradient::new(mu, theta0, true);
-        let mut g = vec![0.0; n];
-        let mut cov = vec![0u32; n];
-        for it in 0..iterations {
-            let (ub, chosen) = self.relax(status, mu)?;
-            sg.record(ub, mu);
-            if it % 5 == 0 {
-                self.try_solution(&chosen);
-            }
-            if self.prunes(sg.best) {
-                break;
-            }
-            cov.iter_mut().for_each(|c| *c = 0);
-            for &j in &chosen {
-                for &i in self.sp.covers(j) {
-                    cov[i as usize] += 1;
-                }
-            }
-            let mut norm = 0.0;
-            for i in 0..n {
-                let y = self.sp.relaxed_cover(i, mu[i]).1 as f64;
-                g[i] = y - cov[i] as f64;
-                // Projected: a multiplier at zero cannot decrease further.
-                if mu[i] <= 0.0 && g[i] < 0.0 {
-                    g[i] = 0.0;
-                }
-                norm += g[i] * g[i];
-            }
-            if norm == 0.0 {
-                self.try_solution(&chosen);
-                break;
-            }
-            if !sg.cool() {
-                break;
-            }
-            let step = sg.theta * (ub - self.lb).max(1e-9 * ub.abs().max(1.0)) / norm;
-            for i in 0..n {
-                mu[i] = (mu[i] + step * g[i]).max(0.0);
-            }
-            if Instant::now() > self.deadline {
-                break;
-            }
-        }
-        Some(sg.finish(mu))
-    }
 }
 
 impl Relaxation for Search {
-    fn p(&self) -> usize {
-        self.p
+    const MAXIMISE: bool = true;
+    const NONNEGATIVE: bool = true;
+
+    fn limits(&self) -> &Limits {
+        &self.limits
     }
 
-    fn deadline(&self) -> Instant {
-        self.deadline
+    fn relax(&mut self, status: &[u8], mu: &[f64]) -> Option<(f64, Vec<usize>)> {
+        Search::relax(self, status, mu)
     }
 
-    fn bound(
-        &mut self,
-        status: &[u8],
-        mult: &mut [f64],
-        iterations: usize,
-        theta: f64,
-    ) -> Option<f64> {
-        self.subgradient(status, mult, iterations, theta)
+    /// `g_i = y_i − Σ_{j ∈ S} cover(j, i)`: demand counted as covered more often than the
+    /// chosen slots cover it pushes its multiplier up.
+    fn direction(&mut self, chosen: &[usize], mu: &[f64], g: &mut [f64]) {
+        self.cov.iter_mut().for_each(|c| *c = 0);
+        for &j in chosen {
+            for &i in self.sp.covers(j) {
+                self.cov[i as usize] += 1;
+            }
+        }
+        for (i, gi) in g.iter_mut().enumerate() {
+            let y = self.sp.relaxed_cover(i, mu[i]).1 as f64;
+            *gi = y - self.cov[i] as f64;
+        }
+    }
+
+    fn step_gap(&self, ub: f64) -> f64 {
+        (ub - self.lb).max(1e-9 * ub.abs().max(1.0))
     }
 
     /// Nothing covers more than all the demand.
@@ -436,9 +395,15 @@ impl Relaxation for Search {
         let Some((bound, chosen)) = self.relax(status, mu) else {
             return;
         };
-        bnb::fix_by_swaps(status, bound, &chosen, &self.order, &self.s, self.p, |b| {
-            self.prunes(b)
-        });
+        bnb::fix_by_swaps(
+            status,
+            bound,
+            &chosen,
+            &self.order,
+            &self.s,
+            self.limits.p,
+            |b| self.prunes(b),
+        );
     }
 
     fn try_solution(&mut self, open: &[usize]) {
@@ -552,7 +517,7 @@ fn reduce(cov: &Coverage, fixed: &[bool]) -> Reduced {
     }
 }
 
-pub(super) fn solve(cov: &Coverage, opts: &Options) -> Result<CoverSolution, OptimizeError> {
+pub(super) fn solve(cov: &Coverage, opts: &SiteOptions) -> Result<CoverSolution, OptimizeError> {
     let t0 = Instant::now();
     let m = cov.m;
     if cov.covers.len() != cov.weights.len() * m {
@@ -609,13 +574,8 @@ pub(super) fn solve(cov: &Coverage, opts: &Options) -> Result<CoverSolution, Opt
             bound_reduced.unwrap_or(total).max(objective).min(total)
         };
         CoverSolution {
-            objective,
-            bound,
-            gap_pct: crate::optimize::gap_pct(objective, bound),
-            optimal,
+            cert: Certificate::new(objective, bound, optimal, nodes, t0),
             total_demand: total,
-            nodes,
-            seconds: t0.elapsed().as_secs_f64(),
             open,
         }
     };
@@ -630,7 +590,7 @@ pub(super) fn solve(cov: &Coverage, opts: &Options) -> Result<CoverSolution, Opt
         .filter(|(_, j)| fixed[**j])
         .map(|(k, _)| k)
         .collect();
-    let sub = Options {
+    let sub = SiteOptions {
         fixed_open: fixed_red,
         ..opts.clone()
     };
@@ -652,7 +612,7 @@ pub(in crate::optimize) fn solve_levels(
     cov: &Coverage,
     profile: &[f64],
     group: &[u32],
-    opts: &Options,
+    opts: &SiteOptions,
 ) -> Result<(Vec<usize>, f64, bool, u64), OptimizeError> {
     let t0 = Instant::now();
     if cov.covers.len() != cov.weights.len() * cov.m || group.len() != cov.m {
@@ -685,7 +645,7 @@ fn solve_reduced(
     cov: &Coverage,
     profile: &[f64],
     group: &[u32],
-    opts: &Options,
+    opts: &SiteOptions,
     t0: Instant,
 ) -> Result<(Vec<usize>, f64, bool, u64), OptimizeError> {
     let (m, p) = (cov.m, opts.p);
@@ -703,8 +663,8 @@ fn solve_reduced(
     let sp = Sparse::new(cov, profile, group);
     let mut best_open = greedy(&sp, &fixed_list, p, None);
     let mut lb = local_search(&sp, &mut best_open, &fixed);
-    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
-    for _ in 0..opts.restarts {
+    let mut rng = ChaCha8Rng::seed_from_u64(opts.solve.seed);
+    for _ in 0..opts.solve.restarts {
         let mut open = greedy(&sp, &fixed_list, p, Some(&mut rng));
         let v = local_search(&sp, &mut open, &fixed);
         if v > lb + 1e-9 {
@@ -735,19 +695,19 @@ fn solve_reduced(
     // Nothing is worth more than every demand covered at every level.
     let total = sp.w.iter().sum::<f64>() * sp.cum.last().copied().unwrap_or(0.0);
     let mut s = Search {
+        cov: vec![0; sp.n],
         sp,
+        limits: Limits::new(p, t0, &opts.solve),
         fixed: fixed.clone(),
         total,
-        p,
         lb,
         incumbent: best_open,
-        deadline: t0 + opts.time_limit,
         s: vec![0.0; m],
         order: Vec::with_capacity(m),
     };
     let mu0: Vec<f64> = s.sp.w.iter().map(|w| w * s.sp.profile[0] * 0.5).collect();
     let root: Vec<u8> = (0..m).map(|j| if fixed[j] { OPEN } else { FREE }).collect();
-    let out = bnb::search(&mut s, root, mu0, f64::INFINITY, f64::max);
+    let out = bnb::search(&mut s, root, mu0);
     let optimal = out.open_bound.is_none();
     let (open_bound, nodes) = (out.open_bound.unwrap_or(f64::NEG_INFINITY), out.nodes);
     Ok((s.incumbent, open_bound, optimal, nodes))

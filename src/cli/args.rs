@@ -1,0 +1,177 @@
+//! Typed option values, parsed by clap through `FromStr` or a value parser, so a malformed value
+//! is rejected by clap itself with exit status 2 and a message naming the option.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+/// `LON,LAT` in degrees (WGS 84), e.g. `7.42,43.73`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LonLat(pub [f64; 2]);
+
+impl FromStr for LonLat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<LonLat, String> {
+        let (a, b) = s
+            .split_once(',')
+            .ok_or_else(|| format!("`{s}`: expected LON,LAT, e.g. 7.42,43.73"))?;
+        let lon: f64 = a
+            .trim()
+            .parse()
+            .map_err(|_| format!("longitude `{}` is not a number", a.trim()))?;
+        let lat: f64 = b
+            .trim()
+            .parse()
+            .map_err(|_| format!("latitude `{}` is not a number", b.trim()))?;
+        if !(lon.is_finite() && (-180.0..=180.0).contains(&lon)) {
+            return Err(format!("longitude {lon} is outside -180..180"));
+        }
+        if !(lat.is_finite() && (-90.0..=90.0).contains(&lat)) {
+            return Err(format!(
+                "latitude {lat} is outside -90..90 (is the order LON,LAT?)"
+            ));
+        }
+        Ok(LonLat([lon, lat]))
+    }
+}
+
+/// Candidate sites for new stations.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Candidates {
+    /// `grid:300m`: road nodes thinned to one per cell of this spacing, metres.
+    Grid(f64),
+    /// `stations`: the existing stations only.
+    Stations,
+    /// A GeoJSON file of points.
+    File(PathBuf),
+}
+
+impl FromStr for Candidates {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Candidates, String> {
+        use ems::optimize::plan::{Standard, parse_standard};
+        if let Some(g) = s.strip_prefix("grid:") {
+            return match parse_standard(g) {
+                Some(Standard::Km(km)) => Ok(Candidates::Grid(km * 1000.0)),
+                _ => Err(format!(
+                    "`{s}`: expected grid:<spacing>, e.g. grid:500m or grid:1km"
+                )),
+            };
+        }
+        if s == "stations" {
+            return Ok(Candidates::Stations);
+        }
+        if s.is_empty() {
+            return Err("expected grid:<spacing>, stations, or a GeoJSON file".into());
+        }
+        Ok(Candidates::File(PathBuf::from(s)))
+    }
+}
+
+/// `STATION=N`: a station's ambulances.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StationAmbulances {
+    pub station: String,
+    pub ambulances: u32,
+}
+
+impl FromStr for StationAmbulances {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<StationAmbulances, String> {
+        let (id, n) = s
+            .split_once('=')
+            .ok_or_else(|| format!("`{s}`: expected STATION=N"))?;
+        let ambulances = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{s}`: N must be a whole number"))?;
+        if id.trim().is_empty() {
+            return Err(format!("`{s}`: the station id is empty"));
+        }
+        Ok(StationAmbulances {
+            station: id.trim().to_string(),
+            ambulances,
+        })
+    }
+}
+
+fn number(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number"))?;
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(format!("`{s}` is not a finite number"))
+    }
+}
+
+/// A finite number greater than 0.
+pub fn positive(s: &str) -> Result<f64, String> {
+    let v = number(s)?;
+    if v > 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("{v} must be a positive number"))
+    }
+}
+
+/// A finite number, 0 or more.
+pub fn non_negative(s: &str) -> Result<f64, String> {
+    let v = number(s)?;
+    if v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("{v} must be non-negative"))
+    }
+}
+
+/// A share in `[0, 1]`.
+pub fn share(s: &str) -> Result<f64, String> {
+    let v = number(s)?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{v} must be a share between 0 and 1"))
+    }
+}
+
+/// Largest call rate accepted: a million calls per 1,000 residents per year is far beyond any
+/// real service and keeps the Poisson sampler in range.
+pub const MAX_CALLS_PER_1000: f64 = 1e6;
+
+/// A call rate per 1,000 residents per year: `0..=1e6`.
+pub fn call_rate(s: &str) -> Result<f64, String> {
+    let v = non_negative(s)?;
+    if v <= MAX_CALLS_PER_1000 {
+        Ok(v)
+    } else {
+        Err(format!(
+            "{v} calls per 1,000 residents per year is more than {MAX_CALLS_PER_1000}"
+        ))
+    }
+}
+
+/// The delays the modelled response time assumes (shared by `check`, `optimize` and
+/// `evaluate`).
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct Delays {
+    /// Call handling assumed by the modelled response time, seconds.
+    #[arg(long, default_value_t = 60.0, value_parser = non_negative)]
+    pub call_handling_s: f64,
+    /// Turnout assumed by the modelled response time, seconds.
+    #[arg(long, default_value_t = 60.0, value_parser = non_negative)]
+    pub turnout_s: f64,
+}
+
+impl Delays {
+    pub fn check_options(self) -> ems::standards::CheckOptions {
+        ems::standards::CheckOptions {
+            call_handling_s: self.call_handling_s,
+            turnout_s: self.turnout_s,
+        }
+    }
+}

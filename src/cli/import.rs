@@ -1,0 +1,89 @@
+//! `ems import`: an OSM extract (or a cache) into a road-graph cache, with its summary.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use clap::Args;
+use serde::Serialize;
+
+use super::{Format, import_with_progress, print_json};
+use ems::network::{self, ImportSummary};
+use ems::report;
+
+/// Import an OSM extract (.osm.pbf or .osm XML) into a road-graph cache and print a summary.
+#[derive(Args)]
+pub struct ImportArgs {
+    /// The extract (PBF or XML), or an existing cache to summarise.
+    extract: PathBuf,
+    /// Where to write the cache [default: <extract name>.ems in the current directory].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Do not write a cache, only print the summary.
+    #[arg(long)]
+    no_cache: bool,
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+}
+
+/// The written cache.
+#[derive(Serialize)]
+struct CacheFile {
+    path: String,
+    bytes: u64,
+}
+
+/// `ems import --format json`: every summary field, the import time and the cache.
+#[derive(Serialize)]
+struct ImportJson<'a> {
+    #[serde(flatten)]
+    summary: &'a ImportSummary,
+    import_seconds: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cache: Option<CacheFile>,
+}
+
+/// `<extract name>.ems` in the current directory.
+fn default_cache_path(extract: &Path) -> PathBuf {
+    let stem = extract
+        .file_name()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| "map".into());
+    let stem = stem.trim_end_matches(".pbf").trim_end_matches(".osm");
+    PathBuf::from(format!("{stem}.ems"))
+}
+
+pub fn run(a: ImportArgs) -> Result<()> {
+    let is_cache = network::file_kind(&a.extract)? == Some(network::FileKind::Cache);
+    let t0 = std::time::Instant::now();
+    let net = import_with_progress(&a.extract)?;
+    let secs = t0.elapsed().as_secs_f64();
+    let mut cache = None;
+    // A cache given as input is summarised, not copied, unless --out asks for a copy.
+    if !a.no_cache && (!is_cache || a.out.is_some()) {
+        let out = a.out.unwrap_or_else(|| default_cache_path(&a.extract));
+        let bytes = net.save(&out)?;
+        cache = Some(CacheFile {
+            path: out.display().to_string(),
+            bytes,
+        });
+    }
+    match a.format {
+        Format::Json => print_json(&ImportJson {
+            summary: &net.summary,
+            import_seconds: secs,
+            cache,
+        })?,
+        Format::Text => {
+            print!("{}", report::import_summary_text(&net.summary));
+            println!("  import time     {secs:.2} s");
+            if let Some(c) = &cache {
+                println!(
+                    "  cache           {} ({:.1} MB)",
+                    c.path,
+                    c.bytes as f64 / 1e6
+                );
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,264 @@
+//! `ems optimize`: where to add stations, or how to spread ambulances, with a certificate and
+//! the standards before and after.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+
+use super::args::{Candidates, Delays, positive, share};
+use super::{Format, load_scenario, with_spinner, write_and_tell};
+use ems::model::{self, IncidentLog, Scenario};
+use ems::network::TravelModel;
+use ems::optimize::plan::{self, DemandSource, FleetRequest, Model, PlanRequest, Standard};
+use ems::optimize::{SolveOptions, change};
+use ems::report;
+use ems::standards::{self, CheckReport, Targets};
+
+/// `--model`.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum PlanModel {
+    Pmedian,
+    Mclp,
+    Lscp,
+    Pcenter,
+    Mexclp,
+    Backup,
+}
+
+impl From<PlanModel> for Model {
+    fn from(m: PlanModel) -> Model {
+        match m {
+            PlanModel::Pmedian => Model::PMedian,
+            PlanModel::Mclp => Model::Mclp,
+            PlanModel::Lscp => Model::Lscp,
+            PlanModel::Pcenter => Model::PCenter,
+            PlanModel::Mexclp => Model::Mexclp,
+            PlanModel::Backup => Model::Backup,
+        }
+    }
+}
+
+/// `--demand`.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum PlanDemand {
+    Zones,
+    Incidents,
+}
+
+/// Where to add stations: the sites that most improve mean response time (p-median) or
+/// coverage within a standard (MCLP), with a certified optimality gap and before/after
+/// standards.
+#[derive(Args)]
+pub struct OptimizeArgs {
+    /// Scenario TOML [default: the embedded demo].
+    #[arg(long)]
+    scenario: Option<PathBuf>,
+    /// `pmedian` (mean response time), `mclp` (coverage within --within), `lscp` (fewest
+    /// new stations putting everyone within --within; --add is ignored), `pcenter`
+    /// (smallest worst-case response time); or, to spread ambulances over stations,
+    /// `mexclp` (expected coverage with busy ambulances) or `backup` (demand covered twice
+    /// within --within, everyone within --secondary).
+    #[arg(long, value_enum, default_value = "pmedian")]
+    model: PlanModel,
+    /// mexclp/backup: ambulances to place [default: ceil(population / 30,000)].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    fleet: Option<u64>,
+    /// mexclp: the busy fraction q in [0, 1) [default: calls/h x mean job time / fleet,
+    /// from the incident log].
+    #[arg(long)]
+    busy: Option<f64>,
+    /// mexclp/backup: the most ambulances one site may hold.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    max_per_site: Option<u64>,
+    /// backup: the secondary standard everyone must be within.
+    #[arg(long, default_value = "15min")]
+    secondary: Standard,
+    /// backup: the share of demand that must be within --within.
+    #[arg(long, default_value_t = 0.95, value_parser = share)]
+    alpha: f64,
+    /// New stations to add.
+    #[arg(long, default_value_t = 1)]
+    add: usize,
+    /// Coverage standard: a response time (`12min`) or a road distance (`3.5km`).
+    #[arg(long, default_value = "12min")]
+    within: Standard,
+    /// Candidate sites: `grid:500m` (road nodes thinned to a spacing), `stations` (existing
+    /// ones only, with --relocate), or a GeoJSON file of points [default: grid:300m; for
+    /// mexclp and backup, stations].
+    #[arg(long)]
+    candidates: Option<Candidates>,
+    /// Let existing stations move instead of keeping them open.
+    #[arg(long)]
+    relocate: bool,
+    /// Weight by `zones` (population) or `incidents` (historical calls).
+    #[arg(long, value_enum, default_value = "zones")]
+    demand: PlanDemand,
+    /// Branch-and-bound time limit, seconds.
+    #[arg(long, default_value_t = 60.0, value_parser = positive)]
+    time_limit: f64,
+    /// Ambulances at each new station (for the before/after standards).
+    #[arg(long, default_value_t = 1)]
+    ambulances_per_site: u32,
+    #[command(flatten)]
+    delays: Delays,
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// Write the new sites as GeoJSON here.
+    #[arg(long)]
+    geojson: Option<PathBuf>,
+    /// Write a self-contained HTML page with before/after maps and standards.
+    #[arg(long)]
+    html: Option<PathBuf>,
+}
+
+/// A plan made, in every output form, with the scenario after it.
+struct Made {
+    heading: &'static str,
+    summary: Vec<String>,
+    geojson: String,
+    json: String,
+    text: String,
+    after_sc: Scenario,
+    after: CheckReport,
+}
+
+/// Modelled standards of a scenario (no log: the log describes the past, not the plan).
+fn modelled(sc: &Scenario, tm: &TravelModel, a: &OptimizeArgs) -> Result<CheckReport> {
+    let none = IncidentLog::default();
+    let opts = a.delays.check_options();
+    Ok(standards::check(
+        sc,
+        tm,
+        &none,
+        &Targets::default_preset(),
+        &opts,
+    )?)
+}
+
+fn request(a: &OptimizeArgs) -> Result<PlanRequest> {
+    let default = if Model::from(a.model).places_ambulances() {
+        Candidates::Stations
+    } else {
+        Candidates::Grid(300.0)
+    };
+    let (grid_m, candidate_points) = match a.candidates.clone().unwrap_or(default) {
+        Candidates::Grid(m) => (Some(m), Vec::new()),
+        Candidates::Stations => (None, Vec::new()),
+        Candidates::File(path) => {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("--candidates {}: cannot read", path.display()))?;
+            let name = path.display().to_string();
+            (None, model::parse_points(&text, &name)?)
+        }
+    };
+    Ok(PlanRequest {
+        model: a.model.into(),
+        add: a.add,
+        standard: a.within,
+        demand: match a.demand {
+            PlanDemand::Zones => DemandSource::Zones,
+            PlanDemand::Incidents => DemandSource::Incidents,
+        },
+        candidate_points,
+        grid_m,
+        relocate: a.relocate,
+        call_handling_s: a.delays.call_handling_s,
+        turnout_s: a.delays.turnout_s,
+        solve: SolveOptions::seconds(a.time_limit),
+    })
+}
+
+fn stations(
+    sc: &Scenario,
+    tm: &TravelModel,
+    a: &OptimizeArgs,
+    req: &PlanRequest,
+    before: &CheckReport,
+) -> Result<Made> {
+    let result = with_spinner(
+        "optimising (branch and bound; --time-limit caps it)",
+        || plan::plan(sc, tm, req),
+    )?;
+    let after_sc = change::apply(
+        sc,
+        &result.changes(sc, a.ambulances_per_site),
+        "ems optimize",
+    )?;
+    let after = modelled(&after_sc, tm, a)?;
+    let within = a.within.to_string();
+    Ok(Made {
+        heading: "Station plan 站点规划",
+        summary: report::optimize::summary(&result),
+        geojson: serde_json::to_string_pretty(&report::optimize::sites_geojson(&result))?,
+        json: serde_json::to_string_pretty(&report::optimize::json(&result, before, &after))?,
+        text: report::optimize::text(&result, before, &after, &within),
+        after_sc,
+        after,
+    })
+}
+
+fn fleet(
+    sc: &Scenario,
+    tm: &TravelModel,
+    a: &OptimizeArgs,
+    req: &PlanRequest,
+    before: &CheckReport,
+) -> Result<Made> {
+    let fr = FleetRequest {
+        ambulances: a.fleet.map(|n| n as usize),
+        busy: a.busy,
+        max_per_site: a.max_per_site.map(|n| n as usize),
+        secondary: Some(a.secondary),
+        alpha: a.alpha,
+    };
+    let result = with_spinner(
+        "placing ambulances (branch and bound; --time-limit caps it)",
+        || plan::plan_fleet(sc, tm, req, &fr),
+    )?;
+    let after_sc = change::apply(sc, &result.changes(sc), "ems optimize")?;
+    let after = modelled(&after_sc, tm, a)?;
+    let (within, secondary) = (a.within.to_string(), a.secondary.to_string());
+    Ok(Made {
+        heading: "Ambulance placement 车辆配置",
+        summary: report::optimize::fleet_summary(&result),
+        geojson: serde_json::to_string_pretty(&report::optimize::fleet_geojson(&result))?,
+        json: serde_json::to_string_pretty(&report::optimize::json(&result, before, &after))?,
+        text: report::optimize::fleet_text(&result, before, &after, &within, &secondary),
+        after_sc,
+        after,
+    })
+}
+
+pub fn run(a: OptimizeArgs) -> Result<()> {
+    let req = request(&a)?;
+    let sc = load_scenario(a.scenario.as_deref(), false)?;
+    let tm = sc.travel_model()?;
+    let before = modelled(&sc, &tm, &a)?;
+    let made = if req.model.places_ambulances() {
+        fleet(&sc, &tm, &a, &req, &before)?
+    } else {
+        stations(&sc, &tm, &a, &req, &before)?
+    };
+    if let Some(p) = &a.html {
+        let opts = a.delays.check_options();
+        let nb = standards::node_response_minutes(&sc, &tm, &opts);
+        let na = standards::node_response_minutes(&made.after_sc, &tm, &opts);
+        let page = report::html::plan_page(
+            made.heading,
+            &made.summary,
+            (&before, &sc, &nb),
+            (&made.after, &made.after_sc, &na),
+            &tm.network,
+        );
+        write_and_tell(p, page)?;
+    }
+    if let Some(p) = &a.geojson {
+        write_and_tell(p, &made.geojson)?;
+    }
+    match a.format {
+        Format::Json => println!("{}", made.json),
+        Format::Text => print!("{}", made.text),
+    }
+    Ok(())
+}

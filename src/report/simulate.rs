@@ -1,0 +1,76 @@
+//! Simulation results as text: the summary with its confidence intervals, and paired
+//! comparisons of two plans.
+
+use crate::simulate::scenario::{Comparison, Estimate, Summary};
+
+/// A comparison as text.
+pub fn compare_text(c: &Comparison, a: &str, b: &str) -> String {
+    let e = |x: &Option<Estimate>| match x {
+        Some(x) => format!("{:.4} ± {:.4}", x.mean, x.ci95),
+        None => "n/a".into(),
+    };
+    let mut o = format!(
+        "ems simulate --compare: A = {a}, B = {b} (same calls; 95 % confidence intervals)\n  {:<22} {:>20} {:>20} {:>20}\n",
+        "figure", "A", "B", "B - A"
+    );
+    for (name, x, y, d) in &c.rows {
+        o.push_str(&format!(
+            "  {name:<22} {:>20} {:>20} {:>20}\n",
+            e(x),
+            e(y),
+            e(d)
+        ));
+    }
+    o
+}
+
+/// The summary as text.
+pub fn text(s: &Summary) -> String {
+    let e = |x: &Option<Estimate>, scale: f64, unit: &str| match x {
+        Some(x) => format!("{:.2} ± {:.2}{unit}", x.mean * scale, x.ci95 * scale),
+        None => "n/a".into(),
+    };
+    let mut o = format!(
+        "ems simulate: {} replications, {} calls each (95 % confidence intervals)\n",
+        s.replications,
+        e(&s.calls_per_replication, 1.0, "")
+    );
+    if s.unstable {
+        o.push_str(
+            "unstable: demand exceeds capacity (calls were piling up when the last one came; \
+             the figures grow with the horizon)\n",
+        );
+    }
+    o.push_str(&format!(
+        "  mean response          {}\n  within {:.0} min         {}\n  P90 response           {}\n  calls that waited      {}\n  detention (> {:.0} min)  {}\n  lost hours at EDs      {}\n",
+        e(&s.mean_response_min, 1.0, " min"),
+        s.response_target_min,
+        e(&s.share_within_target, 100.0, " %"),
+        e(&s.p90_response_min, 1.0, " min"),
+        e(&s.waited_share, 100.0, " %"),
+        s.detention_threshold_min,
+        e(&s.detention_rate, 100.0, " %"),
+        e(&s.lost_hours, 1.0, " h"),
+    ));
+    o.push_str("By priority\n");
+    for (p, m, w) in &s.by_priority {
+        o.push_str(&format!(
+            "  P{p}: {}, within target {}\n",
+            e(m, 1.0, " min"),
+            e(w, 100.0, " %")
+        ));
+    }
+    o.push_str("By zone\n");
+    for (z, m, w) in &s.by_zone {
+        o.push_str(&format!(
+            "  {z:<20} {}, within target {}\n",
+            e(m, 1.0, " min"),
+            e(w, 100.0, " %")
+        ));
+    }
+    o.push_str("Unit busy fractions\n");
+    for (u, b) in &s.unit_busy {
+        o.push_str(&format!("  {u:<20} {}\n", e(b, 100.0, " %")));
+    }
+    o
+}
