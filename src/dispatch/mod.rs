@@ -22,6 +22,7 @@
 //! `handover_complete`. A stand-down clears `departed` (the next unit's departure counts) but
 //! keeps the first `dispatched`. An incident closes when its unit leaves it (`returning`).
 
+pub mod coverage;
 pub mod recommend;
 pub mod store;
 

@@ -1,0 +1,54 @@
+//! `GET /v1/kpis` and `GET /v1/coverage/gaps`: today's figures, coverage now and the best
+//! move-up, computed by [`crate::dispatch::coverage`].
+
+use axum::Json;
+use axum::extract::State;
+use chrono::Utc;
+
+use crate::api::body::blocking;
+use crate::api::error::ApiError;
+use crate::api::state::AppState;
+use crate::dispatch::coverage::{self, Gaps, Kpis};
+
+#[utoipa::path(get, path = "/v1/kpis", responses((status = 200, body = Kpis)),
+    security(("bearer" = [])))]
+pub(crate) async fn kpis(State(s): State<AppState>) -> Result<Json<Kpis>, ApiError> {
+    let svc = s.0.clone();
+    blocking(move || {
+        let tz = &svc.sc.timezone;
+        let today = tz.from_utc(Utc::now()).date_naive();
+        // Only the units and today's incidents leave the lock.
+        let (units, log) = {
+            let core = svc.lock()?;
+            let log: Vec<crate::model::Incident> = core
+                .fleet
+                .incidents
+                .values()
+                .map(|i| i.to_incident(tz))
+                .filter(|i| i.call_received.date_naive() == today)
+                .collect();
+            (core.fleet.units.clone(), log)
+        };
+        Ok(Json(coverage::kpis(
+            &svc.sc,
+            &svc.tm,
+            &svc.coverage,
+            today.to_string(),
+            &log,
+            &units,
+            svc.detention_min,
+        )))
+    })
+    .await
+}
+
+#[utoipa::path(get, path = "/v1/coverage/gaps", responses((status = 200, body = Gaps)),
+    security(("bearer" = [])))]
+pub(crate) async fn coverage_gaps(State(s): State<AppState>) -> Result<Json<Gaps>, ApiError> {
+    let svc = s.0.clone();
+    blocking(move || {
+        let units = svc.lock()?.fleet.units.clone();
+        Ok(Json(svc.coverage.gaps(&svc.sc, &svc.tm, &units)))
+    })
+    .await
+}

@@ -1,0 +1,341 @@
+//! `/v1/incidents`: new calls with their recommendation, the list and the CSV export, one
+//! incident, its recommendation, and assignment.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::units::unit_answer;
+use crate::api::auth::Principal;
+use crate::api::body::{JsonBody, blocking, parse_id, write, write_blocking};
+use crate::api::error::{self, ApiError};
+use crate::api::state::{AppState, Service};
+use crate::dispatch::recommend::{self, HospitalInput, RankedHospital, RankedUnit, UnitInput};
+use crate::dispatch::{Event, IncidentRecord, Unit, UnitStatus};
+
+/// A new call.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreateIncident {
+    pub(crate) lon: f64,
+    pub(crate) lat: f64,
+    /// 1 (most urgent) to 4.
+    pub(crate) priority: u8,
+    /// `stroke`, `chest_pain`, `trauma`, `maternal`, `neonatal` or `other`.
+    pub(crate) condition: Option<String>,
+    pub(crate) note: Option<String>,
+}
+
+/// A created incident with its recommendation.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Created {
+    pub(crate) id: u64,
+    pub(crate) incident: IncidentRecord,
+    pub(crate) recommendation: Recommendation,
+}
+
+/// Units ranked by ETA, and hospitals for the condition.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Recommendation {
+    pub(crate) incident: u64,
+    pub(crate) units: Vec<UnitOption>,
+    pub(crate) hospitals: Vec<RankedHospital>,
+}
+
+/// A unit that can take the call.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct UnitOption {
+    #[serde(flatten)]
+    pub(crate) ranked: RankedUnit,
+    pub(crate) station: String,
+    pub(crate) status: UnitStatus,
+    /// GeoJSON Feature (LineString) of the route to the scene.
+    #[schema(value_type = Object)]
+    pub(crate) route: Value,
+}
+
+/// How many units a recommendation lists, with their routes.
+pub(crate) const RECOMMEND_UNITS: usize = 10;
+
+pub(crate) fn recommend_for(
+    svc: &Service,
+    units: &BTreeMap<String, Unit>,
+    inc: &IncidentRecord,
+) -> Result<Recommendation, ApiError> {
+    let tm = &svc.tm;
+    let scene = tm.snap(inc.lon_lat).map_err(|e| {
+        ApiError::Unprocessable(format!("incident {} is off the road map: {e}", inc.id))
+    })?;
+    let free: Vec<(&Unit, UnitInput)> = units
+        .values()
+        .filter(|u| u.status.assignable())
+        .filter_map(|u| {
+            let position = tm.snap(u.position).ok()?;
+            Some((
+                u,
+                UnitInput {
+                    id: u.id.clone(),
+                    position,
+                    rolling: u.status.rolling(),
+                },
+            ))
+        })
+        .collect();
+    let inputs: Vec<UnitInput> = free.iter().map(|(_, i)| i.clone()).collect();
+    let mut q = tm.query();
+    let ranked = recommend::rank_units(tm, &mut q, &scene, &inputs, svc.config.turnout_s);
+    let now = Utc::now();
+    let mut options = Vec::new();
+    for r in ranked.into_iter().take(RECOMMEND_UNITS) {
+        let Some((u, input)) = free.iter().find(|(u, _)| u.id == r.unit) else {
+            continue;
+        };
+        let geometry = tm
+            .route(&mut q, &input.position, &scene)
+            .map(|rt| rt.geometry)
+            .unwrap_or_default();
+        options.push(UnitOption {
+            station: u.station.clone(),
+            status: u.status,
+            route: json!({
+                "type": "Feature",
+                "geometry": {"type": "LineString", "coordinates": geometry},
+                "properties": {"unit": r.unit, "eta_s": r.eta_s, "distance_m": r.distance_m},
+            }),
+            ranked: r,
+        });
+    }
+    let queues: Vec<Vec<(String, f64)>> = svc
+        .sc
+        .hospitals
+        .iter()
+        .map(|h| crate::dispatch::handover_queue(units, &h.id, now))
+        .collect();
+    let hospitals: Vec<HospitalInput> = svc
+        .sc
+        .hospitals
+        .iter()
+        .zip(&svc.hospitals)
+        .zip(&queues)
+        .map(|((h, p), qu)| HospitalInput {
+            hospital: h,
+            position: *p,
+            waiting: qu.len(),
+            longest_wait_min: qu.first().map_or(0.0, |x| x.1),
+        })
+        .collect();
+    let hospitals = recommend::rank_hospitals(
+        tm,
+        &mut q,
+        &scene,
+        inc.condition.as_deref(),
+        &hospitals,
+        svc.detention_min,
+    );
+    Ok(Recommendation {
+        incident: inc.id,
+        units: options,
+        hospitals,
+    })
+}
+
+#[utoipa::path(post, path = "/v1/incidents", request_body = CreateIncident,
+    params(("Idempotency-Key" = Option<String>, Header, description = "retries return the first answer")),
+    responses((status = 201, body = Created), (status = 400, body = error::ErrorBody),
+        (status = 422, body = error::ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn create_incident(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    headers: HeaderMap,
+    body: JsonBody<CreateIncident>,
+) -> Result<Response, ApiError> {
+    write_blocking(
+        &s,
+        p,
+        &headers,
+        "POST /v1/incidents".into(),
+        body,
+        |svc, w, c| {
+            write(
+                svc,
+                w,
+                |fleet, now| {
+                    crate::dispatch::check_lon_lat(c.lon, c.lat)?;
+                    svc.tm.snap([c.lon, c.lat]).map_err(|e| {
+                        ApiError::Unprocessable(format!(
+                            "the incident location is off the road map: {e}"
+                        ))
+                    })?;
+                    Ok(Event::IncidentCreated {
+                        id: fleet.next_incident_id(),
+                        at: now,
+                        lon: c.lon,
+                        lat: c.lat,
+                        priority: c.priority,
+                        condition: c.condition.filter(|x| !x.is_empty()),
+                        note: c.note,
+                    })
+                },
+                |svc, fleet, ev| {
+                    let Event::IncidentCreated { id, .. } = ev else {
+                        return Err(ApiError::Internal("unexpected event".into()));
+                    };
+                    let inc = fleet
+                        .incidents
+                        .get(id)
+                        .ok_or_else(|| ApiError::Internal("incident not applied".into()))?;
+                    let rec = recommend_for(svc, &fleet.units, inc)?;
+                    let body = serde_json::to_value(Created {
+                        id: *id,
+                        incident: inc.clone(),
+                        recommendation: rec,
+                    })
+                    .map_err(|e| ApiError::Internal(e.to_string()))?;
+                    Ok((StatusCode::CREATED, body))
+                },
+            )
+        },
+    )
+    .await
+}
+
+pub(crate) fn query_bool(
+    q: &HashMap<String, String>,
+    name: &str,
+) -> Result<Option<bool>, ApiError> {
+    match q.get(name).map(String::as_str) {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(v) => Err(ApiError::BadRequest(format!(
+            "query parameter {name}={v}: expected true or false"
+        ))),
+    }
+}
+
+#[utoipa::path(get, path = "/v1/incidents",
+    params(("open" = Option<bool>, Query, description = "only open (true) or closed (false) incidents")),
+    responses((status = 200, body = [IncidentRecord])), security(("bearer" = [])))]
+pub(crate) async fn list_incidents(
+    State(s): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Vec<IncidentRecord>>, ApiError> {
+    let open = query_bool(&q, "open")?;
+    let core = s.0.lock()?;
+    Ok(Json(
+        core.fleet
+            .incidents
+            .values()
+            .filter(|i| open.is_none_or(|o| i.open() == o))
+            .cloned()
+            .collect(),
+    ))
+}
+
+/// The incident log as CSV in the standards check's format (`ems check --incidents`).
+#[utoipa::path(get, path = "/v1/incidents.csv",
+    responses((status = 200, content_type = "text/csv", body = String)), security(("bearer" = [])))]
+pub(crate) async fn incidents_csv(State(s): State<AppState>) -> Result<Response, ApiError> {
+    let rows: Vec<crate::model::Incident> = {
+        let core = s.0.lock()?;
+        core.fleet
+            .incidents
+            .values()
+            .map(|i| i.to_incident(&s.0.sc.timezone))
+            .collect()
+    };
+    Ok((
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+        crate::model::write_incidents(&rows),
+    )
+        .into_response())
+}
+
+#[utoipa::path(get, path = "/v1/incidents/{id}", params(("id" = u64, Path)),
+    responses((status = 200, body = IncidentRecord), (status = 404, body = error::ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn get_incident(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<IncidentRecord>, ApiError> {
+    let id = parse_id(&id)?;
+    let core = s.0.lock()?;
+    core.fleet
+        .incidents
+        .get(&id)
+        .cloned()
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("no incident {id}")))
+}
+
+#[utoipa::path(get, path = "/v1/incidents/{id}/recommendation", params(("id" = u64, Path)),
+    responses((status = 200, body = Recommendation), (status = 404, body = error::ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn recommendation(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Recommendation>, ApiError> {
+    let id = parse_id(&id)?;
+    let svc = s.0.clone();
+    blocking(move || {
+        // Only the units and this incident leave the lock.
+        let (units, inc) = {
+            let core = svc.lock()?;
+            let inc = core
+                .fleet
+                .incidents
+                .get(&id)
+                .cloned()
+                .ok_or_else(|| ApiError::NotFound(format!("no incident {id}")))?;
+            (core.fleet.units.clone(), inc)
+        };
+        recommend_for(&svc, &units, &inc).map(Json)
+    })
+    .await
+}
+
+/// Assign a unit to an incident.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AssignRequest {
+    pub(crate) unit_id: String,
+}
+
+#[utoipa::path(post, path = "/v1/incidents/{id}/assign", params(("id" = u64, Path)),
+    request_body = AssignRequest,
+    responses((status = 200, body = Unit), (status = 404, body = error::ErrorBody),
+        (status = 409, body = error::ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn assign(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: JsonBody<AssignRequest>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let route = format!("POST /v1/incidents/{id}/assign");
+    write_blocking(&s, p, &headers, route, body, move |svc, w, r| {
+        let unit = r.unit_id;
+        write(
+            svc,
+            w,
+            |_, now| {
+                Ok(Event::UnitAssigned {
+                    incident: id,
+                    unit: unit.clone(),
+                    at: now,
+                })
+            },
+            |_, fleet, _| unit_answer(fleet, &unit),
+        )
+    })
+    .await
+}

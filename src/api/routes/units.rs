@@ -1,0 +1,130 @@
+//! `/v1/units`: the fleet, lifecycle steps and AVL positions.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::{Extension, Json};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use crate::api::auth::Principal;
+use crate::api::body::{Answer, JsonBody, write, write_blocking};
+use crate::api::error::{self, ApiError};
+use crate::api::state::AppState;
+use crate::dispatch::{Event, Fleet, Unit, UnitStatus};
+
+pub(crate) fn unit_answer(fleet: &Fleet, unit: &str) -> Result<Answer, ApiError> {
+    let u = fleet
+        .units
+        .get(unit)
+        .ok_or_else(|| ApiError::Internal("unit vanished".into()))?;
+    let v = serde_json::to_value(u).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok((StatusCode::OK, v))
+}
+
+/// A lifecycle step.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StatusRequest {
+    /// The new status (`en_route`, `on_scene`, `transporting`, ...).
+    pub(crate) status: String,
+    /// The receiving hospital (needed for `transporting` or `at_hospital`).
+    pub(crate) hospital_id: Option<String>,
+    /// When it happened (RFC 3339); default now.
+    pub(crate) at: Option<DateTime<Utc>>,
+}
+
+#[utoipa::path(post, path = "/v1/units/{id}/status", params(("id" = String, Path)),
+    request_body = StatusRequest,
+    responses((status = 200, body = Unit), (status = 404, body = error::ErrorBody),
+        (status = 409, body = error::ErrorBody), (status = 422, body = error::ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn unit_status(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(unit): Path<String>,
+    headers: HeaderMap,
+    body: JsonBody<StatusRequest>,
+) -> Result<Response, ApiError> {
+    let route = format!("POST /v1/units/{unit}/status");
+    write_blocking(&s, p, &headers, route, body, move |svc, w, r| {
+        let status = UnitStatus::parse(&r.status).ok_or_else(|| {
+            ApiError::Unprocessable(format!(
+                "status `{}` is not one of {}",
+                r.status,
+                UnitStatus::ALL.map(|s| s.as_str()).join(", ")
+            ))
+        })?;
+        if status == UnitStatus::Dispatched {
+            return Err(ApiError::Conflict(
+                "a unit becomes dispatched by an assignment: POST /v1/incidents/{id}/assign".into(),
+            ));
+        }
+        write(
+            svc,
+            w,
+            |_, now| {
+                Ok(Event::UnitStatusChanged {
+                    unit: unit.clone(),
+                    status,
+                    at: r.at.unwrap_or(now),
+                    hospital: r.hospital_id.clone(),
+                })
+            },
+            |_, fleet, _| unit_answer(fleet, &unit),
+        )
+    })
+    .await
+}
+
+/// An AVL position report.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PositionRequest {
+    pub(crate) lon: f64,
+    pub(crate) lat: f64,
+    /// When the position was taken (RFC 3339).
+    pub(crate) at: DateTime<Utc>,
+}
+
+#[utoipa::path(post, path = "/v1/units/{id}/position", params(("id" = String, Path)),
+    request_body = PositionRequest,
+    responses((status = 200, body = Unit), (status = 404, body = error::ErrorBody),
+        (status = 422, body = error::ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn unit_position(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(unit): Path<String>,
+    headers: HeaderMap,
+    body: JsonBody<PositionRequest>,
+) -> Result<Response, ApiError> {
+    let route = format!("POST /v1/units/{unit}/position");
+    write_blocking(&s, p, &headers, route, body, move |svc, w, r| {
+        write(
+            svc,
+            w,
+            |_, _| {
+                crate::dispatch::check_lon_lat(r.lon, r.lat)?;
+                // Stored as the point on the road it snaps to.
+                let s = svc.tm.snap([r.lon, r.lat]).map_err(|e| {
+                    ApiError::Unprocessable(format!("the position is off the road map: {e}"))
+                })?;
+                Ok(Event::UnitPosition {
+                    unit: unit.clone(),
+                    lon: s.on_road[0],
+                    lat: s.on_road[1],
+                    at: r.at,
+                })
+            },
+            |_, fleet, _| unit_answer(fleet, &unit),
+        )
+    })
+    .await
+}
+
+#[utoipa::path(get, path = "/v1/units", responses((status = 200, body = [Unit])),
+    security(("bearer" = [])))]
+pub(crate) async fn list_units(State(s): State<AppState>) -> Result<Json<Vec<Unit>>, ApiError> {
+    Ok(Json(s.0.lock()?.fleet.units.values().cloned().collect()))
+}

@@ -1,0 +1,140 @@
+//! The service's shared state: the scenario and its travel model, the fleet and its event log
+//! behind one lock, the event broadcast and the stop signal.
+//!
+//! This module owns opening the service (building the model, replaying the log). It must not
+//! hold dispatch rules ([`crate::dispatch`]) nor routes ([`super::routes`]).
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{broadcast, watch};
+
+use super::config::Config;
+use super::error::ApiError;
+use crate::dispatch::coverage::{Budget, Coverage};
+use crate::dispatch::store::{Store, StoreError};
+use crate::dispatch::{DispatchError, Fleet};
+use crate::model::Scenario;
+use crate::network::profile::ProfileError;
+use crate::network::{SnapError, Snapped, TravelModel};
+use crate::standards;
+
+/// Why the service cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The event log cannot be opened or read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored event no longer applies to the scenario (e.g. a unit was removed from the
+    /// stations file): restore the scenario the log was written with.
+    #[error("event log: event {seq} does not apply: {source}")]
+    Replay {
+        seq: i64,
+        #[source]
+        source: DispatchError,
+    },
+    /// The speed profile is invalid.
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    /// A hospital is off the road map.
+    #[error("{what}: {source}")]
+    Snap {
+        what: String,
+        #[source]
+        source: SnapError,
+    },
+}
+
+pub(crate) struct Core {
+    pub fleet: Fleet,
+    pub store: Store,
+}
+
+/// The service's shared state.
+pub struct Service {
+    pub(crate) sc: Scenario,
+    pub(crate) tm: TravelModel,
+    pub(crate) config: Config,
+    pub(crate) detention_min: f64,
+    pub(crate) core: Mutex<Core>,
+    pub(crate) events: broadcast::Sender<String>,
+    pub(crate) stop: watch::Sender<bool>,
+    /// Each hospital's point on the road, in scenario order.
+    pub(crate) hospitals: Vec<Snapped>,
+    /// The demand zones snapped once, and each station's coverage.
+    pub(crate) coverage: Coverage,
+}
+
+/// The router's state: the service behind an `Arc`.
+#[derive(Clone)]
+pub struct AppState(pub Arc<Service>);
+
+/// The fleet the event log describes.
+pub(crate) fn replay(sc: &Scenario, store: &Store) -> Result<Fleet, ServeError> {
+    let mut fleet = Fleet::new(sc, DateTime::<Utc>::UNIX_EPOCH);
+    for (seq, ev) in store.events()? {
+        // Stored events were valid when written; re-validating catches a changed scenario.
+        fleet
+            .validate(&ev, DateTime::<Utc>::MAX_UTC)
+            .map_err(|e| ServeError::Replay { seq, source: e })?;
+        fleet.apply(&ev);
+    }
+    Ok(fleet)
+}
+
+impl AppState {
+    /// Builds the travel model, opens the event log at `config.db` and replays it.
+    pub fn open(sc: Scenario, config: Config) -> Result<AppState, ServeError> {
+        let tm = TravelModel::for_scenario(&sc)?;
+        let hospitals = sc
+            .hospitals
+            .iter()
+            .map(|h| {
+                tm.snap(h.lon_lat).map_err(|e| ServeError::Snap {
+                    what: format!("hospital `{}`", h.id),
+                    source: e,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let coverage = Coverage::new(
+            &sc,
+            &tm,
+            Budget {
+                response_target_min: config.response_target_min,
+                call_handling_s: config.call_handling_s,
+                turnout_s: config.turnout_s,
+            },
+        );
+        let store = Store::open(&config.db)?;
+        let fleet = replay(&sc, &store)?;
+        let detention_min = config
+            .detention_threshold_min
+            .unwrap_or_else(|| standards::Targets::default_preset().detention_threshold_min);
+        let (events, _) = broadcast::channel(1024);
+        let (stop, _) = watch::channel(false);
+        Ok(AppState(Arc::new(Service {
+            sc,
+            tm,
+            config,
+            detention_min,
+            core: Mutex::new(Core { fleet, store }),
+            events,
+            stop,
+            hospitals,
+            coverage,
+        })))
+    }
+
+    /// A copy of the current fleet state.
+    pub fn fleet(&self) -> Result<Fleet, ApiError> {
+        Ok(self.0.lock()?.fleet.clone())
+    }
+}
+
+impl Service {
+    pub(crate) fn lock(&self) -> Result<MutexGuard<'_, Core>, ApiError> {
+        self.core
+            .lock()
+            .map_err(|_| ApiError::Internal("the state lock is poisoned".into()))
+    }
+}
