@@ -25,14 +25,11 @@ fn oracle_cover(
             let Ok(to) = tm.snap(z.lon_lat) else {
                 return false;
             };
-            units
-                .values()
-                .filter(|u| u.status.assignable())
-                .any(|u| {
-                    let from = tm.snap(u.position).unwrap();
-                    tm.eta(&mut q, &from, &to)
-                        .is_some_and(|e| e.seconds() <= b.travel_s(u.status.rolling()))
-                })
+            units.values().filter(|u| u.status.assignable()).any(|u| {
+                let from = tm.snap(u.position).unwrap();
+                tm.eta(&mut q, &from, &to)
+                    .is_some_and(|e| e.seconds() <= b.travel_s(u.status.rolling()))
+            })
         })
         .collect()
 }

@@ -10,8 +10,9 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::auth::Principal;
 use super::error::ApiError;
@@ -81,6 +82,13 @@ pub(crate) struct Write {
 
 pub(crate) type Answer = (StatusCode, Value);
 
+/// One message of the event stream: the log's sequence number and the event.
+#[derive(Serialize)]
+struct StreamEvent<'a> {
+    seq: i64,
+    event: &'a Event,
+}
+
 pub(crate) fn write(
     svc: &Service,
     w: &Write,
@@ -121,9 +129,13 @@ pub(crate) fn write(
     });
     match outcome {
         Ok((status, body, seq)) => {
-            let _ = svc
-                .events
-                .send(json!({"seq": seq, "event": ev}).to_string());
+            // The write is durable and answered whatever the stream does.
+            match serde_json::to_string(&StreamEvent { seq, event: &ev }) {
+                Ok(msg) => {
+                    let _ = svc.events.send(msg);
+                }
+                Err(e) => tracing::error!("event {seq} not streamed: {e}"),
+            }
             Ok((status, Json(body)).into_response())
         }
         Err(e) => {

@@ -58,7 +58,7 @@ pub fn run(a: CheckArgs) -> Result<()> {
     }
     if let Some(p) = &a.html {
         let nodes = standards::node_response_minutes(&sc, &tm, &opts);
-        write_and_tell(p, report::html::page(&r, &sc, &tm.network, &nodes))?;
+        write_and_tell(p, report::html::page(&r, &sc, &tm.network, &nodes)?)?;
     }
     Ok(())
 }

@@ -250,7 +250,7 @@ pub fn run(a: OptimizeArgs) -> Result<()> {
             (&before, &sc, &nb),
             (&made.after, &made.after_sc, &na),
             &tm.network,
-        );
+        )?;
         write_and_tell(p, page)?;
     }
     if let Some(p) = &a.geojson {

@@ -1,6 +1,6 @@
 //! The standards check as a terminal report (Chinese and English labels) and as JSON.
 
-use serde_json::{Value, json};
+use serde::Serialize;
 use unicode_width::UnicodeWidthStr;
 
 use crate::standards::{CheckReport, Exclusions, Summary, TargetResult, Unit, WeightedSummary};
@@ -331,16 +331,40 @@ pub fn text(r: &CheckReport) -> String {
     o
 }
 
+/// How each headline figure is defined, in the JSON for scripts that read it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Definitions {
+    pub service_radius_km: &'static str,
+    pub ambulances_per_30k: &'static str,
+    pub detention_rate: &'static str,
+    pub mean_response_min: &'static str,
+    pub departure_3min_rate: &'static str,
+    pub percentiles: &'static str,
+}
+
+/// The definitions `ems check --format json` states.
+pub const DEFINITIONS: Definitions = Definitions {
+    service_radius_km: "sqrt(A / (pi * N)), A = region area km2, N = stations",
+    ambulances_per_30k: "ambulances * 30000 / population",
+    detention_rate: "share of hospital arrivals with a valid handover whose handover (at_hospital -> handover_complete) exceeds threshold_min",
+    mean_response_min: "mean of on_scene - call_received over incidents that reached a scene (incident log), else population-weighted modelled response",
+    departure_3min_rate: "share of turnouts (dispatched -> departed) within 3 minutes",
+    percentiles: "type 7 (linear interpolation) for samples; inverse weighted CDF for population-weighted figures",
+};
+
+/// `ems check --format json`: the stable core (`region`, `targets`), the detailed sections and
+/// the definitions.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckJson {
+    #[serde(flatten)]
+    pub report: CheckReport,
+    pub definitions: Definitions,
+}
+
 /// The check as JSON: the stable core (`region`, `targets`) and the detailed sections.
-pub fn json(r: &CheckReport) -> Value {
-    let mut v = serde_json::to_value(r).expect("report serialises");
-    v["definitions"] = json!({
-        "service_radius_km": "sqrt(A / (pi * N)), A = region area km2, N = stations",
-        "ambulances_per_30k": "ambulances * 30000 / population",
-        "detention_rate": "share of hospital arrivals with a valid handover whose handover (at_hospital -> handover_complete) exceeds threshold_min",
-        "mean_response_min": "mean of on_scene - call_received over incidents that reached a scene (incident log), else population-weighted modelled response",
-        "departure_3min_rate": "share of turnouts (dispatched -> departed) within 3 minutes",
-        "percentiles": "type 7 (linear interpolation) for samples; inverse weighted CDF for population-weighted figures",
-    });
-    v
+pub fn json(r: &CheckReport) -> CheckJson {
+    CheckJson {
+        report: r.clone(),
+        definitions: DEFINITIONS,
+    }
 }

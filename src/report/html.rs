@@ -1,19 +1,18 @@
-//! A self-contained HTML page for the standards check: the targets table, an SVG map and
-//! histograms. No scripts, no external resources.
+//! Self-contained HTML pages: the standards check (targets table, SVG map, histograms) and the
+//! before/after page of a plan. No scripts, no external resources.
+//!
+//! The pages are askama templates in `src/report/templates/` (one base layout with the CSS; the
+//! map and the histogram as partials), compiled into the binary and checked at build time, with
+//! every interpolated value HTML-escaped by the engine. This module turns reports into the
+//! templates' view models (SVG coordinates, colours, formatted cells); it must not compute a
+//! figure.
 
-use std::fmt::Write;
+use askama::Template;
 
 use crate::model::Scenario;
 use crate::network::RoadNetwork;
 use crate::spatial::LocalProjection;
-use crate::standards::{CheckReport, Unit};
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+use crate::standards::{CheckReport, TargetResult, Unit};
 
 /// Green (fast) to red (slow) for a response time against the target.
 fn colour(minutes: f64, target: f64) -> String {
@@ -26,6 +25,7 @@ fn colour(minutes: f64, target: f64) -> String {
     format!("rgb({r},{g},60)")
 }
 
+/// Projects lon/lat onto the SVG canvas.
 struct Frame {
     proj: LocalProjection,
     min: [f64; 2],
@@ -62,7 +62,9 @@ impl Frame {
         )
     }
 
+    /// SVG path data through the points.
     fn path(&self, ring: impl Iterator<Item = [f64; 2]>) -> String {
+        use std::fmt::Write;
         let mut d = String::new();
         for (i, p) in ring.enumerate() {
             let (x, y) = self.xy(p);
@@ -72,185 +74,192 @@ impl Frame {
     }
 }
 
-fn map_svg(
-    r: &CheckReport,
-    sc: &Scenario,
-    net: &RoadNetwork,
-    node_minutes: &[Option<f64>],
-) -> String {
-    let target = r.modelled_response.target_min;
-    let boundary: Vec<[f64; 2]> = sc
-        .region
-        .boundary
-        .0
-        .iter()
-        .flat_map(|p| p.exterior().0.iter().map(|c| [c.x, c.y]))
-        .collect();
-    let frame = Frame::new(&boundary, 760.0);
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="780" height="{:.0}" viewBox="-10 -10 780 {:.0}" font-family="sans-serif" font-size="11">"#,
-        frame.height + 20.0,
-        frame.height + 20.0
-    );
-    // Demand zones by modelled response time.
-    for z in &sc.demand {
-        let Some(acc) = r.modelled_response.zones.iter().find(|a| a.zone == z.id) else {
-            continue;
-        };
-        if let Some(mp) = &z.polygon {
-            for p in &mp.0 {
-                let _ = writeln!(
-                    s,
-                    r##"<path d="{}Z" fill="{}" fill-opacity="0.45" stroke="#555" stroke-width="0.6"><title>{}: {:.1} min modelled, {:.0} residents</title></path>"##,
-                    frame.path(p.exterior().0.iter().map(|c| [c.x, c.y])),
-                    colour(acc.modelled_response_min, target),
-                    esc(&z.name),
-                    acc.modelled_response_min,
-                    z.population
-                );
+/// A demand zone on the map.
+struct ZoneShape {
+    d: String,
+    fill: String,
+    title: String,
+}
+
+/// A station or hospital marker.
+struct Marker {
+    x: f64,
+    y: f64,
+    title: String,
+    label: String,
+}
+
+/// The map partial's view: zones by modelled response, roads beyond the target, the boundary,
+/// hospitals and stations.
+struct MapView {
+    height: f64,
+    target_min: f64,
+    zones: Vec<ZoneShape>,
+    roads_ok: String,
+    roads_late: String,
+    boundary: Vec<String>,
+    hospitals: Vec<Marker>,
+    stations: Vec<Marker>,
+}
+
+impl MapView {
+    fn new(
+        r: &CheckReport,
+        sc: &Scenario,
+        net: &RoadNetwork,
+        node_minutes: &[Option<f64>],
+    ) -> MapView {
+        let target = r.modelled_response.target_min;
+        let rings = || sc.region.boundary.0.iter().map(|p| p.exterior());
+        let outline: Vec<[f64; 2]> = rings()
+            .flat_map(|r| r.0.iter().map(|c| [c.x, c.y]))
+            .collect();
+        let frame = Frame::new(&outline, 760.0);
+        let mut zones = Vec::new();
+        for z in &sc.demand {
+            let Some(acc) = r.modelled_response.zones.iter().find(|a| a.zone == z.id) else {
+                continue;
+            };
+            for p in z.polygon.iter().flat_map(|mp| &mp.0) {
+                zones.push(ZoneShape {
+                    d: frame.path(p.exterior().0.iter().map(|c| [c.x, c.y])),
+                    fill: colour(acc.modelled_response_min, target),
+                    title: format!(
+                        "{}: {:.1} min modelled, {:.0} residents",
+                        z.name, acc.modelled_response_min, z.population
+                    ),
+                });
             }
         }
-    }
-    // Roads: grey, red where the modelled response exceeds the target.
-    let (mut ok, mut late) = (String::new(), String::new());
-    for seg in &net.segments {
-        let beyond = [seg.from, seg.to].iter().all(|n| {
-            node_minutes
-                .get(*n as usize)
-                .copied()
-                .flatten()
-                .is_none_or(|m| m > target)
-        });
-        let d = frame.path(seg.geometry.iter().copied());
-        if beyond {
-            late.push_str(&d);
-        } else {
-            ok.push_str(&d);
+        // Roads: grey, red where the modelled response exceeds the target at both ends.
+        let (mut ok, mut late) = (String::new(), String::new());
+        for seg in &net.segments {
+            let beyond = [seg.from, seg.to].iter().all(|n| {
+                node_minutes
+                    .get(*n as usize)
+                    .copied()
+                    .flatten()
+                    .is_none_or(|m| m > target)
+            });
+            let d = frame.path(seg.geometry.iter().copied());
+            if beyond { &mut late } else { &mut ok }.push_str(&d);
+        }
+        let marker = |p: [f64; 2], title: String, label: &str| {
+            let (x, y) = frame.xy(p);
+            Marker {
+                x,
+                y,
+                title,
+                label: label.to_string(),
+            }
+        };
+        MapView {
+            height: frame.height + 20.0,
+            target_min: target,
+            zones,
+            roads_ok: ok,
+            roads_late: late,
+            boundary: rings()
+                .map(|r| frame.path(r.0.iter().map(|c| [c.x, c.y])))
+                .collect(),
+            hospitals: sc
+                .hospitals
+                .iter()
+                .map(|h| marker(h.lon_lat, h.name.clone(), &h.id))
+                .collect(),
+            stations: sc
+                .stations
+                .iter()
+                .map(|s| {
+                    let title = format!("{} ({} ambulances)", s.name, s.ambulances);
+                    marker(s.lon_lat, title, &s.id)
+                })
+                .collect(),
         }
     }
-    let _ = writeln!(
-        s,
-        r##"<path d="{ok}" fill="none" stroke="#888" stroke-width="0.7"/>"##
-    );
-    let _ = writeln!(
-        s,
-        r##"<path d="{late}" fill="none" stroke="#d00" stroke-width="1.6"><title>modelled response beyond {target} min</title></path>"##
-    );
-    for p in &sc.region.boundary.0 {
-        let _ = writeln!(
-            s,
-            r##"<path d="{}Z" fill="none" stroke="#000" stroke-width="1.4"/>"##,
-            frame.path(p.exterior().0.iter().map(|c| [c.x, c.y]))
-        );
-    }
-    for h in &sc.hospitals {
-        let (x, y) = frame.xy(h.lon_lat);
-        let _ = writeln!(
-            s,
-            r##"<g><title>{}</title><rect x="{:.1}" y="{:.1}" width="12" height="4" fill="#c00"/><rect x="{:.1}" y="{:.1}" width="4" height="12" fill="#c00"/></g><text x="{:.1}" y="{:.1}">{}</text>"##,
-            esc(&h.name),
-            x - 6.0,
-            y - 2.0,
-            x - 2.0,
-            y - 6.0,
-            x + 8.0,
-            y + 4.0,
-            esc(&h.id)
-        );
-    }
-    for st in &sc.stations {
-        let (x, y) = frame.xy(st.lon_lat);
-        let _ = writeln!(
-            s,
-            r##"<g><title>{} ({} ambulances)</title><rect x="{:.1}" y="{:.1}" width="10" height="10" fill="#1646b4"/></g><text x="{:.1}" y="{:.1}">{}</text>"##,
-            esc(&st.name),
-            st.ambulances,
-            x - 5.0,
-            y - 5.0,
-            x + 8.0,
-            y - 6.0,
-            esc(&st.id)
-        );
-    }
-    s.push_str("</svg>\n");
-    s
 }
 
-/// A histogram of minutes with 1-minute bins up to `max_min` (the last bin collects the rest),
-/// with a dashed line at `mark`.
-fn histogram_svg(title: &str, values: &[f64], max_min: usize, mark: f64) -> String {
-    let mut bins = vec![0usize; max_min + 1];
-    for v in values {
-        bins[(v.max(0.0).floor() as usize).min(max_min)] += 1;
-    }
-    let top = bins.iter().copied().max().unwrap_or(1).max(1) as f64;
-    let (w, h, bw) = (760.0, 180.0, 760.0 / (max_min + 1) as f64);
-    let mut s = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="780" height="230" font-family="sans-serif" font-size="11"><text x="0" y="12" font-weight="bold">{}</text>"#,
-        esc(title)
-    );
-    for (i, c) in bins.iter().enumerate() {
-        let bh = *c as f64 / top * h;
-        let _ = write!(
-            s,
-            r##"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{bh:.1}" fill="#4a78c2"><title>{}{} min: {c}</title></rect>"##,
-            i as f64 * bw,
-            20.0 + h - bh,
-            bw - 1.0,
-            i,
-            if i == max_min { "+" } else { "" }
-        );
-        if i % 5 == 0 {
-            let _ = write!(
-                s,
-                r#"<text x="{:.1}" y="{:.1}">{i}</text>"#,
-                i as f64 * bw,
-                20.0 + h + 14.0
-            );
+struct Bar {
+    x: f64,
+    y: f64,
+    width: f64,
+    height: f64,
+    title: String,
+}
+
+struct Tick {
+    x: f64,
+    y: f64,
+    label: String,
+}
+
+/// The histogram partial's view: 1-minute bins up to `max_min` (the last bin collects the
+/// rest), with a dashed line at `mark`.
+struct Histogram {
+    title: String,
+    bars: Vec<Bar>,
+    ticks: Vec<Tick>,
+    mark: f64,
+    mark_x: f64,
+    axis_y: f64,
+    count: usize,
+}
+
+impl Histogram {
+    fn new(title: &str, values: &[f64], max_min: usize, mark: f64) -> Histogram {
+        let mut bins = vec![0usize; max_min + 1];
+        for v in values {
+            bins[(v.max(0.0).floor() as usize).min(max_min)] += 1;
+        }
+        let top = bins.iter().copied().max().unwrap_or(1).max(1) as f64;
+        let (h, bw) = (180.0, 760.0 / (max_min + 1) as f64);
+        let bars = bins
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let height = *c as f64 / top * h;
+                let plus = if i == max_min { "+" } else { "" };
+                Bar {
+                    x: i as f64 * bw,
+                    y: 20.0 + h - height,
+                    width: bw - 1.0,
+                    height,
+                    title: format!("{i}{plus} min: {c}"),
+                }
+            })
+            .collect();
+        let ticks = (0..=max_min)
+            .step_by(5)
+            .map(|i| Tick {
+                x: i as f64 * bw,
+                y: 20.0 + h + 14.0,
+                label: i.to_string(),
+            })
+            .collect();
+        Histogram {
+            title: title.to_string(),
+            bars,
+            ticks,
+            mark,
+            mark_x: mark * bw,
+            axis_y: 20.0 + h,
+            count: values.len(),
         }
     }
-    let mx = mark * bw;
-    let _ = write!(
-        s,
-        r##"<line x1="{mx:.1}" y1="20" x2="{mx:.1}" y2="{:.1}" stroke="#d00" stroke-dasharray="4 3"/><text x="{:.1}" y="30" fill="#d00">{mark} min</text><text x="{w:.0}" y="{:.1}" text-anchor="end">minutes (n = {})</text></svg>"##,
-        20.0 + h,
-        mx + 4.0,
-        20.0 + h + 28.0,
-        values.len()
-    );
-    s
 }
 
-/// The whole page.
-pub fn page(
-    r: &CheckReport,
-    sc: &Scenario,
-    net: &RoadNetwork,
-    node_minutes: &[Option<f64>],
-) -> String {
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        r#"<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>ems check: {}</title>
-<style>body{{font-family:sans-serif;max-width:820px;margin:2em auto;color:#222}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}.pass{{color:#080;font-weight:bold}}.fail{{color:#c00;font-weight:bold}}pre{{background:#f6f6f6;padding:1em;overflow-x:auto}}</style></head><body>
-<h1>Annual standards check 年度达标评估</h1><p>{} — targets <b>{}</b> ({})</p>
-<p>Region: {:.2} km² ({}), {} stations, {} ambulances, {:.0} residents ({}).</p>
-<table><tr><th>指标 Indicator</th><th>值 Value</th><th>目标 Target</th><th>结果 Result</th><th>来源 Source</th></tr>
-"#,
-        esc(&r.scenario),
-        esc(&r.scenario),
-        esc(&r.targets_id),
-        esc(&r.targets_name),
-        r.region.area_km2,
-        r.region.area_source,
-        r.region.stations,
-        r.region.ambulances,
-        r.region.population,
-        r.region.population_source
-    );
-    for t in &r.targets {
+/// A targets-table row, formatted.
+struct TargetRow {
+    label: String,
+    value: String,
+    threshold: String,
+    class: &'static str,
+    verdict: &'static str,
+    source: &'static str,
+}
+
+impl From<&TargetResult> for TargetRow {
+    fn from(t: &TargetResult) -> TargetRow {
         let value = match t.value {
             None => "no data".to_string(),
             Some(v) if t.unit == Unit::Share => format!("{:.2} %", v * 100.0),
@@ -259,27 +268,45 @@ pub fn page(
         };
         let threshold = match t.threshold {
             None => "(none)".to_string(),
-            Some(v) if t.unit == Unit::Share => {
-                format!("{} {:.1} %", esc(t.comparison.as_str()), v * 100.0)
-            }
-            Some(v) => format!("{} {v}", esc(t.comparison.as_str())),
+            Some(v) if t.unit == Unit::Share => format!("{} {:.1} %", t.comparison, v * 100.0),
+            Some(v) => format!("{} {v}", t.comparison),
         };
-        let (cls, verdict) = match t.pass {
+        let (class, verdict) = match t.pass {
             Some(true) => ("pass", "PASS 达标"),
             Some(false) => ("fail", "FAIL 未达标"),
             None => ("", "n/a"),
         };
-        let _ = writeln!(
-            s,
-            r#"<tr><td>{} {}</td><td>{value}</td><td>{threshold}</td><td class="{cls}">{verdict}</td><td>{}</td></tr>"#,
-            t.label_zh, t.label_en, t.source
-        );
+        TargetRow {
+            label: format!("{} {}", t.label_zh, t.label_en),
+            value,
+            threshold,
+            class,
+            verdict,
+            source: t.source.as_str(),
+        }
     }
-    s.push_str("</table>\n<h2>Map 地图</h2><p>Demand zones coloured by modelled response time (green fast, red slow); roads in red are beyond the target by the model; blue squares are stations, red crosses hospitals.</p>\n");
-    s.push_str(&map_svg(r, sc, net, node_minutes));
-    s.push_str("<h2>Histograms 分布</h2>\n");
+}
+
+#[derive(Template)]
+#[template(path = "check.html", config = "src/report/templates/askama.toml")]
+struct CheckPage<'a> {
+    r: &'a CheckReport,
+    rows: Vec<TargetRow>,
+    map: MapView,
+    histograms: Vec<Histogram>,
+    details: String,
+}
+
+/// The standards check's page.
+pub fn page(
+    r: &CheckReport,
+    sc: &Scenario,
+    net: &RoadNetwork,
+    node_minutes: &[Option<f64>],
+) -> Result<String, askama::Error> {
+    let mut histograms = Vec::new();
     if let Some(resp) = &r.response {
-        s.push_str(&histogram_svg(
+        histograms.push(Histogram::new(
             "Response time from the log (call received -> on scene)",
             &resp.samples_min,
             30,
@@ -287,22 +314,38 @@ pub fn page(
         ));
     }
     if let Some(d) = &r.detention {
-        s.push_str(&histogram_svg(
+        histograms.push(Histogram::new(
             "Handover time at hospitals (arrival -> handover complete)",
             &d.samples_min,
             30,
             d.threshold_min,
         ));
     }
-    if r.response.is_none() {
-        s.push_str("<p>No incident log: no response or handover histograms.</p>");
+    CheckPage {
+        r,
+        rows: r.targets.iter().map(TargetRow::from).collect(),
+        map: MapView::new(r, sc, net, node_minutes),
+        histograms,
+        details: super::check::text(r),
     }
-    let _ = writeln!(
-        s,
-        "<h2>Details 明细</h2><pre>{}</pre></body></html>",
-        esc(&super::check::text(r))
-    );
-    s
+    .render()
+}
+
+/// A before/after row.
+struct CompareRow {
+    label: String,
+    before: String,
+    after: String,
+}
+
+#[derive(Template)]
+#[template(path = "plan.html", config = "src/report/templates/askama.toml")]
+struct PlanPage<'a> {
+    heading: &'a str,
+    summary: &'a [String],
+    rows: Vec<CompareRow>,
+    before: MapView,
+    after: MapView,
 }
 
 /// A self-contained before/after page for a plan (new stations, or ambulances moved): the
@@ -313,39 +356,29 @@ pub fn plan_page(
     before: (&CheckReport, &Scenario, &[Option<f64>]),
     after: (&CheckReport, &Scenario, &[Option<f64>]),
     net: &RoadNetwork,
-) -> String {
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        r#"<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>ems optimize</title>
-<style>body{{font-family:sans-serif;max-width:820px;margin:2em auto;color:#222}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}</style></head><body>
-<h1>{}</h1>
-"#,
-        esc(heading)
-    );
-    for line in summary {
-        let _ = writeln!(s, "<p>{}</p>", esc(line));
-    }
-    s.push_str("<table><tr><th>指标 Indicator</th><th>Before</th><th>After</th></tr>\n");
+) -> Result<String, askama::Error> {
     let cell = |v: Option<f64>, unit: Unit| match v {
         None => "n/a".to_string(),
         Some(v) if unit == Unit::Share => format!("{:.1} %", v * 100.0),
         Some(v) => format!("{v:.2}"),
     };
-    for (b, a) in before.0.targets.iter().zip(&after.0.targets) {
-        let _ = writeln!(
-            s,
-            "<tr><td>{} {}</td><td>{}</td><td>{}</td></tr>",
-            b.label_zh,
-            b.label_en,
-            cell(b.value, b.unit),
-            cell(a.value, a.unit)
-        );
+    let rows = before
+        .0
+        .targets
+        .iter()
+        .zip(&after.0.targets)
+        .map(|(b, a)| CompareRow {
+            label: format!("{} {}", b.label_zh, b.label_en),
+            before: cell(b.value, b.unit),
+            after: cell(a.value, a.unit),
+        })
+        .collect();
+    PlanPage {
+        heading,
+        summary,
+        rows,
+        before: MapView::new(before.0, before.1, net, before.2),
+        after: MapView::new(after.0, after.1, net, after.2),
     }
-    s.push_str("</table>\n<h2>Before 现状</h2>\n");
-    s.push_str(&map_svg(before.0, before.1, net, before.2));
-    s.push_str("<h2>After 规划后</h2><p>New sites carry ids new-1, new-2, ...</p>\n");
-    s.push_str(&map_svg(after.0, after.1, net, after.2));
-    s.push_str("</body></html>\n");
-    s
+    .render()
 }

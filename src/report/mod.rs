@@ -9,7 +9,7 @@ pub mod html;
 pub mod optimize;
 pub mod simulate;
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use crate::dispatch::recommend::StationRoute;
 use crate::model::{Capability, Scenario};
@@ -99,39 +99,80 @@ fn round(v: f64, digits: i32) -> f64 {
     (v * f).round() / f
 }
 
-fn snapped_json(s: &Snapped) -> Value {
-    json!({
-        "input": s.input,
-        "on_road": [round(s.on_road[0], 7), round(s.on_road[1], 7)],
-        "snap_distance_m": round(s.distance_m, 1),
-        "segment": s.segment,
-    })
+/// A snapped point: where it was asked, where it lies on the road, how far off.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SnappedJson {
+    pub input: [f64; 2],
+    pub on_road: [f64; 2],
+    pub snap_distance_m: f64,
+    pub segment: u32,
+}
+
+impl From<&Snapped> for SnappedJson {
+    fn from(s: &Snapped) -> Self {
+        SnappedJson {
+            input: s.input,
+            on_road: [round(s.on_road[0], 7), round(s.on_road[1], 7)],
+            snap_distance_m: round(s.distance_m, 1),
+            segment: s.segment,
+        }
+    }
+}
+
+/// `ems route --format json`: ETA, distance and snapping details.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RouteJson {
+    pub eta_s: f64,
+    pub eta_min: f64,
+    pub distance_m: f64,
+    pub profile: String,
+    pub from: SnappedJson,
+    pub to: SnappedJson,
 }
 
 /// A route as JSON: ETA, distance, snapping details.
-pub fn route_json(tm: &TravelModel, from: &Snapped, to: &Snapped, r: &Route) -> Value {
-    json!({
-        "eta_s": round(r.eta.seconds(), 1),
-        "eta_min": round(r.eta.minutes(), 2),
-        "distance_m": round(r.eta.distance_m, 1),
-        "profile": tm.profile.name,
-        "from": snapped_json(from),
-        "to": snapped_json(to),
-    })
+pub fn route_json(tm: &TravelModel, from: &Snapped, to: &Snapped, r: &Route) -> RouteJson {
+    RouteJson {
+        eta_s: round(r.eta.seconds(), 1),
+        eta_min: round(r.eta.minutes(), 2),
+        distance_m: round(r.eta.distance_m, 1),
+        profile: tm.profile.name.clone(),
+        from: from.into(),
+        to: to.into(),
+    }
+}
+
+/// A GeoJSON LineString.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LineString {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub coordinates: Vec<[f64; 2]>,
+}
+
+/// A route as a GeoJSON Feature (LineString) with its figures as properties.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RouteFeature {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub geometry: LineString,
+    pub properties: RouteJson,
 }
 
 /// A route as a GeoJSON Feature (LineString), with the ETA in its properties.
-pub fn route_geojson(tm: &TravelModel, from: &Snapped, to: &Snapped, r: &Route) -> Value {
-    let coords: Vec<[f64; 2]> = r
-        .geometry
-        .iter()
-        .map(|p| [round(p[0], 7), round(p[1], 7)])
-        .collect();
-    json!({
-        "type": "Feature",
-        "geometry": {"type": "LineString", "coordinates": coords},
-        "properties": route_json(tm, from, to, r),
-    })
+pub fn route_geojson(tm: &TravelModel, from: &Snapped, to: &Snapped, r: &Route) -> RouteFeature {
+    RouteFeature {
+        kind: "Feature",
+        geometry: LineString {
+            kind: "LineString",
+            coordinates: r
+                .geometry
+                .iter()
+                .map(|p| [round(p[0], 7), round(p[1], 7)])
+                .collect(),
+        },
+        properties: route_json(tm, from, to, r),
+    }
 }
 
 /// A route as text.
@@ -151,10 +192,32 @@ pub fn route_text(tm: &TravelModel, from: &Snapped, to: &Snapped, r: &Route) -> 
     )
 }
 
+/// One station's drive to its nearest emergency department, for the demo's JSON.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DemoRoute {
+    pub station: String,
+    pub hospital: String,
+    pub eta_min: f64,
+    pub distance_km: f64,
+    pub route: RouteFeature,
+}
+
+/// `ems demo --format json`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DemoJson {
+    pub scenario: String,
+    pub map: ImportSummary,
+    pub stations: usize,
+    pub ambulances: u32,
+    pub hospitals: usize,
+    pub station_to_nearest_ed: Vec<DemoRoute>,
+    pub check: check::CheckJson,
+}
+
 /// The demo's output.
 pub struct DemoReport {
     pub text: String,
-    pub json: Value,
+    pub json: DemoJson,
 }
 
 /// Formats the demo: the map import, the scenario, each station's drive to the nearest
@@ -196,23 +259,25 @@ pub fn demo_report(
             r.route.eta.minutes(),
             r.route.eta.distance_m / 1000.0
         ));
-        json_routes.push(json!({
-            "station": r.station.id, "hospital": r.hospital.id,
-            "eta_min": round(r.route.eta.minutes(), 2), "distance_km": round(r.route.eta.distance_m / 1000.0, 3),
-            "route": route_geojson(tm, &r.from, &r.to, &r.route),
-        }));
+        json_routes.push(DemoRoute {
+            station: r.station.id.clone(),
+            hospital: r.hospital.id.clone(),
+            eta_min: round(r.route.eta.minutes(), 2),
+            distance_km: round(r.route.eta.distance_m / 1000.0, 3),
+            route: route_geojson(tm, &r.from, &r.to, &r.route),
+        });
     }
     text.push('\n');
     text.push_str(&check::text(check));
     text.push_str(&format!("\nDone in {seconds:.2} s.\n"));
-    let json = json!({
-        "scenario": sc.name,
-        "map": sc.network.summary,
-        "stations": sc.stations.len(),
-        "ambulances": ambulances,
-        "hospitals": sc.hospitals.len(),
-        "station_to_nearest_ed": json_routes,
-        "check": check::json(check),
-    });
+    let json = DemoJson {
+        scenario: sc.name.clone(),
+        map: sc.network.summary.clone(),
+        stations: sc.stations.len(),
+        ambulances,
+        hospitals: sc.hospitals.len(),
+        station_to_nearest_ed: json_routes,
+        check: check::json(check),
+    };
     DemoReport { text, json }
 }

@@ -180,14 +180,13 @@ fn estimate(v: &[f64]) -> Option<Estimate> {
     })
 }
 
-/// The 97.5 % quantile of Student's t with `df` degrees of freedom.
+/// The 97.5 % quantile of Student's t with `df ≥ 1` degrees of freedom (statrs' inverse CDF,
+/// exact for any number of replications).
 fn t975(df: usize) -> f64 {
-    const T: [f64; 30] = [
-        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
-        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
-        2.052, 2.048, 2.045, 2.042,
-    ];
-    T.get(df.saturating_sub(1)).copied().unwrap_or(1.96)
+    use statrs::distribution::{ContinuousCDF, StudentsT};
+    StudentsT::new(0.0, 1.0, df.max(1) as f64)
+        .map(|t| t.inverse_cdf(0.975))
+        .unwrap_or(1.959_963_984_540_054)
 }
 
 /// The figures of a simulation.
@@ -662,4 +661,30 @@ pub fn simulate(sc: &Scenario, p: &Prepared, o: &SimOptions) -> Result<Outcome, 
         reps: figures,
         incidents,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    /// Published two-sided 95 % critical values (e.g. NIST/SEMATECH e-Handbook, Table 1.4.2),
+    /// and the normal limit.
+    #[test]
+    fn student_t_quantiles() {
+        for (df, t) in [
+            (1, 12.706),
+            (2, 4.303),
+            (9, 2.262),
+            (30, 2.042),
+            (31, 2.040),
+            (40, 2.021),
+            (60, 2.000),
+            (100, 1.984),
+        ] {
+            assert!(
+                (super::t975(df) - t).abs() < 5e-4,
+                "df {df}: {}",
+                super::t975(df)
+            );
+        }
+        assert!((super::t975(1_000_000) - 1.95996).abs() < 1e-4);
+    }
 }

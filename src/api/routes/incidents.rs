@@ -3,13 +3,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::report::LineString;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
 use super::units::unit_answer;
 use crate::api::auth::Principal;
@@ -57,7 +57,24 @@ pub(crate) struct UnitOption {
     pub(crate) status: UnitStatus,
     /// GeoJSON Feature (LineString) of the route to the scene.
     #[schema(value_type = Object)]
-    pub(crate) route: Value,
+    pub(crate) route: RouteFeature,
+}
+
+/// The route's GeoJSON properties.
+#[derive(Serialize)]
+pub(crate) struct RouteProperties {
+    pub(crate) unit: String,
+    pub(crate) eta_s: f64,
+    pub(crate) distance_m: f64,
+}
+
+/// A unit's route to the scene as a GeoJSON Feature (LineString).
+#[derive(Serialize)]
+pub(crate) struct RouteFeature {
+    #[serde(rename = "type")]
+    pub(crate) kind: &'static str,
+    pub(crate) geometry: LineString,
+    pub(crate) properties: RouteProperties,
 }
 
 /// How many units a recommendation lists, with their routes.
@@ -103,11 +120,18 @@ pub(crate) fn recommend_for(
         options.push(UnitOption {
             station: u.station.clone(),
             status: u.status,
-            route: json!({
-                "type": "Feature",
-                "geometry": {"type": "LineString", "coordinates": geometry},
-                "properties": {"unit": r.unit, "eta_s": r.eta_s, "distance_m": r.distance_m},
-            }),
+            route: RouteFeature {
+                kind: "Feature",
+                geometry: LineString {
+                    kind: "LineString",
+                    coordinates: geometry,
+                },
+                properties: RouteProperties {
+                    unit: r.unit.clone(),
+                    eta_s: r.eta_s,
+                    distance_m: r.distance_m,
+                },
+            },
             ranked: r,
         });
     }
