@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
 use ems::dispatch::coverage::{Budget, Coverage, union};
 use ems::dispatch::{Fleet, Unit, UnitStatus};
 use ems::model::Scenario;
@@ -80,7 +79,7 @@ proptest! {
         let tm = TravelModel::for_scenario(&sc).unwrap();
         let b = Budget { response_target_min: target, call_handling_s: 60.0, turnout_s: 60.0 };
         let cov = Coverage::new(&sc, &tm, b);
-        let mut units = Fleet::new(&sc, DateTime::<Utc>::UNIX_EPOCH).units;
+        let mut units = Fleet::new(&sc).units;
         let nodes = &tm.network.nodes;
         for (u, (s, p)) in units.values_mut().zip(&picks) {
             u.status = STATUSES[*s];

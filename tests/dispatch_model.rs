@@ -24,7 +24,7 @@ proptest! {
     fn random_events_keep_the_fleet_consistent(ops in prop::collection::vec(op(), 1..80)) {
         let sc = demo();
         let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 8, 0, 0).unwrap();
-        let mut fleet = Fleet::new(sc, t0);
+        let mut fleet = Fleet::new(sc);
         let units: Vec<String> = fleet.units.keys().cloned().collect();
         let mut now = t0;
         let mut accepted = Vec::new();
@@ -80,7 +80,7 @@ proptest! {
                 prop_assert!(inc.call_received <= *present.first().copied().unwrap_or(&inc.call_received));
             }
         }
-        let mut replayed = Fleet::new(sc, t0);
+        let mut replayed = Fleet::new(sc);
         for ev in &accepted {
             prop_assert!(replayed.validate(ev, now).is_ok());
             replayed.apply(ev);

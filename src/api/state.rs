@@ -71,7 +71,7 @@ pub struct AppState(pub Arc<Service>);
 
 /// The fleet the event log describes.
 pub(crate) fn replay(sc: &Scenario, store: &Store) -> Result<Fleet, ServeError> {
-    let mut fleet = Fleet::new(sc, DateTime::<Utc>::UNIX_EPOCH);
+    let mut fleet = Fleet::new(sc);
     for (seq, ev) in store.events()? {
         // Stored events were valid when written; re-validating catches a changed scenario.
         fleet

@@ -119,6 +119,19 @@ pub fn positive(s: &str) -> Result<f64, String> {
     }
 }
 
+/// The longest simulation horizon accepted, days (ten years).
+pub const MAX_DAYS: f64 = 3660.0;
+
+/// A horizon in days: `0 < days <= 3660`.
+pub fn days(s: &str) -> Result<f64, String> {
+    let v = positive(s)?;
+    if v <= MAX_DAYS {
+        Ok(v)
+    } else {
+        Err(format!("{v} days is more than {MAX_DAYS} (ten years)"))
+    }
+}
+
 /// A finite number, 0 or more.
 pub fn non_negative(s: &str) -> Result<f64, String> {
     let v = number(s)?;
@@ -139,9 +152,7 @@ pub fn share(s: &str) -> Result<f64, String> {
     }
 }
 
-/// Largest call rate accepted: a million calls per 1,000 residents per year is far beyond any
-/// real service and keeps the Poisson sampler in range.
-pub const MAX_CALLS_PER_1000: f64 = 1e6;
+use ems::simulate::synthetic::MAX_CALLS_PER_1000;
 
 /// A call rate per 1,000 residents per year: `0..=1e6`.
 pub fn call_rate(s: &str) -> Result<f64, String> {
@@ -160,10 +171,10 @@ pub fn call_rate(s: &str) -> Result<f64, String> {
 #[derive(Debug, Clone, Copy, clap::Args)]
 pub struct Delays {
     /// Call handling assumed by the modelled response time, seconds.
-    #[arg(long, default_value_t = 60.0, value_parser = non_negative)]
+    #[arg(long, default_value_t = 60.0, value_parser = non_negative, allow_negative_numbers = true)]
     pub call_handling_s: f64,
     /// Turnout assumed by the modelled response time, seconds.
-    #[arg(long, default_value_t = 60.0, value_parser = non_negative)]
+    #[arg(long, default_value_t = 60.0, value_parser = non_negative, allow_negative_numbers = true)]
     pub turnout_s: f64,
 }
 

@@ -62,20 +62,20 @@ pub struct OptimizeArgs {
     #[arg(long, value_enum, default_value = "pmedian")]
     model: PlanModel,
     /// mexclp/backup: ambulances to place [default: ceil(population / 30,000)].
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..), allow_negative_numbers = true)]
     fleet: Option<u64>,
     /// mexclp: the busy fraction q in [0, 1) [default: calls/h x mean job time / fleet,
     /// from the incident log].
     #[arg(long)]
     busy: Option<f64>,
     /// mexclp/backup: the most ambulances one site may hold.
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..), allow_negative_numbers = true)]
     max_per_site: Option<u64>,
     /// backup: the secondary standard everyone must be within.
     #[arg(long, default_value = "15min")]
     secondary: Standard,
     /// backup: the share of demand that must be within --within.
-    #[arg(long, default_value_t = 0.95, value_parser = share)]
+    #[arg(long, default_value_t = 0.95, value_parser = share, allow_negative_numbers = true)]
     alpha: f64,
     /// New stations to add.
     #[arg(long, default_value_t = 1)]
@@ -95,7 +95,7 @@ pub struct OptimizeArgs {
     #[arg(long, value_enum, default_value = "zones")]
     demand: PlanDemand,
     /// Branch-and-bound time limit, seconds.
-    #[arg(long, default_value_t = 60.0, value_parser = positive)]
+    #[arg(long, default_value_t = 60.0, value_parser = positive, allow_negative_numbers = true)]
     time_limit: f64,
     /// Ambulances at each new station (for the before/after standards).
     #[arg(long, default_value_t = 1)]

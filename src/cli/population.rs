@@ -25,10 +25,10 @@ pub struct PopulationArgs {
     #[arg(long)]
     zones: Option<PathBuf>,
     /// Grid cell size in metres when no zones are given.
-    #[arg(long, default_value_t = 500.0, value_parser = positive)]
+    #[arg(long, default_value_t = 500.0, value_parser = positive, allow_negative_numbers = true)]
     cell: f64,
     /// Levels assumed for buildings without `building:levels`.
-    #[arg(long, default_value_t = model::population::DEFAULT_LEVELS, value_parser = positive)]
+    #[arg(long, default_value_t = model::population::DEFAULT_LEVELS, value_parser = positive, allow_negative_numbers = true)]
     default_levels: f64,
     /// Write the demand zones GeoJSON here (otherwise to standard output).
     #[arg(long)]

@@ -29,7 +29,7 @@ pub struct RouteArgs {
     #[arg(long)]
     car: bool,
     /// Snapping limit in metres.
-    #[arg(long, default_value_t = 1000.0, value_parser = positive)]
+    #[arg(long, default_value_t = 1000.0, value_parser = positive, allow_negative_numbers = true)]
     snap_limit: f64,
     #[arg(long, value_enum, default_value = "text")]
     format: Format,

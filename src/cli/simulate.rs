@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use clap::Args;
 
-use super::args::{LonLat, StationAmbulances, call_rate, non_negative, positive};
+use super::args::{LonLat, StationAmbulances, call_rate, days, non_negative, positive};
 use super::{Format, load_scenario, print_json, write_file};
 use ems::model::{self, Scenario};
 use ems::optimize::change::{self, Change};
@@ -29,9 +29,9 @@ pub struct SimulateArgs {
     #[arg(long, num_args = 2, value_names = ["A", "B"], conflicts_with = "scenario")]
     compare: Vec<PathBuf>,
     /// Days to simulate (generated calls).
-    #[arg(long, default_value_t = 365.0, value_parser = positive)]
+    #[arg(long, default_value_t = 365.0, value_parser = days, allow_negative_numbers = true)]
     days: f64,
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=100_000), allow_negative_numbers = true)]
     replications: u64,
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -44,7 +44,7 @@ pub struct SimulateArgs {
     detention_scale: f64,
     /// Travel-time factor at the peaks, 07:00-09:59 and 17:00-19:59 local time (1.25:
     /// a quarter slower).
-    #[arg(long, default_value_t = 1.0, value_parser = positive)]
+    #[arg(long, default_value_t = 1.0, value_parser = positive, allow_negative_numbers = true)]
     peak_factor: f64,
     /// Set a station's ambulances: STATION=N (repeatable).
     #[arg(long)]

@@ -29,10 +29,10 @@ pub struct SolveInstanceArgs {
     #[arg(long)]
     p: Option<usize>,
     /// Coverage radius in the file's units (MCLP).
-    #[arg(long, value_parser = non_negative)]
+    #[arg(long, value_parser = non_negative, allow_negative_numbers = true)]
     radius: Option<f64>,
     /// Branch-and-bound time limit, seconds.
-    #[arg(long, default_value_t = 60.0, value_parser = positive)]
+    #[arg(long, default_value_t = 60.0, value_parser = positive, allow_negative_numbers = true)]
     time_limit: f64,
     /// Stop branch and bound after this many nodes (deterministic on any machine).
     #[arg(long)]

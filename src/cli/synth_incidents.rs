@@ -21,7 +21,7 @@ pub struct SynthArgs {
     out: PathBuf,
     #[arg(long, default_value_t = 2024)]
     seed: u64,
-    #[arg(long, default_value_t = 2024, value_parser = clap::value_parser!(i32).range(1..=9999))]
+    #[arg(long, default_value_t = 2024, value_parser = clap::value_parser!(i32).range(1..=9999), allow_negative_numbers = true)]
     year: i32,
     /// Calls per 1,000 residents per year.
     #[arg(long, default_value_t = 90.0, value_parser = call_rate, allow_negative_numbers = true)]

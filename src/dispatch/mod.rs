@@ -115,8 +115,9 @@ pub struct Unit {
     pub id: String,
     pub station: String,
     pub status: UnitStatus,
-    /// When the current status began.
-    pub since: DateTime<Utc>,
+    /// When the current status began; `None` until the unit's first status change (the log
+    /// does not say since when it has been available).
+    pub since: Option<DateTime<Utc>>,
     /// Last known position `[lon, lat]`: the latest AVL report, or where the lifecycle puts
     /// the unit (the scene on `on_scene`, the hospital on `at_hospital`, its station when it
     /// becomes available after returning), whichever came last. The station at first.
@@ -256,8 +257,8 @@ pub struct Fleet {
 
 impl Fleet {
     /// Units from the scenario's stations (`{station}-{k}` for `k = 1..=ambulances`, as the
-    /// incident logs name them), all available at their station since `start`.
-    pub fn new(sc: &Scenario, start: DateTime<Utc>) -> Fleet {
+    /// incident logs name them), all available at their station.
+    pub fn new(sc: &Scenario) -> Fleet {
         let mut units = BTreeMap::new();
         for st in &sc.stations {
             for k in 1..=st.ambulances {
@@ -268,7 +269,7 @@ impl Fleet {
                         id,
                         station: st.id.clone(),
                         status: UnitStatus::Available,
-                        since: start,
+                        since: None,
                         position: st.lon_lat,
                         position_at: None,
                         incident: None,
@@ -381,7 +382,10 @@ impl Fleet {
                     )));
                 }
                 after(*at, inc.call_received, "the call")?;
-                after(*at, u.since, "the unit's last status change")
+                match u.since {
+                    Some(since) => after(*at, since, "the unit's last status change"),
+                    None => Ok(()),
+                }
             }
             Event::UnitStatusChanged {
                 unit,
@@ -405,7 +409,9 @@ impl Fleet {
                             .join(", "),
                     });
                 }
-                after(*at, u.since, "the unit's last status change")?;
+                if let Some(since) = u.since {
+                    after(*at, since, "the unit's last status change")?;
+                }
                 if let Some(h) = hospital
                     && !self.hospitals.contains(h)
                 {
@@ -471,7 +477,7 @@ impl Fleet {
                 if let Some(u) = self.units.get_mut(unit) {
                     // A diverted unit leaves its previous job behind.
                     u.status = UnitStatus::Dispatched;
-                    u.since = *at;
+                    u.since = Some(*at);
                     u.incident = Some(*incident);
                     u.hospital = None;
                 }
@@ -491,7 +497,7 @@ impl Fleet {
                 };
                 let was = u.status;
                 u.status = *status;
-                u.since = *at;
+                u.since = Some(*at);
                 if hospital.is_some() {
                     u.hospital = hospital.clone();
                 }
@@ -569,7 +575,10 @@ pub fn handover_queue(
     let mut q: Vec<(String, f64)> = units
         .values()
         .filter(|u| u.status == UnitStatus::AtHospital && u.hospital.as_deref() == Some(hospital))
-        .map(|u| (u.id.clone(), (now - u.since).num_seconds() as f64 / 60.0))
+        .map(|u| {
+            let waited = u.since.map_or(0, |s| (now - s).num_seconds());
+            (u.id.clone(), waited as f64 / 60.0)
+        })
         .collect();
     q.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     q

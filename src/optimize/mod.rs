@@ -202,7 +202,7 @@ pub enum OptimizeError {
     Unreachable(Vec<usize>),
     /// No choice of `p` sites (that the search found, or at all when `proven`) reaches every
     /// weighted demand point; the best one leaves these demand points (0-based) unserved.
-    #[error("{} demand points cannot be served by any choice of {p} sites{}: {uncovered:?}", uncovered.len(), if *proven { "" } else { " found within the time limit" })]
+    #[error("{} demand points cannot be served by any choice of {p} sites{}: {uncovered:?}", uncovered.len(), if *proven { "" } else { " found within the search limit" })]
     Infeasible {
         p: usize,
         uncovered: Vec<usize>,
@@ -212,7 +212,7 @@ pub enum OptimizeError {
     /// found, or at all when `proven`): the closest one leaves these demand points (0-based)
     /// beyond the secondary standard and this share within the primary one. Add ambulances,
     /// widen the standards or lower α.
-    #[error("no placement of {p} ambulances{} meets the double standard: the closest leaves {} demand points beyond the secondary standard {uncovered:?} and covers {share_pct:.1} % within the primary one (required: {alpha_pct:.1} %)", if *proven { "" } else { " found within the time limit" }, uncovered.len())]
+    #[error("no placement of {p} ambulances{} meets the double standard: the closest {} and covers {share_pct:.1} % within the primary one (required: {alpha_pct:.1} %)", if *proven { "" } else { " found within the search limit" }, if uncovered.is_empty() { "keeps every demand point within the secondary standard".to_string() } else { format!("leaves {} demand points beyond the secondary standard {uncovered:?}", uncovered.len()) })]
     DoubleStandard {
         p: usize,
         uncovered: Vec<usize>,

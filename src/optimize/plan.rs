@@ -236,6 +236,9 @@ pub enum PlanError {
     /// The solver rejected the problem.
     #[error(transparent)]
     Optimize(#[from] OptimizeError),
+    /// Some demand cannot be served as asked; the message names the demand points by id.
+    #[error("{0}")]
+    Demand(String),
     /// A value is out of range.
     #[error("{0}")]
     Invalid(String),
@@ -313,6 +316,10 @@ struct Problem {
     time_s: Vec<f64>,
     dist_m: Vec<f64>,
     unreachable: Vec<usize>,
+    /// Each demand point's id (zone or incident), for messages.
+    ids: Vec<String>,
+    /// `demand zones` or `incidents`.
+    kind: &'static str,
 }
 
 impl Problem {
@@ -328,14 +335,18 @@ impl Problem {
             }
         }
         // Demand.
-        let (points, weights): (Vec<[f64; 2]>, Vec<f64>) = match req.demand {
-            DemandSource::Zones => sc.demand.iter().map(|z| (z.lon_lat, z.population)).unzip(),
+        let points: Vec<([f64; 2], f64, &str)> = match req.demand {
+            DemandSource::Zones => sc
+                .demand
+                .iter()
+                .map(|z| (z.lon_lat, z.population, z.id.as_str()))
+                .collect(),
             DemandSource::Incidents => sc
                 .incidents
                 .incidents
                 .iter()
-                .map(|i| (i.lon_lat, 1.0))
-                .unzip(),
+                .map(|i| (i.lon_lat, 1.0, i.id.as_str()))
+                .collect(),
         };
         if points.is_empty() {
             return Err(PlanError::NoDemand(match req.demand {
@@ -345,11 +356,13 @@ impl Problem {
         }
         let mut demand = Vec::new();
         let mut w = Vec::new();
-        for (p, wt) in points.iter().zip(&weights) {
+        let mut ids = Vec::new();
+        for (p, wt, id) in &points {
             // Demand off the network cannot be served; it is dropped, like in the standards check.
             if let Ok(s) = tm.snap(*p) {
                 demand.push(s);
                 w.push(*wt);
+                ids.push(id.to_string());
             }
         }
         // Candidates: existing stations first, then new points.
@@ -411,7 +424,74 @@ impl Problem {
             time_s,
             dist_m,
             unreachable,
+            ids,
+            kind: match req.demand {
+                DemandSource::Zones => "demand zones",
+                DemandSource::Incidents => "incidents",
+            },
         })
+    }
+
+    /// The ids of demand points (by index), comma-separated.
+    fn names(&self, points: &[usize]) -> String {
+        let ids: Vec<&str> = points.iter().map(|&i| self.ids[i].as_str()).collect();
+        ids.join(", ")
+    }
+
+    /// A solver's error with demand points named by id instead of index; `units` is what `p`
+    /// counts (`sites` or `ambulances`).
+    fn named(&self, e: OptimizeError, units: &str) -> PlanError {
+        let kind = self.kind;
+        let message = match &e {
+            OptimizeError::Unreachable(v) => format!(
+                "{} {kind} cannot be reached from any candidate site: {}",
+                v.len(),
+                self.names(v)
+            ),
+            OptimizeError::Infeasible {
+                p,
+                uncovered,
+                proven,
+            } => format!(
+                "{} {kind} cannot be served by any choice of {p} {units}{}: {}",
+                uncovered.len(),
+                if *proven {
+                    ""
+                } else {
+                    " found within the search limit"
+                },
+                self.names(uncovered)
+            ),
+            OptimizeError::DoubleStandard {
+                p,
+                uncovered,
+                share_pct,
+                alpha_pct,
+                proven,
+            } => {
+                let beyond = if uncovered.is_empty() {
+                    format!("keeps every one of the {kind} within the secondary standard")
+                } else {
+                    format!(
+                        "leaves {} {kind} beyond the secondary standard ({})",
+                        uncovered.len(),
+                        self.names(uncovered)
+                    )
+                };
+                format!(
+                    "no placement of {p} ambulances{} meets the double standard: the closest \
+                     {beyond} and covers {share_pct:.1} % within the primary one (required: \
+                     {alpha_pct:.1} %); add ambulances, widen the standards or lower --alpha",
+                    if *proven {
+                        ""
+                    } else {
+                        " found within the search limit"
+                    },
+                )
+            }
+            _ => return PlanError::Optimize(e),
+        };
+        PlanError::Demand(message)
     }
 
     /// The cost the standard is measured in, and its limit.
@@ -495,17 +575,17 @@ pub fn plan(sc: &Scenario, tm: &TravelModel, req: &PlanRequest) -> Result<Plan, 
                 m,
                 cost: time_s.clone(),
             };
-            let s = pmedian::solve(&inst, &opts)?;
+            let s = pmedian::solve(&inst, &opts).map_err(|e| pb.named(e, "sites"))?;
             (s.open, rescale(s.cert, 1.0 / total / 60.0))
         }
         Model::Mclp => {
             let cov = Coverage::from_costs(w.clone(), m, standard_cost, limit);
-            let s = mclp::solve(&cov, &opts)?;
+            let s = mclp::solve(&cov, &opts).map_err(|e| pb.named(e, "sites"))?;
             (s.open, s.cert)
         }
         Model::Lscp => {
             let cov = Coverage::from_costs(w.clone(), m, standard_cost, limit);
-            let s = covering::lscp(&cov, &opts)?;
+            let s = covering::lscp(&cov, &opts).map_err(|e| pb.named(e, "sites"))?;
             // In new stations: the fixed ones do not count.
             let fixed = opts.fixed_open.len() as f64;
             let new = s.cert.objective - fixed;
@@ -519,7 +599,7 @@ pub fn plan(sc: &Scenario, tm: &TravelModel, req: &PlanRequest) -> Result<Plan, 
                 m,
                 cost: time_s.clone(),
             };
-            let s = covering::pcenter(&inst, &opts)?;
+            let s = covering::pcenter(&inst, &opts).map_err(|e| pb.named(e, "sites"))?;
             (s.open, rescale(s.cert, 1.0 / 60.0))
         }
     };
@@ -548,7 +628,8 @@ pub fn plan(sc: &Scenario, tm: &TravelModel, req: &PlanRequest) -> Result<Plan, 
                     best == Some(j) && time_s[j * n + i].is_finite()
                 })
                 .map(|i| w[i])
-                .sum();
+                .sum::<f64>()
+                + 0.0;
             NewSite {
                 lon_lat: s.input,
                 on_road: s.on_road,
@@ -678,7 +759,7 @@ pub fn plan_fleet(
                 },
                 None => busy_from_log(&sc.incidents, ambulances)?,
             };
-            let sol = mexclp::solve(&cov, busy.q, &o)?;
+            let sol = mexclp::solve(&cov, busy.q, &o).map_err(|e| pb.named(e, "ambulances"))?;
             let ob = mexclp::expected_covered(&cov, &before, busy.q);
             (sol, Some(busy), ob)
         }
@@ -694,7 +775,7 @@ pub fn plan_fleet(
                 near: near.clone(),
                 far,
             };
-            let sol = backup::solve(&dc, fr.alpha, &o)?;
+            let sol = backup::solve(&dc, fr.alpha, &o).map_err(|e| pb.named(e, "ambulances"))?;
             let ob = dc.achieved(&before).double;
             (sol, None, ob)
         }

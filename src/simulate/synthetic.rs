@@ -105,6 +105,10 @@ struct Call {
     condition: Option<&'static str>,
 }
 
+/// The largest call rate accepted, per 1,000 residents per year: far beyond any real service,
+/// and within what the Poisson sampler can draw for any real population.
+pub const MAX_CALLS_PER_1000: f64 = 1e6;
+
 /// Generates one year of synthetic incidents as CSV text (the incident-log format).
 pub fn generate(
     sc: &Scenario,
@@ -112,7 +116,9 @@ pub fn generate(
     tz: &TimeZoneSpec,
     opts: &SynthOptions,
 ) -> Result<String, SynthError> {
-    if !(opts.calls_per_1000.is_finite() && opts.calls_per_1000 >= 0.0) {
+    if !(opts.calls_per_1000.is_finite()
+        && (0.0..=MAX_CALLS_PER_1000).contains(&opts.calls_per_1000))
+    {
         return Err(SynthError::Option("calls_per_1000"));
     }
     if !(0.0..=1.0).contains(&opts.error_share) {
@@ -184,8 +190,9 @@ pub fn generate(
         if lambda <= 0.0 {
             continue;
         }
+        // Poisson::new refuses rates beyond what it can sample (about 1.8e19).
         let n = Poisson::new(lambda)
-            .expect("positive rate")
+            .map_err(|_| SynthError::Option("calls_per_1000"))?
             .sample(&mut rng) as usize;
         for _ in 0..n {
             let day = rng.random_range(0..days);

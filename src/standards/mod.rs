@@ -610,7 +610,8 @@ pub fn detention_from_log(
             .or_default()
             .push(h);
     }
-    let lost = |v: &[f64]| v.iter().map(|h| (h - 15.0).max(0.0)).sum::<f64>() / 60.0;
+    // `+ 0.0`: an empty sum is -0.0, which would print as "-0.0 h".
+    let lost = |v: &[f64]| v.iter().map(|h| (h - 15.0).max(0.0)).sum::<f64>() / 60.0 + 0.0;
     let detained = |v: &[f64]| v.iter().filter(|h| **h > threshold_min).count();
     let per_hospital = per
         .iter()
