@@ -37,35 +37,15 @@ fn morton(x: u32, y: u32) -> u64 {
     spread(x as u64) | (spread(y as u64) << 1)
 }
 
-/// Builds the road network from what the reader collected.
-pub fn build_network(raw: RawOsm, source: &str, format: &str) -> Result<RoadNetwork, ImportError> {
-    if raw.stats.nodes == 0 && raw.stats.ways == 0 {
-        return Err(ImportError::Empty {
-            path: source.to_string(),
-        });
-    }
-    let mut summary = ImportSummary {
-        source: source.to_string(),
-        format: format.to_string(),
-        osm_nodes: raw.stats.nodes,
-        osm_ways: raw.stats.ways,
-        osm_relations: raw.stats.relations,
-        highway_ways: raw.stats.highway_ways,
-        drivable_ways: raw.roads.len() as u64,
-        rejected_not_drivable: raw.stats.rejected_not_drivable,
-        rejected_area: raw.stats.rejected_area,
-        rejected_access: raw.stats.rejected_access,
-        reversible_ways: raw.stats.reversible_ways,
-        poi_relations_skipped: raw.stats.poi_relations_skipped,
-        ..Default::default()
-    };
+/// A drivable way with its node references resolved, in its legal direction.
+struct Resolved {
+    way: usize,
+    ids: Vec<i64>,
+    pts: Vec<[f64; 2]>,
+}
 
-    // 1. Resolve node references; drop the missing ones but keep the rest of the way.
-    struct Resolved {
-        way: usize,
-        ids: Vec<i64>,
-        pts: Vec<[f64; 2]>,
-    }
+/// Step 1: resolves node references; drops the missing ones but keeps the rest of the way.
+fn resolve_ways(raw: &RawOsm, summary: &mut ImportSummary) -> Vec<Resolved> {
     let mut resolved = Vec::with_capacity(raw.roads.len());
     for (wi, road) in raw.roads.iter().enumerate() {
         let mut ids = Vec::with_capacity(road.refs.len());
@@ -102,23 +82,25 @@ pub fn build_network(raw: RawOsm, source: &str, format: &str) -> Result<RoadNetw
         }
         resolved.push(Resolved { way: wi, ids, pts });
     }
-    if resolved.is_empty() {
-        return Err(ImportError::NoDrivableRoads {
-            path: source.to_string(),
-            highway_ways: raw.stats.highway_ways,
-        });
-    }
+    resolved
+}
 
-    // 2. Split points: way ends and nodes used more than once.
+/// The graph before filtering: segments between split points, and the nodes they join.
+struct Cut {
+    segments: Vec<Segment>,
+    node_pts: Vec<[f64; 2]>,
+    node_ids: Vec<i64>,
+}
+
+/// Steps 2-3: cuts ways into segments at way ends and at nodes used more than once.
+fn cut_segments(raw: &RawOsm, resolved: &[Resolved]) -> Cut {
     let mut uses: HashMap<i64, u32> = HashMap::new();
-    for r in &resolved {
+    for r in resolved {
         for (i, id) in r.ids.iter().enumerate() {
             let bump = if i == 0 || i + 1 == r.ids.len() { 2 } else { 1 };
             *uses.entry(*id).or_default() += bump;
         }
     }
-
-    // 3. Cut ways into segments between split points.
     let mut node_of: HashMap<i64, u32> = HashMap::new();
     let mut node_pts: Vec<[f64; 2]> = Vec::new();
     let mut node_ids: Vec<i64> = Vec::new();
@@ -130,7 +112,7 @@ pub fn build_network(raw: RawOsm, source: &str, format: &str) -> Result<RoadNetw
         })
     };
     let mut segments: Vec<Segment> = Vec::new();
-    for r in &resolved {
+    for r in resolved {
         let road = &raw.roads[r.way];
         let mut start = 0;
         for i in 1..r.ids.len() {
@@ -153,40 +135,43 @@ pub fn build_network(raw: RawOsm, source: &str, format: &str) -> Result<RoadNetw
             }
         }
     }
-    let total_nodes = node_pts.len();
+    Cut {
+        segments,
+        node_pts,
+        node_ids,
+    }
+}
 
-    // 4. Largest strongly connected component, with petgraph's Tarjan.
-    let mut g: DiGraph<(), ()> = DiGraph::with_capacity(total_nodes, segments.len() * 2);
-    for _ in 0..total_nodes {
+/// Step 4: the nodes of the largest strongly connected component (petgraph's Tarjan, car one-way
+/// rules); counts the components in `summary`.
+fn largest_scc(nodes: usize, segments: &[Segment], summary: &mut ImportSummary) -> Vec<bool> {
+    let mut g: DiGraph<(), ()> = DiGraph::with_capacity(nodes, segments.len() * 2);
+    for _ in 0..nodes {
         g.add_node(());
     }
-    for s in &segments {
-        g.add_edge(
+    for s in segments {
+        let (a, b) = (
             NodeIndex::new(s.from as usize),
             NodeIndex::new(s.to as usize),
-            (),
         );
+        g.add_edge(a, b, ());
         if !s.oneway {
-            g.add_edge(
-                NodeIndex::new(s.to as usize),
-                NodeIndex::new(s.from as usize),
-                (),
-            );
+            g.add_edge(b, a, ());
         }
     }
     let sccs = petgraph::algo::tarjan_scc(&g);
     summary.components = sccs.len() as u64;
-    let largest = sccs
-        .iter()
-        .max_by_key(|c| c.len())
-        .cloned()
-        .unwrap_or_default();
-    let mut keep = vec![false; total_nodes];
-    for n in &largest {
-        keep[n.index()] = true;
+    let mut keep = vec![false; nodes];
+    if let Some(largest) = sccs.iter().max_by_key(|c| c.len()) {
+        for n in largest {
+            keep[n.index()] = true;
+        }
     }
+    keep
+}
 
-    // 5. Renumber the kept nodes in Z-order of their position.
+/// Step 5: the kept nodes in Z-order of their position: `order[new] = old`.
+fn z_order(node_pts: &[[f64; 2]], keep: &[bool]) -> Vec<u32> {
     let (mut min, mut max) = ([f64::MAX; 2], [f64::MIN; 2]);
     for (i, p) in node_pts.iter().enumerate() {
         if keep[i] {
@@ -200,48 +185,19 @@ pub fn build_network(raw: RawOsm, source: &str, format: &str) -> Result<RoadNetw
         let span = (max[k] - min[k]).max(1e-9);
         (((p[k] - min[k]) / span) * 65535.0).round() as u32
     };
-    let mut order: Vec<u32> = (0..total_nodes as u32)
+    let mut order: Vec<u32> = (0..node_pts.len() as u32)
         .filter(|&i| keep[i as usize])
         .collect();
     order.sort_by_key(|&i| {
         let p = node_pts[i as usize];
         morton(cell(p, 0), cell(p, 1))
     });
-    let mut new_id = vec![u32::MAX; total_nodes];
-    for (new, &old) in order.iter().enumerate() {
-        new_id[old as usize] = new as u32;
-    }
-    let nodes: Vec<[f64; 2]> = order.iter().map(|&o| node_pts[o as usize]).collect();
-    let node_osm_ids: Vec<i64> = order.iter().map(|&o| node_ids[o as usize]).collect();
+    order
+}
 
-    let total_segments = segments.len();
-    let total_km: f64 = segments.iter().map(|s| s.length_m).sum::<f64>() / 1000.0;
-    let mut kept_segments = Vec::with_capacity(segments.len());
-    for mut s in segments {
-        let (f, t) = (new_id[s.from as usize], new_id[s.to as usize]);
-        if f != u32::MAX && t != u32::MAX {
-            s.from = f;
-            s.to = t;
-            kept_segments.push(s);
-        }
-    }
-    summary.nodes = nodes.len() as u64;
-    summary.segments = kept_segments.len() as u64;
-    summary.edges = kept_segments
-        .iter()
-        .map(|s| if s.oneway { 1 } else { 2 })
-        .sum();
-    summary.road_km = kept_segments.iter().map(|s| s.length_m).sum::<f64>() / 1000.0;
-    summary.dropped_nodes = (total_nodes - nodes.len()) as u64;
-    summary.dropped_segments = (total_segments - kept_segments.len()) as u64;
-    summary.dropped_road_km = total_km - summary.road_km;
-    summary.largest_scc_share = if total_nodes == 0 {
-        0.0
-    } else {
-        nodes.len() as f64 / total_nodes as f64
-    };
-
-    // 6. Points of interest and buildings.
+/// Step 6: points of interest (nodes, and ways at their centroid) and building footprints; counts
+/// them in `summary`.
+fn pois_and_buildings(raw: &RawOsm, summary: &mut ImportSummary) -> (Vec<Poi>, Vec<Building>) {
     let mut pois = Vec::new();
     for p in &raw.poi_nodes {
         for kind in &p.tags.kinds {
@@ -299,12 +255,84 @@ pub fn build_network(raw: RawOsm, source: &str, format: &str) -> Result<RoadNetw
     summary.ambulance_stations = count(PoiKind::AmbulanceStation);
     summary.fire_stations = count(PoiKind::FireStation);
     summary.buildings = buildings.len() as u64;
+    (pois, buildings)
+}
 
-    if nodes.is_empty() || kept_segments.is_empty() {
-        return Err(ImportError::NoDrivableRoads {
+/// Builds the road network from what the reader collected: resolve, cut, keep the largest
+/// strongly connected component, renumber in Z-order, and read the POIs and buildings.
+pub fn build_network(raw: RawOsm, source: &str, format: &str) -> Result<RoadNetwork, ImportError> {
+    if raw.stats.nodes == 0 && raw.stats.ways == 0 {
+        return Err(ImportError::Empty {
             path: source.to_string(),
-            highway_ways: raw.stats.highway_ways,
         });
+    }
+    let mut summary = ImportSummary {
+        source: source.to_string(),
+        format: format.to_string(),
+        osm_nodes: raw.stats.nodes,
+        osm_ways: raw.stats.ways,
+        osm_relations: raw.stats.relations,
+        highway_ways: raw.stats.highway_ways,
+        drivable_ways: raw.roads.len() as u64,
+        rejected_not_drivable: raw.stats.rejected_not_drivable,
+        rejected_area: raw.stats.rejected_area,
+        rejected_access: raw.stats.rejected_access,
+        reversible_ways: raw.stats.reversible_ways,
+        poi_relations_skipped: raw.stats.poi_relations_skipped,
+        ..Default::default()
+    };
+    let no_roads = || ImportError::NoDrivableRoads {
+        path: source.to_string(),
+        highway_ways: raw.stats.highway_ways,
+    };
+    let resolved = resolve_ways(&raw, &mut summary);
+    if resolved.is_empty() {
+        return Err(no_roads());
+    }
+    let Cut {
+        segments,
+        node_pts,
+        node_ids,
+    } = cut_segments(&raw, &resolved);
+    let total_nodes = node_pts.len();
+    let keep = largest_scc(total_nodes, &segments, &mut summary);
+    let order = z_order(&node_pts, &keep);
+    let mut new_id = vec![u32::MAX; total_nodes];
+    for (new, &old) in order.iter().enumerate() {
+        new_id[old as usize] = new as u32;
+    }
+    let nodes: Vec<[f64; 2]> = order.iter().map(|&o| node_pts[o as usize]).collect();
+    let node_osm_ids: Vec<i64> = order.iter().map(|&o| node_ids[o as usize]).collect();
+
+    let total_segments = segments.len();
+    let total_km: f64 = segments.iter().map(|s| s.length_m).sum::<f64>() / 1000.0;
+    let mut kept_segments = Vec::with_capacity(segments.len());
+    for mut s in segments {
+        let (f, t) = (new_id[s.from as usize], new_id[s.to as usize]);
+        if f != u32::MAX && t != u32::MAX {
+            s.from = f;
+            s.to = t;
+            kept_segments.push(s);
+        }
+    }
+    summary.nodes = nodes.len() as u64;
+    summary.segments = kept_segments.len() as u64;
+    summary.edges = kept_segments
+        .iter()
+        .map(|s| if s.oneway { 1 } else { 2 })
+        .sum();
+    summary.road_km = kept_segments.iter().map(|s| s.length_m).sum::<f64>() / 1000.0;
+    summary.dropped_nodes = (total_nodes - nodes.len()) as u64;
+    summary.dropped_segments = (total_segments - kept_segments.len()) as u64;
+    summary.dropped_road_km = total_km - summary.road_km;
+    summary.largest_scc_share = if total_nodes == 0 {
+        0.0
+    } else {
+        nodes.len() as f64 / total_nodes as f64
+    };
+    let (pois, buildings) = pois_and_buildings(&raw, &mut summary);
+    if nodes.is_empty() || kept_segments.is_empty() {
+        return Err(no_roads());
     }
     Ok(RoadNetwork {
         nodes,

@@ -100,7 +100,18 @@ pub fn text(r: &CheckReport) -> String {
             t.source
         ));
     }
+    service_radius(&mut o, r);
+    fleet(&mut o, r);
+    detention(&mut o, r);
+    response(&mut o, r);
+    modelled(&mut o, r);
+    data_quality(&mut o, r);
+    o
+}
 
+/// 1. The official service radius and the network reality beside it.
+fn service_radius(o: &mut String, r: &CheckReport) {
+    let g = &r.region;
     let sr = &r.service_radius;
     o.push_str(&format!(
         "\n1. Service radius 服务半径\n  official r = sqrt(A / (pi N)) = sqrt({:.2} / (pi x {})) = {:.3} km\n  network reality: each zone's fastest station by road; distance along that route, population-weighted\n",
@@ -125,7 +136,10 @@ pub fn text(r: &CheckReport) -> String {
             s * 100.0
         ));
     }
+}
 
+/// 2. Ambulances against the population.
+fn fleet(o: &mut String, r: &CheckReport) {
     let f = &r.fleet;
     o.push_str(&format!(
         "\n2. Ambulances 救护车配置 (required = ceil(population / residents per ambulance))\n  {} ambulances for {:.0} residents: required ceil(P / {}) = {}, shortfall {}, {} per 30,000\n",
@@ -152,7 +166,10 @@ pub fn text(r: &CheckReport) -> String {
         }
         _ => o.push_str("  negative-pressure ambulances: not stated in the stations file\n"),
     }
+}
 
+/// 3. Detention at hospitals.
+fn detention(o: &mut String, r: &CheckReport) {
     o.push_str("\n3. Detention at hospitals 压车 (handover = at_hospital -> handover_complete; detained if over the threshold)\n");
     match &r.detention {
         None => o.push_str("  no incident log\n"),
@@ -183,7 +200,10 @@ pub fn text(r: &CheckReport) -> String {
             }
         }
     }
+}
 
+/// 4. Response times from the log.
+fn response(o: &mut String, r: &CheckReport) {
     o.push_str("\n4. Response time from the log 反应时间（记录） (call_received -> on_scene, incidents that reached a scene)\n");
     match &r.response {
         None => o.push_str("  no incident log\n"),
@@ -242,7 +262,10 @@ pub fn text(r: &CheckReport) -> String {
             }
         }
     }
+}
 
+/// 5. The modelled response time.
+fn modelled(o: &mut String, r: &CheckReport) {
     let m = &r.modelled_response;
     o.push_str(&format!(
         "\n5. Modelled response time 模型反应时间 (call handling {} s + turnout {} s + road travel from the nearest station)\n",
@@ -268,7 +291,10 @@ pub fn text(r: &CheckReport) -> String {
             z.station
         ));
     }
+}
 
+/// 6. What was left out of the figures, and why.
+fn data_quality(o: &mut String, r: &CheckReport) {
     let dq = &r.data_quality;
     o.push_str(&format!(
         "\n6. Data quality 数据质量\n  {} rows in the log\n",
@@ -287,32 +313,32 @@ pub fn text(r: &CheckReport) -> String {
         }
     }
     exclusions(
-        &mut o,
+        o,
         "on_scene before call_received (left out of response times)",
         &dq.response_out_of_order,
     );
     exclusions(
-        &mut o,
+        o,
         "handover_complete before at_hospital (left out of detention)",
         &dq.handover_out_of_order,
     );
     exclusions(
-        &mut o,
+        o,
         "at_hospital without handover_complete (left out of detention)",
         &dq.handover_missing,
     );
     exclusions(
-        &mut o,
+        o,
         "dispatched before call_received (left out of call handling)",
         &dq.call_handling_out_of_order,
     );
     exclusions(
-        &mut o,
+        o,
         "departed before dispatched (left out of turnout)",
         &dq.turnout_out_of_order,
     );
     exclusions(
-        &mut o,
+        o,
         "on_scene before departed (left out of travel)",
         &dq.travel_out_of_order,
     );
@@ -328,7 +354,6 @@ pub fn text(r: &CheckReport) -> String {
             dq.unreachable_zones.join(", ")
         ));
     }
-    o
 }
 
 /// How each headline figure is defined, in the JSON for scripts that read it.

@@ -281,14 +281,98 @@ fn snap(tm: &TravelModel, p: [f64; 2], what: &str) -> Result<Snapped, SimError> 
         .map_err(|e| SimError::Invalid(format!("{what}: {e}")))
 }
 
-/// Builds the model: units from the stations, hospitals, atoms from the zones (or the log's
-/// points with `trace`), and the travel matrices.
-pub fn prepare(
-    sc: &Scenario,
+/// Where calls arise: one atom per demand zone (generated calls) or per logged call (trace).
+#[derive(Default)]
+struct Atoms {
+    points: Vec<Snapped>,
+    zone: Vec<Option<String>>,
+    lon_lat: Vec<[f64; 2]>,
+    population: Vec<f64>,
+}
+
+impl Atoms {
+    fn push(&mut self, s: Snapped, zone: Option<String>, lon_lat: [f64; 2], population: f64) {
+        self.points.push(s);
+        self.zone.push(zone);
+        self.lon_lat.push(lon_lat);
+        self.population.push(population);
+    }
+}
+
+/// A trace's calls in time order, their ids, and the instant of time 0 (the first call's local
+/// midnight).
+struct Trace {
+    calls: Vec<Call>,
+    ids: Vec<String>,
+    origin: DateTime<FixedOffset>,
+}
+
+/// One atom per logged call on the map, and the calls in time order.
+fn trace_atoms(tm: &TravelModel, log: &IncidentLog, atoms: &mut Atoms) -> Result<Trace, SimError> {
+    let first = log
+        .incidents
+        .iter()
+        .map(|i| i.call_received)
+        .min()
+        .ok_or_else(|| SimError::Empty("the incident log has no calls".into()))?;
+    let midnight = first.date_naive().and_hms_opt(0, 0, 0).unwrap_or_default();
+    let origin = first
+        .timezone()
+        .from_local_datetime(&midnight)
+        .earliest()
+        .unwrap_or(first);
+    let mut calls = Vec::new();
+    let mut ids = Vec::new();
+    for inc in &log.incidents {
+        let Ok(s) = tm.snap(inc.lon_lat) else {
+            continue;
+        };
+        atoms.push(s, inc.zone.clone(), inc.lon_lat, 0.0);
+        let t = (inc.call_received - origin).num_milliseconds() as f64 / 1000.0;
+        calls.push(Call {
+            t,
+            atom: atoms.points.len() - 1,
+            priority: inc.priority,
+            condition: Capability::for_condition(inc.condition.as_deref()),
+        });
+        ids.push(inc.id.clone());
+    }
+    let mut order: Vec<usize> = (0..calls.len()).collect();
+    order.sort_by(|&a, &b| calls[a].t.total_cmp(&calls[b].t).then(a.cmp(&b)));
+    Ok(Trace {
+        ids: order.iter().map(|&k| ids[k].clone()).collect(),
+        calls: order.into_iter().map(|k| calls[k].clone()).collect(),
+        origin,
+    })
+}
+
+/// The travel-time matrices the engine needs, in seconds (`∞` where unreachable).
+fn geometry(
     tm: &TravelModel,
-    o: &SimOptions,
-    trace: Option<&IncidentLog>,
-) -> Result<Prepared, SimError> {
+    stations: &[Snapped],
+    hospitals: &[Snapped],
+    atoms: &[Snapped],
+) -> Geometry {
+    let flat = |m: crate::network::Matrix| -> Vec<f64> {
+        (0..m.rows)
+            .flat_map(|r| (0..m.cols).map(move |c| (r, c)))
+            .map(|(r, c)| m.get(r, c).map_or(f64::INFINITY, |e| e.seconds()))
+            .collect()
+    };
+    Geometry {
+        stations: stations.len(),
+        hospitals: hospitals.len(),
+        atoms: atoms.len(),
+        station_to_atom: flat(tm.matrix(stations, atoms, None)),
+        atom_to_station: flat(tm.matrix(atoms, stations, None)),
+        atom_to_hospital: flat(tm.matrix(atoms, hospitals, None)),
+        hospital_to_atom: flat(tm.matrix(hospitals, atoms, None)),
+        hospital_to_station: flat(tm.matrix(hospitals, stations, None)),
+    }
+}
+
+/// The settings a simulation cannot run without.
+fn check_options(sc: &Scenario, o: &SimOptions) -> Result<(), SimError> {
     if sc.stations.iter().all(|s| s.ambulances == 0) {
         return Err(SimError::Empty(
             "the scenario has no units (no station has ambulances)".into(),
@@ -308,6 +392,18 @@ pub fn prepare(
             "days and replications must be positive".into(),
         ));
     }
+    Ok(())
+}
+
+/// Builds the model: units from the stations, hospitals, atoms from the zones (or the log's
+/// points with `trace`), and the travel matrices.
+pub fn prepare(
+    sc: &Scenario,
+    tm: &TravelModel,
+    o: &SimOptions,
+    trace: Option<&IncidentLog>,
+) -> Result<Prepared, SimError> {
+    check_options(sc, o)?;
     let stations: Vec<Snapped> = sc
         .stations
         .iter()
@@ -318,84 +414,28 @@ pub fn prepare(
         .iter()
         .map(|h| snap(tm, h.lon_lat, &format!("hospital `{}`", h.id)))
         .collect::<Result<_, _>>()?;
-    let (mut atoms, mut atom_zone, mut atom_point, mut atom_population) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut trace_calls = None;
-    let mut trace_ids = Vec::new();
-    let mut origin = sc
-        .timezone
-        .localize(
-            &NaiveDate::from_ymd_opt(2025, 1, 1)
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-                .unwrap_or_default(),
-        )
-        .unwrap_or_else(|| Utc::now().fixed_offset());
-    match trace {
+    let mut atoms = Atoms::default();
+    let trace = match trace {
         None => {
             for z in &sc.demand {
                 if let Ok(s) = tm.snap(z.lon_lat) {
-                    atoms.push(s);
-                    atom_zone.push(Some(z.id.clone()));
-                    atom_point.push(z.lon_lat);
-                    atom_population.push(z.population);
+                    atoms.push(s, Some(z.id.clone()), z.lon_lat, z.population);
                 }
             }
+            None
         }
-        Some(log) => {
-            let first = log
-                .incidents
-                .iter()
-                .map(|i| i.call_received)
-                .min()
-                .ok_or_else(|| SimError::Empty("the incident log has no calls".into()))?;
-            let midnight = first.date_naive().and_hms_opt(0, 0, 0).unwrap_or_default();
-            origin = first
-                .timezone()
-                .from_local_datetime(&midnight)
-                .earliest()
-                .unwrap_or(first);
-            let mut calls = Vec::new();
-            for inc in &log.incidents {
-                let Ok(s) = tm.snap(inc.lon_lat) else {
-                    continue;
-                };
-                atoms.push(s);
-                atom_zone.push(inc.zone.clone());
-                atom_point.push(inc.lon_lat);
-                atom_population.push(0.0);
-                let t = (inc.call_received - origin).num_milliseconds() as f64 / 1000.0;
-                calls.push(Call {
-                    t,
-                    atom: atoms.len() - 1,
-                    priority: inc.priority,
-                    condition: Capability::for_condition(inc.condition.as_deref()),
-                });
-                trace_ids.push(inc.id.clone());
-            }
-            let mut order: Vec<usize> = (0..calls.len()).collect();
-            order.sort_by(|&a, &b| calls[a].t.total_cmp(&calls[b].t).then(a.cmp(&b)));
-            trace_ids = order.iter().map(|&k| trace_ids[k].clone()).collect();
-            trace_calls = Some(order.into_iter().map(|k| calls[k].clone()).collect());
-        }
-    }
-    let secs = |m: &crate::network::Matrix, r: usize, c: usize| {
-        m.get(r, c).map_or(f64::INFINITY, |e| e.seconds())
+        Some(log) => Some(trace_atoms(tm, log, &mut atoms)?),
     };
-    let flat = |m: &crate::network::Matrix| -> Vec<f64> {
-        (0..m.rows)
-            .flat_map(|r| (0..m.cols).map(move |c| (r, c)))
-            .map(|(r, c)| secs(m, r, c))
-            .collect()
-    };
-    let geometry = Geometry {
-        stations: stations.len(),
-        hospitals: hospitals.len(),
-        atoms: atoms.len(),
-        station_to_atom: flat(&tm.matrix(&stations, &atoms, None)),
-        atom_to_station: flat(&tm.matrix(&atoms, &stations, None)),
-        atom_to_hospital: flat(&tm.matrix(&atoms, &hospitals, None)),
-        hospital_to_atom: flat(&tm.matrix(&hospitals, &atoms, None)),
-        hospital_to_station: flat(&tm.matrix(&hospitals, &stations, None)),
+    let origin = match &trace {
+        Some(t) => t.origin,
+        None => sc
+            .timezone
+            .localize(
+                &NaiveDate::from_ymd_opt(2025, 1, 1)
+                    .and_then(|d| d.and_hms_opt(0, 0, 0))
+                    .unwrap_or_default(),
+            )
+            .unwrap_or_else(|| Utc::now().fixed_offset()),
     };
     let mut unit_station = Vec::new();
     let mut unit_ids = Vec::new();
@@ -406,7 +446,7 @@ pub fn prepare(
         }
     }
     let model = SimModel {
-        geometry,
+        geometry: geometry(tm, &stations, &hospitals, &atoms.points),
         unit_station,
         unit_ids,
         hospitals: sc.hospitals.clone(),
@@ -432,11 +472,15 @@ pub fn prepare(
         detention_threshold_min: o.detention_threshold_min,
     };
     model.check()?;
+    let (trace_calls, trace_ids) = match trace {
+        Some(t) => (Some(t.calls), t.ids),
+        None => (None, Vec::new()),
+    };
     Ok(Prepared {
         model,
-        atom_zone,
-        atom_point,
-        atom_population,
+        atom_zone: atoms.zone,
+        atom_point: atoms.lon_lat,
+        atom_population: atoms.population,
         trace: trace_calls,
         trace_ids,
         origin,

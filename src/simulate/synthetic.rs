@@ -109,47 +109,8 @@ struct Call {
 /// and within what the Poisson sampler can draw for any real population.
 pub const MAX_CALLS_PER_1000: f64 = 1e6;
 
-/// Generates one year of synthetic incidents as CSV text (the incident-log format).
-pub fn generate(
-    sc: &Scenario,
-    tm: &TravelModel,
-    tz: &TimeZoneSpec,
-    opts: &SynthOptions,
-) -> Result<String, SynthError> {
-    if !(opts.calls_per_1000.is_finite()
-        && (0.0..=MAX_CALLS_PER_1000).contains(&opts.calls_per_1000))
-    {
-        return Err(SynthError::Option("calls_per_1000"));
-    }
-    if !(0.0..=1.0).contains(&opts.error_share) {
-        return Err(SynthError::Option("error_share"));
-    }
-    let eds: Vec<usize> = (0..sc.hospitals.len())
-        .filter(|&i| {
-            sc.hospitals[i]
-                .capabilities
-                .contains(&Capability::Emergency)
-        })
-        .collect();
-    if sc.stations.is_empty() || eds.is_empty() {
-        return Err(SynthError::Incomplete);
-    }
-    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
-    let stations: Vec<Snapped> = sc
-        .stations
-        .iter()
-        .filter_map(|s| tm.snap(s.lon_lat).ok())
-        .collect();
-    let hospitals: Vec<Option<Snapped>> = sc
-        .hospitals
-        .iter()
-        .map(|h| tm.snap(h.lon_lat).ok())
-        .collect();
-    if stations.len() != sc.stations.len() {
-        return Err(SynthError::Incomplete);
-    }
-
-    // Buildings by zone, weighted by residential floor area.
+/// Residential buildings per zone, with their floor-area weights (step 2).
+fn zone_buildings(sc: &Scenario) -> Vec<(Vec<[f64; 2]>, Vec<f64>)> {
     let zone_index = PolygonIndex::new(
         sc.demand
             .iter()
@@ -160,19 +121,27 @@ pub fn generate(
             })
             .collect(),
     );
-    let mut zone_buildings: Vec<(Vec<[f64; 2]>, Vec<f64>)> =
-        vec![(Vec::new(), Vec::new()); sc.demand.len()];
+    let mut out: Vec<(Vec<[f64; 2]>, Vec<f64>)> = vec![(Vec::new(), Vec::new()); sc.demand.len()];
     for b in &sc.network.buildings {
         let w = weight(b, crate::model::population::DEFAULT_LEVELS);
         if w > 0.0
             && let Some(z) = zone_index.containing(b.lon_lat)
         {
-            zone_buildings[z as usize].0.push(b.lon_lat);
-            zone_buildings[z as usize].1.push(w);
+            out[z as usize].0.push(b.lon_lat);
+            out[z as usize].1.push(w);
         }
     }
+    out
+}
 
-    // 1-3. Calls.
+/// Steps 1 to 3: the year's calls, by time.
+fn draw_calls(
+    sc: &Scenario,
+    tm: &TravelModel,
+    opts: &SynthOptions,
+    rng: &mut ChaCha8Rng,
+) -> Result<Vec<Call>, SynthError> {
+    let buildings = zone_buildings(sc);
     let start = Utc.from_utc_datetime(
         &NaiveDate::from_ymd_opt(opts.year, 1, 1)
             .ok_or(SynthError::Option("year"))?
@@ -193,21 +162,21 @@ pub fn generate(
         // Poisson::new refuses rates beyond what it can sample (about 1.8e19).
         let n = Poisson::new(lambda)
             .map_err(|_| SynthError::Option("calls_per_1000"))?
-            .sample(&mut rng) as usize;
+            .sample(rng) as usize;
         for _ in 0..n {
             let day = rng.random_range(0..days);
-            let hour = weighted_index(&mut rng, &HOUR_PROFILE);
+            let hour = weighted_index(rng, &HOUR_PROFILE);
             let sec = rng.random_range(0..3600);
             let at =
                 start + Duration::days(day) + Duration::hours(hour as i64) + Duration::seconds(sec);
-            let (pts, ws) = &zone_buildings[zi];
+            let (pts, ws) = &buildings[zi];
             let p = if pts.is_empty() {
                 z.lon_lat
             } else {
-                pts[weighted_index(&mut rng, ws)]
+                pts[weighted_index(rng, ws)]
             };
             let Ok(point) = tm.snap(p) else { continue };
-            let priority = [1u8, 2, 3][weighted_index(&mut rng, &[0.25, 0.45, 0.30])];
+            let priority = [1u8, 2, 3][weighted_index(rng, &[0.25, 0.45, 0.30])];
             let condition = [
                 Some("stroke"),
                 Some("chest_pain"),
@@ -215,7 +184,7 @@ pub fn generate(
                 Some("maternal"),
                 Some("neonatal"),
                 None,
-            ][weighted_index(&mut rng, &[0.08, 0.12, 0.20, 0.02, 0.01, 0.57])];
+            ][weighted_index(rng, &[0.08, 0.12, 0.20, 0.02, 0.01, 0.57])];
             calls.push(Call {
                 at,
                 zone: zi,
@@ -226,13 +195,115 @@ pub fn generate(
         }
     }
     calls.sort_by_key(|c| c.at);
+    Ok(calls)
+}
+
+/// The delay distributions of steps 5-6.
+struct Delays {
+    handling: LogNormal<f64>,
+    turnout: LogNormal<f64>,
+    noise: LogNormal<f64>,
+    on_scene: LogNormal<f64>,
+    handover: LogNormal<f64>,
+}
+
+impl Delays {
+    fn new() -> Delays {
+        Delays {
+            handling: lognormal(60.0, 0.4),
+            turnout: lognormal(75.0, 0.45),
+            noise: lognormal(1.0, 0.15),
+            on_scene: lognormal(15.0 * 60.0, 0.35),
+            handover: lognormal(6.0 * 60.0, 0.35),
+        }
+    }
+}
+
+/// Where each call's patient goes, and the stations and hospitals on the road.
+struct Places<'a> {
+    sc: &'a Scenario,
+    tm: &'a TravelModel,
+    stations: Vec<Snapped>,
+    /// Hospitals that snapped, with their index in the scenario.
+    hospitals: Vec<(usize, Snapped)>,
+}
+
+impl Places<'_> {
+    /// Step 6: the nearest emergency department with the capability the condition needs (the
+    /// nearest one if none has it), with the drive there.
+    fn hospital(
+        &self,
+        q: &mut crate::network::Dijkstra,
+        scene: &Snapped,
+        condition: Option<&str>,
+    ) -> Option<(usize, crate::network::Eta)> {
+        let points: Vec<Snapped> = self.hospitals.iter().map(|h| h.1).collect();
+        let to_h = self
+            .tm
+            .one_to_many(q, scene, &points, Direction::Forward, None);
+        let pick = |need: Option<Capability>| {
+            self.hospitals
+                .iter()
+                .zip(&to_h)
+                .filter_map(|((hi, _), e)| e.map(|e| (*hi, e)))
+                .filter(|(hi, _)| {
+                    let h = &self.sc.hospitals[*hi];
+                    h.capabilities.contains(&Capability::Emergency)
+                        && need.is_none_or(|n| h.capabilities.contains(&n))
+                })
+                .min_by_key(|(_, e)| e.time_ms)
+        };
+        let cap = Capability::for_condition(condition);
+        pick(cap).or_else(|| pick(None))
+    }
+}
+
+/// Generates one year of synthetic incidents as CSV text (the incident-log format).
+pub fn generate(
+    sc: &Scenario,
+    tm: &TravelModel,
+    tz: &TimeZoneSpec,
+    opts: &SynthOptions,
+) -> Result<String, SynthError> {
+    if !(opts.calls_per_1000.is_finite()
+        && (0.0..=MAX_CALLS_PER_1000).contains(&opts.calls_per_1000))
+    {
+        return Err(SynthError::Option("calls_per_1000"));
+    }
+    if !(0.0..=1.0).contains(&opts.error_share) {
+        return Err(SynthError::Option("error_share"));
+    }
+    let has_ed = sc
+        .hospitals
+        .iter()
+        .any(|h| h.capabilities.contains(&Capability::Emergency));
+    if sc.stations.is_empty() || !has_ed {
+        return Err(SynthError::Incomplete);
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+    let stations: Vec<Snapped> = sc
+        .stations
+        .iter()
+        .filter_map(|s| tm.snap(s.lon_lat).ok())
+        .collect();
+    if stations.len() != sc.stations.len() {
+        return Err(SynthError::Incomplete);
+    }
+    let places = Places {
+        sc,
+        tm,
+        stations,
+        hospitals: sc
+            .hospitals
+            .iter()
+            .enumerate()
+            .filter_map(|(i, h)| tm.snap(h.lon_lat).ok().map(|s| (i, s)))
+            .collect(),
+    };
+    let calls = draw_calls(sc, tm, opts, &mut rng)?;
 
     // 4-7. Units, delays, transport.
-    let handling = lognormal(60.0, 0.4);
-    let turnout = lognormal(75.0, 0.45);
-    let noise = lognormal(1.0, 0.15);
-    let on_scene = lognormal(15.0 * 60.0, 0.35);
-    let handover = lognormal(6.0 * 60.0, 0.35);
+    let d = Delays::new();
     let mut next_unit = vec![0u32; sc.stations.len()];
     let mut q = tm.query();
     let fmt = |t: DateTime<Utc>| -> String {
@@ -245,7 +316,8 @@ pub fn generate(
     let mut out = crate::model::incidents::COLUMNS.join(",");
     out.push('\n');
     for (k, c) in calls.iter().enumerate() {
-        let from_stations = tm.one_to_many(&mut q, &c.point, &stations, Direction::Reverse, None);
+        let from_stations =
+            tm.one_to_many(&mut q, &c.point, &places.stations, Direction::Reverse, None);
         let Some((si, eta)) = from_stations
             .iter()
             .enumerate()
@@ -259,52 +331,23 @@ pub fn generate(
         next_unit[si] += 1;
         let secs = |s: f64| Duration::milliseconds((s * 1000.0).round() as i64);
         let received = c.at;
-        let dispatched = received + secs(handling.sample(&mut rng));
-        let departed = dispatched + secs(turnout.sample(&mut rng));
-        let mut scene = departed + secs(eta.seconds() * noise.sample(&mut rng));
+        let dispatched = received + secs(d.handling.sample(&mut rng));
+        let departed = dispatched + secs(d.turnout.sample(&mut rng));
+        let mut scene = departed + secs(eta.seconds() * d.noise.sample(&mut rng));
         let transported = rng.random::<f64>() < 0.7;
         let mut hospital = String::new();
         let (mut at_h, mut done) = (String::new(), String::new());
-        if transported {
-            let to_h = tm.one_to_many(
-                &mut q,
-                &c.point,
-                &hospitals.iter().flatten().copied().collect::<Vec<_>>(),
-                Direction::Forward,
-                None,
-            );
-            let snapped_ids: Vec<usize> = hospitals
-                .iter()
-                .enumerate()
-                .filter(|(_, h)| h.is_some())
-                .map(|(i, _)| i)
-                .collect();
-            let cap = Capability::for_condition(c.condition);
-            let pick = |need: Option<Capability>| {
-                snapped_ids
-                    .iter()
-                    .zip(&to_h)
-                    .filter(|(hi, e)| {
-                        let h = &sc.hospitals[**hi];
-                        e.is_some()
-                            && h.capabilities.contains(&Capability::Emergency)
-                            && need.is_none_or(|n| h.capabilities.contains(&n))
-                    })
-                    .min_by_key(|(_, e)| e.map(|e| e.time_ms))
-                    .map(|(hi, e)| (*hi, e.expect("filtered")))
-            };
-            if let Some((hi, e)) = pick(cap).or_else(|| pick(None)) {
-                let arrive = scene
-                    + secs(on_scene.sample(&mut rng))
-                    + secs(e.seconds() * noise.sample(&mut rng));
-                let mut finish = arrive + secs(handover.sample(&mut rng));
-                if rng.random::<f64>() < opts.error_share / 2.0 {
-                    finish = arrive - Duration::minutes(rng.random_range(1..30));
-                }
-                hospital = sc.hospitals[hi].id.clone();
-                at_h = fmt(arrive);
-                done = fmt(finish);
+        if transported && let Some((hi, e)) = places.hospital(&mut q, &c.point, c.condition) {
+            let arrive = scene
+                + secs(d.on_scene.sample(&mut rng))
+                + secs(e.seconds() * d.noise.sample(&mut rng));
+            let mut finish = arrive + secs(d.handover.sample(&mut rng));
+            if rng.random::<f64>() < opts.error_share / 2.0 {
+                finish = arrive - Duration::minutes(rng.random_range(1..30));
             }
+            hospital = sc.hospitals[hi].id.clone();
+            at_h = fmt(arrive);
+            done = fmt(finish);
         }
         if rng.random::<f64>() < opts.error_share / 2.0 {
             scene = received - Duration::hours(1) + Duration::minutes(rng.random_range(0..30));

@@ -650,52 +650,31 @@ fn verdict(value: Option<f64>, threshold: Option<f64>, comparison: Comparison) -
     Some(comparison.holds(value?, threshold?))
 }
 
-/// Runs the check. `log` is the incident log to use (the scenario's own, or another).
-pub fn check(
-    sc: &Scenario,
-    tm: &TravelModel,
-    log: &IncidentLog,
-    targets: &Targets,
-    opts: &CheckOptions,
-) -> Result<CheckReport, CheckError> {
-    if sc.stations.is_empty() {
-        return Err(CheckError::NoStations);
-    }
-    for (name, v) in [
-        ("call_handling_s", opts.call_handling_s),
-        ("turnout_s", opts.turnout_s),
-    ] {
-        if !(v.is_finite() && v >= 0.0) {
-            return Err(CheckError::Option(name));
-        }
-    }
-    let mut dq = DataQuality {
-        rows: log.rows,
-        invalid_rows: log.invalid.clone(),
-        ..Default::default()
-    };
-    let area = sc.area_km2();
-    let population = sc.population();
-    let ambulances: u32 = sc.stations.iter().map(|s| s.ambulances).sum();
-    let region = RegionFigures {
-        area_km2: area,
+fn region_figures(sc: &Scenario) -> RegionFigures {
+    RegionFigures {
+        area_km2: sc.area_km2(),
         area_source: if sc.area_km2.is_some() {
             Source::Scenario
         } else {
             Source::Boundary
         },
         stations: sc.stations.len(),
-        ambulances,
-        population,
+        ambulances: sc.stations.iter().map(|s| s.ambulances).sum(),
+        population: sc.population(),
         population_source: if sc.population.is_some() {
             Source::Scenario
         } else {
             Source::DemandZones
         },
-    };
+    }
+}
 
-    // 1. Service radius.
-    let access = zone_access(sc, tm, opts, &mut dq)?;
+/// Target 1: the official radius, and the road distance and time to each zone's fastest station.
+fn service_radius(
+    region: &RegionFigures,
+    access: &[ZoneAccess],
+    targets: &Targets,
+) -> ServiceRadius {
     let radius_km = targets.service_radius_km.unwrap_or(3.5);
     let dist: Vec<(f64, f64)> = access
         .iter()
@@ -705,16 +684,19 @@ pub fn check(
         .iter()
         .map(|a| (a.travel_min, a.population))
         .collect();
-    let service_radius = ServiceRadius {
-        official_km: official_radius_km(area, sc.stations.len()),
+    ServiceRadius {
+        official_km: official_radius_km(region.area_km2, region.stations),
         formula: "sqrt(A / (pi * N))",
         road_distance_km: stats::summarize_weighted(&dist),
         travel_time_min: stats::summarize_weighted(&time),
         radius_km,
         share_within_radius_by_road: stats::weighted_share_within(&dist, radius_km),
-    };
+    }
+}
 
-    // 2. Fleet.
+/// Target 2: ambulances against the population, and the negative-pressure share where stated.
+fn fleet_figures(sc: &Scenario, region: &RegionFigures, targets: &Targets) -> Fleet {
+    let (ambulances, population) = (region.ambulances, region.population);
     let per_amb = targets.residents_per_ambulance.unwrap_or(30_000.0);
     let known: Vec<&crate::model::Station> = sc
         .stations
@@ -728,7 +710,7 @@ pub fn check(
             .sum::<u32>()
     });
     let required = (population / per_amb).ceil().max(0.0) as u64;
-    let fleet = Fleet {
+    Fleet {
         ambulances,
         population,
         residents_per_ambulance_target: per_amb,
@@ -748,49 +730,22 @@ pub fn check(
                 .map(|s| s.id.clone())
                 .collect()
         },
-    };
+    }
+}
 
-    // 3-4. From the log.
-    let target_min = targets.mean_response_min.unwrap_or(12.0);
-    let has_log = !log.incidents.is_empty();
-    let detention = has_log
-        .then(|| detention_from_log(sc, &log.incidents, targets.detention_threshold_min, &mut dq));
-    let response = has_log.then(|| response_from_log(sc, &log.incidents, target_min, &mut dq));
-
-    // 5. Modelled.
-    let modelled_items: Vec<(f64, f64)> = access
-        .iter()
-        .map(|a| (a.modelled_response_min, a.population))
-        .collect();
-    let modelled_response = ModelledResponse {
-        call_handling_s: opts.call_handling_s,
-        turnout_s: opts.turnout_s,
-        target_min,
-        summary: stats::summarize_weighted(&modelled_items),
-        share_within_target: stats::weighted_share_within(&modelled_items, target_min),
-        zones: access,
-    };
-
-    let log_mean = response
-        .as_ref()
-        .and_then(|r| r.overall.as_ref())
-        .map(|g| g.summary.mean);
-    let (mean_value, mean_source) = match log_mean {
-        Some(m) => (Some(m), Source::IncidentLog),
-        None => (
-            modelled_response.summary.as_ref().map(|s| s.mean),
-            Source::Model,
-        ),
-    };
-    let per_30k_threshold = targets.residents_per_ambulance.map(|r| 30_000.0 / r);
-    let row = |id,
-               label_en,
-               label_zh,
-               unit,
-               value: Option<f64>,
-               threshold: Option<f64>,
-               comparison: Comparison,
-               source| TargetResult {
+/// One row of the targets table, with its verdict.
+#[allow(clippy::too_many_arguments)]
+fn row(
+    id: &'static str,
+    label_en: &'static str,
+    label_zh: &'static str,
+    unit: Unit,
+    value: Option<f64>,
+    threshold: Option<f64>,
+    comparison: Comparison,
+    source: Source,
+) -> TargetResult {
+    TargetResult {
         id,
         label_en,
         label_zh,
@@ -800,8 +755,28 @@ pub fn check(
         comparison,
         pass: verdict(value, threshold, comparison),
         source,
+    }
+}
+
+/// The targets table: each plan target against its value, from the scenario, the log or
+/// the model.
+fn target_rows(
+    targets: &Targets,
+    service_radius: &ServiceRadius,
+    fleet: &Fleet,
+    detention: Option<&Detention>,
+    response: Option<&Response>,
+    modelled: &ModelledResponse,
+) -> Vec<TargetResult> {
+    let log_mean = response
+        .and_then(|r| r.overall.as_ref())
+        .map(|g| g.summary.mean);
+    let (mean_value, mean_source) = match log_mean {
+        Some(m) => (Some(m), Source::IncidentLog),
+        None => (modelled.summary.as_ref().map(|s| s.mean), Source::Model),
     };
-    let target_rows = vec![
+    let per_30k_threshold = targets.residents_per_ambulance.map(|r| 30_000.0 / r);
+    vec![
         row(
             "service_radius_km",
             "Average station service radius",
@@ -827,7 +802,7 @@ pub fn check(
             "Ambulance detention rate at hospitals",
             "平均院前急救压车率",
             Unit::Share,
-            detention.as_ref().and_then(|d| d.rate),
+            detention.and_then(|d| d.rate),
             targets.detention_rate_max,
             Comparison::Below,
             Source::IncidentLog,
@@ -847,7 +822,7 @@ pub fn check(
             "3-minute departure rate",
             "3分钟出车率",
             Unit::Share,
-            response.as_ref().and_then(|r| r.departure_3min_rate),
+            response.and_then(|r| r.departure_3min_rate),
             targets.departure_3min_rate_min,
             Comparison::AtLeast,
             Source::IncidentLog,
@@ -862,13 +837,72 @@ pub fn check(
             Comparison::AtLeast,
             Source::Scenario,
         ),
-    ];
+    ]
+}
+
+/// Runs the check. `log` is the incident log to use (the scenario's own, or another).
+pub fn check(
+    sc: &Scenario,
+    tm: &TravelModel,
+    log: &IncidentLog,
+    targets: &Targets,
+    opts: &CheckOptions,
+) -> Result<CheckReport, CheckError> {
+    if sc.stations.is_empty() {
+        return Err(CheckError::NoStations);
+    }
+    for (name, v) in [
+        ("call_handling_s", opts.call_handling_s),
+        ("turnout_s", opts.turnout_s),
+    ] {
+        if !(v.is_finite() && v >= 0.0) {
+            return Err(CheckError::Option(name));
+        }
+    }
+    let mut dq = DataQuality {
+        rows: log.rows,
+        invalid_rows: log.invalid.clone(),
+        ..Default::default()
+    };
+    let region = region_figures(sc);
+    let access = zone_access(sc, tm, opts, &mut dq)?;
+    let service_radius = service_radius(&region, &access, targets);
+    let fleet = fleet_figures(sc, &region, targets);
+
+    // 3-4. From the log.
+    let target_min = targets.mean_response_min.unwrap_or(12.0);
+    let has_log = !log.incidents.is_empty();
+    let detention = has_log
+        .then(|| detention_from_log(sc, &log.incidents, targets.detention_threshold_min, &mut dq));
+    let response = has_log.then(|| response_from_log(sc, &log.incidents, target_min, &mut dq));
+
+    // 5. Modelled.
+    let modelled_items: Vec<(f64, f64)> = access
+        .iter()
+        .map(|a| (a.modelled_response_min, a.population))
+        .collect();
+    let modelled_response = ModelledResponse {
+        call_handling_s: opts.call_handling_s,
+        turnout_s: opts.turnout_s,
+        target_min,
+        summary: stats::summarize_weighted(&modelled_items),
+        share_within_target: stats::weighted_share_within(&modelled_items, target_min),
+        zones: access,
+    };
+    let targets_table = target_rows(
+        targets,
+        &service_radius,
+        &fleet,
+        detention.as_ref(),
+        response.as_ref(),
+        &modelled_response,
+    );
     Ok(CheckReport {
         scenario: sc.name.clone(),
         targets_id: targets.id.clone(),
         targets_name: targets.name.clone(),
         region,
-        targets: target_rows,
+        targets: targets_table,
         service_radius,
         fleet,
         detention,
