@@ -29,6 +29,14 @@ fn instance(name: &str, r1: f64, r2: f64) -> (Coverage, DoubleCoverage) {
     (near, dc)
 }
 
+/// Prints a solve's certificate.
+fn report(what: &str, c: &ems::optimize::Certificate) {
+    println!(
+        "{what}: objective {:.1}, bound {:.1}, gap {:.3} %, optimal {}, {} nodes, {:.2} s",
+        c.objective, c.bound, c.gap_pct, c.optimal, c.nodes, c.seconds
+    );
+}
+
 fn options(n: usize) -> FleetOptions {
     let mut o = FleetOptions::new(n);
     o.max_per_site = Some(3);
@@ -43,15 +51,7 @@ fn bench(c: &mut Criterion) {
         let (cov, dc) = instance(name, r1, r2);
         for q in [0.1, 0.3] {
             let s = mexclp::solve(&cov, q, &options(n)).unwrap();
-            println!(
-                "{name} MEXCLP N={n} q={q}: objective {:.1}, bound {:.1}, gap {:.3} %, optimal {}, {} nodes, {:.2} s",
-                s.cert.objective,
-                s.cert.bound,
-                s.cert.gap_pct,
-                s.cert.optimal,
-                s.cert.nodes,
-                s.cert.seconds
-            );
+            report(&format!("{name} MEXCLP N={n} q={q}"), &s.cert);
             // Timing is only meaningful where the proof finishes before the limit.
             if s.cert.optimal {
                 g.bench_function(format!("mexclp/{name}/N{n}/q{q}"), |b| {
@@ -62,15 +62,7 @@ fn bench(c: &mut Criterion) {
         let alpha = 0.7;
         match backup::solve(&dc, alpha, &options(n)) {
             Ok(s) => {
-                println!(
-                    "{name} DSM N={n} alpha={alpha}: objective {:.1}, bound {:.1}, gap {:.3} %, optimal {}, {} nodes, {:.2} s",
-                    s.cert.objective,
-                    s.cert.bound,
-                    s.cert.gap_pct,
-                    s.cert.optimal,
-                    s.cert.nodes,
-                    s.cert.seconds
-                );
+                report(&format!("{name} DSM N={n} alpha={alpha}"), &s.cert);
                 if s.cert.optimal {
                     g.bench_function(format!("backup/{name}/N{n}"), |b| {
                         b.iter(|| backup::solve(&dc, alpha, &options(n)).unwrap())

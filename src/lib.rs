@@ -13,26 +13,34 @@
 //! # Layout
 //! - [`network`]: the road graph. OSM PBF/XML import, the compact CSR query graph, speed
 //!   profiles, snapping, Dijkstra, travel-time matrices, the binary cache, DIMACS `.gr` reading.
+//!   [`TravelModel`] is the one travel-time model; a scenario's is built by
+//!   [`TravelModel::for_scenario`], which shares the road network behind an `Arc`.
 //! - [`spatial`]: the local metric projection and the R-tree indexes (road pieces, points).
 //! - [`model`]: stations, hospitals, demand zones, the region boundary, incidents, and the TOML
 //!   scenario that names them; population from building footprints; the embedded demo.
 //! - [`standards`]: the annual standards check: target presets, the indicators and their
-//!   definitions, data-quality exclusions.
+//!   definitions (with typed units, comparisons and sources), data-quality exclusions.
 //! - [`optimize`]: location models with certified gaps (p-median, MCLP, LSCP, p-center) and
-//!   ambulance placement models (MEXCLP, backup coverage), the shared branch and bound,
-//!   benchmark readers, station planning and what-if evaluation.
+//!   ambulance placement models (MEXCLP, backup coverage) on one branch and bound with one
+//!   subgradient driver; one [`Certificate`] and one [`SolveOptions`] (time limit and node
+//!   budget) for all; benchmark readers; station planning, the changes a plan or a what-if makes
+//!   to a scenario (`optimize::change`), and what-if evaluation.
 //! - [`dispatch`]: the live fleet state (units, incidents, handover queues), the unit
-//!   lifecycle, the SQLite event log and its replay, and the dispatch rules (nearest unit by
-//!   road ETA, hospital by designation and detention) that the simulator will share.
-//! - [`api`]: the axum router behind `ems serve`: roles, JSON errors, idempotency keys, the
-//!   event stream and the OpenAPI document.
+//!   lifecycle, the SQLite event log and its replay, the dispatch rules (nearest unit by road
+//!   ETA, hospital by designation and detention) shared with the simulator, and the live
+//!   coverage rules (coverage now, the best move-up, today's figures) in `dispatch::coverage`.
+//! - [`api`]: the axum router behind `ems serve`, split by concern (state, bearer roles, JSON
+//!   bodies and idempotent writes, the event stream, the OpenAPI document, one route file per
+//!   resource); handlers are thin.
 //! - [`simulate`]: the discrete-event simulation of a year of calls with busy units and
-//!   hospital handover, Larson's exact hypercube model as its oracle, and the generator of the
-//!   demo's synthetic incident log.
-//! - [`report`]: text, JSON, HTML and SVG output.
-//! - `main.rs`: the `ems` command line (`import`, `route`, `population`, `check`, `optimize`,
-//!   `evaluate`, `solve-instance`, `synth-incidents`, `simulate`, `serve`, `demo`).
-//!
+//!   hospital handover, Larson's exact hypercube model as its oracle (sparse Gauss–Seidel), and
+//!   the generator of the demo's synthetic incident log.
+//! - [`report`]: text, typed JSON and GeoJSON, and HTML pages from askama templates
+//!   (`src/report/templates/`: one base layout, the map and histogram partials).
+//! - `src/main.rs` and `src/cli/` (the binary): the `ems` command line, one file per subcommand
+//!   (`import`, `route`, `population`, `check`, `synth-incidents`, `optimize`, `evaluate`,
+//!   `solve-instance`, `simulate`, `serve`, `demo`), each a clap `Args` struct and its `run`,
+//!   with typed option values (`LON,LAT`, `grid:300m`, `12min`, `STATION=N`) that clap parses.
 //!
 //! # Glossary
 //! - **ETA**: estimated time of arrival; here the road travel time from a point to another,
@@ -88,3 +96,10 @@ pub mod report;
 pub mod simulate;
 pub mod spatial;
 pub mod standards;
+
+pub use api::{AppState, Config, app, run};
+pub use dispatch::Fleet;
+pub use model::Scenario;
+pub use network::{RoadNetwork, SpeedProfile, TravelModel, TravelSettings};
+pub use optimize::{Certificate, SiteOptions, SolveOptions};
+pub use standards::{CheckOptions, CheckReport, Targets, check};

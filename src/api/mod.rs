@@ -4,7 +4,7 @@
 //! This module owns HTTP: routes, bearer-token roles, JSON bodies and errors, idempotency keys,
 //! the event stream and the OpenAPI document. It must not hold dispatch rules or lifecycle logic
 //! (those are [`crate::dispatch`]) nor compute travel times other than through the shared
-//! [`TravelModel`]. Shaped like axum's examples and mini-redis: [`app`] builds the router from a
+//! [`crate::network::TravelModel`]. Shaped like axum's examples and mini-redis: [`app`] builds the router from a
 //! state, and [`run`] serves it on a listener until a shutdown future completes, so tests drive
 //! the real server on `127.0.0.1:0`.
 //!

@@ -9,23 +9,38 @@ use std::path::Path;
 
 use super::csr::{ArcSpec, Csr, NO_SEGMENT};
 
-/// A malformed `.gr` file, with the line that is wrong.
+/// A line-oriented text file (a DIMACS `.gr` graph here, the optimizer's benchmark instances
+/// too) that cannot be read, with the line that is wrong.
 #[derive(Debug, thiserror::Error)]
-pub enum DimacsError {
-    /// The file could not be read.
+pub enum TextFileError {
+    /// The file could not be read: check the path.
     #[error("{path}: {source}")]
     Io {
         path: String,
         #[source]
         source: std::io::Error,
     },
-    /// A line does not follow the format; the message says which field.
+    /// A line does not follow the format; the message says which field (line 0: the file as a
+    /// whole).
     #[error("{path}:{line}: {message}")]
     Syntax {
         path: String,
         line: usize,
         message: String,
     },
+}
+
+/// A malformed `.gr` file.
+pub type DimacsError = TextFileError;
+
+/// A file's text and the name used in messages.
+pub fn read_text(path: &Path) -> Result<(String, String), TextFileError> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| TextFileError::Io {
+        path: name.clone(),
+        source: e,
+    })?;
+    Ok((text, name))
 }
 
 /// Reads a `.gr` file. Node ids in the returned graph are 0-based (file id - 1).

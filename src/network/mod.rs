@@ -10,14 +10,14 @@
 //! [`RoadNetwork`] (topology, geometry, points of interest); a [`SpeedProfile`] turns it into a
 //! [`Csr`]; [`TravelModel`] bundles both with the snapping index.
 
-pub mod build;
+pub(crate) mod build;
 pub mod cache;
 pub mod csr;
-pub mod dijkstra;
+pub(crate) mod dijkstra;
 pub mod dimacs;
-pub mod osm;
+pub(crate) mod osm;
 pub mod profile;
-pub mod tags;
+pub(crate) mod tags;
 pub mod travel;
 
 use std::io::{BufReader, Read};

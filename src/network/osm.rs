@@ -12,13 +12,6 @@ use quick_xml::events::{BytesStart, Event};
 use super::ImportError;
 use super::tags::{Oneway, Rejection, WayAttributes, classify_way};
 
-/// Which kind of extract a byte stream holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SourceFormat {
-    Pbf,
-    Xml,
-}
-
 /// A way that is kept for routing, before splitting.
 #[derive(Debug, Clone)]
 pub struct RawRoad {

@@ -4,7 +4,7 @@
 //! files beyond its own serde form; [`super::Csr::build`] applies a profile to a network.
 //!
 //! # Defaults and their sources
-//! - **Car** ([`SpeedProfile::car`]): the class speeds of [`super::tags::default_speed_kmh`] (OSRM
+//! - **Car** ([`SpeedProfile::car`]): the class speeds of `tags::default_speed_kmh` (OSRM
 //!   `car.lua`), or 80 % of a signed `maxspeed` (OSRM's reduction), factor 1.0 everywhere,
 //!   one-way streets respected.
 //! - **Ambulance** ([`SpeedProfile::ambulance`], the default everywhere in `ems`): the car speed

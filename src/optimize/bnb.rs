@@ -65,8 +65,27 @@ pub(crate) trait Relaxation {
     fn prunes(&self, bound: f64) -> bool;
     /// Tries the relaxation's choice of sites as a heuristic (the `node`-th node processed).
     fn heuristic(&mut self, status: &[u8], mult: &[f64], node: u64);
-    /// Fixes sites whose flipped choice cannot beat the incumbent.
-    fn fix(&mut self, status: &mut [u8], mult: &[f64]);
+    /// After [`Relaxation::relax`]: the free sites best first by their Lagrangian value.
+    fn order(&self) -> &[usize];
+    /// After [`Relaxation::relax`]: each site's Lagrangian value (its reduced cost).
+    fn site_values(&self) -> &[f64];
+    /// Fixes sites whose flipped choice cannot beat the incumbent ([`fix_by_swaps`] at the
+    /// relaxation's choice).
+    fn fix(&mut self, status: &mut [u8], mult: &[f64]) {
+        let Some((bound, chosen)) = self.relax(status, mult) else {
+            return;
+        };
+        let p = self.limits().p;
+        fix_by_swaps(
+            status,
+            bound,
+            &chosen,
+            self.order(),
+            self.site_values(),
+            p,
+            |b| self.prunes(b),
+        );
+    }
     /// Offers a complete solution.
     fn try_solution(&mut self, open: &[usize]);
     /// The free site to branch on.

@@ -11,8 +11,11 @@
 //!   the double standard model ([`backup`]), on the slots of [`fleet`].
 //! - Every solver reports a Lagrangian bound and the gap, and proves optimality by the shared
 //!   branch and bound (`bnb`) where it finishes within the time limit.
+//! - Every solver takes a [`SolveOptions`] (time limit, node budget, seed) and answers with a
+//!   [`Certificate`] (objective, bound, gap, whether proven, nodes, seconds).
 //! - The OR-Library ([`orlib`]) and São José dos Campos ([`mclp`]) benchmark readers, planning
-//!   on a scenario ([`plan`], behind `ems optimize`) and what-if ranking ([`evaluate`]).
+//!   on a scenario ([`plan`], behind `ems optimize`), the changes a plan or a what-if makes to a
+//!   scenario ([`change`]) and what-if ranking ([`evaluate`]).
 
 pub mod backup;
 mod bnb;
@@ -153,37 +156,12 @@ pub struct Instance {
     pub cost: Vec<f64>,
 }
 
-/// A benchmark instance file that cannot be read (OR-Library, São José dos Campos).
-#[derive(Debug, thiserror::Error)]
-pub enum InstanceFileError {
-    /// The file could not be read: check the path.
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    /// A line does not follow the format; the message says which field (line 0: the file as a
-    /// whole).
-    #[error("{path}:{line}: {message}")]
-    Syntax {
-        path: String,
-        line: usize,
-        message: String,
-    },
-}
+/// A benchmark instance file that cannot be read (OR-Library, São José dos Campos): the same
+/// line-oriented file error as the DIMACS reader's.
+pub use crate::network::dimacs::TextFileError as InstanceFileError;
 
 /// Reads an instance file's text.
-pub(crate) fn read_instance_text(
-    path: &std::path::Path,
-) -> Result<(String, String), InstanceFileError> {
-    let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| InstanceFileError::Io {
-        path: name.clone(),
-        source: e,
-    })?;
-    Ok((text, name))
-}
+pub(crate) use crate::network::dimacs::read_text as read_instance_text;
 
 /// Malformed optimisation input.
 #[derive(Debug, thiserror::Error, PartialEq)]

@@ -327,21 +327,12 @@ impl Relaxation for Search {
         }
     }
 
-    /// Lagrangian reduced-cost fixing at the best multipliers: the bound of the node with one
-    /// site's choice flipped is `L(λ)` with that site swapped against the marginal one.
-    fn fix(&mut self, status: &mut [u8], lambda: &[f64]) {
-        let Some((bound, chosen)) = self.lagrangian(status, lambda) else {
-            return;
-        };
-        bnb::fix_by_swaps(
-            status,
-            bound,
-            &chosen,
-            &self.order,
-            &self.rho,
-            self.limits.p,
-            |b| self.prunes(b),
-        );
+    fn order(&self) -> &[usize] {
+        &self.order
+    }
+
+    fn site_values(&self) -> &[f64] {
+        &self.rho
     }
 
     fn try_solution(&mut self, open: &[usize]) {

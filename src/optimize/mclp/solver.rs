@@ -391,19 +391,12 @@ impl Relaxation for Search {
         }
     }
 
-    fn fix(&mut self, status: &mut [u8], mu: &[f64]) {
-        let Some((bound, chosen)) = self.relax(status, mu) else {
-            return;
-        };
-        bnb::fix_by_swaps(
-            status,
-            bound,
-            &chosen,
-            &self.order,
-            &self.s,
-            self.limits.p,
-            |b| self.prunes(b),
-        );
+    fn order(&self) -> &[usize] {
+        &self.order
+    }
+
+    fn site_values(&self) -> &[f64] {
+        &self.s
     }
 
     fn try_solution(&mut self, open: &[usize]) {
