@@ -243,7 +243,10 @@ fn cache_round_trips_and_rejects_other_versions() {
     std::fs::write(&path, &raw).unwrap();
     let err = RoadNetwork::load(&path).unwrap_err().to_string();
     assert!(
-        err.contains("cache format version 2") && err.contains("ems import"),
+        err.contains(&format!(
+            "cache format version {}",
+            cache::FORMAT_VERSION + 1
+        )) && err.contains("ems import"),
         "{err}"
     );
     let err = network::import_path(&path).unwrap_err().to_string();

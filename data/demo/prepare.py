@@ -5,19 +5,22 @@ One-off data preparation, kept for provenance; ems itself never runs it. Needs `
 
 The extract lacks a few member ways of Monaco's boundary relations (they lie outside the clip), so
 the outer rings cannot be assembled as they are. This script chains the member ways that are
-present and closes each remaining gap with a straight line to the nearest free chain end, then
+present and closes each remaining gap with a straight line to the nearest free chain end. Where
+the chained ring passes a node twice (it pinches), the ring is not a valid polygon (OGC: a ring
+must be simple), so it is split into valid polygons with shapely's `buffer(0)` (same area). Then it
 writes:
 - boundary.geojson: the commune of Monaco (relation 2220322, admin_level=8), i.e. the land
   territory of the Principality;
 - quarters.geojson: the nine quarters (admin_level=10 relations) as demand-zone polygons, without
   population (`ems population --from-buildings` adds it).
-Data (c) OpenStreetMap contributors, ODbL 1.0.
+Data (c) OpenStreetMap contributors, ODbL 1.0. Needs `pip install osmium shapely`.
 """
 import json
 import math
 import sys
 
 import osmium
+from shapely.geometry import Polygon, mapping
 
 MAP = sys.argv[1] if len(sys.argv) > 1 else "maps/monaco.osm.pbf"
 OUT = sys.argv[2] if len(sys.argv) > 2 else "data/demo"
@@ -65,8 +68,22 @@ def ring(rel_id):
     return [list(p) for p in out]
 
 
+def geometry(rel_id):
+    """The relation's ring as GeoJSON, split into valid polygons where it pinches."""
+    poly = Polygon(ring(rel_id))
+    if poly.is_valid:
+        return {"type": "Polygon", "coordinates": [ring(rel_id)]}
+    fixed = poly.buffer(0)
+    assert fixed.is_valid and abs(fixed.area - poly.area) < 1e-9 * poly.area, rel_id
+    g = mapping(fixed)
+    rnd = lambda rings: [[[round(x, 7), round(y, 7)] for x, y in r] for r in rings]
+    if g["type"] == "Polygon":
+        return {"type": "Polygon", "coordinates": rnd(g["coordinates"])}
+    return {"type": "MultiPolygon", "coordinates": [rnd(p) for p in g["coordinates"]]}
+
+
 def feature(rel_id, props):
-    return {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring(rel_id)]}, "properties": props}
+    return {"type": "Feature", "geometry": geometry(rel_id), "properties": props}
 
 
 bnd = {"type": "FeatureCollection", "features": [feature(BOUNDARY, {"name": rels[BOUNDARY][0], "source": f"osm:relation/{BOUNDARY}"})]}

@@ -14,7 +14,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use geo::{Centroid, Coord, GeodesicArea, LineString, MultiPolygon, Polygon};
+use geo::{Centroid, LineString, MultiPolygon, Polygon};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -25,6 +25,7 @@ pub use incidents::{
 
 use crate::network::profile::ProfileError;
 use crate::network::{ImportError, RoadNetwork, SpeedProfile, TravelModel, TravelSettings};
+use crate::spatial::polygon::checked_polygon;
 
 /// A malformed or unreadable input file. Each variant names the file and, where it applies, the
 /// feature (0-based index in the `features` array, with its `id` if it has one) or CSV line, and
@@ -215,9 +216,10 @@ pub struct Region {
 }
 
 impl Region {
-    /// Geodesic area in km² (Karney's algorithm via `geo::GeodesicArea`).
+    /// Geodesic area in km² (Karney's algorithm via `geo::GeodesicArea`), the same for either
+    /// ring orientation, holes subtracted.
     pub fn area_km2(&self) -> f64 {
-        self.boundary.geodesic_area_unsigned() / 1e6
+        crate::spatial::polygon::multi_area_m2(&self.boundary) / 1e6
     }
 }
 
@@ -354,23 +356,18 @@ fn to_polygon(
     ctx: &FeatureCtx,
     rings: &[Vec<geojson::Position>],
 ) -> Result<Polygon<f64>, ModelError> {
-    let mut ls = Vec::new();
+    let mut out = Vec::with_capacity(rings.len());
     for ring in rings {
         let mut coords = Vec::with_capacity(ring.len());
         for p in ring {
-            let [x, y] = check_lon_lat(ctx, "geometry", p.as_slice())?;
-            coords.push(Coord { x, y });
+            coords.push(check_lon_lat(ctx, "geometry", p.as_slice())?);
         }
         if coords.len() < 4 {
             return Err(ctx.err("geometry", "a polygon ring needs at least 4 positions"));
         }
-        ls.push(LineString::new(coords));
+        out.push(coords);
     }
-    let mut it = ls.into_iter();
-    let exterior = it
-        .next()
-        .ok_or_else(|| ctx.err("geometry", "polygon without rings"))?;
-    Ok(Polygon::new(exterior, it.collect()))
+    checked_polygon(out).map_err(|e| ctx.err("geometry", e.to_string()))
 }
 
 fn feature_polygon(

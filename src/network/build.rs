@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use geo::{Centroid, Distance, GeodesicArea, Haversine, LineString, Point, Polygon};
+use geo::{Centroid, Distance, Haversine, LineString, Point, Polygon};
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use super::osm::{PoiKind, RawOsm};
@@ -235,7 +235,8 @@ fn pois_and_buildings(raw: &RawOsm, summary: &mut ImportSummary) -> (Vec<Poi>, V
             });
         }
         if let (Some(b), Some(poly)) = (&w.tags.building, &polygon) {
-            let area = poly.geodesic_area_unsigned();
+            // Either ring orientation: OSM ways run both ways round.
+            let area = crate::spatial::polygon::geodesic_area_m2(poly);
             if area.is_finite() && area > 0.0 {
                 buildings.push(Building {
                     lon_lat: centroid,

@@ -12,8 +12,10 @@ use super::RoadNetwork;
 
 /// File signature.
 pub const MAGIC: &[u8; 8] = b"EMSROAD\0";
-/// Bump whenever [`RoadNetwork`] or anything it contains changes shape.
-pub const FORMAT_VERSION: u32 = 1;
+/// Bump whenever [`RoadNetwork`] or anything it contains changes shape or meaning. 2: building
+/// footprint areas are right for either ring orientation (version 1 stored the rest of the
+/// Earth for clockwise footprints).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Cache read/write failures.
 #[derive(Debug, thiserror::Error)]

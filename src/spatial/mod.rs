@@ -1,7 +1,7 @@
 //! Projection and R-tree indexes.
 //!
-//! This module owns the local metric projection and the `rstar` R-trees over road pieces and
-//! points (stations, hospitals, demand). It must not know what a road, station or hospital *is*:
+//! This module owns the local metric projection, the `rstar` R-trees over road pieces and
+//! points (stations, hospitals, demand), and polygon validity and area ([`polygon`]). It must not know what a road, station or hospital *is*:
 //! it indexes polylines and points by id and answers nearest-neighbour and radius queries, so
 //! every analysis uses the same indexes.
 //!
@@ -12,6 +12,8 @@
 //! south of the centre up to 50° latitude (0.75 % at Monaco's edge of that band), which is ample
 //! for choosing the nearest road. The distances the rest of `ems` reports are haversine
 //! distances on the sphere, not projected ones.
+
+pub mod polygon;
 
 use rstar::primitives::{GeomWithData, Line};
 use rstar::{PointDistance, RTree};
