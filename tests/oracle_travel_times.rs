@@ -108,7 +108,7 @@ proptest! {
 #[test]
 fn snapping_equals_brute_force() {
     let tm =
-        TravelModel::for_map(ems::model::demo::map().unwrap(), TravelSettings::default()).unwrap();
+        TravelModel::for_map(ems::model::demo::map().unwrap(), TravelSettings::on_road()).unwrap();
     let mut rng = proptest::test_runner::TestRng::deterministic_rng(
         proptest::test_runner::RngAlgorithm::ChaCha,
     );
@@ -146,7 +146,7 @@ fn snapping_equals_brute_force() {
 #[test]
 fn snapped_point_times_equal_split_graph_oracle() {
     let tm =
-        TravelModel::for_map(ems::model::demo::map().unwrap(), TravelSettings::default()).unwrap();
+        TravelModel::for_map(ems::model::demo::map().unwrap(), TravelSettings::on_road()).unwrap();
     let mut rng = proptest::test_runner::TestRng::deterministic_rng(
         proptest::test_runner::RngAlgorithm::ChaCha,
     );
@@ -241,7 +241,7 @@ fn snapped_point_times_equal_split_graph_oracle() {
 #[test]
 fn matrix_and_routes_agree_with_single_queries() {
     let tm =
-        TravelModel::for_map(ems::model::demo::map().unwrap(), TravelSettings::default()).unwrap();
+        TravelModel::for_map(ems::model::demo::map().unwrap(), TravelSettings::on_road()).unwrap();
     let mut rng = proptest::test_runner::TestRng::deterministic_rng(
         proptest::test_runner::RngAlgorithm::ChaCha,
     );
@@ -296,5 +296,73 @@ fn matrix_and_routes_agree_with_single_queries() {
             "geometry {len} vs {}",
             r.eta.distance_m
         );
+    }
+}
+
+/// Issue #11: the off-road leg adds exactly `distance to the road / off-road speed` at each end
+/// of every query kind (point to point, one to many both ways, matrices), and its length to the
+/// distance; a free leg (`off_road_kmh = None`) leaves the road times alone.
+#[test]
+fn off_road_leg_adds_distance_over_speed() {
+    use ems::network::Direction;
+    let map = ems::model::demo::map().unwrap();
+    let road = TravelModel::for_map(map.clone(), TravelSettings::on_road()).unwrap();
+    let walk = TravelModel::for_map(
+        map,
+        TravelSettings {
+            off_road_kmh: Some(4.0),
+            ..TravelSettings::on_road()
+        },
+    )
+    .unwrap();
+    let mut rng = proptest::test_runner::TestRng::deterministic_rng(
+        proptest::test_runner::RngAlgorithm::ChaCha,
+    );
+    use rand::RngExt;
+    let pts: Vec<_> = (0..60)
+        .filter_map(|_| {
+            let p = [
+                rng.random_range(7.410..7.440),
+                rng.random_range(43.725..43.750),
+            ];
+            road.snap(p).ok()
+        })
+        .collect();
+    assert!(pts.len() > 30);
+    let leg = |s: &ems::network::Snapped| ((s.distance_m * 900.0).round() as u64, s.distance_m);
+    for s in &pts {
+        assert_eq!(walk.off_road(s), leg(s));
+        assert_eq!(road.off_road(s), (0, 0.0));
+    }
+    let (mut qr, mut qw) = (road.query(), walk.query());
+    for a in &pts[..10] {
+        for b in &pts {
+            let (r, w) = (road.eta(&mut qr, a, b), walk.eta(&mut qw, a, b));
+            let (Some(r), Some(w)) = (r, w) else {
+                assert_eq!(r.is_some(), w.is_some());
+                continue;
+            };
+            assert_eq!(w.time_ms, r.time_ms + leg(a).0 + leg(b).0, "{a:?} -> {b:?}");
+            assert!((w.distance_m - (r.distance_m + a.distance_m + b.distance_m)).abs() < 1e-6);
+        }
+        for dir in [Direction::Forward, Direction::Reverse] {
+            let r = road.one_to_many(&mut qr, a, &pts, dir, None);
+            let w = walk.one_to_many(&mut qw, a, &pts, dir, None);
+            for ((x, y), b) in r.iter().zip(&w).zip(&pts) {
+                assert_eq!(
+                    y.map(|e| e.time_ms),
+                    x.map(|e| e.time_ms + leg(a).0 + leg(b).0)
+                );
+            }
+        }
+    }
+    let (mr, mw) = (road.matrix(&pts, &pts, None), walk.matrix(&pts, &pts, None));
+    for (i, a) in pts.iter().enumerate() {
+        for (j, b) in pts.iter().enumerate() {
+            assert_eq!(
+                mw.get(i, j).map(|e| e.time_ms),
+                mr.get(i, j).map(|e| e.time_ms + leg(a).0 + leg(b).0)
+            );
+        }
     }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
-use super::args::{LonLat, positive};
+use super::args::{LonLat, non_negative, positive};
 use super::{Format, load_map, print_json};
 use ems::network::{SpeedProfile, TravelModel, TravelSettings};
 use ems::report;
@@ -31,6 +31,9 @@ pub struct RouteArgs {
     /// Snapping limit in metres.
     #[arg(long, default_value_t = 1000.0, value_parser = positive, allow_negative_numbers = true)]
     snap_limit: f64,
+    /// Speed of the off-road leg between each point and its road, km/h (0: free).
+    #[arg(long, default_value_t = ems::network::travel::DEFAULT_OFF_ROAD_KMH, value_parser = non_negative, allow_negative_numbers = true)]
+    off_road_kmh: f64,
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
 }
@@ -45,6 +48,7 @@ pub fn run(a: RouteArgs) -> Result<()> {
     let settings = TravelSettings {
         profile,
         snap_limit_m: a.snap_limit,
+        off_road_kmh: (a.off_road_kmh > 0.0).then_some(a.off_road_kmh),
     };
     let tm = TravelModel::for_map(net, settings)?;
     let sa = tm.snap(a.from.0).context("--from")?;

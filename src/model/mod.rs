@@ -702,6 +702,9 @@ pub struct ScenarioFile {
     pub profile: Option<SpeedProfile>,
     /// Snapping limit, metres (default 1,000).
     pub snap_limit_m: Option<f64>,
+    /// Speed of the off-road leg between a point and its road, km/h (default 5, walking; 0:
+    /// free).
+    pub off_road_kmh: Option<f64>,
     /// Time zone of incident timestamps written without an offset: `UTC` (default), a fixed
     /// offset such as `+08:00`, or an IANA name such as `Asia/Shanghai`.
     pub timezone: Option<String>,
@@ -887,6 +890,14 @@ impl Scenario {
                 return Err(bad(field, v));
             }
         }
+        if let Some(v) = file.off_road_kmh
+            && !(v.is_finite() && v >= 0.0)
+        {
+            return Err(ModelError::Toml {
+                path: path.to_string(),
+                message: format!("`off_road_kmh` must be 0 (free) or a positive speed, got {v}"),
+            });
+        }
         let timezone = match &file.timezone {
             None => TimeZoneSpec::default(),
             Some(tz) => TimeZoneSpec::parse(tz).ok_or_else(|| ModelError::Toml {
@@ -946,6 +957,11 @@ impl Scenario {
                 snap_limit_m: file
                     .snap_limit_m
                     .unwrap_or(crate::network::travel::DEFAULT_SNAP_LIMIT_M),
+                off_road_kmh: match file.off_road_kmh {
+                    None => Some(crate::network::travel::DEFAULT_OFF_ROAD_KMH),
+                    Some(v) if v > 0.0 => Some(v),
+                    Some(_) => None,
+                },
             },
         })
     }

@@ -12,6 +12,14 @@
 //! way; arriving is symmetric. Two points on the same segment also get the direct drive along
 //! it. A point farther from every road than [`TravelSettings::snap_limit_m`] is an error.
 //!
+//! # The off-road leg
+//! The straight line from a point to its snapped road point is not free: with
+//! [`TravelSettings::off_road_kmh`] set (the default, 5 km/h: a crew on foot with equipment),
+//! every time from or to a point includes `distance to the road / off-road speed`, and every
+//! distance includes that length. So a point placed far from the road (a station or hospital
+//! beyond the local streets the map holds, a demand point in a park) costs what reaching it
+//! costs instead of being hidden by a generous snapping limit.
+//!
 //! # Construction
 //! A scenario's model is built by `TravelModel::for_scenario` (in [`crate::model`]), which takes
 //! the profile and the snapping limit from the scenario; a bare map by [`TravelModel::for_map`]
@@ -123,30 +131,47 @@ type Entry = (u32, u64, f64);
 /// At most two entries per snapped point (one per direction of its segment).
 type Entries = [Option<Entry>; 2];
 
-/// How to travel on a map: the vehicle's speed profile and how far from a road a point may
-/// lie and still be placed on it. A scenario file sets both (`profile`, `snap_limit_m`).
+/// Default off-road speed, km/h: walking with equipment (about 1.4 m/s).
+pub const DEFAULT_OFF_ROAD_KMH: f64 = 5.0;
+
+/// How to travel on a map: the vehicle's speed profile, how far from a road a point may lie
+/// and still be placed on it, and how fast the rest of the way is covered. A scenario file sets
+/// them (`profile`, `snap_limit_m`, `off_road_kmh`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TravelSettings {
     pub profile: SpeedProfile,
     /// Largest distance from a road at which a point still snaps, metres.
     pub snap_limit_m: f64,
+    /// Speed of the off-road leg between a point and its road, km/h (`None`: the leg is free,
+    /// times are between road points only).
+    pub off_road_kmh: Option<f64>,
 }
 
 impl Default for TravelSettings {
-    /// The ambulance profile and a 1,000 m snapping limit.
+    /// The ambulance profile, a 1,000 m snapping limit and a 5 km/h off-road leg.
     fn default() -> Self {
         TravelSettings {
             profile: SpeedProfile::ambulance(),
             snap_limit_m: DEFAULT_SNAP_LIMIT_M,
+            off_road_kmh: Some(DEFAULT_OFF_ROAD_KMH),
         }
     }
 }
 
 impl TravelSettings {
-    /// The given profile with the default snapping limit.
+    /// The given profile with the default snapping limit and off-road leg.
     pub fn with_profile(profile: SpeedProfile) -> TravelSettings {
         TravelSettings {
             profile,
+            ..TravelSettings::default()
+        }
+    }
+
+    /// The default settings with a free off-road leg: times between road points only (for
+    /// oracle tests of the road search itself).
+    pub fn on_road() -> TravelSettings {
+        TravelSettings {
+            off_road_kmh: None,
             ..TravelSettings::default()
         }
     }
@@ -160,6 +185,8 @@ pub struct TravelModel {
     index: PolylineIndex,
     /// Largest distance from a road at which a point still snaps (metres).
     snap_limit_m: f64,
+    /// Milliseconds per metre of the off-road leg (0: free).
+    off_road_ms_per_m: f64,
 }
 
 impl TravelModel {
@@ -171,6 +198,7 @@ impl TravelModel {
         let TravelSettings {
             profile,
             snap_limit_m,
+            off_road_kmh,
         } = settings;
         let graph = Csr::build(&network, &profile)?;
         let projection = LocalProjection::around(&network.nodes);
@@ -184,6 +212,9 @@ impl TravelModel {
             graph,
             index,
             snap_limit_m,
+            off_road_ms_per_m: off_road_kmh
+                .filter(|v| v.is_finite() && *v > 0.0)
+                .map_or(0.0, |kmh| 3600.0 / kmh),
         })
     }
 
@@ -199,6 +230,17 @@ impl TravelModel {
     /// Largest distance from a road at which a point still snaps, metres.
     pub fn snap_limit_m(&self) -> f64 {
         self.snap_limit_m
+    }
+
+    /// The off-road leg of a snapped point: milliseconds and metres between it and its road.
+    pub fn off_road(&self, s: &Snapped) -> (u64, f64) {
+        if self.off_road_ms_per_m == 0.0 {
+            return (0, 0.0);
+        }
+        (
+            (s.distance_m * self.off_road_ms_per_m).round() as u64,
+            s.distance_m,
+        )
     }
 
     /// Fresh query state for this graph (one per thread; reuse it across queries).
@@ -267,35 +309,39 @@ impl TravelModel {
         )
     }
 
-    /// Where a vehicle leaving `s` enters the graph: up to two `(node, ms, m)` entries.
+    /// Where a vehicle leaving `s` enters the graph: up to two `(node, ms, m)` entries, the
+    /// off-road leg included.
     fn departures(&self, s: &Snapped) -> Entries {
         let seg = &self.network.segments[s.segment as usize];
         let (len, [tf, tb]) = self.seg_len_times(s);
+        let (om, ol) = self.off_road(s);
         let f = s.fraction;
         [
             (tf != u32::MAX).then(|| {
                 (
                     seg.to,
-                    ((1.0 - f) * tf as f64).round() as u64,
-                    (1.0 - f) * len,
+                    ((1.0 - f) * tf as f64).round() as u64 + om,
+                    (1.0 - f) * len + ol,
                 )
             }),
-            (tb != u32::MAX).then(|| (seg.from, (f * tb as f64).round() as u64, f * len)),
+            (tb != u32::MAX).then(|| (seg.from, (f * tb as f64).round() as u64 + om, f * len + ol)),
         ]
     }
 
-    /// Graph nodes from which a vehicle reaches `s`, with the remaining cost on its segment.
+    /// Graph nodes from which a vehicle reaches `s`, with the remaining cost on its segment
+    /// and the off-road leg.
     fn arrivals(&self, s: &Snapped) -> Entries {
         let seg = &self.network.segments[s.segment as usize];
         let (len, [tf, tb]) = self.seg_len_times(s);
+        let (om, ol) = self.off_road(s);
         let f = s.fraction;
         [
-            (tf != u32::MAX).then(|| (seg.from, (f * tf as f64).round() as u64, f * len)),
+            (tf != u32::MAX).then(|| (seg.from, (f * tf as f64).round() as u64 + om, f * len + ol)),
             (tb != u32::MAX).then(|| {
                 (
                     seg.to,
-                    ((1.0 - f) * tb as f64).round() as u64,
-                    (1.0 - f) * len,
+                    ((1.0 - f) * tb as f64).round() as u64 + om,
+                    (1.0 - f) * len + ol,
                 )
             }),
         ]
@@ -317,17 +363,19 @@ impl TravelModel {
     }
 
     /// The drive from `a` to `b` along their common segment, if they share one and its
-    /// direction allows it.
+    /// direction allows it, with both off-road legs.
     fn direct(&self, a: &Snapped, b: &Snapped) -> Option<Eta> {
         if a.segment != b.segment {
             return None;
         }
         let (len, [tf, tb]) = self.seg_len_times(a);
+        let (am, al) = self.off_road(a);
+        let (bm, bl) = self.off_road(b);
         let d = b.fraction - a.fraction;
         let t = if d >= 0.0 { tf } else { tb };
         (t != u32::MAX).then(|| Eta {
-            time_ms: (d.abs() * t as f64).round() as u64,
-            distance_m: d.abs() * len,
+            time_ms: (d.abs() * t as f64).round() as u64 + am + bm,
+            distance_m: d.abs() * len + al + bl,
         })
     }
 
