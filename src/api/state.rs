@@ -86,6 +86,11 @@ impl AppState {
     /// Builds the travel model, opens the event log at `config.db` and replays it.
     pub fn open(sc: Scenario, config: Config) -> Result<AppState, ServeError> {
         let tm = TravelModel::for_scenario(&sc)?;
+        // Stations and hospitals off the road map are left out, and said so.
+        let (sc, placement) = sc.on_map(&tm);
+        for line in placement.lines() {
+            tracing::warn!("{line}");
+        }
         let hospitals = sc
             .hospitals
             .iter()

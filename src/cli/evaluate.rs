@@ -39,6 +39,7 @@ pub struct EvaluateArgs {
 pub fn run(a: EvaluateArgs) -> Result<()> {
     let sc = load_scenario(a.scenario.as_deref(), false)?;
     let tm = sc.travel_model()?;
+    let sc = super::on_map(sc, &tm);
     let mut changes = Vec::new();
     for LonLat(p) in &a.add_site {
         tm.snap(*p)

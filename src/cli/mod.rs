@@ -102,6 +102,16 @@ pub fn load_map(map: Option<&Path>) -> Result<RoadNetwork> {
     }
 }
 
+/// The scenario with its stations and hospitals off the road map left out, each reported on
+/// standard error with its distance to the road; stations without ambulances are reported too.
+pub fn on_map(sc: Scenario, tm: &ems::network::TravelModel) -> Scenario {
+    let (used, placement) = sc.on_map(tm);
+    for line in placement.lines() {
+        eprintln!("warning: {line}");
+    }
+    used
+}
+
 /// A scenario from `--scenario`, or the embedded demo; `skip_invalid` for its incident log.
 pub fn load_scenario(path: Option<&Path>, skip_invalid: bool) -> Result<Scenario> {
     Ok(match path {

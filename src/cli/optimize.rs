@@ -234,6 +234,7 @@ pub fn run(a: OptimizeArgs) -> Result<()> {
     let req = request(&a)?;
     let sc = load_scenario(a.scenario.as_deref(), false)?;
     let tm = sc.travel_model()?;
+    let sc = super::on_map(sc, &tm);
     let before = modelled(&sc, &tm, &a)?;
     let made = if req.model.places_ambulances() {
         fleet(&sc, &tm, &a, &req, &before)?

@@ -96,6 +96,7 @@ fn compare(a: &SimulateArgs, pa: &Path, pb: &Path) -> Result<()> {
     let run_one = |p: &Path| -> Result<sim::Outcome> {
         let sc = Scenario::load(p)?;
         let tm = sc.travel_model()?;
+        let sc = super::on_map(sc, &tm);
         let o = a.options(&sc);
         let prepared = sim::prepare(&sc, &tm, &o, None)?;
         Ok(sim::simulate(&sc, &prepared, &o)?)
@@ -118,6 +119,7 @@ pub fn run(a: SimulateArgs) -> Result<()> {
     let base = load_scenario(a.scenario.as_deref(), false)?;
     let sc = change::apply(&base, &a.changes(), "ems simulate --add-station")?;
     let tm = sc.travel_model()?;
+    let sc = super::on_map(sc, &tm);
     let o = a.options(&sc);
     let trace = match &a.calls {
         Some(p) => Some(model::read_incidents(

@@ -34,6 +34,7 @@ pub struct SynthArgs {
 pub fn run(a: SynthArgs) -> Result<()> {
     let sc = load_scenario(a.scenario.as_deref(), false)?;
     let tm = sc.travel_model()?;
+    let sc = super::on_map(sc, &tm);
     let opts = SynthOptions {
         seed: a.seed,
         year: a.year,

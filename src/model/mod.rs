@@ -8,6 +8,7 @@
 
 pub mod demo;
 pub mod incidents;
+pub mod placement;
 pub mod population;
 
 use std::collections::HashSet;

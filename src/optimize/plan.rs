@@ -239,6 +239,9 @@ pub enum PlanError {
     /// Some demand cannot be served as asked; the message names the demand points by id.
     #[error("{0}")]
     Demand(String),
+    /// The incident log has calls, but none inside the region.
+    #[error(transparent)]
+    NoCallOnMap(#[from] crate::model::placement::NoCallOnMap),
     /// A value is out of range.
     #[error("{0}")]
     Invalid(String),
@@ -341,12 +344,21 @@ impl Problem {
                 .iter()
                 .map(|z| (z.lon_lat, z.population, z.id.as_str()))
                 .collect(),
-            DemandSource::Incidents => sc
-                .incidents
-                .incidents
-                .iter()
-                .map(|i| (i.lon_lat, 1.0, i.id.as_str()))
-                .collect(),
+            DemandSource::Incidents => {
+                let split = crate::model::placement::split_by_region(sc, &sc.incidents.incidents);
+                if !sc.incidents.incidents.is_empty() && split.inside.is_empty() {
+                    return Err(crate::model::placement::NoCallOnMap::new(
+                        sc,
+                        &sc.incidents.incidents,
+                    )
+                    .into());
+                }
+                split
+                    .inside
+                    .iter()
+                    .map(|i| (i.lon_lat, 1.0, i.id.as_str()))
+                    .collect()
+            }
         };
         if points.is_empty() {
             return Err(PlanError::NoDemand(match req.demand {
@@ -364,6 +376,18 @@ impl Problem {
                 w.push(*wt);
                 ids.push(id.to_string());
             }
+        }
+        if !w.iter().any(|x| *x > 0.0) {
+            return Err(PlanError::NoDemand(match req.demand {
+                DemandSource::Zones => {
+                    "no demand zone with residents lies on the road map (check the zones' \
+                     coordinates and the snapping limit)"
+                }
+                DemandSource::Incidents => {
+                    "no incident inside the region lies on the road map (check the log's \
+                     coordinates and the snapping limit)"
+                }
+            }));
         }
         // Candidates: existing stations first, then new points.
         let mut cand: Vec<Snapped> = Vec::new();
@@ -539,7 +563,12 @@ pub fn plan(sc: &Scenario, tm: &TravelModel, req: &PlanRequest) -> Result<Plan, 
     let pb = Problem::build(sc, tm, req)?;
     let (cand, existing, n, m) = (&pb.cand, pb.existing, pb.n, pb.m);
     let (w, time_s) = (&pb.w, &pb.time_s);
-    let p = existing + req.add;
+    // Stations without ambulances are not stations: candidates like any new site.
+    let staffed: Vec<usize> = (0..existing)
+        .filter(|&j| sc.stations[j].ambulances > 0)
+        .collect();
+    let is_staffed = |j: usize| j < existing && sc.stations[j].ambulances > 0;
+    let p = staffed.len() + req.add;
     if req.model != Model::Lscp && (p == 0 || p > m) {
         return Err(OptimizeError::BadP { p, m }.into());
     }
@@ -548,7 +577,7 @@ pub fn plan(sc: &Scenario, tm: &TravelModel, req: &PlanRequest) -> Result<Plan, 
         fixed_open: if req.relocate {
             Vec::new()
         } else {
-            (0..existing).collect()
+            staffed.clone()
         },
         solve: req.solve.clone(),
     };
@@ -556,7 +585,7 @@ pub fn plan(sc: &Scenario, tm: &TravelModel, req: &PlanRequest) -> Result<Plan, 
     let total: f64 = w.iter().sum();
     let covered_by = |open: &[usize]| pb.covered_by(open, req.standard);
     let mean_min = |open: &[usize]| pb.mean_min(open);
-    let before: Vec<usize> = (0..existing).collect();
+    let before: Vec<usize> = staffed.clone();
     // Each model's answer, in the plan's units (minutes for times).
     let rescale = |c: Certificate, f: f64| Certificate {
         objective: c.objective * f,
@@ -608,8 +637,8 @@ pub fn plan(sc: &Scenario, tm: &TravelModel, req: &PlanRequest) -> Result<Plan, 
         ..cert
     };
     // Describe each new site: who it serves and who it newly covers.
-    let new: Vec<usize> = open.iter().copied().filter(|&j| j >= existing).collect();
-    let kept: Vec<usize> = open.iter().copied().filter(|&j| j < existing).collect();
+    let new: Vec<usize> = open.iter().copied().filter(|&j| !is_staffed(j)).collect();
+    let kept: Vec<usize> = open.iter().copied().filter(|&j| is_staffed(j)).collect();
     let covered_without = |skip: usize| -> f64 {
         let rest: Vec<usize> = open.iter().copied().filter(|&j| j != skip).collect();
         covered_by(&rest)

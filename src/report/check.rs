@@ -342,6 +342,20 @@ fn data_quality(o: &mut String, r: &CheckReport) {
         "on_scene before departed (left out of travel)",
         &dq.travel_out_of_order,
     );
+    exclusions(
+        o,
+        "incidents outside the region boundary (left out of the region's figures)",
+        &dq.outside_region,
+    );
+    for x in &dq.off_map {
+        o.push_str(&format!("  {x}: left out\n"));
+    }
+    if !dq.unstaffed_stations.is_empty() {
+        o.push_str(&format!(
+            "  stations with no ambulance, not counted as stations (radius, nearest station): {}\n",
+            dq.unstaffed_stations.join(", ")
+        ));
+    }
     if !dq.unsnapped_zones.is_empty() {
         o.push_str(&format!(
             "  zones off the road network: {}\n",

@@ -35,6 +35,12 @@ pub fn text(s: &Summary) -> String {
         s.replications,
         e(&s.calls_per_replication, 1.0, "")
     );
+    if s.calls_left_out > 0 {
+        o.push_str(&format!(
+            "{} replayed calls outside the region or off the road map were left out\n",
+            s.calls_left_out
+        ));
+    }
     if s.unstable {
         o.push_str(
             "unstable: demand exceeds capacity (calls were piling up when the last one came; \

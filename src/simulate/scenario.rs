@@ -153,6 +153,8 @@ pub struct Prepared {
     trace: Option<Vec<Call>>,
     trace_ids: Vec<String>,
     origin: DateTime<FixedOffset>,
+    /// Trace calls outside the region or off the map, left out.
+    calls_left_out: usize,
 }
 
 /// An estimate over replications.
@@ -224,6 +226,8 @@ pub struct Summary {
     /// In some replication at least 1 % of the calls (and 10) were still waiting for a unit
     /// when the last call came: demand exceeds capacity, and the figures depend on the horizon.
     pub unstable: bool,
+    /// Replayed calls outside the region or off the road map, left out.
+    pub calls_left_out: usize,
 }
 
 /// One replication's headline figures (for paired comparisons).
@@ -319,8 +323,15 @@ struct Trace {
     origin: DateTime<FixedOffset>,
 }
 
-/// One atom per logged call on the map, and the calls in time order.
-fn trace_atoms(tm: &TravelModel, log: &IncidentLog, atoms: &mut Atoms) -> Result<Trace, SimError> {
+/// One atom per logged call inside the region and on the map, and the calls in time order;
+/// `left_out` counts the others. A log none of whose calls is on the map is an error.
+fn trace_atoms(
+    sc: &Scenario,
+    tm: &TravelModel,
+    log: &IncidentLog,
+    atoms: &mut Atoms,
+    left_out: &mut usize,
+) -> Result<Trace, SimError> {
     let first = log
         .incidents
         .iter()
@@ -336,7 +347,12 @@ fn trace_atoms(tm: &TravelModel, log: &IncidentLog, atoms: &mut Atoms) -> Result
     let mut calls = Vec::new();
     let mut ids = Vec::new();
     for inc in &log.incidents {
-        let Ok(s) = tm.snap(inc.lon_lat) else {
+        let snapped = tm
+            .snap(inc.lon_lat)
+            .ok()
+            .filter(|_| sc.in_region(inc.lon_lat));
+        let Some(s) = snapped else {
+            *left_out += 1;
             continue;
         };
         atoms.push(s, inc.zone.clone(), inc.lon_lat, 0.0);
@@ -348,6 +364,11 @@ fn trace_atoms(tm: &TravelModel, log: &IncidentLog, atoms: &mut Atoms) -> Result
             condition: Capability::for_condition(inc.condition.as_deref()),
         });
         ids.push(inc.id.clone());
+    }
+    if calls.is_empty() {
+        return Err(SimError::Empty(
+            crate::model::placement::NoCallOnMap::new(sc, &log.incidents).to_string(),
+        ));
     }
     let mut order: Vec<usize> = (0..calls.len()).collect();
     order.sort_by(|&a, &b| calls[a].t.total_cmp(&calls[b].t).then(a.cmp(&b)));
@@ -427,6 +448,7 @@ pub fn prepare(
         .map(|h| snap(tm, h.lon_lat, &format!("hospital `{}`", h.id)))
         .collect::<Result<_, _>>()?;
     let mut atoms = Atoms::default();
+    let mut left_out = 0;
     let trace = match trace {
         None => {
             for z in &sc.demand {
@@ -436,7 +458,7 @@ pub fn prepare(
             }
             None
         }
-        Some(log) => Some(trace_atoms(tm, log, &mut atoms)?),
+        Some(log) => Some(trace_atoms(sc, tm, log, &mut atoms, &mut left_out)?),
     };
     let origin = match &trace {
         Some(t) => t.origin,
@@ -496,6 +518,7 @@ pub fn prepare(
         trace: trace_calls,
         trace_ids,
         origin,
+        calls_left_out: left_out,
     })
 }
 
@@ -696,6 +719,7 @@ pub fn simulate(sc: &Scenario, p: &Prepared, o: &SimOptions) -> Result<Outcome, 
             .map(|(u, id)| (id.clone(), col(&|k| Some(reps[k].busy[u]))))
             .collect(),
         unstable: reps.iter().any(|r| r.unstable),
+        calls_left_out: p.calls_left_out,
     };
     let figures = (0..reps.len())
         .map(|k| RepFigures {

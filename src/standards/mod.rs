@@ -40,7 +40,7 @@ use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
 
 use crate::model::{Incident, IncidentLog, InvalidRow, Scenario};
-use crate::network::{Direction, Seed, SnapError, Snapped, TravelModel};
+use crate::network::{Direction, Seed, Snapped, TravelModel};
 use crate::spatial::{LocalProjection, PointIndex, PolygonIndex};
 pub use stats::{Summary, WeightedSummary};
 pub use targets::Targets;
@@ -69,16 +69,13 @@ impl Default for CheckOptions {
 /// Why a check cannot run.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
-    /// The scenario has no stations: the service radius and response times are undefined.
-    #[error("the scenario has no stations")]
-    NoStations,
-    /// A station is off the road network.
-    #[error("station `{id}`: {source}")]
-    Station {
-        id: String,
-        #[source]
-        source: SnapError,
-    },
+    /// The scenario has no station with an ambulance on the map: the service radius and
+    /// response times are undefined.
+    #[error("the scenario has no station with an ambulance on the road map{0}")]
+    NoStations(String),
+    /// A log was given, but none of its calls lies inside the region.
+    #[error(transparent)]
+    NoCallOnMap(#[from] crate::model::placement::NoCallOnMap),
     /// An option is out of range.
     #[error("`{0}` must be a non-negative number of seconds")]
     Option(&'static str),
@@ -376,6 +373,13 @@ pub struct DataQuality {
     pub unsnapped_zones: Vec<String>,
     /// Demand zones that no station reaches by road.
     pub unreachable_zones: Vec<String>,
+    /// Stations, hospitals and demand points beyond the snapping limit (left out, with their
+    /// distance to the road).
+    pub off_map: Vec<crate::model::placement::OffMap>,
+    /// Stations with no ambulance (not counted as stations).
+    pub unstaffed_stations: Vec<String>,
+    /// Incidents outside the region boundary (left out of the region's figures).
+    pub outside_region: Exclusions,
 }
 
 /// The complete result of a check.
@@ -411,16 +415,12 @@ fn zone_access(
     opts: &CheckOptions,
     dq: &mut DataQuality,
 ) -> Result<Vec<ZoneAccess>, CheckError> {
+    // The stations are on the map (the check removed those that are not).
     let stations: Vec<Snapped> = sc
         .stations
         .iter()
-        .map(|s| {
-            tm.snap(s.lon_lat).map_err(|e| CheckError::Station {
-                id: s.id.clone(),
-                source: e,
-            })
-        })
-        .collect::<Result<_, _>>()?;
+        .filter_map(|s| tm.snap(s.lon_lat).ok())
+        .collect();
     let mut zones = Vec::new();
     let mut snapped = Vec::new();
     for z in &sc.demand {
@@ -848,9 +848,18 @@ pub fn check(
     targets: &Targets,
     opts: &CheckOptions,
 ) -> Result<CheckReport, CheckError> {
-    if sc.stations.is_empty() {
-        return Err(CheckError::NoStations);
+    let sc_all_ambulances: u32 = sc.stations.iter().map(|s| s.ambulances).sum();
+    let (mut used, placement) = sc.on_map(tm);
+    used.stations.retain(|s| s.ambulances > 0);
+    if used.stations.is_empty() {
+        let why = if sc.stations.is_empty() {
+            " (it has none)".to_string()
+        } else {
+            format!(": {}", placement.lines().join("; "))
+        };
+        return Err(CheckError::NoStations(why));
     }
+    let sc = &used;
     for (name, v) in [
         ("call_handling_s", opts.call_handling_s),
         ("turnout_s", opts.turnout_s),
@@ -862,19 +871,31 @@ pub fn check(
     let mut dq = DataQuality {
         rows: log.rows,
         invalid_rows: log.invalid.clone(),
+        off_map: placement.off_map,
+        unstaffed_stations: placement.unstaffed_stations,
         ..Default::default()
     };
-    let region = region_figures(sc);
+    let in_region = crate::model::placement::split_by_region(sc, &log.incidents);
+    if !log.incidents.is_empty() && in_region.inside.is_empty() {
+        return Err(crate::model::placement::NoCallOnMap::new(sc, &log.incidents).into());
+    }
+    for line in in_region.outside_lines {
+        dq.outside_region.add(line);
+    }
+    let calls: Vec<Incident> = in_region.inside.into_iter().cloned().collect();
+    let mut region = region_figures(sc);
+    // Every ambulance counts in the fleet, at a station on the map or not.
+    region.ambulances = sc_all_ambulances;
     let access = zone_access(sc, tm, opts, &mut dq)?;
     let service_radius = service_radius(&region, &access, targets);
     let fleet = fleet_figures(sc, &region, targets);
 
     // 3-4. From the log.
     let target_min = targets.mean_response_min.unwrap_or(12.0);
-    let has_log = !log.incidents.is_empty();
-    let detention = has_log
-        .then(|| detention_from_log(sc, &log.incidents, targets.detention_threshold_min, &mut dq));
-    let response = has_log.then(|| response_from_log(sc, &log.incidents, target_min, &mut dq));
+    let has_log = !calls.is_empty();
+    let detention =
+        has_log.then(|| detention_from_log(sc, &calls, targets.detention_threshold_min, &mut dq));
+    let response = has_log.then(|| response_from_log(sc, &calls, target_min, &mut dq));
 
     // 5. Modelled.
     let modelled_items: Vec<(f64, f64)> = access
@@ -921,8 +942,7 @@ pub fn node_response_minutes(
     opts: &CheckOptions,
 ) -> Vec<Option<f64>> {
     let seeds: Vec<Seed> = sc
-        .stations
-        .iter()
+        .staffed_stations()
         .filter_map(|s| tm.snap(s.lon_lat).ok())
         .flat_map(|sn| tm.departure_seeds(&sn).collect::<Vec<_>>())
         .collect();
