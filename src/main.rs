@@ -22,6 +22,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Import(cli::import::ImportArgs),
+    Init(cli::init::InitArgs),
     Route(cli::route::RouteArgs),
     Population(cli::population::PopulationArgs),
     Check(cli::check::CheckArgs),
@@ -37,6 +38,7 @@ enum Command {
 fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Import(a) => cli::import::run(a),
+        Command::Init(a) => cli::init::run(a),
         Command::Route(a) => cli::route::run(a),
         Command::Population(a) => cli::population::run(a),
         Command::Check(a) => cli::check::run(a),

@@ -6,9 +6,12 @@ use anyhow::Result;
 use clap::Args;
 use serde::Serialize;
 
-use super::{Format, import_with_progress, print_json};
-use ems::network::{self, ImportSummary};
+use anyhow::Context;
+
+use super::{Format, import_with_progress, print_json, write_file};
+use ems::network::{self, ImportSummary, PoiKind, RoadNetwork};
 use ems::report;
+use ems::report::geojson::point_collection;
 
 /// Import an OSM extract (.osm.pbf or .osm XML) into a road-graph cache and print a summary.
 #[derive(Args)]
@@ -21,6 +24,11 @@ pub struct ImportArgs {
     /// Do not write a cache, only print the summary.
     #[arg(long)]
     no_cache: bool,
+    /// Also write the hospitals, ambulance stations and fire stations found, with their OSM
+    /// ids and tags, as GeoJSON in this folder (hospitals.geojson, ambulance_stations.geojson,
+    /// fire_stations.geojson), to correct in QGIS.
+    #[arg(long)]
+    export_pois: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
 }
@@ -52,6 +60,46 @@ fn default_cache_path(extract: &Path) -> PathBuf {
     PathBuf::from(format!("{stem}.ems"))
 }
 
+/// A POI's GeoJSON properties: what OSM says of it.
+#[derive(Serialize)]
+struct PoiProperties<'a> {
+    /// `node/ID` or `way/ID`.
+    osm: &'a str,
+    name: Option<&'a str>,
+    kind: PoiKind,
+    emergency: bool,
+    tags: &'a std::collections::BTreeMap<String, String>,
+}
+
+/// Writes one GeoJSON per POI kind into `dir`; returns the files and counts.
+fn export_pois(net: &RoadNetwork, dir: &Path) -> Result<Vec<(PathBuf, usize)>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    let mut out = Vec::new();
+    for (kind, file) in [
+        (PoiKind::Hospital, "hospitals.geojson"),
+        (PoiKind::AmbulanceStation, "ambulance_stations.geojson"),
+        (PoiKind::FireStation, "fire_stations.geojson"),
+    ] {
+        let items: Vec<_> = net.pois.iter().filter(|p| p.kind == kind).collect();
+        let fc = point_collection(items.iter().map(|p| {
+            (
+                p.lon_lat,
+                PoiProperties {
+                    osm: &p.osm,
+                    name: p.name.as_deref(),
+                    kind: p.kind,
+                    emergency: p.emergency,
+                    tags: &p.tags,
+                },
+            )
+        }));
+        let path = dir.join(file);
+        write_file(&path, serde_json::to_string_pretty(&fc)?)?;
+        out.push((path, items.len()));
+    }
+    Ok(out)
+}
+
 pub fn run(a: ImportArgs) -> Result<()> {
     let is_cache = network::file_kind(&a.extract)? == Some(network::FileKind::Cache);
     let t0 = std::time::Instant::now();
@@ -66,6 +114,11 @@ pub fn run(a: ImportArgs) -> Result<()> {
             path: out.display().to_string(),
             bytes,
         });
+    }
+    if let Some(dir) = &a.export_pois {
+        for (path, n) in export_pois(&net, dir)? {
+            eprintln!("wrote {} ({n} objects)", path.display());
+        }
     }
     match a.format {
         Format::Json => print_json(&ImportJson {

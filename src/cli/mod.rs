@@ -12,6 +12,7 @@ pub mod check;
 pub mod demo;
 pub mod evaluate;
 pub mod import;
+pub mod init;
 pub mod optimize;
 pub mod population;
 pub mod route;

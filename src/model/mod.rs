@@ -6,18 +6,24 @@
 //! [`ModelError`] naming the file, the feature or row, and the field. The formats are documented
 //! with tables and examples in `README.md` ("File formats").
 
+pub mod city;
+pub mod demand;
 pub mod demo;
+pub mod gis;
 pub mod incidents;
 pub mod placement;
 pub mod population;
+pub mod write;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use geo::{Centroid, LineString, MultiPolygon, Polygon};
+use geo::{Centroid, MultiPolygon, Polygon};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+
+pub use write::{boundary_geojson, demand_zones_geojson, hospitals_geojson, stations_geojson};
 
 pub use incidents::{
     Incident, IncidentLog, InvalidRow, ParseOptions, TimeZoneSpec, parse_incidents, read_incidents,
@@ -371,7 +377,7 @@ fn to_polygon(
     checked_polygon(out).map_err(|e| ctx.err("geometry", e.to_string()))
 }
 
-fn feature_polygon(
+pub(crate) fn feature_polygon(
     ctx: &FeatureCtx,
     g: &geojson::GeometryValue,
 ) -> Result<Option<MultiPolygon<f64>>, ModelError> {
@@ -634,53 +640,6 @@ fn read_text(path: &Path) -> Result<String, ModelError> {
 /// Reads a demand-zones file.
 pub fn read_demand_zones(path: &Path) -> Result<Vec<DemandZone>, ModelError> {
     parse_demand_zones(&read_text(path)?, &path.display().to_string())
-}
-
-/// Writes demand zones as GeoJSON text (the format [`parse_demand_zones`] reads).
-pub fn demand_zones_geojson(zones: &[DemandZone]) -> String {
-    let features: Vec<Value> = zones
-        .iter()
-        .map(|z| {
-            let geometry = match &z.polygon {
-                Some(mp) => {
-                    let polys: Vec<Value> = mp
-                        .0
-                        .iter()
-                        .map(|p| {
-                            let ring = |l: &LineString<f64>| -> Value {
-                                l.0.iter().map(|c| serde_json::json!([round6(c.x), round6(c.y)])).collect()
-                            };
-                            let mut rings = vec![ring(p.exterior())];
-                            rings.extend(p.interiors().iter().map(ring));
-                            Value::Array(rings)
-                        })
-                        .collect();
-                    if polys.len() == 1 {
-                        serde_json::json!({"type": "Polygon", "coordinates": polys[0]})
-                    } else {
-                        serde_json::json!({"type": "MultiPolygon", "coordinates": polys})
-                    }
-                }
-                None => serde_json::json!({"type": "Point", "coordinates": [round6(z.lon_lat[0]), round6(z.lon_lat[1])]}),
-            };
-            serde_json::json!({
-                "type": "Feature",
-                "geometry": geometry,
-                "properties": {
-                    "id": z.id,
-                    "name": z.name,
-                    "population": (z.population * 10.0).round() / 10.0,
-                    "demand_point": [round6(z.lon_lat[0]), round6(z.lon_lat[1])],
-                }
-            })
-        })
-        .collect();
-    let fc = serde_json::json!({"type": "FeatureCollection", "features": features});
-    serde_json::to_string_pretty(&fc).expect("JSON values serialise")
-}
-
-fn round6(v: f64) -> f64 {
-    (v * 1e6).round() / 1e6
 }
 
 /// The scenario file (TOML). Paths are relative to the scenario file.

@@ -58,13 +58,27 @@ impl Placement {
         self.off_map.is_empty() && self.unstaffed_stations.is_empty()
     }
 
-    /// One line per point left out, for standard error.
+    /// One line per point left out, for standard error; more than five of a kind are
+    /// summarised (the check's JSON lists them all).
     pub fn lines(&self) -> Vec<String> {
-        let mut out: Vec<String> = self
-            .off_map
-            .iter()
-            .map(|o| format!("{o}: left out"))
-            .collect();
+        let mut out = Vec::new();
+        for kind in ["station", "hospital", "demand zone"] {
+            let of: Vec<&OffMap> = self.off_map.iter().filter(|o| o.kind == kind).collect();
+            if of.len() <= 5 {
+                out.extend(of.iter().map(|o| format!("{o}: left out")));
+                continue;
+            }
+            let far = of.iter().map(|o| o.distance_m).fold(0.0, f64::max);
+            let some: Vec<&str> = of.iter().take(5).map(|o| o.id.as_str()).collect();
+            out.push(format!(
+                "{} {kind}s are beyond the {:.0} m snapping limit (up to {:.1} km from the nearest road; {}, ...): left out; raise snap_limit_m if the \
+                 map lacks their roads",
+                of.len(),
+                of[0].limit_m,
+                far / 1000.0,
+                some.join(", ")
+            ));
+        }
         if !self.unstaffed_stations.is_empty() {
             out.push(format!(
                 "stations with no ambulance, not counted as stations: {}",

@@ -207,6 +207,7 @@ fn pois_and_buildings(raw: &RawOsm, summary: &mut ImportSummary) -> (Vec<Poi>, V
                 name: p.tags.name.clone(),
                 lon_lat: p.lon_lat,
                 emergency: p.tags.emergency,
+                tags: p.tags.all.iter().cloned().collect(),
             });
         }
     }
@@ -232,6 +233,7 @@ fn pois_and_buildings(raw: &RawOsm, summary: &mut ImportSummary) -> (Vec<Poi>, V
                 name: w.tags.name.clone(),
                 lon_lat: centroid,
                 emergency: w.tags.emergency,
+                tags: w.tags.all.iter().cloned().collect(),
             });
         }
         if let (Some(b), Some(poly)) = (&w.tags.building, &polygon) {

@@ -17,6 +17,7 @@ pub(crate) mod dijkstra;
 pub mod dimacs;
 pub(crate) mod osm;
 pub mod profile;
+pub mod rings;
 pub(crate) mod tags;
 pub mod travel;
 
@@ -63,6 +64,8 @@ pub struct Poi {
     pub lon_lat: [f64; 2],
     /// `emergency=yes` (hospitals with an emergency department).
     pub emergency: bool,
+    /// Every OSM tag of the object.
+    pub tags: std::collections::BTreeMap<String, String>,
 }
 
 /// A building footprint.
@@ -260,6 +263,27 @@ pub fn import_path(path: &Path) -> Result<RoadNetwork, ImportError> {
 
 /// Imports from any reader: sniffs the format, then streams it.
 pub fn import_reader<R: Read + Send>(reader: R, source: &str) -> Result<RoadNetwork, ImportError> {
+    Ok(import_reader_with(reader, source, false)?.0)
+}
+
+/// Imports an extract with its administrative boundaries (assembled into rings), for
+/// `ems init`. A cache holds no boundaries.
+pub fn import_with_boundaries(
+    path: &Path,
+) -> Result<(RoadNetwork, Vec<rings::AdminArea>), ImportError> {
+    let name = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|e| ImportError::Io {
+        path: name.clone(),
+        source: e,
+    })?;
+    import_reader_with(file, &name, true)
+}
+
+fn import_reader_with<R: Read + Send>(
+    reader: R,
+    source: &str,
+    boundaries: bool,
+) -> Result<(RoadNetwork, Vec<rings::AdminArea>), ImportError> {
     let mut reader = BufReader::with_capacity(1 << 16, reader);
     let head = {
         use std::io::BufRead;
@@ -271,22 +295,22 @@ pub fn import_reader<R: Read + Send>(reader: R, source: &str) -> Result<RoadNetw
             })?
             .to_vec()
     };
-    match sniff(&head) {
-        Some(FileKind::Cache) => Ok(cache::read_cache(reader, source)?),
-        Some(FileKind::Xml) => {
-            let raw = osm::read_xml(reader, source)?;
-            build::build_network(raw, source, "xml")
+    let (mut raw, format) = match sniff(&head) {
+        Some(FileKind::Cache) => return Ok((cache::read_cache(reader, source)?, Vec::new())),
+        Some(FileKind::Xml) => (osm::read_xml(reader, source, boundaries)?, "xml"),
+        Some(FileKind::Pbf) => (osm::read_pbf(reader, source, boundaries)?, "pbf"),
+        None if head.is_empty() => {
+            return Err(ImportError::Empty {
+                path: source.to_string(),
+            });
         }
-        Some(FileKind::Pbf) => {
-            let raw = osm::read_pbf(reader, source)?;
-            build::build_network(raw, source, "pbf")
+        None => {
+            return Err(ImportError::UnknownFormat {
+                path: source.to_string(),
+                head: describe_head(&head),
+            });
         }
-        None if head.is_empty() => Err(ImportError::Empty {
-            path: source.to_string(),
-        }),
-        None => Err(ImportError::UnknownFormat {
-            path: source.to_string(),
-            head: describe_head(&head),
-        }),
-    }
+    };
+    let areas = rings::admin_areas(&mut raw);
+    Ok((build::build_network(raw, source, format)?, areas))
 }

@@ -37,6 +37,8 @@ pub enum PoiKind {
 pub struct PoiTags {
     pub kinds: Vec<PoiKind>,
     pub name: Option<String>,
+    /// Every tag of a hospital, station or fire station (for exports and capabilities).
+    pub all: Vec<(String, String)>,
     /// `emergency=yes` on a hospital.
     pub emergency: bool,
     /// `building=*` value, if the way is a building.
@@ -77,6 +79,16 @@ pub struct ReadStats {
     pub poi_relations_skipped: u64,
 }
 
+/// A `boundary=administrative` relation: its tags and member ways with their roles.
+#[derive(Debug, Clone)]
+pub struct RawBoundary {
+    pub id: i64,
+    pub name: Option<String>,
+    pub admin_level: Option<String>,
+    /// `(way id, role)`.
+    pub members: Vec<(i64, String)>,
+}
+
 /// Everything read from one extract.
 #[derive(Debug, Default)]
 pub struct RawOsm {
@@ -86,6 +98,10 @@ pub struct RawOsm {
     pub poi_ways: Vec<RawPoiWay>,
     pub poi_nodes: Vec<RawPoiNode>,
     pub stats: ReadStats,
+    /// Administrative boundary relations (read when [`Collector::keep_boundaries`] is set).
+    pub boundaries: Vec<RawBoundary>,
+    /// Every way's node references (kept with the boundaries, to assemble their rings).
+    pub way_refs: std::collections::HashMap<i64, Vec<i64>>,
 }
 
 impl RawOsm {
@@ -102,6 +118,8 @@ impl RawOsm {
 #[derive(Default)]
 pub struct Collector {
     raw: RawOsm,
+    /// Also keep administrative boundaries and every way's references (`ems init`).
+    pub keep_boundaries: bool,
 }
 
 fn poi_tags<'a>(tag: &impl Fn(&str) -> Option<&'a str>) -> PoiTags {
@@ -126,6 +144,18 @@ fn poi_tags<'a>(tag: &impl Fn(&str) -> Option<&'a str>) -> PoiTags {
     t
 }
 
+/// [`poi_tags`] with every tag kept for POIs (not for plain buildings).
+fn poi_tags_all(tags: &[(&str, &str)]) -> PoiTags {
+    let mut t = poi_tags(&Collector::lookup(tags));
+    if !t.kinds.is_empty() {
+        t.all = tags
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+    }
+    t
+}
+
 /// Parses `building:levels` ("3", "3.5", "3;4" -> 3). Rejects non-positive or absurd values.
 pub fn parse_levels(v: &str) -> Option<f64> {
     let first = v.split([';', ',']).next()?.trim();
@@ -146,7 +176,7 @@ impl Collector {
         if tags.is_empty() {
             return;
         }
-        let t = poi_tags(&Self::lookup(tags));
+        let t = poi_tags_all(tags);
         if !t.kinds.is_empty() {
             self.raw.poi_nodes.push(RawPoiNode {
                 node_id: id,
@@ -177,7 +207,10 @@ impl Collector {
                 Err(Rejection::NoAccess) => self.raw.stats.rejected_access += 1,
             }
         }
-        let t = poi_tags(&tag);
+        if self.keep_boundaries {
+            self.raw.way_refs.insert(id, refs.clone());
+        }
+        let t = poi_tags_all(tags);
         if !t.kinds.is_empty() || t.building.is_some() {
             self.raw.poi_ways.push(RawPoiWay {
                 way_id: id,
@@ -187,11 +220,21 @@ impl Collector {
         }
     }
 
-    pub fn relation(&mut self, tags: &[(&str, &str)]) {
+    /// A relation with its member ways `(way id, role)` (other members are not needed).
+    pub fn relation(&mut self, id: i64, members: Vec<(i64, String)>, tags: &[(&str, &str)]) {
         self.raw.stats.relations += 1;
-        let t = poi_tags(&Self::lookup(tags));
+        let tag = Self::lookup(tags);
+        let t = poi_tags(&tag);
         if !t.kinds.is_empty() || t.building.is_some() {
             self.raw.stats.poi_relations_skipped += 1;
+        }
+        if self.keep_boundaries && tag("boundary") == Some("administrative") {
+            self.raw.boundaries.push(RawBoundary {
+                id,
+                name: tag("name").map(str::to_string),
+                admin_level: tag("admin_level").map(str::to_string),
+                members,
+            });
         }
     }
 
@@ -205,9 +248,16 @@ impl Collector {
     }
 }
 
-/// Reads an OSM PBF stream.
-pub fn read_pbf<R: Read + Send>(reader: R, source: &str) -> Result<RawOsm, ImportError> {
-    let mut c = Collector::default();
+/// Reads an OSM PBF stream; `boundaries` keeps the administrative boundaries too.
+pub fn read_pbf<R: Read + Send>(
+    reader: R,
+    source: &str,
+    boundaries: bool,
+) -> Result<RawOsm, ImportError> {
+    let mut c = Collector {
+        keep_boundaries: boundaries,
+        ..Collector::default()
+    };
     let result = osmpbf::ElementReader::new(reader).for_each(|el| match el {
         osmpbf::Element::Node(n) => {
             let t: Vec<(&str, &str)> = n.tags().collect();
@@ -223,7 +273,12 @@ pub fn read_pbf<R: Read + Send>(reader: R, source: &str) -> Result<RawOsm, Impor
         }
         osmpbf::Element::Relation(r) => {
             let t: Vec<(&str, &str)> = r.tags().collect();
-            c.relation(&t);
+            let members = r
+                .members()
+                .filter(|m| m.member_type == osmpbf::RelMemberType::Way)
+                .map(|m| (m.member_id, m.role().unwrap_or("").to_string()))
+                .collect();
+            c.relation(r.id(), members, &t);
         }
     });
     result.map_err(|e| ImportError::Pbf {
@@ -272,7 +327,9 @@ enum Current {
     Way {
         id: i64,
     },
-    Relation,
+    Relation {
+        id: i64,
+    },
     /// A deleted element (`action="delete"`, `visible="false"`, or inside an osmChange
     /// `<delete>` block): read past, not used.
     Skipped,
@@ -288,17 +345,26 @@ fn is_deleted(e: &BytesStart) -> bool {
     })
 }
 
-/// Reads an OSM XML stream (`<osm>` with `<node>`, `<way>`, `<relation>`).
-pub fn read_xml<R: BufRead>(reader: R, source: &str) -> Result<RawOsm, ImportError> {
+/// Reads an OSM XML stream (`<osm>` with `<node>`, `<way>`, `<relation>`); `boundaries`
+/// keeps the administrative boundaries too.
+pub fn read_xml<R: BufRead>(
+    reader: R,
+    source: &str,
+    boundaries: bool,
+) -> Result<RawOsm, ImportError> {
     let mut xml = quick_xml::Reader::from_reader(LineCounter {
         inner: reader,
         line: 1,
     });
     let mut buf = Vec::new();
-    let mut c = Collector::default();
+    let mut c = Collector {
+        keep_boundaries: boundaries,
+        ..Collector::default()
+    };
     let mut current = Current::None;
     let mut tags: Vec<(String, String)> = Vec::new();
     let mut refs: Vec<i64> = Vec::new();
+    let mut members: Vec<(i64, String)> = Vec::new();
     let mut saw_osm_root = false;
     let mut in_delete_block = false;
     loop {
@@ -365,12 +431,24 @@ pub fn read_xml<R: BufRead>(reader: R, source: &str) -> Result<RawOsm, ImportErr
                         }
                     }
                     "relation" => {
+                        let id = attr_i64(e, "id", "relation", &err_at)?;
                         tags.clear();
+                        members.clear();
                         if is_empty {
-                            c.relation(&[]);
+                            c.relation(id, Vec::new(), &[]);
                         } else {
-                            current = Current::Relation;
+                            current = Current::Relation { id };
                         }
+                    }
+                    "member"
+                        if matches!(current, Current::Relation { .. })
+                            && e.attributes()
+                                .flatten()
+                                .any(|a| a.key.as_ref() == "type" && a.value.as_ref() == "way") =>
+                    {
+                        let r = attr_i64(e, "ref", "member", &err_at)?;
+                        let role = attr_string(e, "role", "member", &err_at).unwrap_or_default();
+                        members.push((r, role));
                     }
                     "nd" => {
                         if matches!(current, Current::Way { .. }) {
@@ -380,7 +458,7 @@ pub fn read_xml<R: BufRead>(reader: R, source: &str) -> Result<RawOsm, ImportErr
                     "tag" => {
                         if matches!(
                             current,
-                            Current::Node { .. } | Current::Way { .. } | Current::Relation
+                            Current::Node { .. } | Current::Way { .. } | Current::Relation { .. }
                         ) {
                             let k = attr_string(e, "k", "tag", &err_at)?;
                             let v = attr_string(e, "v", "tag", &err_at)?;
@@ -400,7 +478,9 @@ pub fn read_xml<R: BufRead>(reader: R, source: &str) -> Result<RawOsm, ImportErr
                 match (name.as_ref(), std::mem::take(&mut current)) {
                     ("node", Current::Node { id, lon, lat }) => c.node(id, lon, lat, &t),
                     ("way", Current::Way { id }) => c.way(id, std::mem::take(&mut refs), &t),
-                    ("relation", Current::Relation) => c.relation(&t),
+                    ("relation", Current::Relation { id }) => {
+                        c.relation(id, std::mem::take(&mut members), &t)
+                    }
                     ("node" | "way" | "relation", Current::Skipped) => {}
                     (_, other) => current = other,
                 }

@@ -13,6 +13,7 @@
 //! for choosing the nearest road. The distances the rest of `ems` reports are haversine
 //! distances on the sphere, not projected ones.
 
+pub mod mask;
 pub mod polygon;
 
 use rstar::primitives::{GeomWithData, Line};
