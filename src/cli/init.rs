@@ -386,6 +386,9 @@ pub fn run(a: InitArgs) -> Result<()> {
         &dir.join("ASSUMPTIONS.md"),
         assumptions(&a, &city, &sc, &placement),
     )?;
+    for w in &city.warnings {
+        eprintln!("warning: {w}");
+    }
     report(&a.dir, &sc, &placement, t0.elapsed().as_secs_f64());
     Ok(())
 }

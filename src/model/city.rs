@@ -107,6 +107,8 @@ pub struct City {
     pub hospitals: Vec<Hospital>,
     pub demand: Vec<DemandZone>,
     pub assumptions: Vec<Assumption>,
+    /// Values that look wrong, for the planner to check (also in the assumptions).
+    pub warnings: Vec<String>,
 }
 
 /// Why a city cannot be built.
@@ -892,6 +894,23 @@ fn demand(city: &mut City, req: &CityRequest, net: &RoadNetwork) -> Result<(), C
         )));
     }
     let residents: f64 = zones.iter().map(|z| z.population).sum();
+    let area_km2 = multi_area_m2(&city.region.boundary) / 1e6;
+    if let DemandInput::Raster { values, .. } = &req.demand
+        && residents < area_km2
+    {
+        let hint = match values {
+            RasterValues::PerKm2 => "if its values are per m², pass --raster-density per-m2",
+            RasterValues::Count => {
+                "if its values are densities, pass --raster-density per-km2 or per-m2"
+            }
+            RasterValues::PerM2 => "check the raster's units",
+        };
+        let w = format!(
+            "the raster gives {residents:.1} residents over {area_km2:.1} km², under one per km²: {hint}"
+        );
+        city.assume("WARNING", w.clone(), "a check on the demand");
+        city.warnings.push(w);
+    }
     city.assume(
         "demand zones",
         format!(
@@ -956,6 +975,7 @@ pub fn build(net: &RoadNetwork, areas: &[AdminArea], req: &CityRequest) -> Resul
         hospitals: Vec::new(),
         demand: Vec::new(),
         assumptions: Vec::new(),
+        warnings: Vec::new(),
     };
     boundary(&mut city, req, net, areas)?;
     match &req.stations {
