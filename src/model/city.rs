@@ -734,67 +734,8 @@ fn raster_points(
 fn demand(city: &mut City, req: &CityRequest, net: &RoadNetwork) -> Result<(), CityError> {
     let cell = req.cell_m;
     let mask = crate::spatial::mask::RegionMask::new(&city.region.boundary);
-    let (points, total, what, source): (Vec<Weighted>, Option<f64>, String, String) = match &req
-        .demand
-    {
-        DemandInput::Zones { path, field } => {
-            let recs = gis::read_polygons(path)?;
-            let mut seen = std::collections::HashSet::new();
-            for (k, r) in recs.iter().enumerate() {
-                let v = r.attrs.get(field).ok_or_else(|| GisError::Record {
-                    path: path.display().to_string(),
-                    at: r.at.clone(),
-                    field: field.clone(),
-                    message: format!(
-                        "missing; the fields are: {}",
-                        r.attrs.keys().cloned().collect::<Vec<_>>().join(", ")
-                    ),
-                })?;
-                let population: f64 = v
-                    .parse()
-                    .ok()
-                    .filter(|x: &f64| x.is_finite() && *x >= 0.0)
-                    .ok_or_else(|| GisError::Record {
-                        path: path.display().to_string(),
-                        at: r.at.clone(),
-                        field: field.clone(),
-                        message: format!("`{v}` is not a non-negative number"),
-                    })?;
-                let id = unique_id(
-                    &mut seen,
-                    req.csv
-                        .get("id", &r.attrs)
-                        .map_or_else(|| format!("zone-{}", k + 1), str::to_string),
-                );
-                use geo::Centroid;
-                let c = r.polygon.centroid().ok_or_else(|| {
-                    CityError::Invalid(format!("{}: {} has no area", path.display(), r.at))
-                })?;
-                city.demand.push(DemandZone {
-                    name: req
-                        .csv
-                        .get("name", &r.attrs)
-                        .map_or_else(|| id.clone(), str::to_string),
-                    id,
-                    polygon: Some(r.polygon.clone()),
-                    lon_lat: [c.x(), c.y()],
-                    population,
-                });
-            }
-            city.assume(
-                "demand zones",
-                format!(
-                    "{} zones, {:.0} residents",
-                    recs.len(),
-                    city.demand.iter().map(|z| z.population).sum::<f64>()
-                ),
-                format!(
-                    "{} (field `{field}`); each zone's demand point is its centroid",
-                    path.display()
-                ),
-            );
-            return Ok(());
-        }
+    let (points, total, what, source): DemandPoints = match &req.demand {
+        DemandInput::Zones { path, field } => return zones_demand(city, req, path, field),
         DemandInput::Raster {
             path,
             values,
@@ -819,70 +760,7 @@ fn demand(city: &mut City, req: &CityRequest, net: &RoadNetwork) -> Result<(), C
             ),
         ),
         DemandInput::Total { population, spread } => {
-            let buildings: Vec<Weighted> = net
-                .buildings
-                .iter()
-                .map(|b| Weighted {
-                    lon_lat: b.lon_lat,
-                    weight: super::population::weight(b, super::population::DEFAULT_LEVELS),
-                })
-                .filter(|w| w.weight > 0.0)
-                .collect();
-            let use_buildings = match spread {
-                Spread::Buildings => true,
-                Spread::Auto => !buildings.is_empty(),
-                _ => false,
-            };
-            if use_buildings {
-                if buildings.is_empty() {
-                    return Err(CityError::Missing(
-                        "the extract has no residential building footprints: pass --spread roads or \
-                         uniform, or --population-raster FILE, or --zones FILE --population-field NAME"
-                            .into(),
-                    ));
-                }
-                (
-                    buildings,
-                    Some(*population),
-                    "population from buildings".into(),
-                    format!(
-                        "{population:.0} residents (--population) shared over residential floor area \
-                     (footprint × building:levels, {} levels where untagged)",
-                        super::population::DEFAULT_LEVELS
-                    ),
-                )
-            } else if *spread == Spread::Uniform {
-                let step = cell / 10.0;
-                let pts = lattice(&city.region.boundary, step);
-                (
-                    pts,
-                    Some(*population),
-                    "population spread evenly".into(),
-                    format!(
-                        "{population:.0} residents (--population) spread evenly over the region's area: \
-                     WARNING, no buildings or raster to say where people live"
-                    ),
-                )
-            } else {
-                let pts: Vec<Weighted> = net
-                    .segments
-                    .iter()
-                    .map(|s| Weighted {
-                        lon_lat: s.geometry[s.geometry.len() / 2],
-                        weight: s.length_m * road_weight(s.class),
-                    })
-                    .collect();
-                (
-                    pts,
-                    Some(*population),
-                    "population from road length".into(),
-                    format!(
-                        "{population:.0} residents (--population) shared over road length weighted by \
-                     class (residential 1, unclassified/service 0.6, tertiary 0.5, secondary 0.3, \
-                     primary 0.2, trunk/motorway 0): WARNING, the extract has no buildings"
-                    ),
-                )
-            }
+            spread_points(net, &city.region.boundary, cell, *population, *spread)?
         }
     };
     let (zones, rep) = demand::grid_zones(&city.region, cell, points, total);
@@ -926,6 +804,149 @@ fn demand(city: &mut City, req: &CityRequest, net: &RoadNetwork) -> Result<(), C
     city.demand = zones;
     Ok(())
 }
+
+/// Demand from census zones: one demand point per zone, at its centroid.
+fn zones_demand(
+    city: &mut City,
+    req: &CityRequest,
+    path: &Path,
+    field: &str,
+) -> Result<(), CityError> {
+    let recs = gis::read_polygons(path)?;
+    let mut seen = std::collections::HashSet::new();
+    for (k, r) in recs.iter().enumerate() {
+        let v = r.attrs.get(field).ok_or_else(|| GisError::Record {
+            path: path.display().to_string(),
+            at: r.at.clone(),
+            field: field.to_string(),
+            message: format!(
+                "missing; the fields are: {}",
+                r.attrs.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        })?;
+        let population: f64 = v
+            .parse()
+            .ok()
+            .filter(|x: &f64| x.is_finite() && *x >= 0.0)
+            .ok_or_else(|| GisError::Record {
+                path: path.display().to_string(),
+                at: r.at.clone(),
+                field: field.to_string(),
+                message: format!("`{v}` is not a non-negative number"),
+            })?;
+        let id = unique_id(
+            &mut seen,
+            req.csv
+                .get("id", &r.attrs)
+                .map_or_else(|| format!("zone-{}", k + 1), str::to_string),
+        );
+        use geo::Centroid;
+        let c = r.polygon.centroid().ok_or_else(|| {
+            CityError::Invalid(format!("{}: {} has no area", path.display(), r.at))
+        })?;
+        city.demand.push(DemandZone {
+            name: req
+                .csv
+                .get("name", &r.attrs)
+                .map_or_else(|| id.clone(), str::to_string),
+            id,
+            polygon: Some(r.polygon.clone()),
+            lon_lat: [c.x(), c.y()],
+            population,
+        });
+    }
+    city.assume(
+        "demand zones",
+        format!(
+            "{} zones, {:.0} residents",
+            recs.len(),
+            city.demand.iter().map(|z| z.population).sum::<f64>()
+        ),
+        format!(
+            "{} (field `{field}`); each zone's demand point is its centroid",
+            path.display()
+        ),
+    );
+    Ok(())
+}
+
+/// Demand points for a total population: building floor area, road length or an even spread.
+fn spread_points(
+    net: &RoadNetwork,
+    boundary: &MultiPolygon<f64>,
+    cell: f64,
+    population: f64,
+    spread: Spread,
+) -> Result<DemandPoints, CityError> {
+    let buildings: Vec<Weighted> = net
+        .buildings
+        .iter()
+        .map(|b| Weighted {
+            lon_lat: b.lon_lat,
+            weight: super::population::weight(b, super::population::DEFAULT_LEVELS),
+        })
+        .filter(|w| w.weight > 0.0)
+        .collect();
+    let use_buildings = match spread {
+        Spread::Buildings => true,
+        Spread::Auto => !buildings.is_empty(),
+        _ => false,
+    };
+    let points = if use_buildings {
+        if buildings.is_empty() {
+            return Err(CityError::Missing(
+                "the extract has no residential building footprints: pass --spread roads or \
+                 uniform, or --population-raster FILE, or --zones FILE --population-field NAME"
+                    .into(),
+            ));
+        }
+        (
+            buildings,
+            Some(population),
+            "population from buildings".into(),
+            format!(
+                "{population:.0} residents (--population) shared over residential floor area \
+             (footprint × building:levels, {} levels where untagged)",
+                super::population::DEFAULT_LEVELS
+            ),
+        )
+    } else if spread == Spread::Uniform {
+        let step = cell / 10.0;
+        let pts = lattice(boundary, step);
+        (
+            pts,
+            Some(population),
+            "population spread evenly".into(),
+            format!(
+                "{population:.0} residents (--population) spread evenly over the region's area: \
+             WARNING, no buildings or raster to say where people live"
+            ),
+        )
+    } else {
+        let pts: Vec<Weighted> = net
+            .segments
+            .iter()
+            .map(|s| Weighted {
+                lon_lat: s.geometry[s.geometry.len() / 2],
+                weight: s.length_m * road_weight(s.class),
+            })
+            .collect();
+        (
+            pts,
+            Some(population),
+            "population from road length".into(),
+            format!(
+                "{population:.0} residents (--population) shared over road length weighted by \
+             class (residential 1, unclassified/service 0.6, tertiary 0.5, secondary 0.3, \
+             primary 0.2, trunk/motorway 0): WARNING, the extract has no buildings"
+            ),
+        )
+    };
+    Ok(points)
+}
+
+/// Demand points, the total to rescale them to, what they are and where they come from.
+type DemandPoints = (Vec<Weighted>, Option<f64>, String, String);
 
 /// Points every `step` metres over the region's bounding box, weight 1 (the mask keeps those
 /// inside).

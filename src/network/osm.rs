@@ -345,6 +345,131 @@ fn is_deleted(e: &BytesStart) -> bool {
     })
 }
 
+/// What the XML reader holds between events: the element being read and its children so far.
+#[derive(Default)]
+struct XmlState {
+    current: Current,
+    tags: Vec<(String, String)>,
+    refs: Vec<i64>,
+    members: Vec<(i64, String)>,
+    saw_osm_root: bool,
+    in_delete_block: bool,
+}
+
+impl XmlState {
+    /// A start or empty element.
+    fn start(
+        &mut self,
+        c: &mut Collector,
+        e: &BytesStart,
+        is_empty: bool,
+        err_at: &ErrAt,
+    ) -> Result<(), ImportError> {
+        let name = e.local_name();
+        let element = name.as_ref();
+        if matches!(element, "node" | "way" | "relation") && (self.in_delete_block || is_deleted(e))
+        {
+            self.tags.clear();
+            self.refs.clear();
+            self.current = if is_empty {
+                Current::None
+            } else {
+                Current::Skipped
+            };
+            return Ok(());
+        }
+        match element {
+            "osm" | "osmChange" => self.saw_osm_root = true,
+            "delete" if !is_empty => self.in_delete_block = true,
+            "node" => {
+                let id = attr_i64(e, "id", "node", err_at)?;
+                let lat = attr_f64(e, "lat", "node", err_at)?;
+                let lon = attr_f64(e, "lon", "node", err_at)?;
+                if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
+                    return Err(err_at(
+                        "node.lat/lon",
+                        format!("node {id} has coordinates out of range ({lat}, {lon})"),
+                    ));
+                }
+                self.tags.clear();
+                if is_empty {
+                    c.node(id, lon, lat, &[]);
+                } else {
+                    self.current = Current::Node { id, lon, lat };
+                }
+            }
+            "way" => {
+                let id = attr_i64(e, "id", "way", err_at)?;
+                self.tags.clear();
+                self.refs.clear();
+                if is_empty {
+                    c.way(id, Vec::new(), &[]);
+                } else {
+                    self.current = Current::Way { id };
+                }
+            }
+            "relation" => {
+                let id = attr_i64(e, "id", "relation", err_at)?;
+                self.tags.clear();
+                self.members.clear();
+                if is_empty {
+                    c.relation(id, Vec::new(), &[]);
+                } else {
+                    self.current = Current::Relation { id };
+                }
+            }
+            "member"
+                if matches!(self.current, Current::Relation { .. })
+                    && e.attributes()
+                        .flatten()
+                        .any(|a| a.key.as_ref() == "type" && a.value.as_ref() == "way") =>
+            {
+                let r = attr_i64(e, "ref", "member", err_at)?;
+                let role = attr_string(e, "role", "member", err_at).unwrap_or_default();
+                self.members.push((r, role));
+            }
+            "nd" => {
+                if matches!(self.current, Current::Way { .. }) {
+                    self.refs.push(attr_i64(e, "ref", "nd", err_at)?);
+                }
+            }
+            "tag" => {
+                if matches!(
+                    self.current,
+                    Current::Node { .. } | Current::Way { .. } | Current::Relation { .. }
+                ) {
+                    let k = attr_string(e, "k", "tag", err_at)?;
+                    let v = attr_string(e, "v", "tag", err_at)?;
+                    self.tags.push((k, v));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// An end element: hands a finished node, way or relation to the collector.
+    fn end(&mut self, c: &mut Collector, name: &str) {
+        let t: Vec<(&str, &str)> = self
+            .tags
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        if name == "delete" {
+            self.in_delete_block = false;
+        }
+        match (name, std::mem::take(&mut self.current)) {
+            ("node", Current::Node { id, lon, lat }) => c.node(id, lon, lat, &t),
+            ("way", Current::Way { id }) => c.way(id, std::mem::take(&mut self.refs), &t),
+            ("relation", Current::Relation { id }) => {
+                c.relation(id, std::mem::take(&mut self.members), &t)
+            }
+            ("node" | "way" | "relation", Current::Skipped) => {}
+            (_, other) => self.current = other,
+        }
+    }
+}
+
 /// Reads an OSM XML stream (`<osm>` with `<node>`, `<way>`, `<relation>`); `boundaries`
 /// keeps the administrative boundaries too.
 pub fn read_xml<R: BufRead>(
@@ -361,12 +486,7 @@ pub fn read_xml<R: BufRead>(
         keep_boundaries: boundaries,
         ..Collector::default()
     };
-    let mut current = Current::None;
-    let mut tags: Vec<(String, String)> = Vec::new();
-    let mut refs: Vec<i64> = Vec::new();
-    let mut members: Vec<(i64, String)> = Vec::new();
-    let mut saw_osm_root = false;
-    let mut in_delete_block = false;
+    let mut st = XmlState::default();
     loop {
         let line = xml.get_ref().line;
         let ev = xml
@@ -383,114 +503,15 @@ pub fn read_xml<R: BufRead>(
             message,
         };
         match ev {
-            Event::Start(ref e) | Event::Empty(ref e) => {
-                let is_empty = matches!(ev, Event::Empty(_));
-                let name = e.local_name();
-                let element = name.as_ref();
-                if matches!(element, "node" | "way" | "relation")
-                    && (in_delete_block || is_deleted(e))
-                {
-                    tags.clear();
-                    refs.clear();
-                    current = if is_empty {
-                        Current::None
-                    } else {
-                        Current::Skipped
-                    };
-                    buf.clear();
-                    continue;
-                }
-                match element {
-                    "osm" | "osmChange" => saw_osm_root = true,
-                    "delete" if !is_empty => in_delete_block = true,
-                    "node" => {
-                        let id = attr_i64(e, "id", "node", &err_at)?;
-                        let lat = attr_f64(e, "lat", "node", &err_at)?;
-                        let lon = attr_f64(e, "lon", "node", &err_at)?;
-                        if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
-                            return Err(err_at(
-                                "node.lat/lon",
-                                format!("node {id} has coordinates out of range ({lat}, {lon})"),
-                            ));
-                        }
-                        tags.clear();
-                        if is_empty {
-                            c.node(id, lon, lat, &[]);
-                        } else {
-                            current = Current::Node { id, lon, lat };
-                        }
-                    }
-                    "way" => {
-                        let id = attr_i64(e, "id", "way", &err_at)?;
-                        tags.clear();
-                        refs.clear();
-                        if is_empty {
-                            c.way(id, Vec::new(), &[]);
-                        } else {
-                            current = Current::Way { id };
-                        }
-                    }
-                    "relation" => {
-                        let id = attr_i64(e, "id", "relation", &err_at)?;
-                        tags.clear();
-                        members.clear();
-                        if is_empty {
-                            c.relation(id, Vec::new(), &[]);
-                        } else {
-                            current = Current::Relation { id };
-                        }
-                    }
-                    "member"
-                        if matches!(current, Current::Relation { .. })
-                            && e.attributes()
-                                .flatten()
-                                .any(|a| a.key.as_ref() == "type" && a.value.as_ref() == "way") =>
-                    {
-                        let r = attr_i64(e, "ref", "member", &err_at)?;
-                        let role = attr_string(e, "role", "member", &err_at).unwrap_or_default();
-                        members.push((r, role));
-                    }
-                    "nd" => {
-                        if matches!(current, Current::Way { .. }) {
-                            refs.push(attr_i64(e, "ref", "nd", &err_at)?);
-                        }
-                    }
-                    "tag" => {
-                        if matches!(
-                            current,
-                            Current::Node { .. } | Current::Way { .. } | Current::Relation { .. }
-                        ) {
-                            let k = attr_string(e, "k", "tag", &err_at)?;
-                            let v = attr_string(e, "v", "tag", &err_at)?;
-                            tags.push((k, v));
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            Event::End(ref e) => {
-                let name = e.local_name();
-                let t: Vec<(&str, &str)> =
-                    tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-                if name.as_ref() == "delete" {
-                    in_delete_block = false;
-                }
-                match (name.as_ref(), std::mem::take(&mut current)) {
-                    ("node", Current::Node { id, lon, lat }) => c.node(id, lon, lat, &t),
-                    ("way", Current::Way { id }) => c.way(id, std::mem::take(&mut refs), &t),
-                    ("relation", Current::Relation { id }) => {
-                        c.relation(id, std::mem::take(&mut members), &t)
-                    }
-                    ("node" | "way" | "relation", Current::Skipped) => {}
-                    (_, other) => current = other,
-                }
-            }
+            Event::Start(ref e) => st.start(&mut c, e, false, &err_at)?,
+            Event::Empty(ref e) => st.start(&mut c, e, true, &err_at)?,
+            Event::End(ref e) => st.end(&mut c, e.local_name().as_ref()),
             Event::Eof => break,
             _ => {}
         }
         buf.clear();
     }
-    if !saw_osm_root {
+    if !st.saw_osm_root {
         return Err(ImportError::Xml {
             path: source.to_string(),
             line: xml.get_ref().line,
