@@ -158,20 +158,20 @@ impl IncidentRecord {
     pub fn to_incident(&self, tz: &TimeZoneSpec) -> Incident {
         let t = |x: DateTime<Utc>| tz.from_utc(x);
         Incident {
-            line: 0,
-            id: self.id.to_string(),
-            call_received: t(self.call_received),
             dispatched: self.dispatched.map(t),
             departed: self.departed.map(t),
             on_scene: self.on_scene.map(t),
             at_hospital: self.at_hospital.map(t),
             handover_complete: self.handover_complete.map(t),
-            priority: self.priority,
             unit: self.unit.clone(),
             hospital: self.hospital.clone(),
-            lon_lat: self.lon_lat,
             condition: self.condition.clone(),
-            zone: None,
+            ..Incident::call(
+                self.id.to_string(),
+                t(self.call_received),
+                self.priority,
+                self.lon_lat,
+            )
         }
     }
 }

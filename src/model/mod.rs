@@ -26,8 +26,8 @@ use serde_json::{Map, Value};
 pub use write::{boundary_geojson, demand_zones_geojson, hospitals_geojson, stations_geojson};
 
 pub use incidents::{
-    Incident, IncidentLog, InvalidRow, ParseOptions, TimeZoneSpec, parse_incidents, read_incidents,
-    write_incidents,
+    FilterArg, Incident, IncidentLog, InvalidRow, LogOptions, Mapping, MappingArg, ParseOptions,
+    TimeZoneSpec, parse_incidents, parse_log, read_incidents, read_log, write_incidents,
 };
 
 use crate::network::profile::ProfileError;
@@ -72,6 +72,9 @@ pub enum ModelError {
     /// The scenario's map could not be imported.
     #[error("scenario map: {0}")]
     Map(#[from] ImportError),
+    /// An incident-log mapping does not parse or contradicts itself.
+    #[error(transparent)]
+    Mapping(#[from] incidents::MappingError),
 }
 
 /// A hospital capability.

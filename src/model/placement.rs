@@ -161,9 +161,11 @@ impl Scenario {
 }
 
 /// An incident log split by the region: the calls inside, and the CSV lines of those outside.
+/// Calls without coordinates (zone-level logs) are kept inside, and their lines listed.
 pub struct InRegion<'a> {
     pub inside: Vec<&'a Incident>,
     pub outside_lines: Vec<u64>,
+    pub no_location_lines: Vec<u64>,
 }
 
 /// Splits `log` by whether each call lies inside the region of `sc`.
@@ -171,12 +173,16 @@ pub fn split_by_region<'a>(sc: &Scenario, log: &'a [Incident]) -> InRegion<'a> {
     let mut r = InRegion {
         inside: Vec::with_capacity(log.len()),
         outside_lines: Vec::new(),
+        no_location_lines: Vec::new(),
     };
     for i in log {
-        if sc.in_region(i.lon_lat) {
-            r.inside.push(i);
-        } else {
-            r.outside_lines.push(i.line);
+        match i.lon_lat {
+            None => {
+                r.no_location_lines.push(i.line);
+                r.inside.push(i);
+            }
+            Some(p) if sc.in_region(p) => r.inside.push(i),
+            Some(_) => r.outside_lines.push(i.line),
         }
     }
     r
@@ -207,10 +213,10 @@ impl NoCallOnMap {
     /// The error for `log` (non-empty) against the region of `sc`.
     pub fn new(sc: &Scenario, log: &[Incident]) -> NoCallOnMap {
         let (mut lo, mut hi) = ([f64::MAX; 2], [f64::MIN; 2]);
-        for i in log {
+        for p in log.iter().filter_map(|i| i.lon_lat) {
             for k in 0..2 {
-                lo[k] = lo[k].min(i.lon_lat[k]);
-                hi[k] = hi[k].max(i.lon_lat[k]);
+                lo[k] = lo[k].min(p[k]);
+                hi[k] = hi[k].max(p[k]);
             }
         }
         let r = sc.region.boundary.bounding_rect();

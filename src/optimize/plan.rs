@@ -356,7 +356,7 @@ impl Problem {
                 split
                     .inside
                     .iter()
-                    .map(|i| (i.lon_lat, 1.0, i.id.as_str()))
+                    .filter_map(|i| i.lon_lat.map(|p| (p, 1.0, i.id.as_str())))
                     .collect()
             }
         };

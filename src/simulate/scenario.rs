@@ -347,15 +347,13 @@ fn trace_atoms(
     let mut calls = Vec::new();
     let mut ids = Vec::new();
     for inc in &log.incidents {
-        let snapped = tm
-            .snap(inc.lon_lat)
-            .ok()
-            .filter(|_| sc.in_region(inc.lon_lat));
-        let Some(s) = snapped else {
+        let located = inc.lon_lat.filter(|p| sc.in_region(*p));
+        let snapped = located.and_then(|p| tm.snap(p).ok().map(|s| (s, p)));
+        let Some((s, point)) = snapped else {
             *left_out += 1;
             continue;
         };
-        atoms.push(s, inc.zone.clone(), inc.lon_lat, 0.0);
+        atoms.push(s, inc.zone.clone(), point, 0.0);
         let t = (inc.call_received - origin).num_milliseconds() as f64 / 1000.0;
         calls.push(Call {
             t,
@@ -594,23 +592,24 @@ fn to_incidents(p: &Prepared, calls: &[Call], r: &des::Replication) -> Vec<Incid
         .enumerate()
         .map(|(k, (c, rec))| Incident {
             line: k as u64 + 2,
-            id: p
-                .trace_ids
-                .get(k)
-                .cloned()
-                .unwrap_or_else(|| format!("sim-{:06}", k + 1)),
-            call_received: at(rec.received),
             dispatched: rec.dispatched.map(at),
             departed: rec.departed.map(at),
             on_scene: rec.on_scene.map(at),
             at_hospital: rec.at_hospital.map(at),
             handover_complete: rec.handover_complete.map(at),
-            priority: c.priority,
             unit: rec.unit.map(|u| p.model.unit_ids[u].clone()),
             hospital: rec.hospital.map(|h| p.model.hospitals[h].id.clone()),
-            lon_lat: p.atom_point[c.atom],
             condition: condition_name(c.condition),
             zone: p.atom_zone[c.atom].clone(),
+            ..Incident::call(
+                p.trace_ids
+                    .get(k)
+                    .cloned()
+                    .unwrap_or_else(|| format!("sim-{:06}", k + 1)),
+                at(rec.received),
+                c.priority,
+                p.atom_point[c.atom],
+            )
         })
         .collect()
 }

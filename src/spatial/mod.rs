@@ -1,7 +1,8 @@
 //! Projection and R-tree indexes.
 //!
 //! This module owns the local metric projection, the `rstar` R-trees over road pieces and
-//! points (stations, hospitals, demand), and polygon validity and area ([`polygon`]). It must not know what a road, station or hospital *is*:
+//! points (stations, hospitals, demand), polygon validity and area ([`polygon`]), and the Chinese
+//! map coordinate systems GCJ-02 and BD-09 ([`china`]). It must not know what a road, station or hospital *is*:
 //! it indexes polylines and points by id and answers nearest-neighbour and radius queries, so
 //! every analysis uses the same indexes.
 //!
@@ -13,6 +14,7 @@
 //! for choosing the nearest road. The distances the rest of `ems` reports are haversine
 //! distances on the sphere, not projected ones.
 
+pub mod china;
 pub mod mask;
 pub mod polygon;
 

@@ -490,11 +490,12 @@ impl ZoneAssigner {
         {
             return Some(id);
         }
-        if let Some(p) = self.polygons.containing(i.lon_lat) {
+        let at = i.lon_lat?;
+        if let Some(p) = self.polygons.containing(at) {
             return Some(&self.ids[self.polygon_zone[p as usize]]);
         }
         self.points
-            .nearest_k(i.lon_lat, 1)
+            .nearest_k(at, 1)
             .first()
             .map(|(id, _)| self.ids[*id as usize].as_str())
     }

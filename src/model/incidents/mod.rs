@@ -1,12 +1,14 @@
-//! The incident log CSV: one row per call, with the timestamps the standards check reads.
+//! Incident logs: our own CSV format, and other systems' exports read through a column
+//! [`mapping`] (DataSF, NEMSIS v3, NYC EMS, Chinese 120 centres, or a mapping file).
 //!
-//! This module owns the column set and its validation. It must not compute response times or
-//! rates (that is the standards check); it guarantees that what it returns is well formed.
+//! This module owns the column set, the mappings and their validation. It must not compute
+//! response times or rates (that is the standards check); it guarantees that what it returns is
+//! well formed.
 //!
-//! Columns (header row required, order free, extra columns ignored):
+//! Our own format's columns (header row required, order free, extra columns ignored):
 //! `id`, `call_received`, `dispatched`, `departed`, `on_scene`, `at_hospital`,
-//! `handover_complete`, `priority`, `unit`, `hospital`, `lon`, `lat`, and optionally `condition`
-//! and `zone`. Only `id`, `call_received`, `priority`, `lon` and `lat` must be filled; the other
+//! `handover_complete`, `priority`, `unit`, `hospital`, `lon`, `lat`, and optionally `condition`,
+//! `zone`, `left_scene` and `available`. Only `id`, `call_received`, `priority`, `lon` and `lat` must be filled; the other
 //! stages are empty when the call did not reach them. Timestamps are RFC 3339
 //! (`2024-03-01T08:15:30+08:00`, the offset is honoured) or local time without an offset
 //! (`2024-03-01 08:15:30`), which is read in the scenario's time zone ([`TimeZoneSpec`]).
@@ -14,6 +16,12 @@
 //! excludes such rows from the metric they affect and lists them.
 
 use std::io::Read;
+
+pub mod mapping;
+pub mod read;
+
+pub use mapping::{FilterArg, Mapping, MappingArg, MappingError};
+pub use read::{LogOptions, parse_log, read_log};
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone};
 use serde::{Deserialize, Serialize};
@@ -32,13 +40,75 @@ pub struct Incident {
     pub on_scene: Option<DateTime<FixedOffset>>,
     pub at_hospital: Option<DateTime<FixedOffset>>,
     pub handover_complete: Option<DateTime<FixedOffset>>,
+    /// Left the scene (with the patient, when transported).
+    #[serde(default)]
+    pub left_scene: Option<DateTime<FixedOffset>>,
+    /// The transporting (or responding) ambulance back in service.
+    #[serde(default)]
+    pub available: Option<DateTime<FixedOffset>>,
     /// 1 is the most urgent.
     pub priority: u8,
     pub unit: Option<String>,
     pub hospital: Option<String>,
-    pub lon_lat: [f64; 2],
+    /// WGS 84; `None` for logs that give zones instead of coordinates.
+    pub lon_lat: Option<[f64; 2]>,
     pub condition: Option<String>,
     pub zone: Option<String>,
+    /// Units (rows) of this incident in a log with one row per unit; 1 otherwise.
+    #[serde(default = "one")]
+    pub units: u32,
+    /// Of which ambulances.
+    #[serde(default = "one")]
+    pub ambulances: u32,
+    /// A unit that is not an ambulance and reached the scene before the first ambulance (or
+    /// when no ambulance did).
+    #[serde(default)]
+    pub first_on_scene_other: Option<OtherUnit>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// A non-ambulance unit on scene first: an engine, a chief, a first responder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OtherUnit {
+    pub unit: Option<String>,
+    /// Its type as the log writes it (`ENGINE`, ...), where the mapping has an ambulance rule.
+    pub kind: Option<String>,
+    pub on_scene: DateTime<FixedOffset>,
+}
+
+impl Incident {
+    /// A call with nothing but its time, place and priority (the simulator's and the API's).
+    pub fn call(
+        id: String,
+        call_received: DateTime<FixedOffset>,
+        priority: u8,
+        lon_lat: [f64; 2],
+    ) -> Incident {
+        Incident {
+            line: 0,
+            id,
+            call_received,
+            dispatched: None,
+            departed: None,
+            on_scene: None,
+            at_hospital: None,
+            handover_complete: None,
+            left_scene: None,
+            available: None,
+            priority,
+            unit: None,
+            hospital: None,
+            lon_lat: Some(lon_lat),
+            condition: None,
+            zone: None,
+            units: 1,
+            ambulances: 1,
+            first_on_scene_other: None,
+        }
+    }
 }
 
 /// Every column, in the order [`write_incidents`] writes them.
@@ -58,6 +128,9 @@ pub const COLUMNS: [&str; 14] = [
     "condition",
     "zone",
 ];
+
+/// Columns [`write_incidents`] writes after [`COLUMNS`] (the synthetic log does not).
+pub const EXTRA_COLUMNS: [&str; 2] = ["left_scene", "available"];
 
 /// The stage columns, in the order they should occur in time.
 pub const STAGES: [&str; 6] = [
@@ -166,13 +239,48 @@ pub struct InvalidRow {
     pub message: String,
 }
 
-/// A parsed log: the incidents, and the rows that could not be read.
+/// Rows left out for one reason (a filter), with the first lines.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Skipped {
+    pub reason: String,
+    pub count: u64,
+    /// The first [`Skipped::LISTED`] lines.
+    pub lines: Vec<u64>,
+}
+
+impl Skipped {
+    pub const LISTED: usize = 5;
+}
+
+/// How the rows of a log with one row per unit were used.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct UnitRows {
+    /// Rows grouped into incidents.
+    pub rows: u64,
+    pub ambulance_rows: u64,
+    /// Engines, chiefs, ...: counted per incident, not used for response or transport.
+    pub other_rows: u64,
+    /// Non-ambulance rows with transport or hospital times (left out of the transport figures).
+    pub other_rows_with_hospital_times: u64,
+}
+
+/// A parsed log: the incidents, and the rows that could not be read or were left out.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct IncidentLog {
     pub incidents: Vec<Incident>,
     pub invalid: Vec<InvalidRow>,
-    /// Data rows in the file (valid + invalid).
+    /// Data rows in the file (kept + filtered out + invalid).
     pub rows: u64,
+    /// Rows the mapping's filters left out, by reason.
+    pub skipped: Vec<Skipped>,
+    /// How the log was read (mapping, zone, coordinate system) and what was assumed.
+    pub notes: Vec<String>,
+    /// The mapping's name (`ems` for our own format).
+    pub mapping: String,
+    /// The coordinate system the log was read in (converted to WGS 84).
+    pub crs: crate::spatial::china::Crs,
+    /// For logs with one row per unit (or an ambulance rule).
+    pub unit_rows: Option<UnitRows>,
 }
 
 /// Reads an incident CSV file.
@@ -202,130 +310,11 @@ pub fn parse_incidents<R: Read>(
     path: &str,
     opts: &ParseOptions,
 ) -> Result<IncidentLog, ModelError> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .flexible(true)
-        .from_reader(reader);
-    let err = |line: u64, field: &str, message: String| ModelError::Csv {
-        path: path.to_string(),
-        line,
-        field: field.to_string(),
-        message,
-    };
-    let headers = rdr
-        .headers()
-        .map_err(|e| err(1, "header", e.to_string()))?
-        .clone();
-    let col = |name: &str| headers.iter().position(|h| h == name);
-    for required in ["id", "call_received", "priority", "lon", "lat"] {
-        if col(required).is_none() {
-            return Err(err(1, required, "missing column".into()));
-        }
-    }
-    let stage_cols: Vec<Option<usize>> = STAGES.iter().map(|s| col(s)).collect();
-    let idx = |name: &str| col(name);
-    let (c_id, c_pri, c_lon, c_lat) = (idx("id"), idx("priority"), idx("lon"), idx("lat"));
-    let (c_unit, c_hosp, c_cond, c_zone) =
-        (idx("unit"), idx("hospital"), idx("condition"), idx("zone"));
-    let mut log = IncidentLog::default();
-    let mut seen = std::collections::HashSet::new();
-    let mut rec = csv::StringRecord::new();
-    loop {
-        let more = match rdr.read_record(&mut rec) {
-            Ok(m) => m,
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                return Err(err(line, "row", e.to_string()));
-            }
-        };
-        if !more {
-            break;
-        }
-        log.rows += 1;
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
-        match parse_row(
-            &rec,
-            line,
-            &stage_cols,
-            [c_id, c_pri, c_lon, c_lat, c_unit, c_hosp, c_cond, c_zone],
-            &opts.timezone,
-            &mut seen,
-        ) {
-            Ok(i) => log.incidents.push(i),
-            Err((field, message)) if opts.skip_invalid => log.invalid.push(InvalidRow {
-                line,
-                field: field.to_string(),
-                message,
-            }),
-            Err((field, message)) => return Err(err(line, field, message)),
-        }
-    }
-    Ok(log)
-}
-
-fn parse_row(
-    rec: &csv::StringRecord,
-    line: u64,
-    stage_cols: &[Option<usize>],
-    cols: [Option<usize>; 8],
-    tz: &TimeZoneSpec,
-    seen: &mut std::collections::HashSet<String>,
-) -> Result<Incident, (&'static str, String)> {
-    let [c_id, c_pri, c_lon, c_lat, c_unit, c_hosp, c_cond, c_zone] = cols;
-    let get = |c: Option<usize>| c.and_then(|i| rec.get(i)).filter(|s| !s.is_empty());
-    let id = get(c_id).ok_or(("id", "empty".to_string()))?.to_string();
-    let mut times: [Option<DateTime<FixedOffset>>; 6] = [None; 6];
-    for (k, (stage, c)) in STAGES.iter().zip(stage_cols).enumerate() {
-        if let Some(s) = get(*c) {
-            times[k] = Some(parse_timestamp(s, tz).ok_or_else(|| {
-                (*stage, format!("`{s}` is not a timestamp (use 2024-03-01T08:15:30+08:00 or 2024-03-01 08:15:30)"))
-            })?);
-        }
-    }
-    let call_received = times[0].ok_or(("call_received", "empty".to_string()))?;
-    let num = |c: Option<usize>, name: &'static str| -> Result<f64, (&'static str, String)> {
-        let s = get(c).ok_or((name, "empty".to_string()))?;
-        s.parse::<f64>()
-            .ok()
-            .filter(|v| v.is_finite())
-            .ok_or((name, format!("`{s}` is not a number")))
-    };
-    let (lon, lat) = (num(c_lon, "lon")?, num(c_lat, "lat")?);
-    if !(-180.0..=180.0).contains(&lon) {
-        return Err(("lon", format!("{lon} is outside -180..180")));
-    }
-    if !(-90.0..=90.0).contains(&lat) {
-        return Err(("lat", format!("{lat} is outside -90..90")));
-    }
-    let p = get(c_pri).ok_or(("priority", "empty".to_string()))?;
-    let priority = p
-        .parse::<u8>()
-        .ok()
-        .filter(|v| (1..=9).contains(v))
-        .ok_or((
-            "priority",
-            format!("`{p}` is not an integer 1..9 (1 = most urgent)"),
-        ))?;
-    if !seen.insert(id.clone()) {
-        return Err(("id", format!("duplicate id `{id}`")));
-    }
-    let opt = |c: Option<usize>| get(c).map(str::to_string);
-    Ok(Incident {
-        line,
-        id,
-        call_received,
-        dispatched: times[1],
-        departed: times[2],
-        on_scene: times[3],
-        at_hospital: times[4],
-        handover_complete: times[5],
-        priority,
-        unit: opt(c_unit),
-        hospital: opt(c_hosp),
-        lon_lat: [lon, lat],
-        condition: opt(c_cond),
-        zone: opt(c_zone),
-    })
+    parse_log(
+        reader,
+        path,
+        &LogOptions::ems(opts.timezone, opts.skip_invalid),
+    )
 }
 
 /// Writes incidents as CSV in this module's format (the header row, then a row per incident;
@@ -334,7 +323,13 @@ fn parse_row(
 pub fn write_incidents(incidents: &[Incident]) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     let ts = |t: &Option<DateTime<FixedOffset>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
-    let mut rows = vec![COLUMNS.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
+    let mut rows = vec![
+        COLUMNS
+            .iter()
+            .chain(&EXTRA_COLUMNS)
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>(),
+    ];
     for i in incidents {
         rows.push(vec![
             i.id.clone(),
@@ -347,10 +342,16 @@ pub fn write_incidents(incidents: &[Incident]) -> String {
             i.priority.to_string(),
             i.unit.clone().unwrap_or_default(),
             i.hospital.clone().unwrap_or_default(),
-            format!("{:.6}", i.lon_lat[0]),
-            format!("{:.6}", i.lon_lat[1]),
+            i.lon_lat
+                .map(|p| format!("{:.6}", p[0]))
+                .unwrap_or_default(),
+            i.lon_lat
+                .map(|p| format!("{:.6}", p[1]))
+                .unwrap_or_default(),
             i.condition.clone().unwrap_or_default(),
             i.zone.clone().unwrap_or_default(),
+            ts(&i.left_scene),
+            ts(&i.available),
         ]);
     }
     for r in rows {
