@@ -117,10 +117,16 @@ fn without_a_log_the_model_answers() {
         .find(|t| t.id == "mean_response_min")
         .unwrap();
     assert_eq!(mean.source.as_str(), "model");
-    let m = r.modelled_response.summary.as_ref().unwrap();
+    let m = r
+        .modelled_response
+        .as_ref()
+        .unwrap()
+        .summary
+        .as_ref()
+        .unwrap();
     assert_eq!(mean.value, Some(m.mean));
     // Modelled = 2 min fixed + road travel, zone by zone.
-    for z in &r.modelled_response.zones {
+    for z in &r.modelled_response.as_ref().unwrap().zones {
         assert!((z.modelled_response_min - z.travel_min - 2.0).abs() < 1e-9);
     }
     assert_eq!(
@@ -132,8 +138,8 @@ fn without_a_log_the_model_answers() {
         None
     );
     // Official radius of the demo: sqrt(A / (pi x 3)).
-    let expect = (r.region.area_km2 / (std::f64::consts::PI * 3.0)).sqrt();
-    assert!((r.service_radius.official_km - expect).abs() < 1e-12);
+    let expect = (r.region.as_ref().unwrap().area_km2 / (std::f64::consts::PI * 3.0)).sqrt();
+    assert!((r.service_radius.as_ref().unwrap().official_km - expect).abs() < 1e-12);
 }
 
 fn ems(args: &[&str]) -> std::process::Output {
@@ -285,7 +291,12 @@ fn text_and_html_reports() {
     }
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(page.starts_with("<!doctype html>"));
-    assert_eq!(page.matches("<svg").count(), 3, "map + two histograms");
+    assert_eq!(
+        page.matches("<svg").count(),
+        4,
+        "map + handover per hospital + two histograms"
+    );
+    assert!(page.contains("Handover per hospital"), "{page}");
     assert!(
         !page.contains("src=\"http") && !page.contains("href=\"http"),
         "self-contained"

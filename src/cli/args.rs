@@ -186,3 +186,66 @@ impl Delays {
         }
     }
 }
+
+/// How to read an incident log from another system: `--columns`, `--crs`, `--filter`,
+/// `--timezone` (shared by every command that reads a log).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct LogArgs {
+    /// Column mapping of the incident log: a preset (ems, datasf, nemsis-v3, nyc-ems,
+    /// china-120) or a mapping TOML file [default: ems, our own format].
+    #[arg(long, value_name = "PRESET|MAPPING.toml")]
+    pub columns: Option<ems::model::MappingArg>,
+    /// Coordinate system of the log's points: wgs84, gcj02 (AMap, Tencent) or bd09 (Baidu);
+    /// converted to WGS 84 on read [default: the mapping's].
+    #[arg(long)]
+    pub crs: Option<ems::spatial::china::Crs>,
+    /// Keep only rows whose COLUMN has one of the values: `COLUMN=V1|V2`, `COLUMN!=V`, or
+    /// `COLUMN=*` to keep every value (it replaces the mapping's filter on that column).
+    /// Repeatable.
+    #[arg(long = "filter", value_name = "COLUMN=VALUES")]
+    pub filters: Vec<ems::model::FilterArg>,
+    /// Time zone of local times in the log, e.g. Asia/Shanghai or +08:00 [default: the
+    /// mapping's, else the scenario's].
+    #[arg(long, value_parser = timezone)]
+    pub timezone: Option<ems::model::TimeZoneSpec>,
+}
+
+impl LogArgs {
+    /// The reader's options; `fallback` is the zone when neither the mapping nor `--timezone`
+    /// gives one, and `from` says where it comes from.
+    pub fn options(
+        &self,
+        fallback: ems::model::TimeZoneSpec,
+        from: &'static str,
+        skip_invalid: bool,
+    ) -> ems::model::LogOptions {
+        let mapping = self
+            .columns
+            .as_ref()
+            .map_or_else(ems::model::Mapping::ems, |m| m.0.clone())
+            .with_filters(&self.filters);
+        ems::model::LogOptions {
+            mapping,
+            timezone: self.timezone,
+            fallback_timezone: fallback,
+            fallback_from: from,
+            crs: self.crs,
+            skip_invalid,
+        }
+    }
+
+    /// Whether any option differs from our own format's defaults.
+    pub fn given(&self) -> bool {
+        self.columns.is_some()
+            || self.crs.is_some()
+            || !self.filters.is_empty()
+            || self.timezone.is_some()
+    }
+}
+
+/// `--timezone`: `UTC`, `+08:00` or an IANA name.
+pub fn timezone(s: &str) -> Result<ems::model::TimeZoneSpec, String> {
+    ems::model::TimeZoneSpec::parse(s).ok_or_else(|| {
+        format!("`{s}` is not a time zone: use UTC, an offset such as +08:00, or a name such as Asia/Shanghai")
+    })
+}

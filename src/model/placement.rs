@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::{Incident, Scenario};
 use crate::network::{SnapError, TravelModel};
+use crate::spatial::china::Crs;
 
 /// A point of the scenario that is not on the road map.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -195,10 +196,12 @@ pub fn split_by_region<'a>(sc: &Scenario, log: &'a [Incident]) -> InRegion<'a> {
     "none of the {calls} calls in the log lies inside the region: the calls span lon \
      {log_lon:.3}..{log_lon_max:.3}, lat {log_lat:.3}..{log_lat_max:.3}; the region spans lon \
      {region_lon:.3}..{region_lon_max:.3}, lat {region_lat:.3}..{region_lat_max:.3} (is this the \
-     scenario of this log, and are its coordinates WGS 84 lon/lat?)"
+     scenario of this log, and are its coordinates WGS 84 lon/lat?){hint}"
 )]
 pub struct NoCallOnMap {
     pub calls: usize,
+    /// ` ` and a [`coordinate_hint`], or empty.
+    pub hint: String,
     pub log_lon: f64,
     pub log_lon_max: f64,
     pub log_lat: f64,
@@ -211,7 +214,11 @@ pub struct NoCallOnMap {
 
 impl NoCallOnMap {
     /// The error for `log` (non-empty) against the region of `sc`.
-    pub fn new(sc: &Scenario, log: &[Incident]) -> NoCallOnMap {
+    pub fn new(sc: &Scenario, log: &super::IncidentLog) -> NoCallOnMap {
+        let hint = coordinate_hint(&|p| sc.in_region(p), &log.incidents, log.crs)
+            .map(|h| format!(" {h}"))
+            .unwrap_or_default();
+        let log = &log.incidents;
         let (mut lo, mut hi) = ([f64::MAX; 2], [f64::MIN; 2]);
         for p in log.iter().filter_map(|i| i.lon_lat) {
             for k in 0..2 {
@@ -225,6 +232,7 @@ impl NoCallOnMap {
         });
         NoCallOnMap {
             calls: log.len(),
+            hint,
             log_lon: lo[0],
             log_lon_max: hi[0],
             log_lat: lo[1],
@@ -235,4 +243,67 @@ impl NoCallOnMap {
             region_lat_max: rmax[1],
         }
     }
+}
+
+/// Calls sampled by [`coordinate_hint`].
+const HINT_SAMPLE: usize = 2000;
+
+/// When most located calls fall outside the region (`inside`), what share each other reading
+/// of the coordinates would put inside: as GCJ-02 (AMap, Tencent), as BD-09 (Baidu), as WGS 84
+/// (when the log was read as one of those), and with longitude and latitude swapped. Returns a
+/// sentence naming the share outside and the best reading, or `None` when at least half of the
+/// calls are inside. O(min(n, 2000)) point-in-region tests per reading.
+pub fn coordinate_hint(
+    inside: &dyn Fn([f64; 2]) -> bool,
+    calls: &[Incident],
+    read_as: Crs,
+) -> Option<String> {
+    let pts: Vec<[f64; 2]> = calls.iter().filter_map(|i| i.lon_lat).collect();
+    if pts.is_empty() {
+        return None;
+    }
+    let step = pts.len().div_ceil(HINT_SAMPLE);
+    let sample: Vec<[f64; 2]> = pts.iter().step_by(step).copied().collect();
+    let share = |f: &dyn Fn([f64; 2]) -> [f64; 2]| {
+        sample.iter().filter(|p| inside(f(**p))).count() as f64 / sample.len() as f64
+    };
+    let now = share(&|p| p);
+    if now >= 0.5 {
+        return None;
+    }
+    // The numbers as written in the file, before the conversion the reader applied.
+    let raw = |p: [f64; 2]| read_as.from_wgs84(p);
+    let mut options: Vec<(String, f64)> = [Crs::Wgs84, Crs::Gcj02, Crs::Bd09]
+        .into_iter()
+        .filter(|c| *c != read_as)
+        .map(|c| {
+            (
+                format!("read as {} (--crs {})", c.label(), c),
+                share(&|p| c.to_wgs84(raw(p))),
+            )
+        })
+        .collect();
+    options.push((
+        "with longitude and latitude swapped (check the coordinate columns)".to_string(),
+        share(&|p| {
+            let r = raw(p);
+            read_as.to_wgs84([r[1], r[0]])
+        }),
+    ));
+    let best = options
+        .into_iter()
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .filter(|b| b.1 > now + 0.1);
+    let out = format!(
+        "{:.0} % of the located calls fall outside the region (read as {})",
+        (1.0 - now) * 100.0,
+        read_as.label()
+    );
+    Some(match best {
+        Some((how, s)) => format!("{out}; {how}, {:.0} % would fall inside.", s * 100.0),
+        None => format!(
+            "{out}; no other coordinate system (GCJ-02, BD-09, WGS 84) or column order puts \
+             more inside: is this the scenario of this log?"
+        ),
+    })
 }

@@ -45,21 +45,16 @@ pub enum EvaluateError {
 const SOURCE: &str = "ems evaluate";
 
 fn variant(label: String, r: &CheckReport, base: Option<&CheckReport>) -> Variant {
-    let mean = r
-        .modelled_response
-        .summary
-        .as_ref()
-        .map_or(f64::NAN, |s| s.mean);
-    let share = r.modelled_response.share_within_target.unwrap_or(f64::NAN);
-    let (bm, bs) = base.map_or((mean, share), |b| {
+    let figures = |r: &CheckReport| {
+        let m = r.modelled_response.as_ref();
         (
-            b.modelled_response
-                .summary
-                .as_ref()
+            m.and_then(|m| m.summary.as_ref())
                 .map_or(f64::NAN, |s| s.mean),
-            b.modelled_response.share_within_target.unwrap_or(f64::NAN),
+            m.and_then(|m| m.share_within_target).unwrap_or(f64::NAN),
         )
-    });
+    };
+    let (mean, share) = figures(r);
+    let (bm, bs) = base.map_or((mean, share), figures);
     Variant {
         label,
         mean_response_min: mean,

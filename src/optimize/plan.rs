@@ -347,11 +347,7 @@ impl Problem {
             DemandSource::Incidents => {
                 let split = crate::model::placement::split_by_region(sc, &sc.incidents.incidents);
                 if !sc.incidents.incidents.is_empty() && split.inside.is_empty() {
-                    return Err(crate::model::placement::NoCallOnMap::new(
-                        sc,
-                        &sc.incidents.incidents,
-                    )
-                    .into());
+                    return Err(crate::model::placement::NoCallOnMap::new(sc, &sc.incidents).into());
                 }
                 split
                     .inside

@@ -3,7 +3,10 @@
 use serde::Serialize;
 use unicode_width::UnicodeWidthStr;
 
-use crate::standards::{CheckReport, Exclusions, Summary, TargetResult, Unit, WeightedSummary};
+use crate::standards::{
+    CheckReport, Exclusions, NotComputed, OverThreshold, Summary, TargetResult, Unit,
+    WeightedSummary,
+};
 
 /// Pads to a display width (CJK characters are two columns wide).
 fn pad(s: &str, width: usize) -> String {
@@ -73,13 +76,27 @@ pub fn text(r: &CheckReport) -> String {
     let mut o = String::new();
     o.push_str(&format!(
         "ems check: {}\nTargets: {} ({})\n",
-        r.scenario, r.targets_id, r.targets_name
+        r.scenario
+            .as_deref()
+            .unwrap_or("incident log only (no scenario)"),
+        r.targets_id,
+        r.targets_name
     ));
-    let g = &r.region;
-    o.push_str(&format!(
-        "Region 区域: {:.2} km² ({}), {} stations 站点, {} ambulances 救护车, {:.0} residents 常住人口 ({})\n\n",
-        g.area_km2, g.area_source, g.stations, g.ambulances, g.population, g.population_source
-    ));
+    if let Some(g) = &r.region {
+        o.push_str(&format!(
+            "Region 区域: {:.2} km² ({}), {} stations 站点, {} ambulances 救护车, {:.0} residents 常住人口 ({})\n",
+            g.area_km2, g.area_source, g.stations, g.ambulances, g.population, g.population_source
+        ));
+    }
+    if let Some(l) = &r.log {
+        for n in &l.notes {
+            o.push_str(&format!("Log 记录: {n}\n"));
+        }
+        if l.call_times_only {
+            o.push_str("Log 记录: CALL TIMES ONLY: no incident has a dispatch, on-scene or hospital time; the figures below that need them are not computed (see \"Not computed\")\n");
+        }
+    }
+    o.push('\n');
     let w = [58, 12, 14, 14];
     o.push_str(&format!(
         "{}{}{}{}{}\n",
@@ -91,10 +108,14 @@ pub fn text(r: &CheckReport) -> String {
     ));
     o.push_str(&format!("{}\n", "-".repeat(w.iter().sum::<usize>() + 12)));
     for t in &r.targets {
+        let value = match t.value {
+            None if not_computed(r, t.id).is_some() => "not computed".to_string(),
+            v => fmt_value(v, t.unit),
+        };
         o.push_str(&format!(
             "{}{}{}{}{}\n",
             pad(&format!("{} {}", t.label_zh, t.label_en), w[0]),
-            pad(&fmt_value(t.value, t.unit), w[1]),
+            pad(&value, w[1]),
             pad(&fmt_threshold(t), w[2]),
             pad(verdict(t.pass), w[3]),
             t.source
@@ -104,17 +125,34 @@ pub fn text(r: &CheckReport) -> String {
     fleet(&mut o, r);
     detention(&mut o, r);
     response(&mut o, r);
+    transport(&mut o, r);
+    multi_unit(&mut o, r);
     modelled(&mut o, r);
+    not_computed_section(&mut o, r);
     data_quality(&mut o, r);
     o
 }
 
+/// Why a figure is not computed, if it is listed as such.
+fn not_computed<'a>(r: &'a CheckReport, figure: &str) -> Option<&'a NotComputed> {
+    r.not_computed.iter().find(|n| n.figure == figure)
+}
+
+fn needs(o: &mut String, r: &CheckReport, figure: &str) {
+    match not_computed(r, figure) {
+        Some(n) => o.push_str(&format!("  not computed: {}\n", n.why)),
+        None => o.push_str("  not computed\n"),
+    }
+}
+
 /// 1. The official service radius and the network reality beside it.
 fn service_radius(o: &mut String, r: &CheckReport) {
-    let g = &r.region;
-    let sr = &r.service_radius;
+    o.push_str("\n1. Service radius 服务半径\n");
+    let (Some(g), Some(sr)) = (&r.region, &r.service_radius) else {
+        return needs(o, r, "service_radius_km");
+    };
     o.push_str(&format!(
-        "\n1. Service radius 服务半径\n  official r = sqrt(A / (pi N)) = sqrt({:.2} / (pi x {})) = {:.3} km\n  network reality: each zone's fastest station by road; distance along that route, population-weighted\n",
+        "  official r = sqrt(A / (pi N)) = sqrt({:.2} / (pi x {})) = {:.3} km\n  network reality: each zone's fastest station by road; distance along that route, population-weighted\n",
         g.area_km2, g.stations, sr.official_km
     ));
     if let Some(d) = &sr.road_distance_km {
@@ -140,9 +178,14 @@ fn service_radius(o: &mut String, r: &CheckReport) {
 
 /// 2. Ambulances against the population.
 fn fleet(o: &mut String, r: &CheckReport) {
-    let f = &r.fleet;
+    o.push_str(
+        "\n2. Ambulances 救护车配置 (required = ceil(population / residents per ambulance))\n",
+    );
+    let Some(f) = &r.fleet else {
+        return needs(o, r, "ambulances_per_30k");
+    };
     o.push_str(&format!(
-        "\n2. Ambulances 救护车配置 (required = ceil(population / residents per ambulance))\n  {} ambulances for {:.0} residents: required ceil(P / {}) = {}, shortfall {}, {} per 30,000\n",
+        "  {} ambulances for {:.0} residents: required ceil(P / {}) = {}, shortfall {}, {} per 30,000\n",
         f.ambulances,
         f.population,
         f.residents_per_ambulance_target,
@@ -168,105 +211,232 @@ fn fleet(o: &mut String, r: &CheckReport) {
     }
 }
 
-/// 3. Detention at hospitals.
+fn over_list(over: &[OverThreshold]) -> String {
+    over.iter()
+        .map(|t| {
+            format!(
+                "> {} min {} ({:.1} %)",
+                t.over_min,
+                t.count,
+                t.share * 100.0
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// 3. Detention at hospitals and the handover distribution.
 fn detention(o: &mut String, r: &CheckReport) {
     o.push_str("\n3. Detention at hospitals 压车 (handover = at_hospital -> handover_complete; detained if over the threshold)\n");
-    match &r.detention {
-        None => o.push_str("  no incident log\n"),
-        Some(d) => {
+    let Some(d) = &r.detention else {
+        return o.push_str("  no incident log\n");
+    };
+    if d.hospital_arrivals == 0 {
+        o.push_str(&format!(
+            "  no hospital arrival in the log: the detention rate cannot be computed; lost hours {:.1} h\n",
+            d.lost_hours
+        ));
+    } else if d.arrivals == 0 {
+        needs(o, r, "detention_rate");
+    } else {
+        o.push_str(&format!(
+            "  {} of {} arrivals with a valid handover took over {} min: {}; lost hours (handover beyond {} min) {:.1} h\n",
+            d.detained,
+            d.arrivals,
+            d.threshold_min,
+            d.rate.map(|r| format!("{:.2} %", r * 100.0)).unwrap_or_else(|| "n/a".into()),
+            d.lost_after_min,
+            d.lost_hours
+        ));
+        if let Some(s) = &d.handover_min {
+            o.push_str(&format!("  handover: {}\n", summary_line(s, "min")));
+            o.push_str(&format!("  handover over: {}\n", over_list(&d.over)));
+        }
+        for h in &d.per_hospital {
             o.push_str(&format!(
-                "  {} of {} arrivals with a valid handover took over {} min: {}; lost hours (handover beyond 15 min) {:.1} h\n",
-                d.detained,
-                d.arrivals,
-                d.threshold_min,
-                d.rate.map(|r| format!("{:.2} %", r * 100.0)).unwrap_or_else(|| "n/a".into()),
-                d.lost_hours
+                "  {} {} arrivals, P50 {:.1} min, P90 {:.1} min, detained {} ({:.1} %), {}, lost {:.1} h\n",
+                pad(&h.name, 36),
+                h.arrivals,
+                h.median_min,
+                h.p90_min,
+                h.detained,
+                h.detention_rate * 100.0,
+                over_list(&h.over),
+                h.lost_hours
             ));
-            if let Some(s) = &d.handover_min {
-                o.push_str(&format!("  handover: {}\n", summary_line(s, "min")));
-            }
-            for h in &d.per_hospital {
-                o.push_str(&format!(
-                    "  {} {}: {} arrivals, P50 {:.1} min, P90 {:.1} min, detained {} ({:.1} %), lost {:.1} h\n",
-                    pad(&h.name, 36),
-                    "",
-                    h.arrivals,
-                    h.median_min,
-                    h.p90_min,
-                    h.detained,
-                    h.detention_rate * 100.0,
-                    h.lost_hours
-                ));
-            }
+        }
+    }
+    if let Some(w) = &d.wall_time_proxy {
+        o.push_str(&format!(
+            "  WALL-TIME PROXY, not the handover ({}):\n    {}\n    over: {}\n",
+            w.definition,
+            summary_line(&w.summary, "min"),
+            over_list(&w.over)
+        ));
+        for h in &w.per_hospital {
+            o.push_str(&format!(
+                "    {} {} arrivals, P50 {:.1} min, P90 {:.1} min, {}\n",
+                pad(&h.name, 34),
+                h.arrivals,
+                h.median_min,
+                h.p90_min,
+                over_list(&h.over)
+            ));
         }
     }
 }
 
 /// 4. Response times from the log.
 fn response(o: &mut String, r: &CheckReport) {
-    o.push_str("\n4. Response time from the log 反应时间（记录） (call_received -> on_scene, incidents that reached a scene)\n");
-    match &r.response {
-        None => o.push_str("  no incident log\n"),
-        Some(resp) => {
-            o.push_str(&format!(
-                "  {} incidents, {} reached a scene with a valid time\n",
-                resp.incidents, resp.reached_scene
-            ));
-            if let Some(g) = &resp.overall {
-                o.push_str(&format!(
-                    "  response: {}; within {} min: {:.1} %\n",
-                    summary_line(&g.summary, "min"),
-                    resp.target_min,
-                    g.share_within_target * 100.0
-                ));
-            }
-            if let Some(s) = &resp.call_handling_min {
-                o.push_str(&format!(
-                    "  call handling (received -> dispatched): {}\n",
-                    summary_line(s, "min")
-                ));
-            }
-            if let Some(s) = &resp.turnout_min {
-                o.push_str(&format!(
-                    "  turnout (dispatched -> departed): {}; 3-minute departure rate {:.1} %\n",
-                    summary_line(s, "min"),
-                    resp.departure_3min_rate.unwrap_or(f64::NAN) * 100.0
-                ));
-            }
-            if let Some(s) = &resp.travel_min {
-                o.push_str(&format!(
-                    "  travel (departed -> on scene): {}\n",
-                    summary_line(s, "min")
-                ));
-            }
-            for (p, g) in &resp.by_priority {
-                o.push_str(&format!(
-                    "  priority {p}: n {}, mean {:.2}, P90 {:.2} min, within {} min {:.1} %\n",
-                    g.summary.count,
-                    g.summary.mean,
-                    g.summary.p90,
-                    resp.target_min,
-                    g.share_within_target * 100.0
-                ));
-            }
-            for (z, g) in &resp.by_zone {
-                o.push_str(&format!(
-                    "  zone {}: n {}, mean {:.2}, P90 {:.2} min, within {} min {:.1} %\n",
-                    pad(z, 24),
-                    g.summary.count,
-                    g.summary.mean,
-                    g.summary.p90,
-                    resp.target_min,
-                    g.share_within_target * 100.0
-                ));
-            }
+    o.push_str("\n4. Response time from the log 反应时间（记录） (call_received -> first ambulance on scene)\n");
+    let Some(resp) = &r.response else {
+        return o.push_str("  no incident log\n");
+    };
+    o.push_str(&format!(
+        "  {} incidents, {} reached a scene with a valid time\n",
+        resp.incidents, resp.reached_scene
+    ));
+    match &resp.overall {
+        Some(g) => o.push_str(&format!(
+            "  response: {}; within {} min: {:.1} %\n",
+            summary_line(&g.summary, "min"),
+            resp.target_min,
+            g.share_within_target * 100.0
+        )),
+        None => needs(o, r, "mean_response_min"),
+    }
+    let stages = [
+        (
+            "call handling (received -> dispatched)",
+            &resp.call_handling_min,
+        ),
+        ("turnout (dispatched -> departed)", &resp.turnout_min),
+        ("travel (departed -> on scene)", &resp.travel_min),
+    ];
+    for (label, s) in stages {
+        if let Some(s) = s {
+            o.push_str(&format!("  {label}: {}\n", summary_line(s, "min")));
         }
+    }
+    if let Some(d) = resp.departure_3min_rate {
+        o.push_str(&format!("  3-minute departure rate: {:.1} %\n", d * 100.0));
+    }
+    for (p, g) in &resp.by_priority {
+        o.push_str(&format!(
+            "  priority {p}: n {}, mean {:.2}, P90 {:.2} min, within {} min {:.1} %\n",
+            g.summary.count,
+            g.summary.mean,
+            g.summary.p90,
+            resp.target_min,
+            g.share_within_target * 100.0
+        ));
+    }
+    for (z, g) in &resp.by_zone {
+        o.push_str(&format!(
+            "  zone {}: n {}, mean {:.2}, P90 {:.2} min, within {} min {:.1} %\n",
+            pad(z, 24),
+            g.summary.count,
+            g.summary.mean,
+            g.summary.p90,
+            resp.target_min,
+            g.share_within_target * 100.0
+        ));
+    }
+}
+
+/// 4b. Scene and transport times.
+fn transport(o: &mut String, r: &CheckReport) {
+    let Some(t) = &r.transport else { return };
+    if t.scene_min.is_none() && t.transport_min.is_none() && t.call_to_hospital_min.is_none() {
+        return;
+    }
+    o.push_str(&format!(
+        "\n4b. Scene and transport 现场与转运 ({} incidents with a hospital arrival)\n",
+        t.transported
+    ));
+    let rows = [
+        (
+            "on scene (first ambulance on scene -> left scene)",
+            &t.scene_min,
+        ),
+        ("transport (left scene -> at hospital)", &t.transport_min),
+        (
+            "call to hospital (received -> at hospital)",
+            &t.call_to_hospital_min,
+        ),
+    ];
+    for (label, s) in rows {
+        if let Some(s) = s {
+            o.push_str(&format!("  {label}: {}\n", summary_line(s, "min")));
+        }
+    }
+}
+
+/// 4c. Several units per incident.
+fn multi_unit(o: &mut String, r: &CheckReport) {
+    let Some(m) = &r.multi_unit else { return };
+    o.push_str(&format!(
+        "\n4c. Units per incident 多车/多单位 ({} rows: {} ambulance, {} other units)\n  {} incidents, {:.2} units each, {} with more than one unit; {} with no ambulance (not in the ambulance response)\n",
+        m.rows.rows,
+        m.rows.ambulance_rows,
+        m.rows.other_rows,
+        m.incidents,
+        m.units_per_incident,
+        m.multi_unit_incidents,
+        m.without_ambulance
+    ));
+    if m.other_unit_first > 0 {
+        let kinds: Vec<String> = m
+            .other_unit_first_by_kind
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        o.push_str(&format!(
+            "  another unit was on scene before the first ambulance in {} incidents ({})\n",
+            m.other_unit_first,
+            kinds.join(", ")
+        ));
+        if let Some(s) = &m.other_unit_lead_min {
+            o.push_str(&format!(
+                "  its lead over the ambulance: {}\n",
+                summary_line(s, "min")
+            ));
+        }
+    }
+    if let Some(s) = &m.first_unit_response_min {
+        o.push_str(&format!(
+            "  first unit of any kind on scene (call -> on scene): {}\n",
+            summary_line(s, "min")
+        ));
+    }
+    if m.rows.other_rows_with_hospital_times > 0 {
+        o.push_str(&format!(
+            "  {} non-ambulance rows with transport or hospital times: left out of transport and handover\n",
+            m.rows.other_rows_with_hospital_times
+        ));
+    }
+}
+
+/// What this check cannot give.
+fn not_computed_section(o: &mut String, r: &CheckReport) {
+    if r.not_computed.is_empty() {
+        return;
+    }
+    o.push_str("\nNot computed 无法计算\n");
+    for n in &r.not_computed {
+        o.push_str(&format!("  {}: {}", n.figure, n.why));
+        if let Some(i) = &n.instead {
+            o.push_str(&format!("; instead: {i}"));
+        }
+        o.push('\n');
     }
 }
 
 /// 5. The modelled response time.
 fn modelled(o: &mut String, r: &CheckReport) {
-    let m = &r.modelled_response;
+    let Some(m) = &r.modelled_response else {
+        return;
+    };
     o.push_str(&format!(
         "\n5. Modelled response time 模型反应时间 (call handling {} s + turnout {} s + road travel from the nearest station)\n",
         m.call_handling_s, m.turnout_s
@@ -344,9 +514,41 @@ fn data_quality(o: &mut String, r: &CheckReport) {
     );
     exclusions(
         o,
+        "left_scene before on_scene (left out of scene time)",
+        &dq.scene_out_of_order,
+    );
+    exclusions(
+        o,
+        "at_hospital before left_scene (left out of transport)",
+        &dq.transport_out_of_order,
+    );
+    exclusions(
+        o,
+        "available before at_hospital (left out of the wall-time proxy)",
+        &dq.wall_time_out_of_order,
+    );
+    exclusions(
+        o,
         "incidents outside the region boundary (left out of the region's figures)",
         &dq.outside_region,
     );
+    exclusions(
+        o,
+        "incidents without coordinates (in the log figures, not on the map)",
+        &dq.no_location,
+    );
+    if let Some(h) = &dq.coordinate_hint {
+        o.push_str(&format!("  COORDINATES: {h}\n"));
+    }
+    for s in &dq.skipped {
+        let lines: Vec<String> = s.lines.iter().map(|l| l.to_string()).collect();
+        o.push_str(&format!(
+            "  {} rows left out: {} (first lines {})\n",
+            s.count,
+            s.reason,
+            lines.join(", ")
+        ));
+    }
     for x in &dq.off_map {
         o.push_str(&format!("  {x}: left out\n"));
     }

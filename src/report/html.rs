@@ -109,7 +109,11 @@ impl MapView {
         net: &RoadNetwork,
         node_minutes: &[Option<f64>],
     ) -> MapView {
-        let target = r.modelled_response.target_min;
+        let target = r.modelled_response.as_ref().map_or(12.0, |m| m.target_min);
+        let access = r
+            .modelled_response
+            .as_ref()
+            .map_or(&[][..], |m| &m.zones[..]);
         let rings = || sc.region.boundary.0.iter().map(|p| p.exterior());
         let outline: Vec<[f64; 2]> = rings()
             .flat_map(|r| r.0.iter().map(|c| [c.x, c.y]))
@@ -117,7 +121,7 @@ impl MapView {
         let frame = Frame::new(&outline, 760.0);
         let mut zones = Vec::new();
         for z in &sc.demand {
-            let Some(acc) = r.modelled_response.zones.iter().find(|a| a.zone == z.id) else {
+            let Some(acc) = access.iter().find(|a| a.zone == z.id) else {
                 continue;
             };
             for p in z.polygon.iter().flat_map(|mp| &mp.0) {
@@ -287,25 +291,175 @@ impl From<&TargetResult> for TargetRow {
     }
 }
 
+/// One bar segment of a handover distribution.
+struct Segment {
+    x: f64,
+    width: f64,
+    fill: &'static str,
+    title: String,
+}
+
+/// One hospital's handover distribution as a stacked bar.
+struct DistributionRow {
+    y: f64,
+    label: String,
+    segments: Vec<Segment>,
+    end: f64,
+    figures: String,
+}
+
+/// Handover (or wall-time proxy) distributions per hospital, as stacked bars of the shares
+/// between the targets file's thresholds.
+struct Distribution {
+    title: String,
+    caption: String,
+    height: f64,
+    legend: Vec<(String, &'static str)>,
+    rows: Vec<DistributionRow>,
+}
+
+const BIN_COLOURS: [&str; 6] = [
+    "#2e9e4f", "#a5c93b", "#f2c12e", "#ee7d22", "#d7301f", "#7f0000",
+];
+
+impl Distribution {
+    /// `hospitals`: (name, samples in minutes, P50, P90).
+    fn new(
+        title: &str,
+        caption: String,
+        thresholds: &[f64],
+        hospitals: Vec<(String, &[f64], f64, f64)>,
+    ) -> Distribution {
+        let mut t: Vec<f64> = thresholds.to_vec();
+        t.sort_by(f64::total_cmp);
+        t.dedup();
+        t.truncate(BIN_COLOURS.len() - 1);
+        let legend: Vec<(String, &'static str)> = BIN_COLOURS
+            .iter()
+            .take(t.len() + 1)
+            .enumerate()
+            .map(|(k, colour)| {
+                let label = match k {
+                    0 => format!("≤ {} min", t.first().copied().unwrap_or(0.0)),
+                    k if k == t.len() => format!("> {} min", t[k - 1]),
+                    k => format!("{}–{} min", t[k - 1], t[k]),
+                };
+                (label, *colour)
+            })
+            .collect();
+        let (x0, width) = (200.0, 360.0);
+        let rows = hospitals
+            .into_iter()
+            .enumerate()
+            .map(|(i, (name, v, p50, p90))| {
+                let mut bins = vec![0usize; t.len() + 1];
+                for x in v {
+                    bins[t.iter().filter(|th| *x > **th).count()] += 1;
+                }
+                let n = v.len().max(1) as f64;
+                let mut x = x0;
+                let segments = bins
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| **c > 0)
+                    .map(|(k, c)| {
+                        let w = *c as f64 / n * width;
+                        let s = Segment {
+                            x,
+                            width: w,
+                            fill: BIN_COLOURS[k],
+                            title: format!(
+                                "{}: {} of {} ({:.1} %)",
+                                legend[k].0,
+                                c,
+                                v.len(),
+                                *c as f64 / n * 100.0
+                            ),
+                        };
+                        x += w;
+                        s
+                    })
+                    .collect();
+                let label: String = name.chars().take(30).collect();
+                DistributionRow {
+                    y: 20.0 + i as f64 * 24.0,
+                    label,
+                    segments,
+                    end: x0 + width,
+                    figures: format!("n {}, P50 {:.1}, P90 {:.1} min", v.len(), p50, p90),
+                }
+            })
+            .collect::<Vec<_>>();
+        Distribution {
+            title: title.to_string(),
+            caption,
+            height: 30.0 + rows.len() as f64 * 24.0,
+            legend,
+            rows,
+        }
+    }
+}
+
+/// The handover distributions of a report: the real handover, then the wall-time proxy.
+fn distributions(r: &CheckReport, thresholds: &[f64]) -> Vec<Distribution> {
+    let mut out = Vec::new();
+    let Some(d) = &r.detention else { return out };
+    if !d.per_hospital.is_empty() {
+        out.push(Distribution::new(
+            "Handover per hospital 各医院交接时间分布",
+            format!(
+                "Arrival → handover complete; detention threshold {} min. Shares between the thresholds of the targets file.",
+                d.threshold_min
+            ),
+            thresholds,
+            d.per_hospital
+                .iter()
+                .map(|h| (h.name.clone(), &h.samples_min[..], h.median_min, h.p90_min))
+                .collect(),
+        ));
+    }
+    if let Some(w) = &d.wall_time_proxy {
+        out.push(Distribution::new(
+            "Wall-time proxy per hospital (not the handover) 离院时间（代理指标）",
+            format!("Proxy: {}.", w.definition),
+            thresholds,
+            w.per_hospital
+                .iter()
+                .map(|h| (h.name.clone(), &h.samples_min[..], h.median_min, h.p90_min))
+                .collect(),
+        ));
+    }
+    out
+}
+
 #[derive(Template)]
 #[template(path = "check.html", config = "src/report/templates/askama.toml")]
 struct CheckPage<'a> {
     r: &'a CheckReport,
+    title: String,
     rows: Vec<TargetRow>,
-    map: MapView,
+    map: Option<MapView>,
+    distributions: Vec<Distribution>,
     histograms: Vec<Histogram>,
     details: String,
 }
 
-/// The standards check's page.
+/// What the check page draws its map from.
+pub struct MapInput<'a> {
+    pub scenario: &'a Scenario,
+    pub network: &'a RoadNetwork,
+    pub node_minutes: &'a [Option<f64>],
+}
+
+/// The standards check's page; `map` is `None` for a log-only check. `thresholds` are the
+/// targets file's handover thresholds.
 pub fn page(
     r: &CheckReport,
-    sc: &Scenario,
-    net: &RoadNetwork,
-    node_minutes: &[Option<f64>],
+    map: Option<MapInput>,
+    thresholds: &[f64],
 ) -> Result<String, askama::Error> {
     let mut histograms = Vec::new();
-    if let Some(resp) = &r.response {
+    if let Some(resp) = r.response.as_ref().filter(|r| !r.samples_min.is_empty()) {
         histograms.push(Histogram::new(
             "Response time from the log (call received -> on scene)",
             &resp.samples_min,
@@ -313,7 +467,7 @@ pub fn page(
             resp.target_min,
         ));
     }
-    if let Some(d) = &r.detention {
+    if let Some(d) = r.detention.as_ref().filter(|d| !d.samples_min.is_empty()) {
         histograms.push(Histogram::new(
             "Handover time at hospitals (arrival -> handover complete)",
             &d.samples_min,
@@ -323,8 +477,13 @@ pub fn page(
     }
     CheckPage {
         r,
+        title: r
+            .scenario
+            .clone()
+            .unwrap_or_else(|| "incident log only".into()),
         rows: r.targets.iter().map(TargetRow::from).collect(),
-        map: MapView::new(r, sc, net, node_minutes),
+        map: map.map(|m| MapView::new(r, m.scenario, m.network, m.node_minutes)),
+        distributions: distributions(r, thresholds),
         histograms,
         details: super::check::text(r),
     }

@@ -365,7 +365,7 @@ fn trace_atoms(
     }
     if calls.is_empty() {
         return Err(SimError::Empty(
-            crate::model::placement::NoCallOnMap::new(sc, &log.incidents).to_string(),
+            crate::model::placement::NoCallOnMap::new(sc, log).to_string(),
         ));
     }
     let mut order: Vec<usize> = (0..calls.len()).collect();

@@ -39,6 +39,15 @@ impl Crs {
         }
     }
 
+    /// The name people know it by: `WGS 84`, `GCJ-02`, `BD-09`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Crs::Wgs84 => "WGS 84",
+            Crs::Gcj02 => "GCJ-02",
+            Crs::Bd09 => "BD-09",
+        }
+    }
+
     /// This system's point as WGS 84 `[lon, lat]`.
     pub fn to_wgs84(self, lon_lat: [f64; 2]) -> [f64; 2] {
         match self {

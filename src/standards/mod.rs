@@ -31,10 +31,9 @@
 //! whose timestamps go back in time is excluded from the affected metric, counted, and listed by
 //! CSV line in the data-quality section. Statistics follow [`stats`].
 
+pub mod log;
 pub mod stats;
 pub mod targets;
-
-use std::collections::BTreeMap;
 
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
@@ -42,6 +41,10 @@ use serde::Serialize;
 use crate::model::{Incident, IncidentLog, InvalidRow, Scenario};
 use crate::network::{Direction, Seed, Snapped, TravelModel};
 use crate::spatial::{LocalProjection, PointIndex, PolygonIndex};
+pub use log::{
+    Detention, HandoverRules, HospitalHandover, HospitalWallTime, MultiUnit, NotComputed,
+    OverThreshold, Response, ResponseGroup, Transport, WallTime,
+};
 pub use stats::{Summary, WeightedSummary};
 pub use targets::Targets;
 
@@ -261,64 +264,6 @@ pub struct Fleet {
     pub negative_pressure_unknown_stations: Vec<String>,
 }
 
-/// Handover statistics of one hospital.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct HospitalHandover {
-    pub hospital: String,
-    pub name: String,
-    pub arrivals: usize,
-    pub median_min: f64,
-    pub p90_min: f64,
-    pub detained: usize,
-    pub detention_rate: f64,
-    /// `Σ max(0, handover − 15 min)`, hours.
-    pub lost_hours: f64,
-}
-
-/// Detention at hospitals (压车).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Detention {
-    pub threshold_min: f64,
-    /// Arrivals with a valid handover time.
-    pub arrivals: usize,
-    pub detained: usize,
-    pub rate: Option<f64>,
-    pub handover_min: Option<Summary>,
-    pub lost_hours: f64,
-    pub per_hospital: Vec<HospitalHandover>,
-    /// Handover times in minutes, for histograms.
-    #[serde(skip)]
-    pub samples_min: Vec<f64>,
-}
-
-/// Response-time statistics of a group of incidents.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ResponseGroup {
-    pub summary: Summary,
-    pub share_within_target: f64,
-}
-
-/// Response times from the incident log.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Response {
-    pub target_min: f64,
-    /// Incidents in the log.
-    pub incidents: usize,
-    /// Incidents that reached a scene with a valid response time.
-    pub reached_scene: usize,
-    pub overall: Option<ResponseGroup>,
-    pub by_priority: BTreeMap<u8, ResponseGroup>,
-    pub by_zone: BTreeMap<String, ResponseGroup>,
-    pub call_handling_min: Option<Summary>,
-    pub turnout_min: Option<Summary>,
-    /// Share of turnouts within 3 minutes (3分钟出车率).
-    pub departure_3min_rate: Option<f64>,
-    pub travel_min: Option<Summary>,
-    /// Response times in minutes, for histograms.
-    #[serde(skip)]
-    pub samples_min: Vec<f64>,
-}
-
 /// Modelled response times.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ModelledResponse {
@@ -369,6 +314,20 @@ pub struct DataQuality {
     pub turnout_out_of_order: Exclusions,
     /// on_scene before departed.
     pub travel_out_of_order: Exclusions,
+    /// left_scene before on_scene.
+    pub scene_out_of_order: Exclusions,
+    /// at_hospital before left_scene.
+    pub transport_out_of_order: Exclusions,
+    /// available before at_hospital (left out of the wall-time proxy).
+    pub wall_time_out_of_order: Exclusions,
+    /// Rows the mapping's filters left out, by reason (first lines of each).
+    pub skipped: Vec<crate::model::incidents::Skipped>,
+    /// Incidents without coordinates (zone-level logs, or `(0, 0)`): kept in the log figures,
+    /// not placed on the map.
+    pub no_location: Exclusions,
+    /// When most calls fall outside the region: what share another coordinate system or column
+    /// order would put inside.
+    pub coordinate_hint: Option<String>,
     /// Demand zones whose point is off the road network: left out of the network figures.
     pub unsnapped_zones: Vec<String>,
     /// Demand zones that no station reaches by road.
@@ -382,19 +341,42 @@ pub struct DataQuality {
     pub outside_region: Exclusions,
 }
 
-/// The complete result of a check.
+/// How the log was read.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LogInfo {
+    /// The mapping (`ems`, `datasf`, a file's name).
+    pub mapping: String,
+    /// The coordinate system the log's points were read in (converted to WGS 84).
+    pub crs: crate::spatial::china::Crs,
+    /// Incidents after grouping, filters and the region.
+    pub incidents: usize,
+    /// True when no incident has a time after the call: response, handover and the other
+    /// stage figures cannot be computed from this log (see `not_computed`).
+    pub call_times_only: bool,
+    /// The mapping, zone and coordinate system used, and what was assumed.
+    pub notes: Vec<String>,
+}
+
+/// The complete result of a check. A log-only check (`ems check --log-only`) has no
+/// `scenario`, `region`, `service_radius`, `fleet` or `modelled_response`; `not_computed` says
+/// so.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CheckReport {
-    pub scenario: String,
+    pub scenario: Option<String>,
     pub targets_id: String,
     pub targets_name: String,
-    pub region: RegionFigures,
+    pub region: Option<RegionFigures>,
     pub targets: Vec<TargetResult>,
-    pub service_radius: ServiceRadius,
-    pub fleet: Fleet,
+    pub service_radius: Option<ServiceRadius>,
+    pub fleet: Option<Fleet>,
     pub detention: Option<Detention>,
     pub response: Option<Response>,
-    pub modelled_response: ModelledResponse,
+    pub transport: Option<Transport>,
+    pub multi_unit: Option<MultiUnit>,
+    pub modelled_response: Option<ModelledResponse>,
+    pub log: Option<LogInfo>,
+    /// Figures this check cannot give, why, and what stands in for them.
+    pub not_computed: Vec<NotComputed>,
     pub data_quality: DataQuality,
     pub assumptions: CheckOptions,
 }
@@ -498,152 +480,6 @@ impl ZoneAssigner {
             .nearest_k(at, 1)
             .first()
             .map(|(id, _)| self.ids[*id as usize].as_str())
-    }
-}
-
-fn group(values: &[f64], limit: f64) -> Option<ResponseGroup> {
-    Some(ResponseGroup {
-        summary: stats::summarize(values)?,
-        share_within_target: stats::share_within(values, limit)?,
-    })
-}
-
-/// Response-time indicators from the log.
-pub fn response_from_log(
-    sc: &Scenario,
-    log: &[Incident],
-    target_min: f64,
-    dq: &mut DataQuality,
-) -> Response {
-    let zones = ZoneAssigner::new(sc);
-    let mut all = Vec::new();
-    let mut by_priority: BTreeMap<u8, Vec<f64>> = BTreeMap::new();
-    let mut by_zone: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    let (mut handling, mut turnout, mut travel) = (Vec::new(), Vec::new(), Vec::new());
-    for i in log {
-        if let Some(on) = i.on_scene {
-            let r = minutes(i.call_received, on);
-            if r < 0.0 {
-                dq.response_out_of_order.add(i.line);
-            } else {
-                all.push(r);
-                by_priority.entry(i.priority).or_default().push(r);
-                if let Some(z) = zones.zone_of(i) {
-                    by_zone.entry(z.to_string()).or_default().push(r);
-                }
-            }
-        }
-        let stage = |a: Option<DateTime<FixedOffset>>,
-                     b: Option<DateTime<FixedOffset>>,
-                     out: &mut Vec<f64>,
-                     ex: &mut Exclusions| {
-            if let (Some(a), Some(b)) = (a, b) {
-                let d = minutes(a, b);
-                if d < 0.0 {
-                    ex.add(i.line);
-                } else {
-                    out.push(d);
-                }
-            }
-        };
-        stage(
-            Some(i.call_received),
-            i.dispatched,
-            &mut handling,
-            &mut dq.call_handling_out_of_order,
-        );
-        stage(
-            i.dispatched,
-            i.departed,
-            &mut turnout,
-            &mut dq.turnout_out_of_order,
-        );
-        stage(
-            i.departed,
-            i.on_scene,
-            &mut travel,
-            &mut dq.travel_out_of_order,
-        );
-    }
-    Response {
-        target_min,
-        incidents: log.len(),
-        reached_scene: all.len(),
-        overall: group(&all, target_min),
-        by_priority: by_priority
-            .iter()
-            .filter_map(|(k, v)| group(v, target_min).map(|g| (*k, g)))
-            .collect(),
-        by_zone: by_zone
-            .iter()
-            .filter_map(|(k, v)| group(v, target_min).map(|g| (k.clone(), g)))
-            .collect(),
-        call_handling_min: stats::summarize(&handling),
-        departure_3min_rate: stats::share_within(&turnout, 3.0),
-        turnout_min: stats::summarize(&turnout),
-        travel_min: stats::summarize(&travel),
-        samples_min: all,
-    }
-}
-
-/// Detention indicators from the log.
-pub fn detention_from_log(
-    sc: &Scenario,
-    log: &[Incident],
-    threshold_min: f64,
-    dq: &mut DataQuality,
-) -> Detention {
-    let mut per: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    let mut all = Vec::new();
-    for i in log {
-        let Some(arr) = i.at_hospital else { continue };
-        let Some(done) = i.handover_complete else {
-            dq.handover_missing.add(i.line);
-            continue;
-        };
-        let h = minutes(arr, done);
-        if h < 0.0 {
-            dq.handover_out_of_order.add(i.line);
-            continue;
-        }
-        all.push(h);
-        per.entry(i.hospital.clone().unwrap_or_else(|| "(unknown)".into()))
-            .or_default()
-            .push(h);
-    }
-    // `+ 0.0`: an empty sum is -0.0, which would print as "-0.0 h".
-    let lost = |v: &[f64]| v.iter().map(|h| (h - 15.0).max(0.0)).sum::<f64>() / 60.0 + 0.0;
-    let detained = |v: &[f64]| v.iter().filter(|h| **h > threshold_min).count();
-    let per_hospital = per
-        .iter()
-        .map(|(id, v)| {
-            let s = stats::summarize(v).expect("non-empty group");
-            HospitalHandover {
-                hospital: id.clone(),
-                name: sc
-                    .hospitals
-                    .iter()
-                    .find(|h| &h.id == id)
-                    .map(|h| h.name.clone())
-                    .unwrap_or_else(|| id.clone()),
-                arrivals: v.len(),
-                median_min: s.median,
-                p90_min: s.p90,
-                detained: detained(v),
-                detention_rate: detained(v) as f64 / v.len() as f64,
-                lost_hours: lost(v),
-            }
-        })
-        .collect();
-    Detention {
-        threshold_min,
-        arrivals: all.len(),
-        detained: detained(&all),
-        rate: (!all.is_empty()).then(|| detained(&all) as f64 / all.len() as f64),
-        handover_min: stats::summarize(&all),
-        lost_hours: lost(&all),
-        per_hospital,
-        samples_min: all,
     }
 }
 
@@ -763,18 +599,25 @@ fn row(
 /// the model.
 fn target_rows(
     targets: &Targets,
-    service_radius: &ServiceRadius,
-    fleet: &Fleet,
+    service_radius: Option<&ServiceRadius>,
+    fleet: Option<&Fleet>,
     detention: Option<&Detention>,
     response: Option<&Response>,
-    modelled: &ModelledResponse,
+    modelled: Option<&ModelledResponse>,
 ) -> Vec<TargetResult> {
     let log_mean = response
         .and_then(|r| r.overall.as_ref())
         .map(|g| g.summary.mean);
     let (mean_value, mean_source) = match log_mean {
         Some(m) => (Some(m), Source::IncidentLog),
-        None => (modelled.summary.as_ref().map(|s| s.mean), Source::Model),
+        None => (
+            modelled.and_then(|m| m.summary.as_ref()).map(|s| s.mean),
+            if modelled.is_some() {
+                Source::Model
+            } else {
+                Source::IncidentLog
+            },
+        ),
     };
     let per_30k_threshold = targets.residents_per_ambulance.map(|r| 30_000.0 / r);
     vec![
@@ -783,7 +626,7 @@ fn target_rows(
             "Average station service radius",
             "急救站点平均服务半径",
             Unit::Km,
-            Some(service_radius.official_km),
+            service_radius.map(|r| r.official_km),
             targets.service_radius_km,
             Comparison::AtMost,
             Source::Scenario,
@@ -793,7 +636,7 @@ fn target_rows(
             "Ambulances per 30,000 residents",
             "每3万人口救护车数",
             Unit::Vehicles,
-            fleet.per_30k,
+            fleet.and_then(|f| f.per_30k),
             per_30k_threshold,
             Comparison::AtLeast,
             Source::Scenario,
@@ -833,12 +676,103 @@ fn target_rows(
             "Negative-pressure ambulance share",
             "负压救护车占比",
             Unit::Share,
-            fleet.negative_pressure_share,
+            fleet.and_then(|f| f.negative_pressure_share),
             targets.negative_pressure_share_min,
             Comparison::AtLeast,
             Source::Scenario,
         ),
     ]
+}
+
+/// The name of hospital `id` in `sc` (the id itself when the scenario does not know it).
+pub fn hospital_name(sc: &Scenario, id: &str) -> String {
+    sc.hospitals
+        .iter()
+        .find(|h| h.id == id)
+        .map(|h| h.name.clone())
+        .unwrap_or_else(|| id.to_string())
+}
+
+/// Response figures of `log` with the scenario's zones (the simulator's and the live KPIs').
+pub fn response_from_log(
+    sc: &Scenario,
+    log: &[Incident],
+    target_min: f64,
+    dq: &mut DataQuality,
+) -> Response {
+    let zones = ZoneAssigner::new(sc);
+    log::response_from_log(
+        log,
+        &|i| zones.zone_of(i).map(str::to_string),
+        target_min,
+        dq,
+    )
+}
+
+/// Detention of `log` with the scenario's hospital names and the default handover thresholds.
+pub fn detention_from_log(
+    sc: &Scenario,
+    log: &[Incident],
+    threshold_min: f64,
+    dq: &mut DataQuality,
+) -> Detention {
+    let d = Targets::default_preset();
+    let rules = HandoverRules {
+        detention_threshold_min: threshold_min,
+        thresholds_min: &d.handover_thresholds_min,
+        lost_after_min: d.handover_lost_after_min,
+    };
+    log::detention_from_log(log, &|id| hospital_name(sc, id), &rules, dq)
+}
+
+/// The log figures shared by the full and the log-only check.
+struct LogFigures {
+    detention: Option<Detention>,
+    response: Option<Response>,
+    transport: Option<Transport>,
+    multi_unit: Option<MultiUnit>,
+    info: LogInfo,
+    not_computed: Vec<NotComputed>,
+}
+
+fn log_figures(
+    log: &IncidentLog,
+    calls: &[Incident],
+    zone_of: &dyn Fn(&Incident) -> Option<String>,
+    name_of: &dyn Fn(&str) -> String,
+    targets: &Targets,
+    model: bool,
+    dq: &mut DataQuality,
+) -> LogFigures {
+    let target_min = targets.mean_response_min.unwrap_or(12.0);
+    let has_log = !calls.is_empty();
+    let rules = HandoverRules {
+        detention_threshold_min: targets.detention_threshold_min,
+        thresholds_min: &targets.handover_thresholds_min,
+        lost_after_min: targets.handover_lost_after_min,
+    };
+    dq.skipped = log.skipped.clone();
+    for i in calls.iter().filter(|i| i.lon_lat.is_none()) {
+        dq.no_location.add(i.line);
+    }
+    LogFigures {
+        detention: has_log.then(|| log::detention_from_log(calls, name_of, &rules, dq)),
+        response: has_log.then(|| log::response_from_log(calls, zone_of, target_min, dq)),
+        transport: has_log.then(|| log::transport_from_log(calls, dq)),
+        multi_unit: log::multi_unit_from_log(log, calls),
+        info: LogInfo {
+            mapping: log.mapping.clone(),
+            crs: log.crs,
+            incidents: calls.len(),
+            call_times_only: log::call_times_only(calls),
+            notes: log.notes.clone(),
+        },
+        not_computed: if log.incidents.is_empty() && log.rows == 0 {
+            Vec::new()
+        } else {
+            log::not_computed(log, calls, model)
+        },
+    }
 }
 
 /// Runs the check. `log` is the incident log to use (the scenario's own, or another).
@@ -874,11 +808,16 @@ pub fn check(
         invalid_rows: log.invalid.clone(),
         off_map: placement.off_map,
         unstaffed_stations: placement.unstaffed_stations,
+        coordinate_hint: crate::model::placement::coordinate_hint(
+            &|p| sc.in_region(p),
+            &log.incidents,
+            log.crs,
+        ),
         ..Default::default()
     };
     let in_region = crate::model::placement::split_by_region(sc, &log.incidents);
     if !log.incidents.is_empty() && in_region.inside.is_empty() {
-        return Err(crate::model::placement::NoCallOnMap::new(sc, &log.incidents).into());
+        return Err(crate::model::placement::NoCallOnMap::new(sc, log).into());
     }
     for line in in_region.outside_lines {
         dq.outside_region.add(line);
@@ -892,13 +831,20 @@ pub fn check(
     let fleet = fleet_figures(sc, &region, targets);
 
     // 3-4. From the log.
-    let target_min = targets.mean_response_min.unwrap_or(12.0);
-    let has_log = !calls.is_empty();
-    let detention =
-        has_log.then(|| detention_from_log(sc, &calls, targets.detention_threshold_min, &mut dq));
-    let response = has_log.then(|| response_from_log(sc, &calls, target_min, &mut dq));
+    let zones = ZoneAssigner::new(sc);
+    let name_of = |id: &str| hospital_name(sc, id);
+    let lf = log_figures(
+        log,
+        &calls,
+        &|i| zones.zone_of(i).map(str::to_string),
+        &name_of,
+        targets,
+        true,
+        &mut dq,
+    );
 
     // 5. Modelled.
+    let target_min = targets.mean_response_min.unwrap_or(12.0);
     let modelled_items: Vec<(f64, f64)> = access
         .iter()
         .map(|a| (a.modelled_response_min, a.population))
@@ -913,25 +859,77 @@ pub fn check(
     };
     let targets_table = target_rows(
         targets,
-        &service_radius,
-        &fleet,
-        detention.as_ref(),
-        response.as_ref(),
-        &modelled_response,
+        Some(&service_radius),
+        Some(&fleet),
+        lf.detention.as_ref(),
+        lf.response.as_ref(),
+        Some(&modelled_response),
     );
     Ok(CheckReport {
-        scenario: sc.name.clone(),
+        scenario: Some(sc.name.clone()),
         targets_id: targets.id.clone(),
         targets_name: targets.name.clone(),
-        region,
+        region: Some(region),
         targets: targets_table,
-        service_radius,
-        fleet,
-        detention,
-        response,
-        modelled_response,
+        service_radius: Some(service_radius),
+        fleet: Some(fleet),
+        detention: lf.detention,
+        response: lf.response,
+        transport: lf.transport,
+        multi_unit: lf.multi_unit,
+        modelled_response: Some(modelled_response),
+        log: (log.rows > 0 || !log.incidents.is_empty()).then_some(lf.info),
+        not_computed: lf.not_computed,
         data_quality: dq,
         assumptions: *opts,
+    })
+}
+
+/// The check of a log alone (`ems check --log-only`): the log figures (response, handover,
+/// detention, departure, transport) in the same shape as [`check`]; the figures that need a
+/// scenario are `None` and listed in `not_computed`. Zones come from the log's `zone` field;
+/// hospitals are named by their ids.
+pub fn check_log_only(log: &IncidentLog, targets: &Targets) -> Result<CheckReport, CheckError> {
+    let mut dq = DataQuality {
+        rows: log.rows,
+        invalid_rows: log.invalid.clone(),
+        ..Default::default()
+    };
+    let lf = log_figures(
+        log,
+        &log.incidents,
+        &|i| i.zone.clone(),
+        &|id| id.to_string(),
+        targets,
+        false,
+        &mut dq,
+    );
+    let mut not_computed = log::needs_scenario();
+    not_computed.extend(lf.not_computed);
+    Ok(CheckReport {
+        scenario: None,
+        targets_id: targets.id.clone(),
+        targets_name: targets.name.clone(),
+        region: None,
+        targets: target_rows(
+            targets,
+            None,
+            None,
+            lf.detention.as_ref(),
+            lf.response.as_ref(),
+            None,
+        ),
+        service_radius: None,
+        fleet: None,
+        detention: lf.detention,
+        response: lf.response,
+        transport: lf.transport,
+        multi_unit: lf.multi_unit,
+        modelled_response: None,
+        log: Some(lf.info),
+        not_computed,
+        data_quality: dq,
+        assumptions: CheckOptions::default(),
     })
 }
 

@@ -34,6 +34,13 @@ pub struct Targets {
     /// A handover longer than this many minutes counts as detention (default 10).
     #[serde(default = "default_detention_threshold")]
     pub detention_threshold_min: f64,
+    /// Handover thresholds the distribution is counted against, minutes (NHS: 15, 30, 60;
+    /// "release within 45").
+    #[serde(default = "default_handover_thresholds")]
+    pub handover_thresholds_min: Vec<f64>,
+    /// Hours lost: handover time beyond this many minutes (NHS: 15).
+    #[serde(default = "default_lost_after")]
+    pub handover_lost_after_min: f64,
     /// Mean response time must be at most this, minutes.
     pub mean_response_min: Option<f64>,
     /// Share of turnouts (dispatched -> departed) within 3 minutes must be at least this.
@@ -44,6 +51,14 @@ pub struct Targets {
 
 fn default_detention_threshold() -> f64 {
     10.0
+}
+
+fn default_handover_thresholds() -> Vec<f64> {
+    vec![15.0, 30.0, 45.0, 60.0]
+}
+
+fn default_lost_after() -> f64 {
+    15.0
 }
 
 /// A target file that cannot be used.
@@ -83,12 +98,22 @@ impl Targets {
             ("residents_per_ambulance", t.residents_per_ambulance),
             ("mean_response_min", t.mean_response_min),
             ("detention_threshold_min", Some(t.detention_threshold_min)),
+            ("handover_lost_after_min", Some(t.handover_lost_after_min)),
         ];
         for (field, v) in positive {
             if let Some(v) = v
                 && !(v.is_finite() && v > 0.0)
             {
                 return Err(bad(field, v, "must be a positive number"));
+            }
+        }
+        for v in &t.handover_thresholds_min {
+            if !(v.is_finite() && *v > 0.0) {
+                return Err(bad(
+                    "handover_thresholds_min",
+                    *v,
+                    "every threshold must be a positive number of minutes",
+                ));
             }
         }
         let shares = [

@@ -281,6 +281,9 @@ pub struct IncidentLog {
     pub crs: crate::spatial::china::Crs,
     /// For logs with one row per unit (or an ambulance rule).
     pub unit_rows: Option<UnitRows>,
+    /// Our fields the mapping found in this file, each with its source (`column X` or a fixed
+    /// value); a field not here has no column in the file.
+    pub sources: std::collections::BTreeMap<String, String>,
 }
 
 /// Reads an incident CSV file.

@@ -27,6 +27,8 @@ pub struct LogOptions {
     pub timezone: Option<TimeZoneSpec>,
     /// The zone when neither `--timezone` nor the mapping gives one (the scenario's).
     pub fallback_timezone: TimeZoneSpec,
+    /// Where the fallback zone comes from, for the log's notes (`the scenario`).
+    pub fallback_from: &'static str,
     /// `--crs`: overrides the mapping's coordinate system.
     pub crs: Option<Crs>,
     /// Record unparseable rows in [`IncidentLog::invalid`] instead of failing on the first.
@@ -40,6 +42,7 @@ impl LogOptions {
             mapping: Mapping::ems(),
             timezone: None,
             fallback_timezone: timezone,
+            fallback_from: "the scenario",
             crs: None,
             skip_invalid,
         }
@@ -58,7 +61,7 @@ impl LogOptions {
         {
             return (tz, "the mapping");
         }
-        (self.fallback_timezone, "the scenario")
+        (self.fallback_timezone, self.fallback_from)
     }
 }
 
@@ -145,6 +148,17 @@ pub fn parse_log<R: Read>(
     let mut log = IncidentLog {
         mapping: m.name.clone(),
         crs: plan.crs,
+        sources: plan
+            .cols
+            .iter()
+            .map(|(f, r)| {
+                let src = match r {
+                    Resolved::Column { name, .. } => format!("column `{name}`"),
+                    Resolved::Fixed(v) => format!("fixed value `{v}`"),
+                };
+                (f.as_str().to_string(), src)
+            })
+            .collect(),
         ..IncidentLog::default()
     };
     let mut state = Groups::default();
