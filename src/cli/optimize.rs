@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 
-use super::args::{Candidates, Delays, positive, share};
+use super::args::{Candidates, Delays, LogArgs, positive, share};
 use super::{Format, load_scenario, with_spinner, write_and_tell};
 use ems::model::{self, IncidentLog, Scenario};
 use ems::network::TravelModel;
@@ -91,6 +91,12 @@ pub struct OptimizeArgs {
     /// Let existing stations move instead of keeping them open.
     #[arg(long)]
     relocate: bool,
+    /// The incident log for `--demand incidents` and the busy fraction [default: the
+    /// scenario's]; another system's export with --columns.
+    #[arg(long)]
+    incidents: Option<PathBuf>,
+    #[command(flatten)]
+    log: LogArgs,
     /// Weight by `zones` (population) or `incidents` (historical calls).
     #[arg(long, value_enum, default_value = "zones")]
     demand: PlanDemand,
@@ -232,7 +238,14 @@ fn fleet(
 
 pub fn run(a: OptimizeArgs) -> Result<()> {
     let req = request(&a)?;
-    let sc = load_scenario(a.scenario.as_deref(), false)?;
+    let mut sc = load_scenario(a.scenario.as_deref(), false)?;
+    if let Some(p) = &a.incidents {
+        sc.incidents = model::read_log(p, &a.log.options(sc.timezone, "the scenario", false))?;
+    } else if a.log.given() {
+        anyhow::bail!(
+            "--columns, --crs, --filter and --timezone describe a log: give it with --incidents FILE"
+        );
+    }
     let tm = sc.travel_model()?;
     let sc = super::on_map(sc, &tm);
     let before = modelled(&sc, &tm, &a)?;

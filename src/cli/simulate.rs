@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use clap::Args;
 
-use super::args::{LonLat, StationAmbulances, call_rate, days, non_negative, positive};
+use super::args::{LogArgs, LonLat, StationAmbulances, call_rate, days, non_negative, positive};
 use super::{Format, load_scenario, print_json, write_file};
 use ems::model::{self, Scenario};
 use ems::optimize::change::{self, Change};
@@ -20,10 +20,12 @@ pub struct SimulateArgs {
     /// Scenario TOML [default: the embedded demo].
     #[arg(long)]
     scenario: Option<PathBuf>,
-    /// Replay the calls of this incident CSV (the standards check's format) instead of
-    /// generating Poisson calls from the demand zones.
+    /// Replay the calls of this incident CSV instead of generating Poisson calls from the
+    /// demand zones (our own format, or another system's with --columns).
     #[arg(long)]
     calls: Option<PathBuf>,
+    #[command(flatten)]
+    log: LogArgs,
     /// Compare two scenario files on the same calls: each figure for both and the paired
     /// difference B - A with its confidence interval.
     #[arg(long, num_args = 2, value_names = ["A", "B"], conflicts_with = "scenario")]
@@ -122,12 +124,9 @@ pub fn run(a: SimulateArgs) -> Result<()> {
     let sc = super::on_map(sc, &tm);
     let o = a.options(&sc);
     let trace = match &a.calls {
-        Some(p) => Some(model::read_incidents(
+        Some(p) => Some(model::read_log(
             p,
-            &model::ParseOptions {
-                timezone: sc.timezone,
-                skip_invalid: false,
-            },
+            &a.log.options(sc.timezone, "the scenario", false),
         )?),
         None => None,
     };

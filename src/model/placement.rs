@@ -215,7 +215,9 @@ pub struct NoCallOnMap {
 impl NoCallOnMap {
     /// The error for `log` (non-empty) against the region of `sc`.
     pub fn new(sc: &Scenario, log: &super::IncidentLog) -> NoCallOnMap {
+        // Only a hint that names a better reading: the message already asks the rest.
         let hint = coordinate_hint(&|p| sc.in_region(p), &log.incidents, log.crs)
+            .filter(|h| h.contains("would fall inside"))
             .map(|h| format!(" {h}"))
             .unwrap_or_default();
         let log = &log.incidents;

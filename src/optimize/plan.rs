@@ -683,9 +683,10 @@ pub fn plan(sc: &Scenario, tm: &TravelModel, req: &PlanRequest) -> Result<Plan, 
 }
 
 /// MEXCLP's busy fraction from an incident log: calls per hour over the log's span, times the
-/// mean job time, over the fleet. A job runs from dispatch to the last recorded stage
-/// (handover, else hospital arrival, else on scene), plus the drive back taken as long as the
-/// drive out (departure to on scene), since logs record no return.
+/// mean job time, over the fleet. A job runs from dispatch to the unit back in service
+/// (`available`) where the log records it; otherwise to the last recorded stage (handover, else
+/// hospital arrival, else on scene) plus the drive back taken as long as the drive out
+/// (departure to on scene).
 pub fn busy_from_log(log: &IncidentLog, fleet: usize) -> Result<BusyEstimate, PlanError> {
     let calls = &log.incidents;
     let (Some(first), Some(last)) = (
@@ -707,6 +708,10 @@ pub fn busy_from_log(log: &IncidentLog, fleet: usize) -> Result<BusyEstimate, Pl
         .iter()
         .filter_map(|c| {
             let d = c.dispatched?;
+            if let Some(back) = c.available {
+                let s = (back - d).num_seconds() as f64;
+                return (s >= 0.0).then_some(s / 3600.0);
+            }
             let scene = c.on_scene?;
             let end = c.handover_complete.or(c.at_hospital).unwrap_or(scene);
             let out = scene - c.departed.unwrap_or(d);

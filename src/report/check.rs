@@ -470,6 +470,15 @@ fn data_quality(o: &mut String, r: &CheckReport) {
         "\n6. Data quality 数据质量\n  {} rows in the log\n",
         dq.rows
     ));
+    if let Some(l) = &r.log {
+        o.push_str(&format!(
+            "  {} rows read into {} incidents; {} rows left out by the mapping's filters; {} unparseable rows\n",
+            l.rows_read,
+            l.read_incidents,
+            dq.skipped.iter().map(|s| s.count).sum::<u64>(),
+            dq.invalid_rows.len()
+        ));
+    }
     if !dq.invalid_rows.is_empty() {
         o.push_str(&format!(
             "  {} unparseable rows skipped (--skip-invalid):\n",

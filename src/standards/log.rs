@@ -519,18 +519,33 @@ pub fn call_times_only(calls: &[Incident]) -> bool {
 pub fn not_computed(log: &IncidentLog, calls: &[Incident], model: bool) -> Vec<NotComputed> {
     let p = Present::of(calls);
     let why = |fields: &[(&str, bool)]| {
-        let missing: Vec<String> = fields
-            .iter()
-            .filter(|(_, has)| !has)
-            .map(|(f, _)| match log.sources.get(*f) {
-                Some(src) => format!("`{f}` ({src}) is empty in every incident"),
-                None => format!(
-                    "`{f}` has no column in this log (mapping `{}`)",
-                    log.mapping
-                ),
-            })
-            .collect();
-        missing.join("; ")
+        let missing = |mapped: bool| -> Vec<&str> {
+            fields
+                .iter()
+                .filter(|(f, has)| !has && log.sources.contains_key(*f) == mapped)
+                .map(|(f, _)| *f)
+                .collect()
+        };
+        let mut parts: Vec<String> = Vec::new();
+        let unmapped = missing(false);
+        if !unmapped.is_empty() {
+            parts.push(format!(
+                "this log has no column for {} (mapping `{}`)",
+                unmapped
+                    .iter()
+                    .map(|f| format!("`{f}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                log.mapping
+            ));
+        }
+        for f in missing(true) {
+            parts.push(format!(
+                "`{f}` ({}) is empty in every incident",
+                log.sources[f]
+            ));
+        }
+        parts.join("; ")
     };
     let mut out = Vec::new();
     let mut add = |figure: &'static str, fields: &[(&str, bool)], instead: Option<String>| {

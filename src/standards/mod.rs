@@ -350,6 +350,10 @@ pub struct LogInfo {
     pub crs: crate::spatial::china::Crs,
     /// Incidents after grouping, filters and the region.
     pub incidents: usize,
+    /// Incidents read from the file (before the region).
+    pub read_incidents: usize,
+    /// Rows read into those incidents (the rest were left out by filters or unparseable).
+    pub rows_read: u64,
     /// True when no incident has a time after the call: response, handover and the other
     /// stage figures cannot be computed from this log (see `not_computed`).
     pub call_times_only: bool,
@@ -764,6 +768,10 @@ fn log_figures(
             mapping: log.mapping.clone(),
             crs: log.crs,
             incidents: calls.len(),
+            read_incidents: log.incidents.len(),
+            rows_read: log.rows
+                - log.skipped.iter().map(|s| s.count).sum::<u64>()
+                - log.invalid.len() as u64,
             call_times_only: log::call_times_only(calls),
             notes: log.notes.clone(),
         },
