@@ -393,7 +393,10 @@ const PUBLISHED_BD: [([f64; 2], [f64; 2], &str); 1] = [(
 
 /// Computed with two independent Python packages from PyPI: eviltransform 0.1.1
 /// (`wgs2gcj`) and prcoords 1.0.2 (`wgs_bd`): `(name, WGS 84, GCJ-02, BD-09)`, lon/lat.
-const PYPI_PAIRS: [(&str, [f64; 2], [f64; 2], [f64; 2]); 8] = [
+/// `(name, WGS 84, GCJ-02, BD-09)`.
+type Pair = (&'static str, [f64; 2], [f64; 2], [f64; 2]);
+
+const PYPI_PAIRS: [Pair; 8] = [
     (
         "Shanghai People's Square",
         [121.4737, 31.2304],
