@@ -15,11 +15,17 @@
 //!   profiles, snapping, Dijkstra, travel-time matrices, the binary cache, DIMACS `.gr` reading.
 //!   [`TravelModel`] is the one travel-time model; a scenario's is built by
 //!   [`TravelModel::for_scenario`], which shares the road network behind an `Arc`.
-//! - [`spatial`]: the local metric projection and the R-tree indexes (road pieces, points).
+//! - [`spatial`]: the local metric projection, the R-tree indexes (road pieces, points),
+//!   polygon validation, and Chinese map coordinates (GCJ-02, BD-09 ↔ WGS 84, `spatial::china`).
 //! - [`model`]: stations, hospitals, demand zones, the region boundary, incidents, and the TOML
-//!   scenario that names them; population from building footprints; the embedded demo.
+//!   scenario that names them; population from building footprints; the embedded demo. Incident
+//!   logs from other systems are read through column mappings (`model::incidents::mapping`:
+//!   presets `ems`, `datasf`, `nemsis-v3`, `nyc-ems`, `china-120`, or a file), rows grouped into
+//!   incidents by `model::incidents::read`.
 //! - [`standards`]: the annual standards check: target presets, the indicators and their
-//!   definitions (with typed units, comparisons and sources), data-quality exclusions.
+//!   definitions (with typed units, comparisons and sources), the log's own figures
+//!   (`standards::log`: handover distribution, wall-time proxy, transport, multi-unit response,
+//!   figures not computed), the log-only check, data-quality exclusions.
 //! - [`optimize`]: location models with certified gaps (p-median, MCLP, LSCP, p-center) and
 //!   ambulance placement models (MEXCLP, backup coverage) on one branch and bound with one
 //!   subgradient driver; one [`Certificate`] and one [`SolveOptions`] (time limit and node
@@ -75,6 +81,13 @@
 //!   hospital has not taken over the patient (stretcher); the detention rate is the share of
 //!   hospital arrivals whose handover exceeds a threshold.
 //! - **Handover**: ambulance arrival at hospital → patient taken over by the emergency department.
+//!   Also "ambulance patient offload time" (APOT, California) or "transfer of care" (NEMSIS).
+//! - **Wall-time proxy**: hospital arrival → unit back in service, for logs without a
+//!   transfer-of-care time; longer than the handover (it includes cleaning and restocking).
+//! - **Column mapping**: how another system's incident export maps onto our fields (columns,
+//!   time formats and zone, coordinate system, which rows are ambulances, row filters).
+//! - **GCJ-02 / BD-09**: the obfuscated coordinate systems of Chinese web maps (AMap and Tencent;
+//!   Baidu), offset from WGS 84 by hundreds of metres.
 //! - **AVL**: automatic vehicle location, the live GPS position of a unit.
 //! - **Turnout**: dispatched → departed, the time a crew at its station needs to roll.
 //! - **Move-up**: moving an idle unit to another station to fill a coverage gap while others

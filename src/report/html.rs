@@ -481,7 +481,17 @@ pub fn page(
             .scenario
             .clone()
             .unwrap_or_else(|| "incident log only".into()),
-        rows: r.targets.iter().map(TargetRow::from).collect(),
+        rows: r
+            .targets
+            .iter()
+            .map(|t| {
+                let mut row = TargetRow::from(t);
+                if t.value.is_none() && r.not_computed.iter().any(|n| n.figure == t.id) {
+                    row.value = "not computed".into();
+                }
+                row
+            })
+            .collect(),
         map: map.map(|m| MapView::new(r, m.scenario, m.network, m.node_minutes)),
         distributions: distributions(r, thresholds),
         histograms,
