@@ -6,6 +6,8 @@
 //! Run: `cargo bench --bench incident_logs`. Needs `../shared/data/cad-datasf-sample/`.
 //! Results are written up in `BENCHMARKS.md`.
 
+mod common;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ems::model::{self, FilterArg, LogOptions, Mapping, ParseOptions, TimeZoneSpec};
 use ems::standards::{self, Targets};
@@ -42,30 +44,9 @@ fn datasf_rows() -> Vec<u8> {
     w.into_inner().unwrap()
 }
 
-/// The demo's own-format log repeated to `ROWS` with fresh ids.
-fn own_rows() -> Vec<u8> {
-    let demo = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/data/demo/incidents.csv"
-    ))
-    .unwrap();
-    let mut lines = demo.lines();
-    let header = lines.next().unwrap();
-    let rows: Vec<&str> = lines.collect();
-    let mut out = String::with_capacity(200 * ROWS);
-    out.push_str(header);
-    out.push('\n');
-    for i in 0..ROWS {
-        let row = rows[i % rows.len()];
-        let rest = &row[row.find(',').unwrap()..];
-        out.push_str(&format!("r{i}{rest}\n"));
-    }
-    out.into_bytes()
-}
-
 fn bench(c: &mut Criterion) {
     let sf = datasf_rows();
-    let own = own_rows();
+    let own = common::demo_log_rows(ROWS).into_bytes();
     let sf_opts = LogOptions {
         mapping: Mapping::preset("datasf")
             .unwrap()

@@ -3,29 +3,15 @@
 //!
 //! Run: `cargo bench --bench standards`. Results are written up in `BENCHMARKS.md`.
 
+mod common;
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use ems::model::{self, ParseOptions, Scenario};
 use ems::network::TravelModel;
 use ems::standards::{self, CheckOptions, Targets};
 
 fn million_rows() -> String {
-    let demo = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/data/demo/incidents.csv"
-    ))
-    .unwrap();
-    let mut lines = demo.lines();
-    let header = lines.next().unwrap();
-    let rows: Vec<&str> = lines.collect();
-    let mut out = String::with_capacity(200 * 1_000_000);
-    out.push_str(header);
-    out.push('\n');
-    for i in 0..1_000_000usize {
-        let row = rows[i % rows.len()];
-        let rest = &row[row.find(',').unwrap()..];
-        out.push_str(&format!("r{i}{rest}\n"));
-    }
-    out
+    common::demo_log_rows(1_000_000)
 }
 
 fn bench(c: &mut Criterion) {

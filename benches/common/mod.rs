@@ -1,4 +1,5 @@
 //! Helpers shared by the benchmarks.
+#![allow(dead_code)]
 
 /// Deterministic pseudo-random numbers (SplitMix64), so every run uses the same points.
 pub struct SplitMix(pub u64);
@@ -12,4 +13,25 @@ impl SplitMix {
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
     }
+}
+
+/// The demo's own-format incident log repeated to `rows` rows with fresh ids (`r0`, `r1`, ...).
+pub fn demo_log_rows(rows: usize) -> String {
+    let demo = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/data/demo/incidents.csv"
+    ))
+    .unwrap();
+    let mut lines = demo.lines();
+    let header = lines.next().unwrap();
+    let body: Vec<&str> = lines.collect();
+    let mut out = String::with_capacity(200 * rows);
+    out.push_str(header);
+    out.push('\n');
+    for i in 0..rows {
+        let row = body[i % body.len()];
+        let rest = &row[row.find(',').unwrap()..];
+        out.push_str(&format!("r{i}{rest}\n"));
+    }
+    out
 }
