@@ -12,6 +12,7 @@
 
 pub(crate) mod build;
 pub mod cache;
+pub mod ch;
 pub mod csr;
 pub(crate) mod dijkstra;
 pub mod dimacs;

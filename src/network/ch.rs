@@ -1,0 +1,523 @@
+//! A contraction hierarchy over a [`Csr`]: preprocessing, point-to-point queries and
+//! many-to-many tables by the bucket method (issue #13, first step).
+//!
+//! This module owns the hierarchy and its queries on travel times. It must not snap points:
+//! like [`super::dijkstra`] it takes [`Seed`]s (a node and the cost of the partial edge to it),
+//! so snapped points work exactly as with Dijkstra. It is not yet wired into the travel model:
+//! Dijkstra answers every query of the project, and is this module's oracle.
+//!
+//! # Algorithm
+//! Geisberger et al., "Contraction Hierarchies" (WEA 2008). Nodes are contracted one at a time,
+//! in the order of a priority `2 × (shortcuts − removed arcs) + contracted neighbours`, kept in a
+//! heap with lazy updates (a popped node is re-evaluated; if it is no longer the smallest it goes
+//! back). Contracting `v` adds a shortcut `u → w` of weight `w(u,v) + w(v,w)` unless a witness
+//! search from `u` that avoids `v` (Dijkstra bounded by that weight and by [`WITNESS_SETTLE`]
+//! settled nodes) finds a path at most as short. A bounded witness search can only add
+//! needless shortcuts, never lose a path, so queries stay exact.
+//!
+//! Queries search *upward* only (to higher-ranked nodes): forward from the sources, backward
+//! from the targets; the shortest path's highest node is met by both, so the distance is the
+//! minimum over nodes of `forward + backward`. Both searches stall on demand (a node reached
+//! more cheaply from a higher node by an arc down to it is not expanded), and the backward
+//! search of a point-to-point query stops once its queue is no closer than the best meeting. A
+//! table (Knopp et al., ALENEX 2007) runs one
+//! backward search per target, storing `(target, distance)` in a bucket at every node it
+//! settles, then one forward search per source that scans the buckets of the nodes it settles.
+//!
+//! Complexity: preprocessing is near-linear on road graphs in practice (no bound in general);
+//! upward searches settle a few hundred nodes on road graphs of 10⁴–10⁵ nodes, so a query costs
+//! microseconds and an `S × T` table `O((S + T) × upward + Σ bucket scans)`.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use rayon::prelude::*;
+
+use super::csr::Csr;
+use super::dijkstra::{INF, Seed};
+
+/// Nodes a witness search may settle before it gives up (and the shortcut is added).
+pub const WITNESS_SETTLE: usize = 500;
+
+/// A contraction hierarchy: each node's rank and the two upward graphs.
+#[derive(Debug, Clone)]
+pub struct Hierarchy {
+    num_nodes: usize,
+    /// Contraction order: `rank[v]` is when `v` was contracted (0 first).
+    rank: Vec<u32>,
+    /// Forward upward graph: arcs `u → w` with `rank[u] < rank[w]`, by tail.
+    up_first: Vec<u32>,
+    up_head: Vec<u32>,
+    up_weight: Vec<u32>,
+    /// Backward upward graph: arcs `u → w` with `rank[u] > rank[w]`, stored at `w` with `u`.
+    down_first: Vec<u32>,
+    down_tail: Vec<u32>,
+    down_weight: Vec<u32>,
+    /// Shortcuts added by the contraction.
+    pub shortcuts: usize,
+}
+
+/// The graph being contracted: adjacency lists with the lightest arc per node pair.
+struct Work {
+    out: Vec<Vec<(u32, u32)>>,
+    inc: Vec<Vec<(u32, u32)>>,
+    contracted: Vec<bool>,
+    /// Contracted neighbours per node (the "deleted neighbours" term of the priority).
+    deleted: Vec<u32>,
+}
+
+/// Keeps the lighter of an arc to `to` already in `list`, or adds it.
+fn upsert(list: &mut Vec<(u32, u32)>, to: u32, w: u32) -> bool {
+    match list.iter_mut().find(|(n, _)| *n == to) {
+        Some(e) if e.1 <= w => false,
+        Some(e) => {
+            e.1 = w;
+            true
+        }
+        None => {
+            list.push((to, w));
+            true
+        }
+    }
+}
+
+/// Reusable state of the witness searches.
+struct Witness {
+    dist: Vec<u32>,
+    touched: Vec<u32>,
+    heap: BinaryHeap<Reverse<(u32, u32)>>,
+}
+
+impl Witness {
+    /// Distances from `from` in the remaining graph, avoiding `skip`, up to `limit`.
+    fn run(&mut self, g: &Work, from: u32, skip: u32, limit: u32) {
+        for &v in &self.touched {
+            self.dist[v as usize] = INF;
+        }
+        self.touched.clear();
+        self.heap.clear();
+        self.dist[from as usize] = 0;
+        self.touched.push(from);
+        self.heap.push(Reverse((0, from)));
+        let mut settled = 0;
+        while let Some(Reverse((d, u))) = self.heap.pop() {
+            if d > self.dist[u as usize] {
+                continue;
+            }
+            settled += 1;
+            if d > limit || settled > WITNESS_SETTLE {
+                break;
+            }
+            for &(v, w) in &g.out[u as usize] {
+                if v == skip || g.contracted[v as usize] {
+                    continue;
+                }
+                let nd = d.saturating_add(w);
+                if nd < self.dist[v as usize] {
+                    if self.dist[v as usize] == INF {
+                        self.touched.push(v);
+                    }
+                    self.dist[v as usize] = nd;
+                    self.heap.push(Reverse((nd, v)));
+                }
+            }
+        }
+    }
+}
+
+impl Work {
+    fn new(g: &Csr) -> Work {
+        let n = g.num_nodes();
+        let mut w = Work {
+            out: vec![Vec::new(); n],
+            inc: vec![Vec::new(); n],
+            contracted: vec![false; n],
+            deleted: vec![0; n],
+        };
+        for u in 0..n as u32 {
+            for a in g.out_arcs(u) {
+                let v = g.head(a);
+                if v != u {
+                    w.add(u, v, g.weight(a));
+                }
+            }
+        }
+        w
+    }
+
+    fn add(&mut self, u: u32, v: u32, weight: u32) {
+        if upsert(&mut self.out[u as usize], v, weight) {
+            upsert(&mut self.inc[v as usize], u, weight);
+        }
+    }
+
+    /// The shortcuts contracting `v` needs now.
+    fn shortcuts(&self, v: u32, wit: &mut Witness) -> Vec<(u32, u32, u32)> {
+        let live = |list: &Vec<(u32, u32)>| -> Vec<(u32, u32)> {
+            list.iter()
+                .copied()
+                .filter(|(n, _)| !self.contracted[*n as usize] && *n != v)
+                .collect()
+        };
+        let (ins, outs) = (live(&self.inc[v as usize]), live(&self.out[v as usize]));
+        let mut found = Vec::new();
+        if outs.is_empty() {
+            return found;
+        }
+        let max_out = outs.iter().map(|x| x.1).max().unwrap_or(0);
+        for &(u, wu) in &ins {
+            wit.run(self, u, v, wu.saturating_add(max_out));
+            for &(x, wx) in &outs {
+                if x == u {
+                    continue;
+                }
+                let via = wu.saturating_add(wx);
+                if wit.dist[x as usize] > via {
+                    found.push((u, x, via));
+                }
+            }
+        }
+        found
+    }
+
+    fn priority(&self, v: u32, wit: &mut Witness) -> i64 {
+        let degree = |list: &Vec<(u32, u32)>| {
+            list.iter()
+                .filter(|(n, _)| !self.contracted[*n as usize])
+                .count() as i64
+        };
+        let removed = degree(&self.inc[v as usize]) + degree(&self.out[v as usize]);
+        let added = self.shortcuts(v, wit).len() as i64;
+        2 * (added - removed) + i64::from(self.deleted[v as usize])
+    }
+}
+
+impl Hierarchy {
+    /// Contracts every node of `g` (weights as they are: milliseconds for road graphs).
+    pub fn build(g: &Csr) -> Hierarchy {
+        let n = g.num_nodes();
+        let mut work = Work::new(g);
+        let mut wit = Witness {
+            dist: vec![INF; n],
+            touched: Vec::new(),
+            heap: BinaryHeap::new(),
+        };
+        let mut heap: BinaryHeap<Reverse<(i64, u32)>> = (0..n as u32)
+            .map(|v| Reverse((work.priority(v, &mut wit), v)))
+            .collect();
+        let mut rank = vec![u32::MAX; n];
+        let mut all: Vec<(u32, u32, u32)> = Vec::new();
+        let mut next = 0u32;
+        let mut shortcuts = 0;
+        while let Some(Reverse((p, v))) = heap.pop() {
+            if work.contracted[v as usize] {
+                continue;
+            }
+            let now = work.priority(v, &mut wit);
+            if now > p
+                && let Some(Reverse((top, _))) = heap.peek()
+                && now > *top
+            {
+                heap.push(Reverse((now, v)));
+                continue;
+            }
+            for (u, x, w) in work.shortcuts(v, &mut wit) {
+                work.add(u, x, w);
+                shortcuts += 1;
+            }
+            work.contracted[v as usize] = true;
+            rank[v as usize] = next;
+            next += 1;
+            let mut neighbours: Vec<u32> = work.out[v as usize]
+                .iter()
+                .chain(&work.inc[v as usize])
+                .map(|x| x.0)
+                .filter(|u| !work.contracted[*u as usize])
+                .collect();
+            neighbours.sort_unstable();
+            neighbours.dedup();
+            for u in neighbours {
+                work.deleted[u as usize] += 1;
+            }
+        }
+        for u in 0..n as u32 {
+            for &(v, w) in &work.out[u as usize] {
+                all.push((u, v, w));
+            }
+        }
+        let up: Vec<(u32, u32, u32)> = all
+            .iter()
+            .copied()
+            .filter(|(u, v, _)| rank[*u as usize] < rank[*v as usize])
+            .collect();
+        // Backward upward arcs, keyed by their head.
+        let down: Vec<(u32, u32, u32)> = all
+            .iter()
+            .filter(|(u, v, _)| rank[*u as usize] > rank[*v as usize])
+            .map(|&(u, v, w)| (v, u, w))
+            .collect();
+        let (up_first, up_head, up_weight) = csr_of(n, up);
+        let (down_first, down_tail, down_weight) = csr_of(n, down);
+        Hierarchy {
+            num_nodes: n,
+            rank,
+            up_first,
+            up_head,
+            up_weight,
+            down_first,
+            down_tail,
+            down_weight,
+            shortcuts,
+        }
+    }
+
+    pub fn num_nodes(&self) -> usize {
+        self.num_nodes
+    }
+
+    /// A node's rank in the contraction order.
+    pub fn rank(&self, v: u32) -> u32 {
+        self.rank[v as usize]
+    }
+
+    /// Arcs in both upward graphs (originals and shortcuts).
+    pub fn num_arcs(&self) -> usize {
+        self.up_head.len() + self.down_tail.len()
+    }
+
+    /// Bytes held by the hierarchy's arrays.
+    pub fn memory_bytes(&self) -> usize {
+        4 * (self.rank.len()
+            + self.up_first.len()
+            + self.up_head.len()
+            + self.up_weight.len()
+            + self.down_first.len()
+            + self.down_tail.len()
+            + self.down_weight.len())
+    }
+
+    fn upward(&self, forward: bool, v: u32) -> impl Iterator<Item = (u32, u32)> + '_ {
+        let (first, to, w) = if forward {
+            (&self.up_first, &self.up_head, &self.up_weight)
+        } else {
+            (&self.down_first, &self.down_tail, &self.down_weight)
+        };
+        let r = first[v as usize] as usize..first[v as usize + 1] as usize;
+        r.map(move |i| (to[i], w[i]))
+    }
+}
+
+/// Arcs `(key, other, weight)` into CSR arrays keyed by `key`.
+fn csr_of(n: usize, mut arcs: Vec<(u32, u32, u32)>) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
+    arcs.sort_unstable();
+    let mut first = vec![0u32; n + 1];
+    for a in &arcs {
+        first[a.0 as usize + 1] += 1;
+    }
+    for i in 0..n {
+        first[i + 1] += first[i];
+    }
+    (
+        first,
+        arcs.iter().map(|a| a.1).collect(),
+        arcs.iter().map(|a| a.2).collect(),
+    )
+}
+
+/// One upward search's state, reusable.
+#[derive(Debug, Clone)]
+struct Upward {
+    dist: Vec<u32>,
+    touched: Vec<u32>,
+    heap: BinaryHeap<Reverse<(u32, u32)>>,
+}
+
+impl Upward {
+    fn new(n: usize) -> Upward {
+        Upward {
+            dist: vec![INF; n],
+            touched: Vec::new(),
+            heap: BinaryHeap::new(),
+        }
+    }
+
+    /// An upward search from the seeds with stall-on-demand; `settle(node, dist)` sees each
+    /// settled, unstalled node once and returns `false` to stop the search.
+    fn run(
+        &mut self,
+        h: &Hierarchy,
+        forward: bool,
+        seeds: &[Seed],
+        mut settle: impl FnMut(u32, u32) -> bool,
+    ) {
+        for &v in &self.touched {
+            self.dist[v as usize] = INF;
+        }
+        self.touched.clear();
+        self.heap.clear();
+        for s in seeds {
+            let d = &mut self.dist[s.node as usize];
+            if *d == INF {
+                self.touched.push(s.node);
+            }
+            if s.time < *d {
+                *d = s.time;
+                self.heap.push(Reverse((s.time, s.node)));
+            }
+        }
+        while let Some(Reverse((d, u))) = self.heap.pop() {
+            if d > self.dist[u as usize] {
+                continue;
+            }
+            // Stall-on-demand: a higher node reaches `u` more cheaply by an arc down to it, so
+            // no shortest path goes upward through `u` at this distance.
+            let stalled = h
+                .upward(!forward, u)
+                .any(|(w, wt)| self.dist[w as usize].saturating_add(wt) < d);
+            if stalled {
+                continue;
+            }
+            if !settle(u, d) {
+                break;
+            }
+            for (v, w) in h.upward(forward, u) {
+                let nd = d.saturating_add(w);
+                let dv = &mut self.dist[v as usize];
+                if nd < *dv {
+                    if *dv == INF {
+                        self.touched.push(v);
+                    }
+                    *dv = nd;
+                    self.heap.push(Reverse((nd, v)));
+                }
+            }
+        }
+    }
+}
+
+/// Query state for one hierarchy; keeps its arrays between queries.
+#[derive(Debug, Clone)]
+pub struct ChQuery {
+    fwd: Upward,
+    bwd: Upward,
+    /// Per node: `(target index, distance)` of the table's backward searches.
+    buckets: Vec<Vec<(u32, u32)>>,
+    bucket_nodes: Vec<u32>,
+}
+
+impl ChQuery {
+    pub fn new(h: &Hierarchy) -> ChQuery {
+        ChQuery {
+            fwd: Upward::new(h.num_nodes),
+            bwd: Upward::new(h.num_nodes),
+            buckets: vec![Vec::new(); h.num_nodes],
+            bucket_nodes: Vec::new(),
+        }
+    }
+
+    /// The shortest time from any source seed to any target seed, `None` if unreachable.
+    pub fn time(&mut self, h: &Hierarchy, sources: &[Seed], targets: &[Seed]) -> Option<u32> {
+        self.fwd.run(h, true, sources, |_, _| true);
+        let fwd = &self.fwd.dist;
+        let mut best = INF;
+        self.bwd.run(h, false, targets, |v, d| {
+            if d >= best {
+                // Every node still queued is at least this far: none can do better.
+                return false;
+            }
+            let f = fwd[v as usize];
+            if f != INF {
+                best = best.min(f.saturating_add(d));
+            }
+            true
+        });
+        (best != INF).then_some(best)
+    }
+
+    /// The `S × T` table of shortest times (row-major: `out[s * T + t]`), `None` where
+    /// unreachable. The backward searches fill the buckets; the forward searches run in
+    /// parallel (rayon), each thread with its own search state, reading the buckets.
+    pub fn table(
+        &mut self,
+        h: &Hierarchy,
+        sources: &[Vec<Seed>],
+        targets: &[Vec<Seed>],
+    ) -> Vec<Option<u32>> {
+        for &v in &self.bucket_nodes {
+            self.buckets[v as usize].clear();
+        }
+        self.bucket_nodes.clear();
+        for (j, t) in targets.iter().enumerate() {
+            let (buckets, nodes) = (&mut self.buckets, &mut self.bucket_nodes);
+            self.bwd.run(h, false, t, |v, d| {
+                let b = &mut buckets[v as usize];
+                if b.is_empty() {
+                    nodes.push(v);
+                }
+                b.push((j as u32, d));
+                true
+            });
+        }
+        let nt = targets.len();
+        let mut out = vec![INF; sources.len() * nt];
+        if nt == 0 {
+            return Vec::new();
+        }
+        let buckets = &self.buckets;
+        sources
+            .par_iter()
+            .zip(out.par_chunks_mut(nt))
+            .for_each_init(
+                || Upward::new(h.num_nodes),
+                |up, (s, row)| {
+                    up.run(h, true, s, |v, d| {
+                        for &(j, dj) in &buckets[v as usize] {
+                            let c = d.saturating_add(dj);
+                            if c < row[j as usize] {
+                                row[j as usize] = c;
+                            }
+                        }
+                        true
+                    });
+                },
+            );
+        out.into_iter().map(|t| (t != INF).then_some(t)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::csr::{ArcSpec, NO_SEGMENT};
+
+    fn arc(tail: u32, head: u32, weight: u32) -> ArcSpec {
+        ArcSpec {
+            tail,
+            head,
+            weight,
+            length_m: 1.0,
+            segment: NO_SEGMENT,
+        }
+    }
+
+    fn seed(node: u32) -> Vec<Seed> {
+        vec![Seed {
+            node,
+            time: 0,
+            length_m: 0.0,
+        }]
+    }
+
+    #[test]
+    fn a_line_and_a_detour() {
+        // 0 → 1 → 2 costs 2; the direct 0 → 2 costs 5; 2 cannot go back.
+        let g = Csr::from_arcs(3, &[arc(0, 1, 1), arc(1, 2, 1), arc(0, 2, 5)]);
+        let h = Hierarchy::build(&g);
+        let mut q = ChQuery::new(&h);
+        assert_eq!(q.time(&h, &seed(0), &seed(2)), Some(2));
+        assert_eq!(q.time(&h, &seed(2), &seed(0)), None);
+        assert_eq!(q.time(&h, &seed(1), &seed(1)), Some(0));
+        let t = q.table(&h, &[seed(0), seed(2)], &[seed(1), seed(2)]);
+        assert_eq!(t, vec![Some(1), Some(2), None, Some(0)]);
+    }
+}

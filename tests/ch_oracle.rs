@@ -1,0 +1,162 @@
+//! Issue #13 (first step): the contraction hierarchy against Dijkstra, the oracle, on random
+//! graphs (ties, parallel arcs, self-loops, unreachable targets, seeds with initial costs) and on
+//! real extracts (snapped points with partial edges).
+
+mod common;
+
+use ems::network::ch::{ChQuery, Hierarchy};
+use ems::network::csr::{ArcSpec, NO_SEGMENT};
+use ems::network::{Csr, Dijkstra, Direction, Seed, TravelModel, TravelSettings};
+use rand::RngExt;
+
+fn rng() -> proptest::test_runner::TestRng {
+    proptest::test_runner::TestRng::deterministic_rng(proptest::test_runner::RngAlgorithm::ChaCha)
+}
+
+/// Dijkstra's time from the source seeds to the best target seed.
+fn oracle(d: &mut Dijkstra, g: &Csr, sources: &[Seed], targets: &[Seed]) -> Option<u32> {
+    d.run(g, Direction::Forward, sources, None);
+    targets
+        .iter()
+        .filter_map(|t| d.time(t.node).map(|x| x.saturating_add(t.time)))
+        .min()
+}
+
+fn seeds(rng: &mut proptest::test_runner::TestRng, n: usize, max: usize) -> Vec<Seed> {
+    (0..rng.random_range(1..=max))
+        .map(|_| Seed {
+            node: rng.random_range(0..n as u32),
+            time: if rng.random_bool(0.5) {
+                0
+            } else {
+                rng.random_range(0..20)
+            },
+            length_m: 0.0,
+        })
+        .collect()
+}
+
+#[test]
+fn issue_13_ch_equals_dijkstra_on_300_random_graphs() {
+    let mut rng = rng();
+    for case in 0..300 {
+        let n = rng.random_range(1..70usize);
+        let m = rng.random_range(0..n * 4 + 1);
+        // Small weights make many ties; some graphs are sparse enough to leave nodes unreachable.
+        let wmax = if case % 3 == 0 { 3 } else { 100 };
+        let arcs: Vec<ArcSpec> = (0..m)
+            .map(|_| ArcSpec {
+                tail: rng.random_range(0..n as u32),
+                head: rng.random_range(0..n as u32),
+                weight: rng.random_range(1..=wmax),
+                length_m: 1.0,
+                segment: NO_SEGMENT,
+            })
+            .collect();
+        let g = Csr::from_arcs(n, &arcs);
+        let h = Hierarchy::build(&g);
+        let mut q = ChQuery::new(&h);
+        let mut d = Dijkstra::new(n);
+        // Every pair, single nodes.
+        let one = |v: usize| {
+            vec![Seed {
+                node: v as u32,
+                time: 0,
+                length_m: 0.0,
+            }]
+        };
+        for s in 0..n {
+            for t in 0..n {
+                assert_eq!(
+                    q.time(&h, &one(s), &one(t)),
+                    oracle(&mut d, &g, &one(s), &one(t)),
+                    "case {case}: {s} -> {t}"
+                );
+            }
+        }
+        // A table between seed sets with initial costs (snapped points).
+        let sources: Vec<Vec<Seed>> = (0..6).map(|_| seeds(&mut rng, n, 3)).collect();
+        let targets: Vec<Vec<Seed>> = (0..7).map(|_| seeds(&mut rng, n, 3)).collect();
+        let table = q.table(&h, &sources, &targets);
+        for (i, s) in sources.iter().enumerate() {
+            for (j, t) in targets.iter().enumerate() {
+                let want = oracle(&mut d, &g, s, t);
+                assert_eq!(
+                    table[i * targets.len() + j],
+                    want,
+                    "case {case}: table {i},{j}"
+                );
+                assert_eq!(q.time(&h, s, t), want, "case {case}: seeds {i},{j}");
+            }
+        }
+    }
+}
+
+/// Random snapped points of a map: all pairs by the hierarchy equal Dijkstra from the same seeds.
+fn check_map(tm: &TravelModel, bbox: [f64; 4], points: usize) {
+    let mut rng = rng();
+    let snapped: Vec<_> = (0..points * 3)
+        .map(|_| {
+            [
+                rng.random_range(bbox[0]..bbox[2]),
+                rng.random_range(bbox[1]..bbox[3]),
+            ]
+        })
+        .filter_map(|p| tm.snap(p).ok())
+        .take(points)
+        .collect();
+    assert!(snapped.len() >= points / 2, "{} snapped", snapped.len());
+    let h = Hierarchy::build(&tm.graph);
+    let from: Vec<Vec<Seed>> = snapped
+        .iter()
+        .map(|s| tm.departure_seeds(s).collect())
+        .collect();
+    let to: Vec<Vec<Seed>> = snapped
+        .iter()
+        .map(|s| tm.arrival_seeds(s).collect())
+        .collect();
+    let mut q = ChQuery::new(&h);
+    let table = q.table(&h, &from, &to);
+    let mut d = Dijkstra::new(tm.graph.num_nodes());
+    let mut reached = 0;
+    for (i, s) in from.iter().enumerate() {
+        d.run(&tm.graph, Direction::Forward, s, None);
+        for (j, t) in to.iter().enumerate() {
+            let want = t
+                .iter()
+                .filter_map(|x| d.time(x.node).map(|v| v.saturating_add(x.time)))
+                .min();
+            reached += usize::from(want.is_some());
+            assert_eq!(table[i * to.len() + j], want, "{i} -> {j}");
+        }
+    }
+    assert!(reached > 0);
+    for i in 0..snapped.len().min(60) {
+        let j = (i * 7 + 3) % snapped.len();
+        let want = table[i * to.len() + j];
+        assert_eq!(q.time(&h, &from[i], &to[j]), want, "p2p {i} -> {j}");
+    }
+}
+
+#[test]
+fn issue_13_ch_equals_dijkstra_on_monaco() {
+    let tm =
+        TravelModel::for_map(ems::model::demo::map().unwrap(), TravelSettings::on_road()).unwrap();
+    check_map(&tm, [7.409, 43.725, 7.440, 43.752], 200);
+}
+
+#[test]
+fn issue_13_ch_equals_dijkstra_on_liechtenstein_and_manhattan() {
+    if let Some(p) = common::shared("osm-liechtenstein/liechtenstein-latest.osm.pbf") {
+        let net = std::sync::Arc::new(ems::network::import_path(&p).unwrap());
+        let tm = TravelModel::for_map(net, TravelSettings::on_road()).unwrap();
+        check_map(&tm, [9.48, 47.05, 9.62, 47.27], 200);
+    }
+    if let Some(p) = common::shared(
+        "jemss-manhattan/data/roads/osm_2019/manhattan_main_roads_tertiary+_unclass_resid.osm",
+    ) {
+        let net = std::sync::Arc::new(ems::network::import_path(&p).unwrap());
+        let tm = TravelModel::for_map(net, TravelSettings::on_road()).unwrap();
+        check_map(&tm, [-74.02, 40.70, -73.91, 40.88], 200);
+    }
+}
