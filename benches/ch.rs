@@ -112,6 +112,45 @@ fn bench(c: &mut Criterion) {
     });
     group.finish();
 
+    // Units within 5 minutes of a call: 100 units, 100 calls, one call at a time.
+    let units: Vec<u32> = (0..100).map(|_| (r.next() * n as f64) as u32).collect();
+    let calls: Vec<u32> = (0..100).map(|_| (r.next() * n as f64) as u32).collect();
+    let unit_seeds: Vec<Vec<Seed>> = units.iter().map(|&u| seed(u)).collect();
+    let cutoff = 300_000;
+    for &c in &calls {
+        let ours = q.table_within(&h, &unit_seeds, &[seed(c)], Some(cutoff));
+        d.run(g, Direction::Reverse, &seed(c), Some(cutoff));
+        let want: Vec<Option<u32>> = units.iter().map(|&u| d.time(u)).collect();
+        assert_eq!(ours, want);
+    }
+    let mut group = c.benchmark_group("ch_units_within_5min_100_calls");
+    group.sample_size(10);
+    group.bench_function("ems_hierarchy_table_within", |b| {
+        b.iter(|| {
+            calls
+                .iter()
+                .map(|&c| {
+                    q.table_within(&h, &unit_seeds, &[seed(c)], Some(cutoff))
+                        .iter()
+                        .flatten()
+                        .count()
+                })
+                .sum::<usize>()
+        })
+    });
+    group.bench_function("dijkstra_reverse_with_cutoff", |b| {
+        b.iter(|| {
+            calls
+                .iter()
+                .map(|&c| {
+                    d.run(g, Direction::Reverse, &seed(c), Some(cutoff));
+                    units.iter().filter(|&&u| d.time(u).is_some()).count()
+                })
+                .sum::<usize>()
+        })
+    });
+    group.finish();
+
     // A 5,000 x 1,000 table between snapped points.
     let snapped: Vec<_> = (0..6000)
         .map(|_| {

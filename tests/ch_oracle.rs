@@ -89,6 +89,22 @@ fn issue_13_ch_equals_dijkstra_on_300_random_graphs() {
                 assert_eq!(q.time(&h, s, t), want, "case {case}: seeds {i},{j}");
             }
         }
+        // The same with a cutoff: entries beyond it are empty, the rest unchanged.
+        let cutoff = rng.random_range(0..(wmax * 4));
+        let within = q.table_within(&h, &sources, &targets, Some(cutoff));
+        for (k, (a, b)) in within.iter().zip(&table).enumerate() {
+            assert_eq!(
+                *a,
+                b.filter(|t| *t <= cutoff),
+                "case {case}: cutoff {cutoff}, {k}"
+            );
+            let (i, j) = (k / targets.len(), k % targets.len());
+            assert_eq!(
+                q.time_within(&h, &sources[i], &targets[j], Some(cutoff)),
+                *a,
+                "case {case}: p2p cutoff {cutoff}, {i},{j}"
+            );
+        }
     }
 }
 
@@ -131,6 +147,17 @@ fn check_map(tm: &TravelModel, bbox: [f64; 4], points: usize) {
         }
     }
     assert!(reached > 0);
+    // Units within 3 minutes of one call: many sources, one target, with a cutoff.
+    for j in 0..to.len().min(20) {
+        let within = q.table_within(&h, &from, &to[j..j + 1], Some(180_000));
+        for (i, w) in within.iter().enumerate() {
+            assert_eq!(
+                *w,
+                table[i * to.len() + j].filter(|t| *t <= 180_000),
+                "within 3 min: {i} -> {j}"
+            );
+        }
+    }
     for i in 0..snapped.len().min(60) {
         let j = (i * 7 + 3) % snapped.len();
         let want = table[i * to.len() + j];

@@ -36,6 +36,9 @@ use rayon::prelude::*;
 use super::csr::Csr;
 use super::dijkstra::{INF, Seed};
 
+/// Tables with fewer sources run their forward searches on the calling thread.
+pub const PARALLEL_FROM: usize = 64;
+
 /// Nodes a witness search may settle before it gives up (and the shortcut is added).
 pub const WITNESS_SETTLE: usize = 500;
 
@@ -348,6 +351,7 @@ impl Upward {
         h: &Hierarchy,
         forward: bool,
         seeds: &[Seed],
+        cutoff: u32,
         mut settle: impl FnMut(u32, u32) -> bool,
     ) {
         for &v in &self.touched {
@@ -368,6 +372,10 @@ impl Upward {
         while let Some(Reverse((d, u))) = self.heap.pop() {
             if d > self.dist[u as usize] {
                 continue;
+            }
+            if d > cutoff {
+                // Both halves of a path are at most its length: nothing beyond can count.
+                break;
             }
             // Stall-on-demand: a higher node reaches `u` more cheaply by an arc down to it, so
             // no shortest path goes upward through `u` at this distance.
@@ -417,10 +425,23 @@ impl ChQuery {
 
     /// The shortest time from any source seed to any target seed, `None` if unreachable.
     pub fn time(&mut self, h: &Hierarchy, sources: &[Seed], targets: &[Seed]) -> Option<u32> {
-        self.fwd.run(h, true, sources, |_, _| true);
+        self.time_within(h, sources, targets, None)
+    }
+
+    /// [`ChQuery::time`] up to a cutoff (inclusive): `None` beyond it. Both searches stop at
+    /// the cutoff, so a short cutoff costs less.
+    pub fn time_within(
+        &mut self,
+        h: &Hierarchy,
+        sources: &[Seed],
+        targets: &[Seed],
+        cutoff: Option<u32>,
+    ) -> Option<u32> {
+        let cut = cutoff.unwrap_or(INF - 1);
+        self.fwd.run(h, true, sources, cut, |_, _| true);
         let fwd = &self.fwd.dist;
         let mut best = INF;
-        self.bwd.run(h, false, targets, |v, d| {
+        self.bwd.run(h, false, targets, cut, |v, d| {
             if d >= best {
                 // Every node still queued is at least this far: none can do better.
                 return false;
@@ -431,7 +452,7 @@ impl ChQuery {
             }
             true
         });
-        (best != INF).then_some(best)
+        (best <= cut).then_some(best)
     }
 
     /// The `S × T` table of shortest times (row-major: `out[s * T + t]`), `None` where
@@ -443,13 +464,26 @@ impl ChQuery {
         sources: &[Vec<Seed>],
         targets: &[Vec<Seed>],
     ) -> Vec<Option<u32>> {
+        self.table_within(h, sources, targets, None)
+    }
+
+    /// [`ChQuery::table`] up to a cutoff (inclusive), e.g. the units within N minutes of a
+    /// call (many sources, one target): every search stops at the cutoff.
+    pub fn table_within(
+        &mut self,
+        h: &Hierarchy,
+        sources: &[Vec<Seed>],
+        targets: &[Vec<Seed>],
+        cutoff: Option<u32>,
+    ) -> Vec<Option<u32>> {
+        let cut = cutoff.unwrap_or(INF - 1);
         for &v in &self.bucket_nodes {
             self.buckets[v as usize].clear();
         }
         self.bucket_nodes.clear();
         for (j, t) in targets.iter().enumerate() {
             let (buckets, nodes) = (&mut self.buckets, &mut self.bucket_nodes);
-            self.bwd.run(h, false, t, |v, d| {
+            self.bwd.run(h, false, t, cut, |v, d| {
                 let b = &mut buckets[v as usize];
                 if b.is_empty() {
                     nodes.push(v);
@@ -464,24 +498,38 @@ impl ChQuery {
             return Vec::new();
         }
         let buckets = &self.buckets;
-        sources
-            .par_iter()
-            .zip(out.par_chunks_mut(nt))
-            .for_each_init(
-                || Upward::new(h.num_nodes),
-                |up, (s, row)| {
-                    up.run(h, true, s, |v, d| {
-                        for &(j, dj) in &buckets[v as usize] {
-                            let c = d.saturating_add(dj);
-                            if c < row[j as usize] {
-                                row[j as usize] = c;
-                            }
-                        }
-                        true
-                    });
-                },
-            );
-        out.into_iter().map(|t| (t != INF).then_some(t)).collect()
+        let scan = |up: &mut Upward, s: &[Seed], row: &mut [u32]| {
+            up.run(h, true, s, cut, |v, d| {
+                for &(j, dj) in &buckets[v as usize] {
+                    let c = d.saturating_add(dj);
+                    if c < row[j as usize] {
+                        row[j as usize] = c;
+                    }
+                }
+                true
+            });
+        };
+        if sources.len() < PARALLEL_FROM {
+            for (s, row) in sources.iter().zip(out.chunks_mut(nt)) {
+                scan(&mut self.fwd, s, row);
+            }
+        } else {
+            // A few chunks per thread, each with its own search state.
+            let chunk = sources
+                .len()
+                .div_ceil(4 * rayon::current_num_threads())
+                .max(1);
+            sources
+                .par_chunks(chunk)
+                .zip(out.par_chunks_mut(chunk * nt))
+                .for_each(|(srcs, rows)| {
+                    let mut up = Upward::new(h.num_nodes);
+                    for (s, row) in srcs.iter().zip(rows.chunks_mut(nt)) {
+                        scan(&mut up, s, row);
+                    }
+                });
+        }
+        out.into_iter().map(|t| (t <= cut).then_some(t)).collect()
     }
 }
 
