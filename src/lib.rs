@@ -15,6 +15,8 @@
 //!   profiles, snapping, Dijkstra, travel-time matrices, the binary cache, DIMACS `.gr` reading.
 //!   [`TravelModel`] is the one travel-time model; a scenario's is built by
 //!   [`TravelModel::for_scenario`], which shares the road network behind an `Arc`.
+//!   `network::ch` is a contraction hierarchy over the same graph (point-to-point and
+//!   many-to-many queries, oracle-tested against Dijkstra), not yet used by the travel model.
 //! - [`spatial`]: the local metric projection, the R-tree indexes (road pieces, points),
 //!   polygon validation, and Chinese map coordinates (GCJ-02, BD-09 ↔ WGS 84, `spatial::china`).
 //! - [`model`]: stations, hospitals, demand zones, the region boundary, incidents, and the TOML

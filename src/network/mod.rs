@@ -8,7 +8,9 @@
 //!
 //! The flow is: an extract ([`import_path`]) or a cache ([`RoadNetwork::load`]) gives a
 //! [`RoadNetwork`] (topology, geometry, points of interest); a [`SpeedProfile`] turns it into a
-//! [`Csr`]; [`TravelModel`] bundles both with the snapping index.
+//! [`Csr`]; [`TravelModel`] bundles both with the snapping index. [`ch`] holds a contraction
+//! hierarchy over the same [`Csr`] and its queries, checked against Dijkstra; it is not yet
+//! behind [`TravelModel`], which answers every query with Dijkstra.
 
 pub(crate) mod build;
 pub mod cache;
