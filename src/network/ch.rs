@@ -2,7 +2,7 @@
 //! many-to-many tables by the bucket method (issue #13, first step).
 //!
 //! This module owns the hierarchy and its queries on travel times. It must not snap points:
-//! like [`super::dijkstra`] it takes [`Seed`]s (a node and the cost of the partial edge to it),
+//! like the Dijkstra search it takes [`Seed`]s (a node and the cost of the partial edge to it),
 //! so snapped points work exactly as with Dijkstra. It is not yet wired into the travel model:
 //! Dijkstra answers every query of the project, and is this module's oracle.
 //!
