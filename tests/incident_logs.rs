@@ -844,3 +844,116 @@ fn issue_12_every_command_that_reads_a_log_takes_columns() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--incidents FILE"));
 }
+
+/// Nothing panics: random bytes, and random rows under each preset's own header, give a log or
+/// an error, never a panic.
+#[test]
+fn issue_12_no_panic_on_random_input() {
+    use ems::model::incidents::mapping::PRESETS;
+    let mut rng = proptest::test_runner::TestRng::deterministic_rng(
+        proptest::test_runner::RngAlgorithm::ChaCha,
+    );
+    use rand::RngExt;
+    let pieces = [
+        "",
+        "1",
+        "-1",
+        "0",
+        "E",
+        "3",
+        "2024-05-06 08:00:00",
+        "05/06/2024 08:00:00 AM",
+        "2024-05-06T08:00:00+08:00",
+        "(37.77, -122.42)",
+        "POINT (-122.4 37.7)",
+        "31.23,121.47",
+        "121.47",
+        "999",
+        "NaN",
+        "inf",
+        "MEDIC",
+        "ENGINE",
+        "Medical Incident",
+        "一级",
+        "Ⅰ级",
+        "\"a,b\"",
+        "明天",
+        " ",
+        "x",
+    ];
+    for (name, _) in PRESETS {
+        let m = Mapping::preset(name).unwrap();
+        // Each column the preset names, with a value its field accepts (the quoted strings of
+        // each source's Debug form are its column names).
+        // Later rules win on a shared column (a filter's value over a field's).
+        let mut good: std::collections::BTreeMap<String, String> = Default::default();
+        for (field, src) in &m.fields {
+            let value = match field.as_str() {
+                "call_received" | "dispatched" | "departed" | "on_scene" | "left_scene"
+                | "at_hospital" | "handover_complete" | "available" => "2024-05-06T08:00:00+08:00",
+                "lon" => "121.47",
+                "lat" => "31.23",
+                "location" => "(31.23, 121.47)",
+                "priority" => "1",
+                _ => "A",
+            };
+            for col in format!("{src:?}").split('"').skip(1).step_by(2) {
+                good.insert(col.to_string(), value.to_string());
+            }
+        }
+        if let Some(g) = &m.group_by {
+            good.insert(g.clone(), "A".into());
+        }
+        if let Some(a) = &m.ambulances {
+            good.insert(a.column.clone(), a.values[0].clone());
+        }
+        for f in &m.filters {
+            good.insert(
+                f.column.clone(),
+                f.keep.first().cloned().unwrap_or_default(),
+            );
+        }
+        good.insert("extra".into(), "x".into());
+        let good: Vec<(String, String)> = good.into_iter().collect();
+        let cols: Vec<String> = good.iter().map(|g| g.0.clone()).collect();
+        let mut read = 0;
+        for _ in 0..200 {
+            let mut text = cols.join(",");
+            text.push('\n');
+            for _ in 0..rng.random_range(0..6) {
+                // Mostly good values, some random pieces, sometimes a column more.
+                let row: Vec<&str> = (0..cols.len() + rng.random_range(0..2))
+                    .map(|k| match good.get(k) {
+                        Some(g) if rng.random_bool(0.9) => g.1.as_str(),
+                        _ => pieces[rng.random_range(0..pieces.len())],
+                    })
+                    .collect();
+                text.push_str(&row.join(","));
+                text.push('\n');
+            }
+            for skip_invalid in [false, true] {
+                let opts = LogOptions {
+                    mapping: m.clone(),
+                    skip_invalid,
+                    ..LogOptions::ems(TimeZoneSpec::default(), false)
+                };
+                if let Ok(log) = model::parse_log(text.as_bytes(), "r.csv", &opts) {
+                    read += log.incidents.len();
+                }
+            }
+        }
+        // The rows do reach the incidents (the test is not only about errors).
+        assert!(read > 0, "{name}: no random row was read");
+        // Random bytes.
+        for _ in 0..100 {
+            let bytes: Vec<u8> = (0..rng.random_range(0..300))
+                .map(|_| rng.random())
+                .collect();
+            let opts = LogOptions {
+                mapping: m.clone(),
+                ..LogOptions::ems(TimeZoneSpec::default(), true)
+            };
+            let _ = model::parse_log(&bytes[..], "r.csv", &opts);
+        }
+    }
+}
