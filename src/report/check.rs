@@ -333,8 +333,8 @@ fn response(o: &mut String, r: &CheckReport) {
     }
     for (z, g) in &resp.by_zone {
         o.push_str(&format!(
-            "  zone {}: n {}, mean {:.2}, P90 {:.2} min, within {} min {:.1} %\n",
-            pad(z, 24),
+            "  zone {}n {}, mean {:.2}, P90 {:.2} min, within {} min {:.1} %\n",
+            pad(&format!("{z}:"), 24),
             g.summary.count,
             g.summary.mean,
             g.summary.p90,
@@ -589,6 +589,11 @@ pub struct Definitions {
     pub detention_rate: &'static str,
     pub mean_response_min: &'static str,
     pub departure_3min_rate: &'static str,
+    pub handover_distribution: &'static str,
+    pub wall_time_proxy: &'static str,
+    pub scene_min: &'static str,
+    pub transport_min: &'static str,
+    pub first_unit_response_min: &'static str,
     pub percentiles: &'static str,
 }
 
@@ -599,6 +604,11 @@ pub const DEFINITIONS: Definitions = Definitions {
     detention_rate: "share of hospital arrivals with a valid handover whose handover (at_hospital -> handover_complete) exceeds threshold_min",
     mean_response_min: "mean of on_scene - call_received over incidents that reached a scene (incident log), else population-weighted modelled response",
     departure_3min_rate: "share of turnouts (dispatched -> departed) within 3 minutes",
+    handover_distribution: "handover (at_hospital -> handover_complete): P50, P90, count and share strictly over each of handover_thresholds_min, lost hours = sum of max(0, handover - handover_lost_after_min) / 60, overall and per hospital",
+    wall_time_proxy: "at_hospital -> available (unit back in service), where the log has both: a proxy for the handover, never used for the detention rate",
+    scene_min: "first ambulance on scene -> the transporting ambulance leaves the scene",
+    transport_min: "left_scene -> at_hospital, of the transporting ambulance",
+    first_unit_response_min: "call_received -> the first unit of any kind on scene (logs with one row per unit)",
     percentiles: "type 7 (linear interpolation) for samples; inverse weighted CDF for population-weighted figures",
 };
 
