@@ -16,7 +16,8 @@
 //!   [`TravelModel`] is the one travel-time model; a scenario's is built by
 //!   [`TravelModel::for_scenario`], which shares the road network behind an `Arc`.
 //!   `network::ch` is a contraction hierarchy over the same graph (point-to-point and
-//!   many-to-many queries, oracle-tested against Dijkstra), not yet used by the travel model.
+//!   many-to-many queries, oracle-tested against Dijkstra); the travel model answers large
+//!   matrices with it.
 //! - [`spatial`]: the local metric projection, the R-tree indexes (road pieces, points),
 //!   polygon validation, and Chinese map coordinates (GCJ-02, BD-09 ↔ WGS 84, `spatial::china`).
 //! - [`model`]: stations, hospitals, demand zones, the region boundary, incidents, and the TOML

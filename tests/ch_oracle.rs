@@ -24,14 +24,17 @@ fn oracle(d: &mut Dijkstra, g: &Csr, sources: &[Seed], targets: &[Seed]) -> Opti
 
 fn seeds(rng: &mut proptest::test_runner::TestRng, n: usize, max: usize) -> Vec<Seed> {
     (0..rng.random_range(1..=max))
-        .map(|_| Seed {
-            node: rng.random_range(0..n as u32),
-            time: if rng.random_bool(0.5) {
+        .map(|_| {
+            let time = if rng.random_bool(0.5) {
                 0
             } else {
                 rng.random_range(0..20)
-            },
-            length_m: 0.0,
+            };
+            Seed {
+                node: rng.random_range(0..n as u32),
+                time,
+                length_m: 3.0 * time as f64,
+            }
         })
         .collect()
 }
@@ -49,8 +52,14 @@ fn issue_13_ch_equals_dijkstra_on_300_random_graphs() {
                 tail: rng.random_range(0..n as u32),
                 head: rng.random_range(0..n as u32),
                 weight: rng.random_range(1..=wmax),
-                length_m: 1.0,
+                length_m: 0.0,
                 segment: NO_SEGMENT,
+            })
+            // Length proportional to time: every fastest path has the same length, so lengths
+            // can be checked exactly even on ties.
+            .map(|a| ArcSpec {
+                length_m: 3.0 * a.weight as f32,
+                ..a
             })
             .collect();
         let g = Csr::from_arcs(n, &arcs);
@@ -87,6 +96,14 @@ fn issue_13_ch_equals_dijkstra_on_300_random_graphs() {
                     "case {case}: table {i},{j}"
                 );
                 assert_eq!(q.time(&h, s, t), want, "case {case}: seeds {i},{j}");
+            }
+        }
+        // Lengths along the fastest paths: three times the time, seeds' own length included.
+        let with_len = q.table_with_lengths(&h, &sources, &targets, None);
+        for (k, e) in with_len.iter().enumerate() {
+            assert_eq!(e.map(|x| x.0), table[k], "case {case}: {k}");
+            if let Some((t, l)) = e {
+                assert_eq!(*l, 3.0 * *t as f64, "case {case}: length {k}");
             }
         }
         // The same with a cutoff: entries beyond it are empty, the rest unchanged.
@@ -185,5 +202,70 @@ fn issue_13_ch_equals_dijkstra_on_liechtenstein_and_manhattan() {
         let net = std::sync::Arc::new(ems::network::import_path(&p).unwrap());
         let tm = TravelModel::for_map(net, TravelSettings::on_road()).unwrap();
         check_map(&tm, [-74.02, 40.70, -73.91, 40.88], 200);
+    }
+}
+
+/// The travel model's matrix by the hierarchy equals its Dijkstra matrix: same times
+/// everywhere (with the off-road leg and the same-edge drive), the same lengths but where two
+/// paths tie on time, and the same cutoff rule.
+fn check_matrix(tm: &TravelModel, bbox: [f64; 4], points: usize) {
+    let mut rng = rng();
+    let mut pts = Vec::new();
+    while pts.len() < points {
+        let p = [
+            rng.random_range(bbox[0]..bbox[2]),
+            rng.random_range(bbox[1]..bbox[3]),
+        ];
+        if let Ok(s) = tm.snap(p) {
+            pts.push(s);
+            // A second point a few metres away: often on the same edge (the same-edge drive).
+            if let Ok(s) = tm.snap([p[0] + 2e-5, p[1]]) {
+                pts.push(s);
+            }
+        }
+    }
+    let (a, b) = pts.split_at(points / 3);
+    for cutoff in [None, Some(240_000)] {
+        let ch = tm.matrix_ch(a, b, cutoff);
+        let dj = tm.matrix_dijkstra(a, b, cutoff);
+        assert_eq!(ch.time_ms, dj.time_ms, "cutoff {cutoff:?}");
+        let n = ch.time_ms.len();
+        let same = (0..n)
+            .filter(|&k| {
+                let (x, y) = (ch.distance_m[k], dj.distance_m[k]);
+                (x.is_nan() && y.is_nan()) || (x - y).abs() <= 0.01 + 1e-6 * y.abs()
+            })
+            .count();
+        assert!(same * 1000 >= n * 995, "{same} of {n} lengths equal");
+        assert!(ch.time_ms.iter().any(|t| *t != u32::MAX));
+    }
+}
+
+#[test]
+fn issue_13_travel_model_matrix_by_the_hierarchy_equals_dijkstra() {
+    // The demo's own settings (off-road leg at 5 km/h).
+    let sc = ems::model::Scenario::demo().unwrap();
+    let tm = TravelModel::for_scenario(&sc).unwrap();
+    check_matrix(&tm, [7.409, 43.725, 7.440, 43.752], 300);
+    if let Some(p) = common::shared(
+        "jemss-manhattan/data/roads/osm_2019/manhattan_main_roads_tertiary+_unclass_resid.osm",
+    ) {
+        let net = std::sync::Arc::new(ems::network::import_path(&p).unwrap());
+        let tm = TravelModel::for_map(net, TravelSettings::default()).unwrap();
+        check_matrix(&tm, [-74.02, 40.70, -73.91, 40.88], 300);
+        // Large enough for `matrix` itself to take the hierarchy.
+        let pts: Vec<_> = (0..1200)
+            .filter_map(|i| {
+                let f = i as f64 / 1200.0;
+                tm.snap([-74.01 + 0.09 * f, 40.71 + 0.16 * ((f * 37.0) % 1.0)])
+                    .ok()
+            })
+            .collect();
+        let (a, b) = pts.split_at(300);
+        assert!(a.len() * b.len() >= ems::network::travel::CH_MATRIX_FROM);
+        assert_eq!(
+            tm.matrix(a, b, None).time_ms,
+            tm.matrix_dijkstra(a, b, None).time_ms
+        );
     }
 }

@@ -3,8 +3,8 @@
 //!
 //! This module owns the hierarchy and its queries on travel times. It must not snap points:
 //! like the Dijkstra search it takes [`Seed`]s (a node and the cost of the partial edge to it),
-//! so snapped points work exactly as with Dijkstra. It is not yet wired into the travel model:
-//! Dijkstra answers every query of the project, and is this module's oracle.
+//! so snapped points work exactly as with Dijkstra. The travel model answers large matrices with
+//! it (`TravelModel::matrix`); Dijkstra answers the other queries and is this module's oracle.
 //!
 //! # Algorithm
 //! Geisberger et al., "Contraction Hierarchies" (WEA 2008). Nodes are contracted one at a time,
@@ -52,10 +52,13 @@ pub struct Hierarchy {
     up_first: Vec<u32>,
     up_head: Vec<u32>,
     up_weight: Vec<u32>,
+    /// Road length of each upward arc (a shortcut's is the sum of its two arcs'), metres.
+    up_len: Vec<f64>,
     /// Backward upward graph: arcs `u → w` with `rank[u] > rank[w]`, stored at `w` with `u`.
     down_first: Vec<u32>,
     down_tail: Vec<u32>,
     down_weight: Vec<u32>,
+    down_len: Vec<f64>,
     /// Shortcuts added by the contraction.
     pub shortcuts: usize,
 }
@@ -67,6 +70,8 @@ struct Work {
     contracted: Vec<bool>,
     /// Contracted neighbours per node (the "deleted neighbours" term of the priority).
     deleted: Vec<u32>,
+    /// Road length of the kept arc per node pair, metres.
+    len: std::collections::HashMap<(u32, u32), f64>,
 }
 
 /// Keeps the lighter of an arc to `to` already in `list`, or adds it.
@@ -136,21 +141,24 @@ impl Work {
             inc: vec![Vec::new(); n],
             contracted: vec![false; n],
             deleted: vec![0; n],
+            len: std::collections::HashMap::new(),
         };
         for u in 0..n as u32 {
             for a in g.out_arcs(u) {
                 let v = g.head(a);
                 if v != u {
-                    w.add(u, v, g.weight(a));
+                    w.add(u, v, g.weight(a), g.length_m(a) as f64);
                 }
             }
         }
         w
     }
 
-    fn add(&mut self, u: u32, v: u32, weight: u32) {
+    /// Adds arc `u → v` unless a lighter (or equal) one is there; on a tie the first stays.
+    fn add(&mut self, u: u32, v: u32, weight: u32, len: f64) {
         if upsert(&mut self.out[u as usize], v, weight) {
             upsert(&mut self.inc[v as usize], u, weight);
+            self.len.insert((u, v), len);
         }
     }
 
@@ -209,7 +217,7 @@ impl Hierarchy {
             .map(|v| Reverse((work.priority(v, &mut wit), v)))
             .collect();
         let mut rank = vec![u32::MAX; n];
-        let mut all: Vec<(u32, u32, u32)> = Vec::new();
+        let mut all: Vec<(u32, u32, u32, f64)> = Vec::new();
         let mut next = 0u32;
         let mut shortcuts = 0;
         while let Some(Reverse((p, v))) = heap.pop() {
@@ -225,7 +233,8 @@ impl Hierarchy {
                 continue;
             }
             for (u, x, w) in work.shortcuts(v, &mut wit) {
-                work.add(u, x, w);
+                let len = work.len[&(u, v)] + work.len[&(v, x)];
+                work.add(u, x, w, len);
                 shortcuts += 1;
             }
             work.contracted[v as usize] = true;
@@ -245,31 +254,33 @@ impl Hierarchy {
         }
         for u in 0..n as u32 {
             for &(v, w) in &work.out[u as usize] {
-                all.push((u, v, w));
+                all.push((u, v, w, work.len[&(u, v)]));
             }
         }
-        let up: Vec<(u32, u32, u32)> = all
+        let up: Vec<(u32, u32, u32, f64)> = all
             .iter()
             .copied()
-            .filter(|(u, v, _)| rank[*u as usize] < rank[*v as usize])
+            .filter(|(u, v, _, _)| rank[*u as usize] < rank[*v as usize])
             .collect();
         // Backward upward arcs, keyed by their head.
-        let down: Vec<(u32, u32, u32)> = all
+        let down: Vec<(u32, u32, u32, f64)> = all
             .iter()
-            .filter(|(u, v, _)| rank[*u as usize] > rank[*v as usize])
-            .map(|&(u, v, w)| (v, u, w))
+            .filter(|(u, v, _, _)| rank[*u as usize] > rank[*v as usize])
+            .map(|&(u, v, w, l)| (v, u, w, l))
             .collect();
-        let (up_first, up_head, up_weight) = csr_of(n, up);
-        let (down_first, down_tail, down_weight) = csr_of(n, down);
+        let (up_first, up_head, up_weight, up_len) = csr_of(n, up);
+        let (down_first, down_tail, down_weight, down_len) = csr_of(n, down);
         Hierarchy {
             num_nodes: n,
             rank,
             up_first,
             up_head,
             up_weight,
+            up_len,
             down_first,
             down_tail,
             down_weight,
+            down_len,
             shortcuts,
         }
     }
@@ -297,22 +308,31 @@ impl Hierarchy {
             + self.down_first.len()
             + self.down_tail.len()
             + self.down_weight.len())
+            + 8 * (self.up_len.len() + self.down_len.len())
     }
 
-    fn upward(&self, forward: bool, v: u32) -> impl Iterator<Item = (u32, u32)> + '_ {
-        let (first, to, w) = if forward {
-            (&self.up_first, &self.up_head, &self.up_weight)
+    fn upward(&self, forward: bool, v: u32) -> impl Iterator<Item = (u32, u32, f64)> + '_ {
+        let (first, to, w, len) = if forward {
+            (&self.up_first, &self.up_head, &self.up_weight, &self.up_len)
         } else {
-            (&self.down_first, &self.down_tail, &self.down_weight)
+            (
+                &self.down_first,
+                &self.down_tail,
+                &self.down_weight,
+                &self.down_len,
+            )
         };
         let r = first[v as usize] as usize..first[v as usize + 1] as usize;
-        r.map(move |i| (to[i], w[i]))
+        r.map(move |i| (to[i], w[i], len[i]))
     }
 }
 
-/// Arcs `(key, other, weight)` into CSR arrays keyed by `key`.
-fn csr_of(n: usize, mut arcs: Vec<(u32, u32, u32)>) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
-    arcs.sort_unstable();
+/// The CSR arrays of arcs `(key, other, weight, length)`, keyed by `key`.
+type CsrArrays = (Vec<u32>, Vec<u32>, Vec<u32>, Vec<f64>);
+
+/// Arcs `(key, other, weight, length)` into CSR arrays keyed by `key`.
+fn csr_of(n: usize, mut arcs: Vec<(u32, u32, u32, f64)>) -> CsrArrays {
+    arcs.sort_unstable_by_key(|a| (a.0, a.1, a.2));
     let mut first = vec![0u32; n + 1];
     for a in &arcs {
         first[a.0 as usize + 1] += 1;
@@ -324,6 +344,7 @@ fn csr_of(n: usize, mut arcs: Vec<(u32, u32, u32)>) -> (Vec<u32>, Vec<u32>, Vec<
         first,
         arcs.iter().map(|a| a.1).collect(),
         arcs.iter().map(|a| a.2).collect(),
+        arcs.iter().map(|a| a.3).collect(),
     )
 }
 
@@ -331,6 +352,8 @@ fn csr_of(n: usize, mut arcs: Vec<(u32, u32, u32)>) -> (Vec<u32>, Vec<u32>, Vec<
 #[derive(Debug, Clone)]
 struct Upward {
     dist: Vec<u32>,
+    /// Road length along the path that gave `dist`, metres.
+    len: Vec<f64>,
     touched: Vec<u32>,
     heap: BinaryHeap<Reverse<(u32, u32)>>,
 }
@@ -339,6 +362,7 @@ impl Upward {
     fn new(n: usize) -> Upward {
         Upward {
             dist: vec![INF; n],
+            len: vec![0.0; n],
             touched: Vec::new(),
             heap: BinaryHeap::new(),
         }
@@ -352,7 +376,7 @@ impl Upward {
         forward: bool,
         seeds: &[Seed],
         cutoff: u32,
-        mut settle: impl FnMut(u32, u32) -> bool,
+        mut settle: impl FnMut(u32, u32, f64) -> bool,
     ) {
         for &v in &self.touched {
             self.dist[v as usize] = INF;
@@ -366,6 +390,7 @@ impl Upward {
             }
             if s.time < *d {
                 *d = s.time;
+                self.len[s.node as usize] = s.length_m;
                 self.heap.push(Reverse((s.time, s.node)));
             }
         }
@@ -381,14 +406,15 @@ impl Upward {
             // no shortest path goes upward through `u` at this distance.
             let stalled = h
                 .upward(!forward, u)
-                .any(|(w, wt)| self.dist[w as usize].saturating_add(wt) < d);
+                .any(|(w, wt, _)| self.dist[w as usize].saturating_add(wt) < d);
             if stalled {
                 continue;
             }
-            if !settle(u, d) {
+            let lu = self.len[u as usize];
+            if !settle(u, d, lu) {
                 break;
             }
-            for (v, w) in h.upward(forward, u) {
+            for (v, w, l) in h.upward(forward, u) {
                 let nd = d.saturating_add(w);
                 let dv = &mut self.dist[v as usize];
                 if nd < *dv {
@@ -396,6 +422,7 @@ impl Upward {
                         self.touched.push(v);
                     }
                     *dv = nd;
+                    self.len[v as usize] = lu + l;
                     self.heap.push(Reverse((nd, v)));
                 }
             }
@@ -409,7 +436,7 @@ pub struct ChQuery {
     fwd: Upward,
     bwd: Upward,
     /// Per node: `(target index, distance)` of the table's backward searches.
-    buckets: Vec<Vec<(u32, u32)>>,
+    buckets: Vec<Vec<(u32, u32, f64)>>,
     bucket_nodes: Vec<u32>,
 }
 
@@ -438,10 +465,10 @@ impl ChQuery {
         cutoff: Option<u32>,
     ) -> Option<u32> {
         let cut = cutoff.unwrap_or(INF - 1);
-        self.fwd.run(h, true, sources, cut, |_, _| true);
+        self.fwd.run(h, true, sources, cut, |_, _, _| true);
         let fwd = &self.fwd.dist;
         let mut best = INF;
-        self.bwd.run(h, false, targets, cut, |v, d| {
+        self.bwd.run(h, false, targets, cut, |v, d, _| {
             if d >= best {
                 // Every node still queued is at least this far: none can do better.
                 return false;
@@ -476,6 +503,21 @@ impl ChQuery {
         targets: &[Vec<Seed>],
         cutoff: Option<u32>,
     ) -> Vec<Option<u32>> {
+        self.table_with_lengths(h, sources, targets, cutoff)
+            .into_iter()
+            .map(|e| e.map(|(t, _)| t))
+            .collect()
+    }
+
+    /// [`ChQuery::table_within`] with the road length of each fastest path (metres, seeds'
+    /// `length_m` included). Where two paths tie on time, the length may be either's.
+    pub fn table_with_lengths(
+        &mut self,
+        h: &Hierarchy,
+        sources: &[Vec<Seed>],
+        targets: &[Vec<Seed>],
+        cutoff: Option<u32>,
+    ) -> Vec<Option<(u32, f64)>> {
         let cut = cutoff.unwrap_or(INF - 1);
         for &v in &self.bucket_nodes {
             self.buckets[v as usize].clear();
@@ -483,27 +525,27 @@ impl ChQuery {
         self.bucket_nodes.clear();
         for (j, t) in targets.iter().enumerate() {
             let (buckets, nodes) = (&mut self.buckets, &mut self.bucket_nodes);
-            self.bwd.run(h, false, t, cut, |v, d| {
+            self.bwd.run(h, false, t, cut, |v, d, l| {
                 let b = &mut buckets[v as usize];
                 if b.is_empty() {
                     nodes.push(v);
                 }
-                b.push((j as u32, d));
+                b.push((j as u32, d, l));
                 true
             });
         }
         let nt = targets.len();
-        let mut out = vec![INF; sources.len() * nt];
+        let mut out = vec![(INF, 0.0f64); sources.len() * nt];
         if nt == 0 {
             return Vec::new();
         }
         let buckets = &self.buckets;
-        let scan = |up: &mut Upward, s: &[Seed], row: &mut [u32]| {
-            up.run(h, true, s, cut, |v, d| {
-                for &(j, dj) in &buckets[v as usize] {
+        let scan = |up: &mut Upward, s: &[Seed], row: &mut [(u32, f64)]| {
+            up.run(h, true, s, cut, |v, d, l| {
+                for &(j, dj, lj) in &buckets[v as usize] {
                     let c = d.saturating_add(dj);
-                    if c < row[j as usize] {
-                        row[j as usize] = c;
+                    if c < row[j as usize].0 {
+                        row[j as usize] = (c, l + lj);
                     }
                 }
                 true
@@ -529,7 +571,7 @@ impl ChQuery {
                     }
                 });
         }
-        out.into_iter().map(|t| (t <= cut).then_some(t)).collect()
+        out.into_iter().map(|e| (e.0 <= cut).then_some(e)).collect()
     }
 }
 

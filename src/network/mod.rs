@@ -9,8 +9,8 @@
 //! The flow is: an extract ([`import_path`]) or a cache ([`RoadNetwork::load`]) gives a
 //! [`RoadNetwork`] (topology, geometry, points of interest); a [`SpeedProfile`] turns it into a
 //! [`Csr`]; [`TravelModel`] bundles both with the snapping index. [`ch`] holds a contraction
-//! hierarchy over the same [`Csr`] and its queries, checked against Dijkstra; it is not yet
-//! behind [`TravelModel`], which answers every query with Dijkstra.
+//! hierarchy over the same [`Csr`] and its queries, checked against Dijkstra; [`TravelModel`]
+//! answers large matrices with it and every other query with Dijkstra.
 
 pub(crate) mod build;
 pub mod cache;

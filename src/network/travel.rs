@@ -32,6 +32,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::RoadNetwork;
+use super::ch::{ChQuery, Hierarchy};
 use super::csr::Csr;
 use super::dijkstra::{Dijkstra, Direction, Seed};
 use super::profile::{ProfileError, SpeedProfile};
@@ -187,7 +188,17 @@ pub struct TravelModel {
     snap_limit_m: f64,
     /// Milliseconds per metre of the off-road leg (0: free).
     off_road_ms_per_m: f64,
+    /// The contraction hierarchy of `graph`, built on the first large matrix.
+    hierarchy: std::sync::OnceLock<Hierarchy>,
 }
+
+/// A matrix with at least this many entries, and at least [`CH_MIN_SIDE`] rows and columns,
+/// is answered by the contraction hierarchy (bucket many-to-many) instead of one Dijkstra
+/// search per row or column: below that, building the hierarchy costs more than it saves.
+pub const CH_MATRIX_FROM: usize = 250_000;
+
+/// See [`CH_MATRIX_FROM`].
+pub const CH_MIN_SIDE: usize = 64;
 
 impl TravelModel {
     /// Builds the query graph and the snapping index.
@@ -215,6 +226,7 @@ impl TravelModel {
             off_road_ms_per_m: off_road_kmh
                 .filter(|v| v.is_finite() && *v > 0.0)
                 .map_or(0.0, |kmh| 3600.0 / kmh),
+            hierarchy: std::sync::OnceLock::new(),
         })
     }
 
@@ -562,9 +574,76 @@ impl TravelModel {
             .collect()
     }
 
-    /// Travel times from every source to every target, in parallel (rayon). Runs one search per
-    /// source (forward) or per target (reverse), whichever is fewer.
+    /// The contraction hierarchy of the query graph (built once, on first use).
+    pub fn hierarchy(&self) -> &Hierarchy {
+        self.hierarchy.get_or_init(|| Hierarchy::build(&self.graph))
+    }
+
+    /// Travel times from every source to every target, in parallel (rayon). Small matrices run
+    /// one Dijkstra search per source (forward) or per target (reverse), whichever is fewer;
+    /// large ones ([`CH_MATRIX_FROM`]) the contraction hierarchy's bucket many-to-many, which
+    /// gives the same times (oracle-tested) and, where two paths tie on time, either's length.
     pub fn matrix(
+        &self,
+        sources: &[Snapped],
+        targets: &[Snapped],
+        cutoff_ms: Option<u32>,
+    ) -> Matrix {
+        let (rows, cols) = (sources.len(), targets.len());
+        if rows * cols >= CH_MATRIX_FROM && rows.min(cols) >= CH_MIN_SIDE {
+            return self.matrix_ch(sources, targets, cutoff_ms);
+        }
+        self.matrix_dijkstra(sources, targets, cutoff_ms)
+    }
+
+    /// [`TravelModel::matrix`] by the contraction hierarchy, whatever its size.
+    pub fn matrix_ch(
+        &self,
+        sources: &[Snapped],
+        targets: &[Snapped],
+        cutoff_ms: Option<u32>,
+    ) -> Matrix {
+        let (rows, cols) = (sources.len(), targets.len());
+        let h = self.hierarchy();
+        let from: Vec<Vec<Seed>> = sources
+            .iter()
+            .map(|s| self.departure_seeds(s).collect())
+            .collect();
+        let to: Vec<Vec<Seed>> = targets
+            .iter()
+            .map(|t| self.arrival_seeds(t).collect())
+            .collect();
+        let table = ChQuery::new(h).table_with_lengths(h, &from, &to, cutoff_ms);
+        let mut m = Matrix {
+            rows,
+            cols,
+            time_ms: vec![Matrix::UNREACHABLE; rows * cols],
+            distance_m: vec![f32::NAN; rows * cols],
+        };
+        for (r, s) in sources.iter().enumerate() {
+            for (c, t) in targets.iter().enumerate() {
+                // As in `best`: the same-edge drive, unless the network is strictly faster.
+                let mut best = self.direct(s, t);
+                if let Some((time, len)) = table[r * cols + c] {
+                    let cand = Eta {
+                        time_ms: time as u64,
+                        distance_m: len,
+                    };
+                    if best.is_none_or(|b| cand.time_ms < b.time_ms) {
+                        best = Some(cand);
+                    }
+                }
+                if let Some(e) = best.filter(|e| cutoff_ms.is_none_or(|c| e.time_ms <= c as u64)) {
+                    m.time_ms[r * cols + c] = e.time_ms.min(u32::MAX as u64 - 1) as u32;
+                    m.distance_m[r * cols + c] = e.distance_m as f32;
+                }
+            }
+        }
+        m
+    }
+
+    /// [`TravelModel::matrix`] by Dijkstra, whatever its size: the hierarchy's oracle.
+    pub fn matrix_dijkstra(
         &self,
         sources: &[Snapped],
         targets: &[Snapped],
