@@ -169,8 +169,11 @@ fn bench(c: &mut Criterion) {
     group.bench_function("ems_hierarchy_buckets", |b| {
         b.iter(|| q.table(&h, &from, &to).len())
     });
+    group.bench_function("travel_model_matrix_by_hierarchy", |b| {
+        b.iter(|| tm.matrix_ch(src, dst, None).time_ms.len())
+    });
     group.bench_function("travel_model_matrix_dijkstra_parallel", |b| {
-        b.iter(|| tm.matrix(src, dst, None).time_ms.len())
+        b.iter(|| tm.matrix_dijkstra(src, dst, None).time_ms.len())
     });
     group.finish();
 }
