@@ -191,15 +191,17 @@ impl Work {
         found
     }
 
-    fn priority(&self, v: u32, wit: &mut Witness) -> i64 {
+    /// The priority of contracting `v` now, and the shortcuts it would add.
+    fn evaluate(&self, v: u32, wit: &mut Witness) -> (i64, Vec<(u32, u32, u32)>) {
         let degree = |list: &Vec<(u32, u32)>| {
             list.iter()
                 .filter(|(n, _)| !self.contracted[*n as usize])
                 .count() as i64
         };
         let removed = degree(&self.inc[v as usize]) + degree(&self.out[v as usize]);
-        let added = self.shortcuts(v, wit).len() as i64;
-        2 * (added - removed) + i64::from(self.deleted[v as usize])
+        let found = self.shortcuts(v, wit);
+        let priority = 2 * (found.len() as i64 - removed) + i64::from(self.deleted[v as usize]);
+        (priority, found)
     }
 }
 
@@ -214,7 +216,7 @@ impl Hierarchy {
             heap: BinaryHeap::new(),
         };
         let mut heap: BinaryHeap<Reverse<(i64, u32)>> = (0..n as u32)
-            .map(|v| Reverse((work.priority(v, &mut wit), v)))
+            .map(|v| Reverse((work.evaluate(v, &mut wit).0, v)))
             .collect();
         let mut rank = vec![u32::MAX; n];
         let mut all: Vec<(u32, u32, u32, f64)> = Vec::new();
@@ -224,7 +226,7 @@ impl Hierarchy {
             if work.contracted[v as usize] {
                 continue;
             }
-            let now = work.priority(v, &mut wit);
+            let (now, found) = work.evaluate(v, &mut wit);
             if now > p
                 && let Some(Reverse((top, _))) = heap.peek()
                 && now > *top
@@ -232,7 +234,7 @@ impl Hierarchy {
                 heap.push(Reverse((now, v)));
                 continue;
             }
-            for (u, x, w) in work.shortcuts(v, &mut wit) {
+            for (u, x, w) in found {
                 let len = work.len[&(u, v)] + work.len[&(v, x)];
                 work.add(u, x, w, len);
                 shortcuts += 1;
