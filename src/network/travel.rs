@@ -117,6 +117,24 @@ pub struct Matrix {
 impl Matrix {
     pub const UNREACHABLE: u32 = u32::MAX;
 
+    /// A `rows × cols` matrix with every entry unreachable.
+    fn unreachable(rows: usize, cols: usize) -> Matrix {
+        Matrix {
+            rows,
+            cols,
+            time_ms: vec![Matrix::UNREACHABLE; rows * cols],
+            distance_m: vec![f32::NAN; rows * cols],
+        }
+    }
+
+    /// Sets entry `(r, c)` where there is one (times capped below [`Matrix::UNREACHABLE`]).
+    fn put(&mut self, r: usize, c: usize, e: &Option<Eta>) {
+        if let Some(e) = e {
+            self.time_ms[r * self.cols + c] = e.time_ms.min(u32::MAX as u64 - 1) as u32;
+            self.distance_m[r * self.cols + c] = e.distance_m as f32;
+        }
+    }
+
     /// The entry for source `r`, target `c`.
     pub fn get(&self, r: usize, c: usize) -> Option<Eta> {
         let t = self.time_ms[r * self.cols + c];
@@ -614,12 +632,7 @@ impl TravelModel {
             .map(|t| self.arrival_seeds(t).collect())
             .collect();
         let table = ChQuery::new(h).table_with_lengths(h, &from, &to, cutoff_ms);
-        let mut m = Matrix {
-            rows,
-            cols,
-            time_ms: vec![Matrix::UNREACHABLE; rows * cols],
-            distance_m: vec![f32::NAN; rows * cols],
-        };
+        let mut m = Matrix::unreachable(rows, cols);
         for (r, s) in sources.iter().enumerate() {
             for (c, t) in targets.iter().enumerate() {
                 // As in `best`: the same-edge drive, unless the network is strictly faster.
@@ -633,10 +646,8 @@ impl TravelModel {
                         best = Some(cand);
                     }
                 }
-                if let Some(e) = best.filter(|e| cutoff_ms.is_none_or(|c| e.time_ms <= c as u64)) {
-                    m.time_ms[r * cols + c] = e.time_ms.min(u32::MAX as u64 - 1) as u32;
-                    m.distance_m[r * cols + c] = e.distance_m as f32;
-                }
+                let within = best.filter(|e| cutoff_ms.is_none_or(|c| e.time_ms <= c as u64));
+                m.put(r, c, &within);
             }
         }
         m
@@ -650,18 +661,7 @@ impl TravelModel {
         cutoff_ms: Option<u32>,
     ) -> Matrix {
         let (rows, cols) = (sources.len(), targets.len());
-        let mut m = Matrix {
-            rows,
-            cols,
-            time_ms: vec![Matrix::UNREACHABLE; rows * cols],
-            distance_m: vec![f32::NAN; rows * cols],
-        };
-        let put = |m: &mut Matrix, r: usize, c: usize, e: &Option<Eta>| {
-            if let Some(e) = e {
-                m.time_ms[r * cols + c] = e.time_ms.min(u32::MAX as u64 - 1) as u32;
-                m.distance_m[r * cols + c] = e.distance_m as f32;
-            }
-        };
+        let mut m = Matrix::unreachable(rows, cols);
         if rows <= cols {
             let lines: Vec<Vec<Option<Eta>>> = sources
                 .par_iter()
@@ -672,7 +672,7 @@ impl TravelModel {
                 .collect();
             for (r, line) in lines.iter().enumerate() {
                 for (c, e) in line.iter().enumerate() {
-                    put(&mut m, r, c, e);
+                    m.put(r, c, e);
                 }
             }
         } else {
@@ -685,7 +685,7 @@ impl TravelModel {
                 .collect();
             for (c, line) in lines.iter().enumerate() {
                 for (r, e) in line.iter().enumerate() {
-                    put(&mut m, r, c, e);
+                    m.put(r, c, e);
                 }
             }
         }
