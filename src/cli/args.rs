@@ -234,8 +234,29 @@ impl LogArgs {
         }
     }
 
+    /// Reads the log at `path` with these options (local times without a zone in the
+    /// scenario's `timezone`); without a path, `None`, or an error when log options were given
+    /// for no log.
+    pub fn read(
+        &self,
+        path: Option<&std::path::Path>,
+        timezone: ems::model::TimeZoneSpec,
+        skip_invalid: bool,
+    ) -> anyhow::Result<Option<ems::model::IncidentLog>> {
+        match path {
+            Some(p) => Ok(Some(ems::model::read_log(
+                p,
+                &self.options(timezone, "the scenario", skip_invalid),
+            )?)),
+            None if self.given() => anyhow::bail!(
+                "--columns, --crs, --filter and --timezone describe a log: give it with --incidents FILE"
+            ),
+            None => Ok(None),
+        }
+    }
+
     /// Whether any option differs from our own format's defaults.
-    pub fn given(&self) -> bool {
+    fn given(&self) -> bool {
         self.columns.is_some()
             || self.crs.is_some()
             || !self.filters.is_empty()

@@ -50,16 +50,10 @@ pub fn run(a: CheckArgs) -> Result<()> {
         return log_only(&a, &targets);
     }
     let sc = load_scenario(a.scenario.as_deref(), a.skip_invalid)?;
-    let log = match &a.incidents {
-        Some(p) => model::read_log(
-            p,
-            &a.log.options(sc.timezone, "the scenario", a.skip_invalid),
-        )?,
-        None if a.log.given() => anyhow::bail!(
-            "--columns, --crs, --filter and --timezone describe a log: give it with --incidents FILE"
-        ),
-        None => sc.incidents.clone(),
-    };
+    let log = a
+        .log
+        .read(a.incidents.as_deref(), sc.timezone, a.skip_invalid)?
+        .unwrap_or_else(|| sc.incidents.clone());
     let tm = sc.travel_model()?;
     let opts = a.delays.check_options();
     let r = standards::check(&sc, &tm, &log, &targets, &opts)?;

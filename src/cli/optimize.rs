@@ -239,12 +239,8 @@ fn fleet(
 pub fn run(a: OptimizeArgs) -> Result<()> {
     let req = request(&a)?;
     let mut sc = load_scenario(a.scenario.as_deref(), false)?;
-    if let Some(p) = &a.incidents {
-        sc.incidents = model::read_log(p, &a.log.options(sc.timezone, "the scenario", false))?;
-    } else if a.log.given() {
-        anyhow::bail!(
-            "--columns, --crs, --filter and --timezone describe a log: give it with --incidents FILE"
-        );
+    if let Some(log) = a.log.read(a.incidents.as_deref(), sc.timezone, false)? {
+        sc.incidents = log;
     }
     let tm = sc.travel_model()?;
     let sc = super::on_map(sc, &tm);
