@@ -748,7 +748,9 @@ fn issue_12_points_off_the_region_suggest_the_coordinate_system() {
             Crs::Bd09.from_wgs84(wgs),
         ));
     }
-    let hint = model::placement::coordinate_hint(&inside, &calls, Crs::Wgs84).expect("a hint");
+    let hint = model::placement::coordinate_hint(&inside, &calls, Crs::Wgs84)
+        .expect("a hint")
+        .to_string();
     assert!(
         hint.contains("read as BD-09 (--crs bd09), 100 % would fall inside"),
         "{hint}"

@@ -217,7 +217,7 @@ impl NoCallOnMap {
     pub fn new(sc: &Scenario, log: &super::IncidentLog) -> NoCallOnMap {
         // Only a hint that names a better reading: the message already asks the rest.
         let hint = coordinate_hint(&|p| sc.in_region(p), &log.incidents, log.crs)
-            .filter(|h| h.contains("would fall inside"))
+            .filter(|h| h.names_a_better_reading)
             .map(|h| format!(" {h}"))
             .unwrap_or_default();
         let log = &log.incidents;
@@ -259,7 +259,7 @@ pub fn coordinate_hint(
     inside: &dyn Fn([f64; 2]) -> bool,
     calls: &[Incident],
     read_as: Crs,
-) -> Option<String> {
+) -> Option<CoordinateHint> {
     let pts: Vec<[f64; 2]> = calls.iter().filter_map(|i| i.lon_lat).collect();
     if pts.is_empty() {
         return None;
@@ -301,11 +301,28 @@ pub fn coordinate_hint(
         (1.0 - now) * 100.0,
         read_as.label()
     );
-    Some(match best {
-        Some((how, s)) => format!("{out}; {how}, {:.0} % would fall inside.", s * 100.0),
-        None => format!(
-            "{out}; no other coordinate system (GCJ-02, BD-09, WGS 84) or column order puts \
-             more inside: is this the scenario of this log?"
-        ),
+    Some(CoordinateHint {
+        names_a_better_reading: best.is_some(),
+        text: match best {
+            Some((how, s)) => format!("{out}; {how}, {:.0} % would fall inside.", s * 100.0),
+            None => format!(
+                "{out}; no other coordinate system (GCJ-02, BD-09, WGS 84) or column order puts \
+                 more inside: is this the scenario of this log?"
+            ),
+        },
     })
+}
+
+/// What [`coordinate_hint`] says (its `Display` is the sentence).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoordinateHint {
+    pub text: String,
+    /// Whether another reading of the coordinates puts clearly more calls inside.
+    pub names_a_better_reading: bool,
+}
+
+impl std::fmt::Display for CoordinateHint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
 }

@@ -720,11 +720,11 @@ pub fn detention_from_log(
     threshold_min: f64,
     dq: &mut DataQuality,
 ) -> Detention {
-    let d = Targets::default_preset();
+    // Constants, not the preset: this runs per live KPI request and per replication.
     let rules = HandoverRules {
         detention_threshold_min: threshold_min,
-        thresholds_min: &d.handover_thresholds_min,
-        lost_after_min: d.handover_lost_after_min,
+        thresholds_min: &targets::DEFAULT_HANDOVER_THRESHOLDS_MIN,
+        lost_after_min: targets::DEFAULT_HANDOVER_LOST_AFTER_MIN,
     };
     log::detention_from_log(log, &|id| hospital_name(sc, id), &rules, dq)
 }
@@ -820,7 +820,8 @@ pub fn check(
             &|p| sc.in_region(p),
             &log.incidents,
             log.crs,
-        ),
+        )
+        .map(|h| h.text),
         ..Default::default()
     };
     let in_region = crate::model::placement::split_by_region(sc, &log.incidents);

@@ -53,12 +53,18 @@ fn default_detention_threshold() -> f64 {
     10.0
 }
 
+/// The handover thresholds when a targets file gives none, minutes (NHS: 15, 30, 60; 45).
+pub const DEFAULT_HANDOVER_THRESHOLDS_MIN: [f64; 4] = [15.0, 30.0, 45.0, 60.0];
+
+/// Lost hours count handover time beyond this when a targets file does not say, minutes.
+pub const DEFAULT_HANDOVER_LOST_AFTER_MIN: f64 = 15.0;
+
 fn default_handover_thresholds() -> Vec<f64> {
-    vec![15.0, 30.0, 45.0, 60.0]
+    DEFAULT_HANDOVER_THRESHOLDS_MIN.to_vec()
 }
 
 fn default_lost_after() -> f64 {
-    15.0
+    DEFAULT_HANDOVER_LOST_AFTER_MIN
 }
 
 /// A target file that cannot be used.
