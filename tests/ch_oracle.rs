@@ -269,3 +269,117 @@ fn issue_13_travel_model_matrix_by_the_hierarchy_equals_dijkstra() {
         );
     }
 }
+
+/// Re-weighting: a hierarchy contracted in a given order (another weighting's, or any
+/// permutation) answers exactly as Dijkstra on the new weights.
+#[test]
+fn issue_13_hierarchy_in_a_given_order_equals_dijkstra() {
+    let mut rng = rng();
+    for case in 0..300 {
+        let n = rng.random_range(1..60usize);
+        let m = rng.random_range(0..n * 4 + 1);
+        let arcs: Vec<ArcSpec> = (0..m)
+            .map(|_| {
+                let w = rng.random_range(1..=if case % 3 == 0 { 3 } else { 100 });
+                ArcSpec {
+                    tail: rng.random_range(0..n as u32),
+                    head: rng.random_range(0..n as u32),
+                    weight: w,
+                    length_m: 3.0 * w as f32,
+                    segment: NO_SEGMENT,
+                }
+            })
+            .collect();
+        let g = Csr::from_arcs(n, &arcs);
+        // The order of the same topology under other weights ("free flow" against "rush hour").
+        let other: Vec<ArcSpec> = arcs
+            .iter()
+            .map(|a| ArcSpec {
+                weight: rng.random_range(1..=100),
+                ..*a
+            })
+            .collect();
+        let order = if case % 2 == 0 {
+            Hierarchy::build(&Csr::from_arcs(n, &other)).order()
+        } else {
+            let mut o: Vec<u32> = (0..n as u32).collect();
+            for i in (1..n).rev() {
+                o.swap(i, rng.random_range(0..=i));
+            }
+            o
+        };
+        let h = Hierarchy::build_in_order(&g, &order);
+        assert_eq!(h.order(), order, "case {case}: the order is kept");
+        let mut q = ChQuery::new(&h);
+        let mut d = Dijkstra::new(n);
+        let sources: Vec<Vec<Seed>> = (0..5).map(|_| seeds(&mut rng, n, 3)).collect();
+        let targets: Vec<Vec<Seed>> = (0..5).map(|_| seeds(&mut rng, n, 3)).collect();
+        let table = q.table_with_lengths(&h, &sources, &targets, None);
+        for (i, s) in sources.iter().enumerate() {
+            for (j, t) in targets.iter().enumerate() {
+                let want = oracle(&mut d, &g, s, t);
+                assert_eq!(table[i * 5 + j].map(|x| x.0), want, "case {case}: {i},{j}");
+                assert_eq!(q.time(&h, s, t), want, "case {case}: p2p {i},{j}");
+            }
+        }
+    }
+}
+
+/// A model at an hour of a traffic profile: its hierarchy (re-contracted in the free-flow order)
+/// equals its own Dijkstra, and a factor on every class scales the free-flow times.
+#[test]
+fn issue_13_traffic_hours_reweight_the_graph_and_the_hierarchy() {
+    let mut sc = ems::model::Scenario::demo().unwrap();
+    let mut by_hour = vec!["1.0".to_string(); 24];
+    by_hour[8] = "1.5".into();
+    let text = format!(
+        "name = \"t\"\nby_hour = [{}]\n[by_class]\nprimary = [{}]\n",
+        by_hour.join(","),
+        vec!["2.0"; 24].join(",")
+    );
+    let uniform = format!("name = \"u\"\nby_hour = [{}]\n", by_hour.join(","));
+    let mut rng = rng();
+    let bbox = [7.409, 43.725, 7.440, 43.752];
+    for (text, scales) in [(uniform, true), (text, false)] {
+        sc.travel.traffic = Some(std::sync::Arc::new(
+            ems::network::TrafficProfile::parse(&text, "t.toml").unwrap(),
+        ));
+        let free = TravelModel::for_scenario(&sc).unwrap();
+        let mut pts = Vec::new();
+        while pts.len() < 120 {
+            let p = [
+                rng.random_range(bbox[0]..bbox[2]),
+                rng.random_range(bbox[1]..bbox[3]),
+            ];
+            if let Ok(s) = free.snap(p) {
+                pts.push(s);
+            }
+        }
+        let (a, b) = pts.split_at(40);
+        let base = free.matrix_dijkstra(a, b, None);
+        let rush = free.at_hour(8);
+        assert_eq!(rush.hour(), Some(8));
+        let ch = rush.matrix_ch(a, b, None);
+        let dj = rush.matrix_dijkstra(a, b, None);
+        assert_eq!(ch.time_ms, dj.time_ms);
+        let night = free.at_hour(3);
+        if scales {
+            // Every arc's time 1.5 times, rounded once per arc: within a few ms per path.
+            for (r, f) in dj.time_ms.iter().zip(&base.time_ms) {
+                let want = *f as f64 * 1.5;
+                assert!(
+                    (*r as f64 - want).abs() <= 2.0 + want * 1e-3,
+                    "{r} vs {want}"
+                );
+            }
+            assert_eq!(night.matrix_dijkstra(a, b, None).time_ms, base.time_ms);
+        } else {
+            // Primary roads twice as slow all day: no entry faster than free flow, some slower.
+            let n3 = night.matrix_ch(a, b, None);
+            assert_eq!(n3.time_ms, night.matrix_dijkstra(a, b, None).time_ms);
+            assert!(n3.time_ms.iter().zip(&base.time_ms).all(|(x, y)| x >= y));
+            assert!(n3.time_ms.iter().zip(&base.time_ms).any(|(x, y)| x > y));
+            assert!(dj.time_ms.iter().zip(&n3.time_ms).all(|(x, y)| x >= y));
+        }
+    }
+}

@@ -250,6 +250,7 @@ fn scenario_toml(a: &InitArgs, name: &str) -> Result<String> {
         area_km2: None,
         population: None,
         profile: None,
+        traffic: None,
         snap_limit_m: a.snap_limit,
         off_road_kmh: a.off_road_kmh,
         timezone: a.timezone.clone(),

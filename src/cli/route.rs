@@ -47,6 +47,7 @@ pub fn run(a: RouteArgs) -> Result<()> {
     };
     let settings = TravelSettings {
         profile,
+        traffic: None,
         snap_limit_m: a.snap_limit,
         off_road_kmh: (a.off_road_kmh > 0.0).then_some(a.off_road_kmh),
     };

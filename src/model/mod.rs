@@ -75,6 +75,9 @@ pub enum ModelError {
     /// An incident-log mapping does not parse or contradicts itself.
     #[error(transparent)]
     Mapping(#[from] incidents::MappingError),
+    /// The traffic profile the scenario names is wrong.
+    #[error(transparent)]
+    Traffic(#[from] crate::network::TrafficError),
 }
 
 /// A hospital capability.
@@ -663,6 +666,9 @@ pub struct ScenarioFile {
     pub population: Option<f64>,
     /// Speed profile; defaults to the ambulance profile.
     pub profile: Option<SpeedProfile>,
+    /// Traffic profile: a `.toml` file of travel-time factors by road class and local hour
+    /// (relative to the scenario), or `free-flow` (the default).
+    pub traffic: Option<String>,
     /// Snapping limit, metres (default 1,000).
     pub snap_limit_m: Option<f64>,
     /// Speed of the off-road leg between a point and its road, km/h (default 5, walking; 0:
@@ -873,6 +879,22 @@ impl Scenario {
             path: path.to_string(),
             message: e.to_string(),
         })?;
+        let traffic = match file.traffic.as_deref() {
+            None | Some("free-flow") => None,
+            Some(name) if name.ends_with(".toml") => {
+                let (t, p) = source.text(Path::new(name))?;
+                Some(Arc::new(crate::network::TrafficProfile::parse(&t, &p)?))
+            }
+            Some(name) => {
+                return Err(ModelError::Toml {
+                    path: path.to_string(),
+                    message: format!(
+                        "`traffic` = \"{name}\": unknown traffic profile; give a .toml file \
+                         (relative to the scenario) or \"free-flow\""
+                    ),
+                });
+            }
+        };
         let (t, p) = source.text(&file.boundary)?;
         let region = parse_boundary(&t, &p)?;
         let (t, p) = source.text(&file.stations)?;
@@ -917,6 +939,7 @@ impl Scenario {
             population: file.population,
             travel: TravelSettings {
                 profile,
+                traffic,
                 snap_limit_m: file
                     .snap_limit_m
                     .unwrap_or(crate::network::travel::DEFAULT_SNAP_LIMIT_M),

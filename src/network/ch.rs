@@ -219,7 +219,6 @@ impl Hierarchy {
             .map(|v| Reverse((work.evaluate(v, &mut wit).0, v)))
             .collect();
         let mut rank = vec![u32::MAX; n];
-        let mut all: Vec<(u32, u32, u32, f64)> = Vec::new();
         let mut next = 0u32;
         let mut shortcuts = 0;
         while let Some(Reverse((p, v))) = heap.pop() {
@@ -254,6 +253,56 @@ impl Hierarchy {
                 work.deleted[u as usize] += 1;
             }
         }
+        Hierarchy::finish(work, rank, shortcuts)
+    }
+
+    /// Contracts every node of `g` in a given order (`order[i]` is the `i`-th node contracted),
+    /// skipping the priority computation: the re-weighting step of a customisable set-up. With
+    /// the order of a hierarchy of the same graph under other weights (the free-flow order for a
+    /// rush-hour graph), queries stay exact (any order is correct; a good one keeps them fast)
+    /// and preparation costs only the witness searches. `order` must be a permutation of the
+    /// nodes; nodes it leaves out are contracted last, in id order.
+    pub fn build_in_order(g: &Csr, order: &[u32]) -> Hierarchy {
+        let n = g.num_nodes();
+        let mut work = Work::new(g);
+        let mut wit = Witness {
+            dist: vec![INF; n],
+            touched: Vec::new(),
+            heap: BinaryHeap::new(),
+        };
+        let mut rank = vec![u32::MAX; n];
+        let mut next = 0u32;
+        let mut shortcuts = 0;
+        let rest: Vec<u32> = (0..n as u32).collect();
+        for &v in order.iter().chain(&rest) {
+            if v as usize >= n || work.contracted[v as usize] {
+                continue;
+            }
+            for (u, x, w) in work.shortcuts(v, &mut wit) {
+                let len = work.len[&(u, v)] + work.len[&(v, x)];
+                work.add(u, x, w, len);
+                shortcuts += 1;
+            }
+            work.contracted[v as usize] = true;
+            rank[v as usize] = next;
+            next += 1;
+        }
+        Hierarchy::finish(work, rank, shortcuts)
+    }
+
+    /// The contraction order: the nodes by rank.
+    pub fn order(&self) -> Vec<u32> {
+        let mut order = vec![0u32; self.num_nodes];
+        for (v, &r) in self.rank.iter().enumerate() {
+            order[r as usize] = v as u32;
+        }
+        order
+    }
+
+    /// The upward graphs of a finished contraction.
+    fn finish(work: Work, rank: Vec<u32>, shortcuts: usize) -> Hierarchy {
+        let n = rank.len();
+        let mut all: Vec<(u32, u32, u32, f64)> = Vec::new();
         for u in 0..n as u32 {
             for &(v, w) in &work.out[u as usize] {
                 all.push((u, v, w, work.len[&(u, v)]));

@@ -98,12 +98,24 @@ impl Csr {
 
     /// Builds the query graph of a road network under a speed profile.
     pub fn build(net: &RoadNetwork, profile: &SpeedProfile) -> Result<Csr, ProfileError> {
+        Csr::build_with_factor(net, profile, |_| 1.0)
+    }
+
+    /// As [`Csr::build`], with each segment's time multiplied by `factor(class)` (a traffic
+    /// profile's factors at one hour; see [`super::traffic`]). Each arc's time is rounded once,
+    /// from the exact product, so a factor of 1.0 gives exactly [`Csr::build`]'s graph.
+    pub fn build_with_factor(
+        net: &RoadNetwork,
+        profile: &SpeedProfile,
+        factor: impl Fn(super::RoadClass) -> f64,
+    ) -> Result<Csr, ProfileError> {
         profile.validate()?;
         let mut arcs = Vec::with_capacity(net.segments.len() * 2);
         let mut seg_time = Vec::with_capacity(net.segments.len());
         for (i, s) in net.segments.iter().enumerate() {
-            let fwd = profile.travel_time_ms(s, true);
-            let bwd = profile.travel_time_ms(s, false);
+            let f = factor(s.class);
+            let fwd = profile.travel_time_ms_scaled(s, true, f);
+            let bwd = profile.travel_time_ms_scaled(s, false, f);
             if let Some(w) = fwd {
                 arcs.push(ArcSpec {
                     tail: s.from,

@@ -22,6 +22,7 @@ pub(crate) mod osm;
 pub mod profile;
 pub mod rings;
 pub(crate) mod tags;
+pub mod traffic;
 pub mod travel;
 
 use std::io::{BufReader, Read};
@@ -34,6 +35,7 @@ pub use dijkstra::{Dijkstra, Direction, Seed};
 pub use osm::PoiKind;
 pub use profile::SpeedProfile;
 pub use tags::RoadClass;
+pub use traffic::{Hours, TrafficError, TrafficProfile};
 pub use travel::{Eta, Matrix, Route, SnapError, Snapped, TravelModel, TravelSettings};
 
 /// A stretch of road between two graph nodes (intersections or way ends).

@@ -160,6 +160,12 @@ impl SpeedProfile {
     /// Travel time in milliseconds along a segment (`forward`: from `from` to `to`), or `None`
     /// where the profile may not drive that way. Always at least 1 ms.
     pub fn travel_time_ms(&self, seg: &Segment, forward: bool) -> Option<u32> {
+        self.travel_time_ms_scaled(seg, forward, 1.0)
+    }
+
+    /// As [`SpeedProfile::travel_time_ms`], with the time multiplied by `factor` (> 0) before
+    /// rounding: a traffic profile's factor for the segment's class at one hour.
+    pub fn travel_time_ms_scaled(&self, seg: &Segment, forward: bool, factor: f64) -> Option<u32> {
         let mut kmh = self.speed_kmh(seg);
         if !forward && seg.oneway {
             if self.against_oneway_minor && seg.class.is_minor() {
@@ -168,7 +174,7 @@ impl SpeedProfile {
                 return None;
             }
         }
-        Some(time_ms(seg.length_m, kmh))
+        Some(time_ms(seg.length_m, kmh / factor))
     }
 }
 

@@ -25,7 +25,7 @@
 //! the profile and the snapping limit from the scenario; a bare map by [`TravelModel::for_map`]
 //! with explicit [`TravelSettings`]. The road network is shared behind an [`Arc`], never copied.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use geo::{Distance, Haversine, Point};
 use rayon::prelude::*;
@@ -36,6 +36,7 @@ use super::ch::{ChQuery, Hierarchy};
 use super::csr::Csr;
 use super::dijkstra::{Dijkstra, Direction, Seed};
 use super::profile::{ProfileError, SpeedProfile};
+use super::traffic::TrafficProfile;
 use crate::spatial::{LocalProjection, PolylineIndex};
 
 /// Default snapping limit, metres.
@@ -159,6 +160,8 @@ pub const DEFAULT_OFF_ROAD_KMH: f64 = 5.0;
 #[derive(Debug, Clone, PartialEq)]
 pub struct TravelSettings {
     pub profile: SpeedProfile,
+    /// Travel-time factors by road class and local hour (`None`: free flow at every hour).
+    pub traffic: Option<Arc<TrafficProfile>>,
     /// Largest distance from a road at which a point still snaps, metres.
     pub snap_limit_m: f64,
     /// Speed of the off-road leg between a point and its road, km/h (`None`: the leg is free,
@@ -171,6 +174,7 @@ impl Default for TravelSettings {
     fn default() -> Self {
         TravelSettings {
             profile: SpeedProfile::ambulance(),
+            traffic: None,
             snap_limit_m: DEFAULT_SNAP_LIMIT_M,
             off_road_kmh: Some(DEFAULT_OFF_ROAD_KMH),
         }
@@ -200,14 +204,20 @@ impl TravelSettings {
 pub struct TravelModel {
     pub network: Arc<RoadNetwork>,
     pub profile: SpeedProfile,
-    pub graph: Csr,
-    index: PolylineIndex,
+    pub graph: Arc<Csr>,
+    index: Arc<PolylineIndex>,
     /// Largest distance from a road at which a point still snaps (metres).
     snap_limit_m: f64,
     /// Milliseconds per metre of the off-road leg (0: free).
     off_road_ms_per_m: f64,
     /// The contraction hierarchy of `graph`, built on the first large matrix.
-    hierarchy: std::sync::OnceLock<Hierarchy>,
+    hierarchy: Arc<OnceLock<Hierarchy>>,
+    /// The traffic profile the model was built with, if any.
+    traffic: Option<Arc<TrafficProfile>>,
+    /// The local hour whose traffic factors `graph` carries (`None`: free flow).
+    hour: Option<usize>,
+    /// The free-flow model's hierarchy, whose node order an hour's hierarchy reuses.
+    free_flow_hierarchy: Option<Arc<OnceLock<Hierarchy>>>,
 }
 
 /// A matrix with at least this many entries, and at least [`CH_MIN_SIDE`] rows and columns,
@@ -226,6 +236,7 @@ impl TravelModel {
     ) -> Result<TravelModel, ProfileError> {
         let TravelSettings {
             profile,
+            traffic,
             snap_limit_m,
             off_road_kmh,
         } = settings;
@@ -238,14 +249,91 @@ impl TravelModel {
         Ok(TravelModel {
             network,
             profile,
-            graph,
-            index,
+            graph: Arc::new(graph),
+            index: Arc::new(index),
             snap_limit_m,
             off_road_ms_per_m: off_road_kmh
                 .filter(|v| v.is_finite() && *v > 0.0)
                 .map_or(0.0, |kmh| 3600.0 / kmh),
-            hierarchy: std::sync::OnceLock::new(),
+            hierarchy: Arc::new(OnceLock::new()),
+            traffic: traffic.filter(|t| !t.is_free_flow()),
+            hour: None,
+            free_flow_hierarchy: None,
         })
+    }
+
+    /// The traffic profile the model carries (`None`: free flow at every hour).
+    pub fn traffic(&self) -> Option<&TrafficProfile> {
+        self.traffic.as_deref()
+    }
+
+    /// The local hour this model's times are for (`None`: free flow, the model of the speed
+    /// profile alone).
+    pub fn hour(&self) -> Option<usize> {
+        self.hour
+    }
+
+    /// The model at local `hour` (0..23): every segment's time multiplied by the traffic
+    /// profile's factor for its class at that hour, the off-road leg by the hour's `by_hour`
+    /// factor. Shares the road network and the snapping index; the graph is re-weighted (linear
+    /// in its size) and its hierarchy, when a large matrix needs one, is re-contracted in the
+    /// free-flow hierarchy's node order (no new ordering). Without a traffic profile it is the
+    /// free-flow model again (sharing everything).
+    pub fn at_hour(&self, hour: usize) -> TravelModel {
+        let hour = hour % 24;
+        let base_hierarchy = self
+            .free_flow_hierarchy
+            .clone()
+            .unwrap_or_else(|| self.hierarchy.clone());
+        let Some(traffic) = self.traffic.clone() else {
+            return TravelModel {
+                network: self.network.clone(),
+                profile: self.profile.clone(),
+                graph: self.graph.clone(),
+                index: self.index.clone(),
+                snap_limit_m: self.snap_limit_m,
+                off_road_ms_per_m: self.off_road_ms_per_m,
+                hierarchy: base_hierarchy,
+                traffic: None,
+                hour: None,
+                free_flow_hierarchy: None,
+            };
+        };
+        // The profile validated when the free-flow graph was built.
+        let graph =
+            Csr::build_with_factor(&self.network, &self.profile, |c| traffic.factor(c, hour))
+                .unwrap_or_else(|_| (*self.graph).clone());
+        let base_off_road = match self.hour {
+            Some(h) => self.off_road_ms_per_m / traffic.hour_factor(h),
+            None => self.off_road_ms_per_m,
+        };
+        TravelModel {
+            network: self.network.clone(),
+            profile: self.profile.clone(),
+            graph: Arc::new(graph),
+            index: self.index.clone(),
+            snap_limit_m: self.snap_limit_m,
+            off_road_ms_per_m: base_off_road * traffic.hour_factor(hour),
+            hierarchy: Arc::new(OnceLock::new()),
+            traffic: Some(traffic),
+            hour: Some(hour),
+            free_flow_hierarchy: Some(base_hierarchy),
+        }
+    }
+
+    /// A label for reports: the speed profile, and the traffic profile with the hour.
+    pub fn describe(&self) -> String {
+        match (&self.traffic, self.hour) {
+            (None, _) => format!("speed profile `{}`, free flow", self.profile.name),
+            (Some(t), None) => format!(
+                "speed profile `{}`, free flow (traffic profile `{}` not applied)",
+                self.profile.name, t.name
+            ),
+            (Some(t), Some(h)) => format!(
+                "speed profile `{}`, traffic profile `{}` at local hour {h}",
+                self.profile.name, t.name
+            ),
+        }
     }
 
     /// The model of a bare map (no scenario): `ems route`, benchmarks and oracle tests. A
@@ -594,7 +682,20 @@ impl TravelModel {
 
     /// The contraction hierarchy of the query graph (built once, on first use).
     pub fn hierarchy(&self) -> &Hierarchy {
-        self.hierarchy.get_or_init(|| Hierarchy::build(&self.graph))
+        self.hierarchy
+            .get_or_init(|| match &self.free_flow_hierarchy {
+                Some(base) => {
+                    // The free-flow graph has the same nodes; only the weights differ.
+                    let order = base.get_or_init(|| {
+                        Hierarchy::build(
+                            &Csr::build(&self.network, &self.profile)
+                                .unwrap_or_else(|_| (*self.graph).clone()),
+                        )
+                    });
+                    Hierarchy::build_in_order(&self.graph, &order.order())
+                }
+                None => Hierarchy::build(&self.graph),
+            })
     }
 
     /// Travel times from every source to every target, in parallel (rayon). Small matrices run
