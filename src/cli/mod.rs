@@ -8,6 +8,7 @@
 //! line and field.
 
 pub mod args;
+pub mod calibrate;
 pub mod check;
 pub mod demo;
 pub mod evaluate;

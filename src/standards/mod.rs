@@ -31,6 +31,7 @@
 //! whose timestamps go back in time is excluded from the affected metric, counted, and listed by
 //! CSV line in the data-quality section. Statistics follow [`stats`].
 
+pub mod calibrate;
 pub mod log;
 pub mod stats;
 pub mod targets;

@@ -1,0 +1,425 @@
+//! Calibration of a traffic profile from an incident log: the travel-time factor against free
+//! flow by local hour, fitted to the log's observed drives (`departed → on_scene`) from each
+//! unit's start point to the scene.
+//!
+//! This module owns which rows are usable, the robust fit and the error report. It must not read
+//! files or print (the log comes from [`crate::model`], output goes through
+//! [`crate::report`]), and it routes only through the shared [`TravelModel`].
+//!
+//! # Method
+//! 1. **Usable rows**: an incident with `departed` and `on_scene` (the ambulance first on
+//!    scene), a scene inside the region and on the map, and a start point: the station of the
+//!    unit (`{station}-{k}` or the station id itself) with [`Start::UnitStation`], or the station
+//!    nearest by road with [`Start::NearestStation`] (for logs whose units are not the
+//!    scenario's; this assumes the nearest station responded and so overstates the factor where
+//!    it often did not). Rows whose drive is not positive or longer than
+//!    [`MAX_DRIVE_S`], and rows whose free-flow time is under [`MIN_FREE_FLOW_S`] (a drive of a
+//!    few seconds measures the clock, not the road), are left out, each reason counted.
+//! 2. **Outliers**: on `ln(observed / free flow)`, rows farther than 3.5 scaled median absolute
+//!    deviations (1.4826 × MAD) from the median are left out and counted (a unit that was not at
+//!    its station, a status pressed late).
+//! 3. **Factor per hour** (local hour of `call_received`): the median of `observed / free flow`
+//!    over the kept rows of that hour; an hour with fewer than [`MIN_ROWS_PER_HOUR`] rows widens
+//!    to the hours around it (±1, ±2, ..., cyclic) until it has them, and reports the window.
+//!    The median, not the mean, because the noise on a drive is skewed (a red light adds, nothing
+//!    subtracts) and a median of ratios is the factor that makes half the drives faster.
+//! 4. **Errors** before (the scenario's model as it is: free flow, or its traffic profile) and
+//!    after (free flow × the fitted factor): the median absolute error in seconds and the median
+//!    absolute percentage error, over all kept rows, by hour band and by the road class of the
+//!    street at the scene. The "after" figures are in-sample.
+//!
+//! Fewer than [`MIN_ROWS`] usable rows: no fit ([`CalibrateError::TooFewRows`], with the count
+//! by reason).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::stats::percentile_sorted;
+use crate::model::{IncidentLog, Scenario};
+use crate::network::{Snapped, TrafficProfile, TravelModel};
+
+/// Fewer usable rows than this: no fit.
+pub const MIN_ROWS: usize = 96;
+/// An hour with fewer rows borrows the hours around it.
+pub const MIN_ROWS_PER_HOUR: usize = 20;
+/// Longest drive kept, seconds (two hours).
+pub const MAX_DRIVE_S: f64 = 7200.0;
+/// Shortest free-flow time kept, seconds.
+pub const MIN_FREE_FLOW_S: f64 = 30.0;
+/// Outlier limit, in scaled median absolute deviations of the log-ratio.
+pub const OUTLIER_MADS: f64 = 3.5;
+
+/// Where a drive starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Start {
+    /// The station of the log's unit.
+    UnitStation,
+    /// The station nearest to the scene by road.
+    NearestStation,
+}
+
+/// Why no profile can be fitted.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CalibrateError {
+    /// Too few rows have what a fit needs.
+    #[error(
+        "{usable} usable rows in {log}; calibration needs at least {needed} (a departed and an \
+         on-scene time, a scene on the map and a start point).{reasons}"
+    )]
+    TooFewRows {
+        log: String,
+        usable: usize,
+        needed: usize,
+        reasons: String,
+    },
+    /// The scenario has no stations on the map.
+    #[error("the scenario has no station on the road map to start drives from")]
+    NoStations,
+}
+
+/// Median errors of a set of predictions.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Errors {
+    pub rows: usize,
+    pub median_abs_error_s: f64,
+    pub median_abs_pct_error: f64,
+}
+
+impl Errors {
+    fn of(pairs: &[(f64, f64)]) -> Option<Errors> {
+        if pairs.is_empty() {
+            return None;
+        }
+        let mut abs: Vec<f64> = pairs.iter().map(|(p, o)| (p - o).abs()).collect();
+        let mut pct: Vec<f64> = pairs
+            .iter()
+            .map(|(p, o)| 100.0 * (p - o).abs() / o)
+            .collect();
+        abs.sort_by(f64::total_cmp);
+        pct.sort_by(f64::total_cmp);
+        Some(Errors {
+            rows: pairs.len(),
+            median_abs_error_s: percentile_sorted(&abs, 0.5),
+            median_abs_pct_error: percentile_sorted(&pct, 0.5),
+        })
+    }
+}
+
+/// The fitted factor of one local hour.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HourFactor {
+    pub hour: usize,
+    pub factor: f64,
+    /// Rows of this hour (before widening).
+    pub rows: usize,
+    /// Hours either side borrowed to reach [`MIN_ROWS_PER_HOUR`] (0: the hour alone).
+    pub window_h: usize,
+}
+
+/// Errors before and after for a group of rows (an hour band or a road class).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupErrors {
+    pub group: String,
+    pub rows: usize,
+    /// The median of `observed / free flow` over the group.
+    pub median_ratio: f64,
+    pub before: Errors,
+    pub after: Errors,
+}
+
+/// The calibration: factors, errors and what was left out.
+#[derive(Debug, Clone, Serialize)]
+pub struct Calibration {
+    pub source: String,
+    pub start: Start,
+    /// The model the "before" errors use.
+    pub model_before: String,
+    pub rows_in_log: usize,
+    pub rows_used: usize,
+    /// Rows left out, by reason.
+    pub left_out: BTreeMap<String, usize>,
+    pub outliers: usize,
+    pub by_hour: Vec<HourFactor>,
+    pub error_before: Errors,
+    pub error_after: Errors,
+    pub by_band: Vec<GroupErrors>,
+    pub by_class: Vec<GroupErrors>,
+    /// The fitted profile (every class together: `by_hour` only).
+    pub profile: TrafficProfile,
+}
+
+/// One usable drive.
+struct Drive {
+    hour: usize,
+    free_s: f64,
+    before_s: f64,
+    observed_s: f64,
+    class: &'static str,
+}
+
+/// Hour bands of the error report.
+pub const BANDS: [(&str, std::ops::Range<usize>); 5] = [
+    ("00-05 night", 0..6),
+    ("06-09 morning", 6..10),
+    ("10-15 day", 10..16),
+    ("16-19 evening", 16..20),
+    ("20-23 late", 20..24),
+];
+
+/// The station id a unit id names: the station itself, or `{station}-{k}`.
+fn station_of<'a>(unit: &str, ids: &'a [String]) -> Option<usize> {
+    if let Some(i) = ids.iter().position(|s| s == unit) {
+        return Some(i);
+    }
+    let (stem, k) = unit.rsplit_once('-')?;
+    k.parse::<u32>().ok()?;
+    ids.iter().position(|s: &'a String| s == stem)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    percentile_sorted(&v, 0.5)
+}
+
+/// Fits a traffic profile to `log`'s drives on the scenario's model `tm` (free flow, or the
+/// scenario's traffic profile for the "before" errors).
+///
+/// `tm` must be the scenario's model (`Scenario::travel_model`), not an hour's.
+pub fn calibrate(
+    sc: &Scenario,
+    tm: &TravelModel,
+    log: &IncidentLog,
+    source: &str,
+    start: Start,
+) -> Result<Calibration, CalibrateError> {
+    let stations: Vec<(String, Snapped)> = sc
+        .stations
+        .iter()
+        .filter_map(|s| tm.snap(s.lon_lat).ok().map(|p| (s.id.clone(), p)))
+        .collect();
+    if stations.is_empty() {
+        return Err(CalibrateError::NoStations);
+    }
+    let ids: Vec<String> = stations.iter().map(|s| s.0.clone()).collect();
+    let mut left_out: BTreeMap<String, usize> = BTreeMap::new();
+    let mut out = |r: &str| *left_out.entry(r.to_string()).or_default() += 1;
+    // (incident index, station or None for nearest, scene)
+    let mut rows: Vec<(usize, Option<usize>, Snapped, f64)> = Vec::new();
+    for (i, inc) in log.incidents.iter().enumerate() {
+        let (Some(d), Some(o)) = (inc.departed, inc.on_scene) else {
+            out("no departed or on-scene time");
+            continue;
+        };
+        let observed = (o - d).num_milliseconds() as f64 / 1000.0;
+        if observed <= 0.0 || observed > MAX_DRIVE_S {
+            out("drive not positive or over 2 h");
+            continue;
+        }
+        let Some(p) = inc.lon_lat else {
+            out("no scene location");
+            continue;
+        };
+        if !sc.in_region(p) {
+            out("scene outside the region");
+            continue;
+        }
+        let Ok(scene) = tm.snap(p) else {
+            out("scene off the road map");
+            continue;
+        };
+        let st = match start {
+            Start::NearestStation => None,
+            Start::UnitStation => match inc.unit.as_deref().and_then(|u| station_of(u, &ids)) {
+                Some(s) => Some(s),
+                None => {
+                    out("unit not at a scenario station");
+                    continue;
+                }
+            },
+        };
+        rows.push((i, st, scene, observed));
+    }
+    // Free-flow and "before" times: one search per station to all scenes.
+    let scenes: Vec<Snapped> = rows.iter().map(|r| r.2).collect();
+    // `tm` is the scenario's model: its graph is free flow (hours are `tm.at_hour`).
+    let free = tm;
+    let starts: Vec<Snapped> = stations.iter().map(|s| s.1).collect();
+    let free_m = free.matrix(&starts, &scenes, None);
+    let before_models: Vec<TravelModel> = match tm.traffic() {
+        Some(t) => t.bands().iter().map(|hs| tm.at_hour(hs[0])).collect(),
+        None => Vec::new(),
+    };
+    let bands = tm.traffic().map(|t| t.bands()).unwrap_or_default();
+    let before_m: Vec<crate::network::Matrix> = before_models
+        .iter()
+        .map(|m| m.matrix(&starts, &scenes, None))
+        .collect();
+    let mut drives = Vec::new();
+    for (k, &(i, st, scene, observed)) in rows.iter().enumerate() {
+        let inc = &log.incidents[i];
+        let hour = chrono::Timelike::hour(&inc.call_received) as usize;
+        let pick = |m: &crate::network::Matrix| -> Option<(usize, f64)> {
+            match st {
+                Some(s) => m.get(s, k).map(|e| (s, e.seconds())),
+                None => (0..starts.len())
+                    .filter_map(|s| m.get(s, k).map(|e| (s, e.seconds())))
+                    .min_by(|a, b| a.1.total_cmp(&b.1)),
+            }
+        };
+        let Some((s, free_s)) = pick(&free_m) else {
+            out("no road from the station to the scene");
+            continue;
+        };
+        if free_s < MIN_FREE_FLOW_S {
+            out("free-flow drive under 30 s");
+            continue;
+        }
+        let before_s = match bands.iter().position(|b| b.contains(&hour)) {
+            Some(b) => before_m[b].get(s, k).map_or(free_s, |e| e.seconds()),
+            None => free_s,
+        };
+        let class = tm.network.segments[scene.segment as usize].class.as_str();
+        drives.push(Drive {
+            hour,
+            free_s,
+            before_s,
+            observed_s: observed,
+            class,
+        });
+    }
+    let reasons = |left: &BTreeMap<String, usize>| -> String {
+        left.iter()
+            .map(|(r, n)| format!("\n  {n} rows: {r}"))
+            .collect()
+    };
+    if drives.len() < MIN_ROWS {
+        return Err(CalibrateError::TooFewRows {
+            log: source.to_string(),
+            usable: drives.len(),
+            needed: MIN_ROWS,
+            reasons: reasons(&left_out),
+        });
+    }
+    // Outliers on the log-ratio.
+    let logs: Vec<f64> = drives
+        .iter()
+        .map(|d| (d.observed_s / d.free_s).ln())
+        .collect();
+    let m = median(logs.clone());
+    let mad = 1.4826 * median(logs.iter().map(|x| (x - m).abs()).collect());
+    let limit = (OUTLIER_MADS * mad).max(1e-9);
+    let before = drives.len();
+    let kept: Vec<Drive> = drives
+        .into_iter()
+        .zip(&logs)
+        .filter(|(_, x)| (*x - m).abs() <= limit)
+        .map(|(d, _)| d)
+        .collect();
+    let outliers = before - kept.len();
+    if kept.len() < MIN_ROWS {
+        return Err(CalibrateError::TooFewRows {
+            log: source.to_string(),
+            usable: kept.len(),
+            needed: MIN_ROWS,
+            reasons: format!(
+                "{}\n  {outliers} rows: outliers (log-ratio beyond {OUTLIER_MADS} MADs)",
+                reasons(&left_out)
+            ),
+        });
+    }
+    let mut per_hour: Vec<Vec<f64>> = vec![Vec::new(); 24];
+    for d in &kept {
+        per_hour[d.hour].push(d.observed_s / d.free_s);
+    }
+    let by_hour: Vec<HourFactor> = (0..24)
+        .map(|h| {
+            let mut w = 0;
+            let mut pool: Vec<f64> = per_hour[h].clone();
+            while pool.len() < MIN_ROWS_PER_HOUR && w < 12 {
+                w += 1;
+                pool.extend(&per_hour[(h + w) % 24]);
+                if w < 12 {
+                    pool.extend(&per_hour[(h + 24 - w) % 24]);
+                }
+            }
+            HourFactor {
+                hour: h,
+                factor: median(pool),
+                rows: per_hour[h].len(),
+                window_h: w,
+            }
+        })
+        .collect();
+    let factor: Vec<f64> = by_hour.iter().map(|f| f.factor).collect();
+    let after = |d: &Drive| d.free_s * factor[d.hour];
+    let errors = |ds: &[&Drive], pred: &dyn Fn(&Drive) -> f64| {
+        Errors::of(
+            &ds.iter()
+                .map(|d| (pred(d), d.observed_s))
+                .collect::<Vec<_>>(),
+        )
+    };
+    let all: Vec<&Drive> = kept.iter().collect();
+    let group = |name: String, ds: Vec<&Drive>| -> Option<GroupErrors> {
+        Some(GroupErrors {
+            group: name,
+            rows: ds.len(),
+            median_ratio: median(ds.iter().map(|d| d.observed_s / d.free_s).collect()),
+            before: errors(&ds, &|d| d.before_s)?,
+            after: errors(&ds, &after)?,
+        })
+    };
+    let by_band = BANDS
+        .iter()
+        .filter_map(|(name, hs)| {
+            group(
+                name.to_string(),
+                all.iter()
+                    .copied()
+                    .filter(|d| hs.contains(&d.hour))
+                    .collect(),
+            )
+        })
+        .collect();
+    let mut classes: Vec<&str> = kept.iter().map(|d| d.class).collect();
+    classes.sort_unstable();
+    classes.dedup();
+    let by_class = classes
+        .iter()
+        .filter_map(|c| {
+            group(
+                c.to_string(),
+                all.iter().copied().filter(|d| d.class == *c).collect(),
+            )
+        })
+        .collect();
+    let mut hours = [1.0; 24];
+    hours.copy_from_slice(&factor);
+    Ok(Calibration {
+        source: source.to_string(),
+        start,
+        model_before: match tm.traffic() {
+            Some(t) => format!(
+                "speed profile `{}` with traffic profile `{}` at each call's hour",
+                tm.profile.name, t.name
+            ),
+            None => format!("speed profile `{}`, free flow", tm.profile.name),
+        },
+        rows_in_log: log.incidents.len(),
+        rows_used: kept.len(),
+        left_out,
+        outliers,
+        error_before: errors(&all, &|d| d.before_s).ok_or(CalibrateError::NoStations)?,
+        error_after: errors(&all, &after).ok_or(CalibrateError::NoStations)?,
+        by_hour,
+        by_band,
+        by_class,
+        profile: TrafficProfile {
+            name: format!("calibrated from {source}"),
+            by_hour: Some(hours),
+            by_class: BTreeMap::new(),
+        },
+    })
+}
