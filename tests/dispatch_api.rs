@@ -57,12 +57,16 @@ impl Server {
     }
 
     fn with_config(c: Config) -> Server {
+        Server::with_scenario(Scenario::demo().unwrap(), c)
+    }
+
+    fn with_scenario(sc: Scenario, c: Config) -> Server {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
-        let state = AppState::open(Scenario::demo().unwrap(), c).unwrap();
+        let state = AppState::open(sc, c).unwrap();
         let listener = rt
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .unwrap();
@@ -889,4 +893,51 @@ fn openapi_lists_every_route() {
         assert!(paths.contains(p), "{p} missing from {paths:?}");
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+}
+
+/// Issue #13: with a traffic profile the live ETAs are the current local hour's: a profile of
+/// 2.0 at every hour doubles the free-flow ETA of every ranked unit (and says which hour).
+#[test]
+fn issue_13_live_etas_use_the_current_hour_of_the_traffic_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let free = Server::on(&dir.path().join("free.sqlite"));
+    let mut sc = Scenario::demo().unwrap();
+    let text = format!(
+        "name = \"slow\"\nby_hour = [{}]\n",
+        vec!["2.0"; 24].join(",")
+    );
+    sc.travel.traffic = Some(Arc::new(
+        ems::network::TrafficProfile::parse(&text, "slow.toml").unwrap(),
+    ));
+    let slow = Server::with_scenario(sc, config(&dir.path().join("slow.sqlite")));
+    let (_, a) = incident(&free, 7.4197, 43.7325, None);
+    let (_, b) = incident(&slow, 7.4197, 43.7325, None);
+    assert!(a["recommendation"]["travel_hour"].is_null());
+    let hour = b["recommendation"]["travel_hour"].as_u64().unwrap();
+    assert!(hour < 24);
+    let etas = |v: &Value| -> Vec<(String, f64)> {
+        v["recommendation"]["units"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| {
+                (
+                    u["unit"].as_str().unwrap().to_string(),
+                    u["eta_s"].as_f64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let (ea, eb) = (etas(&a), etas(&b));
+    assert!(!ea.is_empty());
+    let turnout = 60.0;
+    for ((ua, ta), (ub, tb)) in ea.iter().zip(&eb) {
+        assert_eq!(ua, ub);
+        // ETA = turnout (units at their station) + travel; the travel doubles.
+        let (da, db) = (ta - turnout, tb - turnout);
+        assert!(
+            (db - 2.0 * da).abs() <= 1.0 + 1e-3 * da,
+            "{ua}: {ta} -> {tb}"
+        );
+    }
 }

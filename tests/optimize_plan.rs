@@ -19,6 +19,7 @@ fn request(model: Model, add: usize, standard: Standard) -> PlanRequest {
         relocate: false,
         call_handling_s: 60.0,
         turnout_s: 60.0,
+        hours: ems::network::Hours::default(),
         solve: SolveOptions::default(),
     }
 }

@@ -71,6 +71,8 @@ fn system(
             LineCapacity::Infinite => QueuePolicy::Infinite,
         },
         hour_factor: [1.0; 24],
+        hour_geometries: Vec::new(),
+        hour_geometry: [None; 24],
         detention_threshold_min: 10.0,
     };
     System {

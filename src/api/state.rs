@@ -53,7 +53,7 @@ pub(crate) struct Core {
 /// The service's shared state.
 pub struct Service {
     pub(crate) sc: Scenario,
-    pub(crate) tm: TravelModel,
+    pub(crate) tm: Arc<TravelModel>,
     pub(crate) config: Config,
     pub(crate) detention_min: f64,
     pub(crate) core: Mutex<Core>,
@@ -63,6 +63,9 @@ pub struct Service {
     pub(crate) hospitals: Vec<Snapped>,
     /// The demand zones snapped once, and each station's coverage.
     pub(crate) coverage: Coverage,
+    /// With a traffic profile: the model of the current local hour, rebuilt when the hour
+    /// changes (the graph re-weighted; network and snapping index shared).
+    pub(crate) hour_model: std::sync::RwLock<Option<(usize, Arc<TravelModel>)>>,
 }
 
 /// The router's state: the service behind an `Arc`.
@@ -119,7 +122,7 @@ impl AppState {
         let (stop, _) = watch::channel(false);
         Ok(AppState(Arc::new(Service {
             sc,
-            tm,
+            tm: Arc::new(tm),
             config,
             detention_min,
             core: Mutex::new(Core { fleet, store }),
@@ -127,6 +130,7 @@ impl AppState {
             stop,
             hospitals,
             coverage,
+            hour_model: std::sync::RwLock::new(None),
         })))
     }
 
@@ -137,6 +141,27 @@ impl AppState {
 }
 
 impl Service {
+    /// The travel model for `now`: the scenario's at the current local hour when it has a
+    /// traffic profile (with that hour), else the free-flow model (and `None`).
+    pub(crate) fn model_now(&self) -> (Arc<TravelModel>, Option<usize>) {
+        if self.tm.traffic().is_none() {
+            return (self.tm.clone(), None);
+        }
+        use chrono::Timelike;
+        let hour = self.sc.timezone.from_utc(Utc::now()).hour() as usize;
+        if let Ok(g) = self.hour_model.read()
+            && let Some((h, m)) = g.as_ref()
+            && *h == hour
+        {
+            return (m.clone(), Some(hour));
+        }
+        let m = Arc::new(self.tm.at_hour(hour));
+        if let Ok(mut g) = self.hour_model.write() {
+            *g = Some((hour, m.clone()));
+        }
+        (m, Some(hour))
+    }
+
     pub(crate) fn lock(&self) -> Result<MutexGuard<'_, Core>, ApiError> {
         self.core
             .lock()

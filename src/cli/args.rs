@@ -176,13 +176,28 @@ pub struct Delays {
     /// Turnout assumed by the modelled response time, seconds.
     #[arg(long, default_value_t = 60.0, value_parser = non_negative, allow_negative_numbers = true)]
     pub turnout_s: f64,
+    /// Local hour (0-23) whose travel times to model, where the scenario has a traffic profile
+    /// [default: the mean over the day weighted by call volume per hour: the log's calls, else
+    /// `simulation.hour_profile`, else every hour alike].
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..24))]
+    pub hour: Option<u8>,
 }
 
 impl Delays {
-    pub fn check_options(self) -> ems::standards::CheckOptions {
+    /// The check's options: the delays, and the modelled hours (`--hour`, else the scenario's
+    /// default weighting with this `log`).
+    pub fn check_options(
+        self,
+        sc: &ems::model::Scenario,
+        log: Option<&ems::model::IncidentLog>,
+    ) -> ems::standards::CheckOptions {
         ems::standards::CheckOptions {
             call_handling_s: self.call_handling_s,
             turnout_s: self.turnout_s,
+            hours: match self.hour {
+                Some(h) => ems::network::Hours::Hour { hour: h as usize },
+                None => sc.modelled_hours(log),
+            },
         }
     }
 }

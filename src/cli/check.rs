@@ -55,7 +55,7 @@ pub fn run(a: CheckArgs) -> Result<()> {
         .read(a.incidents.as_deref(), sc.timezone, a.skip_invalid)?
         .unwrap_or_else(|| sc.incidents.clone());
     let tm = sc.travel_model()?;
-    let opts = a.delays.check_options();
+    let opts = a.delays.check_options(&sc, Some(&log));
     let r = standards::check(&sc, &tm, &log, &targets, &opts)?;
     match a.format {
         Format::Json => print_json(&report::check::json(&r))?,

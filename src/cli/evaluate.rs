@@ -51,7 +51,13 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
     }
     changes.extend(a.remove_station.into_iter().map(Change::RemoveStation));
     let targets = Targets::load(&a.targets)?;
-    let variants = evaluate::evaluate(&sc, &tm, &changes, &targets, &a.delays.check_options())?;
+    let variants = evaluate::evaluate(
+        &sc,
+        &tm,
+        &changes,
+        &targets,
+        &a.delays.check_options(&sc, None),
+    )?;
     match a.format {
         Format::Json => print_json(&variants),
         Format::Text => {

@@ -132,7 +132,7 @@ struct Made {
 /// Modelled standards of a scenario (no log: the log describes the past, not the plan).
 fn modelled(sc: &Scenario, tm: &TravelModel, a: &OptimizeArgs) -> Result<CheckReport> {
     let none = IncidentLog::default();
-    let opts = a.delays.check_options();
+    let opts = a.delays.check_options(sc, None);
     Ok(standards::check(
         sc,
         tm,
@@ -171,6 +171,8 @@ fn request(a: &OptimizeArgs) -> Result<PlanRequest> {
         relocate: a.relocate,
         call_handling_s: a.delays.call_handling_s,
         turnout_s: a.delays.turnout_s,
+        // Set from the scenario once it is loaded.
+        hours: ems::network::Hours::default(),
         solve: SolveOptions::seconds(a.time_limit),
     })
 }
@@ -237,11 +239,12 @@ fn fleet(
 }
 
 pub fn run(a: OptimizeArgs) -> Result<()> {
-    let req = request(&a)?;
+    let mut req = request(&a)?;
     let mut sc = load_scenario(a.scenario.as_deref(), false)?;
     if let Some(log) = a.log.read(a.incidents.as_deref(), sc.timezone, false)? {
         sc.incidents = log;
     }
+    req.hours = a.delays.check_options(&sc, None).hours;
     let tm = sc.travel_model()?;
     let sc = super::on_map(sc, &tm);
     let before = modelled(&sc, &tm, &a)?;
@@ -251,7 +254,7 @@ pub fn run(a: OptimizeArgs) -> Result<()> {
         stations(&sc, &tm, &a, &req, &before)?
     };
     if let Some(p) = &a.html {
-        let opts = a.delays.check_options();
+        let opts = a.delays.check_options(&sc, None);
         let nb = standards::node_response_minutes(&sc, &tm, &opts);
         let na = standards::node_response_minutes(&made.after_sc, &tm, &opts);
         let page = report::html::plan_page(

@@ -963,6 +963,27 @@ impl Scenario {
         TravelModel::for_scenario(self)
     }
 
+    /// The hours a modelled figure averages over by default: weighted by the calls per local
+    /// hour of `log` (or of the scenario's own log) when it has any, else by
+    /// `simulation.hour_profile`, else every hour alike.
+    pub fn modelled_hours(&self, log: Option<&IncidentLog>) -> crate::network::Hours {
+        use chrono::Timelike;
+        let log = log.unwrap_or(&self.incidents);
+        if !log.incidents.is_empty() {
+            let mut counts = [0.0; 24];
+            for inc in &log.incidents {
+                counts[inc.call_received.hour() as usize] += 1.0;
+            }
+            return crate::network::Hours::weighted(&counts, "calls per hour in the incident log");
+        }
+        if let Some(p) = &self.simulation.hour_profile
+            && let Ok(a) = <[f64; 24]>::try_from(p.as_slice())
+        {
+            return crate::network::Hours::weighted(&a, "simulation.hour_profile");
+        }
+        crate::network::Hours::default()
+    }
+
     /// Region area in km²: the override, else the boundary's geodesic area.
     pub fn area_km2(&self) -> f64 {
         self.area_km2.unwrap_or_else(|| self.region.area_km2())

@@ -221,55 +221,61 @@ impl TrafficProfile {
 
 /// Which hours an analysis models: one local hour, or an average over the day weighted by
 /// call volume per hour.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Hours {
     /// One local hour, 0..23.
     Hour { hour: usize },
     /// Every hour, weighted by the share of calls in it (sums to 1).
     Weighted {
-        weights: Vec<f64>,
+        weights: [f64; 24],
         /// Where the weights come from (`incident log`, `simulation.hour_profile`, `uniform`).
-        source: String,
+        source: &'static str,
     },
 }
 
-impl Hours {
-    /// The weight of each hour (one hour: 1 there, 0 elsewhere).
-    pub fn weights(&self) -> [f64; 24] {
-        let mut w = [0.0; 24];
-        match self {
-            Hours::Hour { hour } => w[hour % 24] = 1.0,
-            Hours::Weighted { weights, .. } => {
-                let total: f64 = weights.iter().sum();
-                for (h, x) in weights.iter().enumerate().take(24) {
-                    w[h] = if total > 0.0 { x / total } else { 1.0 / 24.0 };
-                }
-            }
+impl Default for Hours {
+    /// Every hour alike.
+    fn default() -> Self {
+        Hours::Weighted {
+            weights: [1.0 / 24.0; 24],
+            source: "uniform",
         }
-        w
+    }
+}
+
+impl Hours {
+    /// The weight of each hour (one hour: 1 there, 0 elsewhere); sums to 1.
+    pub fn weights(&self) -> [f64; 24] {
+        match self {
+            Hours::Hour { hour } => {
+                let mut w = [0.0; 24];
+                w[hour % 24] = 1.0;
+                w
+            }
+            Hours::Weighted { weights, .. } => *weights,
+        }
     }
 
-    /// Weights from call counts (or relative volumes) per hour; uniform when all are 0.
-    pub fn weighted(counts: &[f64; 24], source: &str) -> Hours {
+    /// Weights from call counts (or relative volumes) per hour; uniform when they are all 0 or
+    /// any is not a finite non-negative number.
+    pub fn weighted(counts: &[f64; 24], source: &'static str) -> Hours {
         let total: f64 = counts.iter().sum();
-        let (weights, source) = if total > 0.0 {
-            (
-                counts.iter().map(|c| c / total).collect(),
-                source.to_string(),
-            )
-        } else {
-            (vec![1.0 / 24.0; 24], "uniform".to_string())
-        };
-        Hours::Weighted { weights, source }
+        if !(total.is_finite() && total > 0.0) || counts.iter().any(|c| *c < 0.0) {
+            return Hours::default();
+        }
+        Hours::Weighted {
+            weights: counts.map(|c| c / total),
+            source,
+        }
     }
 
-    /// One line for reports: "local hour 8" or "all hours weighted by ...".
+    /// One line for reports.
     pub fn describe(&self) -> String {
         match self {
             Hours::Hour { hour } => format!("local hour {hour}:00-{hour}:59"),
             Hours::Weighted { source, .. } => {
-                format!("average over the 24 local hours weighted by call volume ({source})")
+                format!("mean over the 24 local hours weighted by call volume ({source})")
             }
         }
     }

@@ -715,6 +715,79 @@ impl TravelModel {
         self.matrix_dijkstra(sources, targets, cutoff_ms)
     }
 
+    /// The matrix for the modelled `hours`: at one hour, that hour's times; over weighted hours,
+    /// each entry the weighted mean of the hours' times (and lengths), unreachable where it is
+    /// unreachable at any hour with weight. Hours whose factors are the same on every class
+    /// scale the free-flow matrix by the factor (computed once); the others use their hour's
+    /// re-weighted model, one per band of equal hours. Without a traffic profile, the free-flow
+    /// matrix. Entries beyond `cutoff_ms` (after averaging) are unreachable.
+    pub fn matrix_over(
+        &self,
+        hours: &super::traffic::Hours,
+        sources: &[Snapped],
+        targets: &[Snapped],
+        cutoff_ms: Option<u32>,
+    ) -> Matrix {
+        let Some(traffic) = self.traffic.clone() else {
+            return self.matrix(sources, targets, cutoff_ms);
+        };
+        let w = hours.weights();
+        let n = sources.len() * targets.len();
+        let (mut t, mut d) = (vec![0.0f64; n], vec![0.0f64; n]);
+        let mut reach = vec![true; n];
+        let mut free: Option<Matrix> = None;
+        for band in traffic.bands() {
+            let wb: f64 = band.iter().map(|&h| w[h]).sum();
+            if wb <= 0.0 {
+                continue;
+            }
+            let own;
+            let (m, scale) = match traffic.uniform_at(band[0]) {
+                Some(f) => (
+                    &*free.get_or_insert_with(|| self.matrix(sources, targets, None)),
+                    f,
+                ),
+                None => {
+                    own = self.at_hour(band[0]).matrix(sources, targets, None);
+                    (&own, 1.0)
+                }
+            };
+            for k in 0..n {
+                if m.time_ms[k] == Matrix::UNREACHABLE {
+                    reach[k] = false;
+                } else {
+                    t[k] += wb * scale * m.time_ms[k] as f64;
+                    d[k] += wb * m.distance_m[k] as f64;
+                }
+            }
+        }
+        let mut out = Matrix::unreachable(sources.len(), targets.len());
+        for k in 0..n {
+            let ms = t[k].round();
+            if reach[k] && cutoff_ms.is_none_or(|c| ms <= c as f64) {
+                out.time_ms[k] = (ms as u64).min(u32::MAX as u64 - 1) as u32;
+                out.distance_m[k] = d[k] as f32;
+            }
+        }
+        out
+    }
+
+    /// What [`TravelModel::matrix_over`] models for `hours`, for reports.
+    pub fn describe_hours(&self, hours: &super::traffic::Hours) -> String {
+        match &self.traffic {
+            None => format!(
+                "speed profile `{}`, free flow (the scenario names no traffic profile)",
+                self.profile.name
+            ),
+            Some(t) => format!(
+                "speed profile `{}`, traffic profile `{}`, {}",
+                self.profile.name,
+                t.name,
+                hours.describe()
+            ),
+        }
+    }
+
     /// [`TravelModel::matrix`] by the contraction hierarchy, whatever its size.
     pub fn matrix_ch(
         &self,

@@ -26,6 +26,8 @@ pub struct Variant {
     pub share_within_target_change: f64,
     /// The standards table for this variant.
     pub targets: Vec<standards::TargetResult>,
+    /// The travel model and hours behind the modelled figures.
+    pub travel: String,
 }
 
 /// Why an evaluation cannot run.
@@ -62,6 +64,10 @@ fn variant(label: String, r: &CheckReport, base: Option<&CheckReport>) -> Varian
         mean_response_change_min: mean - bm,
         share_within_target_change: share - bs,
         targets: r.targets.clone(),
+        travel: r
+            .modelled_response
+            .as_ref()
+            .map_or_else(String::new, |m| m.travel.clone()),
     }
 }
 

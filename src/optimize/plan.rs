@@ -175,6 +175,9 @@ pub struct PlanRequest {
     pub relocate: bool,
     pub call_handling_s: f64,
     pub turnout_s: f64,
+    /// The hours whose travel times the plan optimises (with a traffic profile): one hour, or
+    /// the mean over hours weighted by call volume.
+    pub hours: crate::network::Hours,
     pub solve: SolveOptions,
 }
 
@@ -218,6 +221,8 @@ pub struct Plan {
     pub covered_after: f64,
     /// Demand points that no candidate reaches (left out).
     pub unreachable_demand: Vec<usize>,
+    /// The travel model and hours the plan used.
+    pub travel: String,
 }
 
 /// Why a plan cannot be made.
@@ -416,7 +421,7 @@ impl Problem {
             })?);
         }
         let fixed_delay = req.call_handling_s + req.turnout_s;
-        let mat = tm.matrix(&cand, &demand, None);
+        let mat = tm.matrix_over(&req.hours, &cand, &demand, None);
         let n = demand.len();
         let m = cand.len();
         let mut time_s = vec![f64::INFINITY; m * n];
@@ -679,6 +684,7 @@ pub fn plan(sc: &Scenario, tm: &TravelModel, req: &PlanRequest) -> Result<Plan, 
         covered_before: covered_by(&before),
         covered_after,
         unreachable_demand: pb.unreachable.clone(),
+        travel: tm.describe_hours(&req.hours),
     })
 }
 

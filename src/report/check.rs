@@ -441,6 +441,7 @@ fn modelled(o: &mut String, r: &CheckReport) {
         "\n5. Modelled response time 模型反应时间 (call handling {} s + turnout {} s + road travel from the nearest station)\n",
         m.call_handling_s, m.turnout_s
     ));
+    o.push_str(&format!("  travel times: {}\n", m.travel));
     if let Some(s) = &m.summary {
         o.push_str(&format!("  {}\n", weighted_line(s, "min")));
     }

@@ -50,6 +50,7 @@ pub fn text(p: &Plan, before: &CheckReport, after: &CheckReport, within: &str) -
         proof(c.optimal),
         c.seconds
     ));
+    o.push_str(&format!("travel times: {}\n", p.travel));
     o.push_str("\nNew sites\n");
     for (k, s) in p.new_sites.iter().enumerate() {
         o.push_str(&format!(
@@ -254,6 +255,9 @@ pub fn evaluate_text(vs: &[crate::optimize::evaluate::Variant]) -> String {
             t("service_radius_km").unwrap_or(f64::NAN),
             t("ambulances_per_30k").unwrap_or(f64::NAN)
         ));
+    }
+    if let Some(v) = vs.first() {
+        o.push_str(&format!("travel times: {}\n", v.travel));
     }
     o
 }

@@ -139,7 +139,13 @@ pub enum QueuePolicy {
 /// The simulated system.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimModel {
+    /// Travel times at free flow (or at every hour without a geometry of its own).
     pub geometry: Geometry,
+    /// Travel times of hours whose traffic factors differ by road class (a traffic profile's
+    /// bands); `hour_geometry[h]` picks one for local hour `h` (`None`: `geometry`, times
+    /// `hour_factor[h]`).
+    pub hour_geometries: Vec<Geometry>,
+    pub hour_geometry: [Option<usize>; 24],
     /// Each unit's station.
     pub unit_station: Vec<usize>,
     /// Unit ids (for ties and the incident log).
@@ -218,6 +224,14 @@ pub enum SimError {
 impl SimModel {
     /// Checks the model against its geometry.
     pub fn check(&self) -> Result<(), SimError> {
+        if self
+            .hour_geometry
+            .iter()
+            .flatten()
+            .any(|&k| k >= self.hour_geometries.len())
+        {
+            return Err(SimError::Invalid("an hour names a missing geometry".into()));
+        }
         let g = &self.geometry;
         if self.unit_station.is_empty() {
             return Err(SimError::Empty("the scenario has no units".into()));
@@ -234,7 +248,20 @@ impl SimModel {
             (g.hospital_to_atom.len(), g.hospitals * g.atoms),
             (g.hospital_to_station.len(), g.hospitals * g.stations),
         ];
-        if sizes.iter().any(|(a, b)| a != b) || self.hospitals.len() != g.hospitals {
+        let same_shape = |h: &Geometry| {
+            h.stations == g.stations
+                && h.atoms == g.atoms
+                && h.hospitals == g.hospitals
+                && h.station_to_atom.len() == g.station_to_atom.len()
+                && h.atom_to_station.len() == g.atom_to_station.len()
+                && h.atom_to_hospital.len() == g.atom_to_hospital.len()
+                && h.hospital_to_atom.len() == g.hospital_to_atom.len()
+                && h.hospital_to_station.len() == g.hospital_to_station.len()
+        };
+        if sizes.iter().any(|(a, b)| a != b)
+            || self.hospitals.len() != g.hospitals
+            || !self.hour_geometries.iter().all(same_shape)
+        {
             return Err(SimError::Invalid(
                 "travel matrices do not match the sizes".into(),
             ));
@@ -329,21 +356,33 @@ struct Sim<'a> {
     out: Replication,
 }
 
-impl Sim<'_> {
+impl<'a> Sim<'a> {
     fn at(&mut self, t: f64, ev: Ev) {
         self.seq += 1;
         self.heap.push(Reverse((OrderedFloat(t), self.seq, ev)));
     }
 
+    fn hour(&self) -> usize {
+        ((self.t / 3600.0).floor() as i64).rem_euclid(24) as usize
+    }
+
     fn factor(&self) -> f64 {
-        let hour = ((self.t / 3600.0).floor() as i64).rem_euclid(24) as usize;
-        self.m.hour_factor[hour]
+        self.m.hour_factor[self.hour()]
+    }
+
+    /// The travel times of the current hour (borrowed from the model, not from `self`).
+    fn geo(&self) -> &'a Geometry {
+        let m: &'a SimModel = self.m;
+        match m.hour_geometry[self.hour()] {
+            Some(k) => &m.hour_geometries[k],
+            None => &m.geometry,
+        }
     }
 
     /// Unit `u`'s travel time to atom `a` now, and whether it is already rolling; `None` when it
     /// is busy (or has no road to the atom).
     fn travel(&self, u: usize, a: usize) -> Option<(f64, bool)> {
-        let g = &self.m.geometry;
+        let g = self.geo();
         let f = self.factor();
         let s = self.m.unit_station[u];
         let (t, rolling) = match self.unit[u] {
@@ -447,7 +486,7 @@ impl Sim<'_> {
     }
 
     fn choose_hospital(&self, i: usize) -> Option<usize> {
-        let g = &self.m.geometry;
+        let g = self.geo();
         let a = self.calls[i].atom;
         let f = self.factor();
         let needed = self.calls[i].condition;
@@ -492,7 +531,7 @@ impl Sim<'_> {
     }
 
     fn step(&mut self, ev: Ev) {
-        let g = &self.m.geometry;
+        let g = self.geo();
         match ev {
             Ev::Ready(i) => {
                 if i + 1 == self.calls.len() {

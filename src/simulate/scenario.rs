@@ -155,6 +155,8 @@ pub struct Prepared {
     origin: DateTime<FixedOffset>,
     /// Trace calls outside the region or off the map, left out.
     calls_left_out: usize,
+    /// The travel model behind the times, for reports.
+    travel: String,
 }
 
 /// An estimate over replications.
@@ -228,6 +230,9 @@ pub struct Summary {
     pub unstable: bool,
     /// Replayed calls outside the region or off the road map, left out.
     pub calls_left_out: usize,
+    /// The travel model behind the times: free flow, or the traffic profile at each call's
+    /// local hour (times the `hour_factor` option where it is not 1).
+    pub travel: String,
 }
 
 /// One replication's headline figures (for paired comparisons).
@@ -477,8 +482,28 @@ pub fn prepare(
             unit_ids.push(st.unit_id(a));
         }
     }
+    // A traffic profile: hours with one factor on every class scale the free-flow times; the
+    // others (factors by road class) get their own matrices, one per band of equal hours.
+    let mut hour_factor = o.hour_factor;
+    let mut hour_geometries = Vec::new();
+    let mut hour_geometry = [None; 24];
+    if let Some(t) = tm.traffic() {
+        for band in t.bands() {
+            match t.uniform_at(band[0]) {
+                Some(f) => band.iter().for_each(|&h| hour_factor[h] *= f),
+                None => {
+                    let at = tm.at_hour(band[0]);
+                    hour_geometries.push(geometry(&at, &stations, &hospitals, &atoms.points));
+                    band.iter()
+                        .for_each(|&h| hour_geometry[h] = Some(hour_geometries.len() - 1));
+                }
+            }
+        }
+    }
     let model = SimModel {
         geometry: geometry(tm, &stations, &hospitals, &atoms.points),
+        hour_geometries,
+        hour_geometry,
         unit_station,
         unit_ids,
         hospitals: sc.hospitals.clone(),
@@ -500,7 +525,7 @@ pub fn prepare(
         call_handling_s: o.call_handling_s,
         turnout_s: o.turnout_s,
         queue: QueuePolicy::Infinite,
-        hour_factor: o.hour_factor,
+        hour_factor,
         detention_threshold_min: o.detention_threshold_min,
     };
     model.check()?;
@@ -517,6 +542,20 @@ pub fn prepare(
         trace_ids,
         origin,
         calls_left_out: left_out,
+        travel: {
+            let peaks = if o.hour_factor.iter().any(|f| *f != 1.0) {
+                ", times the hour factors given (--peak-factor)"
+            } else {
+                ""
+            };
+            match tm.traffic() {
+                Some(t) => format!(
+                    "speed profile `{}`, traffic profile `{}` at each moment's local hour{peaks}",
+                    tm.profile.name, t.name
+                ),
+                None => format!("speed profile `{}`, free flow{peaks}", tm.profile.name),
+            }
+        },
     })
 }
 
@@ -719,6 +758,7 @@ pub fn simulate(sc: &Scenario, p: &Prepared, o: &SimOptions) -> Result<Outcome, 
             .collect(),
         unstable: reps.iter().any(|r| r.unstable),
         calls_left_out: p.calls_left_out,
+        travel: p.travel.clone(),
     };
     let figures = (0..reps.len())
         .map(|k| RepFigures {

@@ -56,6 +56,8 @@ pub struct CheckOptions {
     pub call_handling_s: f64,
     /// Turnout (dispatched → departed) assumed by the modelled response time, seconds.
     pub turnout_s: f64,
+    /// The hours whose travel times the modelled figures use (with a traffic profile).
+    pub hours: crate::network::Hours,
 }
 
 impl Default for CheckOptions {
@@ -66,6 +68,7 @@ impl Default for CheckOptions {
         CheckOptions {
             call_handling_s: 60.0,
             turnout_s: 60.0,
+            hours: crate::network::Hours::default(),
         }
     }
 }
@@ -271,6 +274,9 @@ pub struct ModelledResponse {
     pub call_handling_s: f64,
     pub turnout_s: f64,
     pub target_min: f64,
+    /// The travel model and hours behind the figures (free flow, or the traffic profile at an
+    /// hour or averaged over hours).
+    pub travel: String,
     pub summary: Option<WeightedSummary>,
     pub share_within_target: Option<f64>,
     pub zones: Vec<ZoneAccess>,
@@ -419,7 +425,7 @@ fn zone_access(
             Err(_) => dq.unsnapped_zones.push(z.id.clone()),
         }
     }
-    let m = tm.matrix(&stations, &snapped, None);
+    let m = tm.matrix_over(&opts.hours, &stations, &snapped, None);
     let mut out = Vec::new();
     for (c, z) in zones.iter().enumerate() {
         let best = (0..m.rows)
@@ -863,6 +869,7 @@ pub fn check(
         call_handling_s: opts.call_handling_s,
         turnout_s: opts.turnout_s,
         target_min,
+        travel: tm.describe_hours(&opts.hours),
         summary: stats::summarize_weighted(&modelled_items),
         share_within_target: stats::weighted_share_within(&modelled_items, target_min),
         zones: access,
@@ -950,6 +957,17 @@ pub fn node_response_minutes(
     tm: &TravelModel,
     opts: &CheckOptions,
 ) -> Vec<Option<f64>> {
+    // One hour: that hour's graph. Weighted hours: the free-flow graph scaled by the weighted
+    // mean of the hours' `by_hour` factors (a map shading, not a figure).
+    let (model, scale) = match (tm.traffic(), opts.hours) {
+        (None, _) => (None, 1.0),
+        (Some(_), crate::network::Hours::Hour { hour }) => (Some(tm.at_hour(hour)), 1.0),
+        (Some(t), h) => {
+            let w = h.weights();
+            (None, (0..24).map(|k| w[k] * t.hour_factor(k)).sum::<f64>())
+        }
+    };
+    let tm = model.as_ref().unwrap_or(tm);
     let seeds: Vec<Seed> = sc
         .staffed_stations()
         .filter_map(|s| tm.snap(s.lon_lat).ok())
@@ -959,7 +977,7 @@ pub fn node_response_minutes(
     q.run(&tm.graph, Direction::Forward, &seeds, None);
     let fixed = (opts.call_handling_s + opts.turnout_s) / 60.0;
     (0..tm.graph.num_nodes() as u32)
-        .map(|v| q.time(v).map(|t| t as f64 / 60_000.0 + fixed))
+        .map(|v| q.time(v).map(|t| scale * t as f64 / 60_000.0 + fixed))
         .collect()
 }
 

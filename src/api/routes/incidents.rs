@@ -46,6 +46,9 @@ pub(crate) struct Recommendation {
     pub(crate) incident: u64,
     pub(crate) units: Vec<UnitOption>,
     pub(crate) hospitals: Vec<RankedHospital>,
+    /// The local hour whose traffic factors the times use (`null`: free flow, the scenario has
+    /// no traffic profile).
+    pub(crate) travel_hour: Option<usize>,
 }
 
 /// A unit that can take the call.
@@ -85,7 +88,8 @@ pub(crate) fn recommend_for(
     units: &BTreeMap<String, Unit>,
     inc: &IncidentRecord,
 ) -> Result<Recommendation, ApiError> {
-    let tm = &svc.tm;
+    let (model, travel_hour) = svc.model_now();
+    let tm = &*model;
     let scene = tm.snap(inc.lon_lat).map_err(|e| {
         ApiError::Unprocessable(format!("incident {} is off the road map: {e}", inc.id))
     })?;
@@ -166,6 +170,7 @@ pub(crate) fn recommend_for(
         incident: inc.id,
         units: options,
         hospitals,
+        travel_hour,
     })
 }
 
