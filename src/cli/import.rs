@@ -24,6 +24,10 @@ pub struct ImportArgs {
     /// Do not write a cache, only print the summary.
     #[arg(long)]
     no_cache: bool,
+    /// Do not store the contraction hierarchy of the default ambulance profile in the cache
+    /// (it is then built on the first large matrix of each run).
+    #[arg(long)]
+    no_hierarchy: bool,
     /// Also write the hospitals, ambulance stations and fire stations found, with their OSM
     /// ids and tags, as GeoJSON in this folder (hospitals.geojson, ambulance_stations.geojson,
     /// fire_stations.geojson), to correct in QGIS.
@@ -38,6 +42,8 @@ pub struct ImportArgs {
 struct CacheFile {
     path: String,
     bytes: u64,
+    /// Seconds spent building the stored hierarchy (`null`: none stored).
+    hierarchy_seconds: Option<f64>,
 }
 
 /// `ems import --format json`: every summary field, the import time and the cache.
@@ -103,16 +109,26 @@ fn export_pois(net: &RoadNetwork, dir: &Path) -> Result<Vec<(PathBuf, usize)>> {
 pub fn run(a: ImportArgs) -> Result<()> {
     let is_cache = network::file_kind(&a.extract)? == Some(network::FileKind::Cache);
     let t0 = std::time::Instant::now();
-    let net = import_with_progress(&a.extract)?;
+    let net = std::sync::Arc::new(import_with_progress(&a.extract)?);
     let secs = t0.elapsed().as_secs_f64();
     let mut cache = None;
     // A cache given as input is summarised, not copied, unless --out asks for a copy.
     if !a.no_cache && (!is_cache || a.out.is_some()) {
         let out = a.out.unwrap_or_else(|| default_cache_path(&a.extract));
-        let bytes = net.save(&out)?;
+        let (bytes, hierarchy_seconds) = if a.no_hierarchy {
+            (net.save(&out)?, None)
+        } else {
+            let tm =
+                network::TravelModel::for_map(net.clone(), network::TravelSettings::default())?;
+            let t1 = std::time::Instant::now();
+            tm.hierarchy();
+            let h = t1.elapsed().as_secs_f64();
+            (tm.save_cache(&out)?, Some(h))
+        };
         cache = Some(CacheFile {
             path: out.display().to_string(),
             bytes,
+            hierarchy_seconds,
         });
     }
     if let Some(dir) = &a.export_pois {
@@ -135,6 +151,9 @@ pub fn run(a: ImportArgs) -> Result<()> {
                     c.path,
                     c.bytes as f64 / 1e6
                 );
+                if let Some(h) = c.hierarchy_seconds {
+                    println!("  hierarchy       ambulance profile, built in {h:.2} s, stored");
+                }
             }
         }
     }

@@ -382,6 +382,8 @@ pub fn run(a: InitArgs) -> Result<()> {
     let sc = Scenario::load(&path)
         .with_context(|| format!("{}: the written scenario does not load", path.display()))?;
     let tm = sc.travel_model()?;
+    // Store the scenario profile's contraction hierarchy with the map, for large matrices.
+    tm.save_cache(&dir.join("map.ems"))?;
     let placement = sc.placement(&tm).lines();
     write_file(
         &dir.join("ASSUMPTIONS.md"),

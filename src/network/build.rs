@@ -344,6 +344,7 @@ pub fn build_network(raw: RawOsm, source: &str, format: &str) -> Result<RoadNetw
         pois,
         buildings,
         summary,
+        accelerator: Default::default(),
     })
 }
 

@@ -1,21 +1,44 @@
-//! The binary cache of an imported [`RoadNetwork`].
+//! The binary cache of an imported [`RoadNetwork`], with the contraction hierarchy of one speed
+//! profile beside it.
 //!
-//! This module owns the on-disk format: the 8-byte magic `EMSROAD\0`, a little-endian `u32`
-//! format version, then the network serialised with `postcard`. It must not interpret the
-//! network. A cache written by another format version is rejected with a message saying which
-//! versions are involved and how to rebuild it.
+//! This module owns the on-disk format. It must not interpret the network. Layout (little
+//! endian), format version 3:
+//!
+//! ```text
+//! "EMSROAD\0"  u32 version
+//! u64 length  u32 CRC-32  network (postcard)
+//! [ "CH01"  u64 profile key  u64 length  u32 CRC-32  hierarchy (postcard) ]   optional
+//! ```
+//!
+//! - A network section whose checksum or decoding fails is an error ([`CacheError::Corrupt`]):
+//!   the network cannot be rebuilt without the extract.
+//! - The hierarchy section is an accelerator: when its checksum, decoding or shape check
+//!   ([`Hierarchy::validate`]) fails, or its key is not the profile asked for, it is ignored
+//!   with a warning and rebuilt when a large matrix needs it; it is never trusted.
+//! - Version 2 caches (network only, no checksum) are still read; other versions are rejected
+//!   with a message saying how to rebuild.
+//! - Files are written to a temporary name beside the target and renamed into place, so a
+//!   crash mid-write leaves the old cache or none, never half of one.
 
 use std::io::{Read, Write};
 use std::path::Path;
+use std::sync::Arc;
 
 use super::RoadNetwork;
+use super::ch::Hierarchy;
+use super::profile::SpeedProfile;
 
 /// File signature.
 pub const MAGIC: &[u8; 8] = b"EMSROAD\0";
 /// Bump whenever [`RoadNetwork`] or anything it contains changes shape or meaning. 2: building
 /// footprint areas are right for either ring orientation (version 1 stored the rest of the
-/// Earth for clockwise footprints).
-pub const FORMAT_VERSION: u32 = 2;
+/// Earth for clockwise footprints). 3: lengths and checksums per section, and the optional
+/// hierarchy section.
+pub const FORMAT_VERSION: u32 = 3;
+/// Network-only caches of this version are still read.
+pub const OLDEST_READABLE: u32 = 2;
+/// Tag of the hierarchy section; its digit is the hierarchy's own format version.
+pub const CH_TAG: &[u8; 4] = b"CH01";
 
 /// Cache read/write failures.
 #[derive(Debug, thiserror::Error)]
@@ -32,36 +55,99 @@ pub enum CacheError {
     NotACache { path: String },
     /// The cache was written by a different `ems` format version: re-import the extract.
     #[error(
-        "{path}: cache format version {found}, but this ems reads version {expected}; \
-         rebuild it with `ems import <extract> --out {path}`"
+        "{path}: cache format version {found}, but this ems reads versions {OLDEST_READABLE} to \
+         {expected}; rebuild it with `ems import <extract> --out {path}`"
     )]
     Version {
         path: String,
         found: u32,
         expected: u32,
     },
-    /// The payload does not decode: the file is truncated or damaged; re-import the extract.
+    /// The network section is truncated, damaged (checksum) or does not decode: re-import.
     #[error("{path}: corrupt cache ({message}); rebuild it with `ems import`")]
     Corrupt { path: String, message: String },
 }
 
-/// Writes the cache to `path`.
-pub fn write_cache(net: &RoadNetwork, path: &Path) -> Result<u64, CacheError> {
+/// The hierarchy a cache holds for one speed profile.
+#[derive(Debug, Clone)]
+pub struct StoredHierarchy {
+    /// [`profile_key`] of the profile it was built for.
+    pub key: u64,
+    pub hierarchy: Arc<Hierarchy>,
+}
+
+/// A cached accelerator carried by a [`RoadNetwork`]: not part of what the network is, so two
+/// networks compare equal whatever their caches hold.
+#[derive(Debug, Clone, Default)]
+pub struct Accelerator(pub Option<StoredHierarchy>);
+
+impl PartialEq for Accelerator {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+/// The key of a speed profile's hierarchy: a CRC-32 of the hierarchy format tag and the profile
+/// as stored (any change of speeds, factors or rules gives another key).
+pub fn profile_key(profile: &SpeedProfile) -> u64 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(CH_TAG);
+    h.update(&postcard::to_stdvec(profile).unwrap_or_default());
+    u64::from(h.finalize())
+}
+
+fn crc(bytes: &[u8]) -> u32 {
+    crc32fast::hash(bytes)
+}
+
+/// Writes the cache to `path`, with `hierarchy` (built for `profile`) when given; returns the
+/// bytes written.
+pub fn write_cache(
+    net: &RoadNetwork,
+    path: &Path,
+    hierarchy: Option<(&SpeedProfile, &Hierarchy)>,
+) -> Result<u64, CacheError> {
     let name = path.display().to_string();
     let io = |e| CacheError::Io {
         path: name.clone(),
         source: e,
     };
-    let payload = postcard::to_stdvec(net).map_err(|e| CacheError::Corrupt {
+    let corrupt = |e: postcard::Error| CacheError::Corrupt {
         path: name.clone(),
         message: e.to_string(),
-    })?;
-    let mut f = std::io::BufWriter::new(std::fs::File::create(path).map_err(io)?);
-    f.write_all(MAGIC).map_err(io)?;
-    f.write_all(&FORMAT_VERSION.to_le_bytes()).map_err(io)?;
-    f.write_all(&payload).map_err(io)?;
-    f.flush().map_err(io)?;
-    Ok((MAGIC.len() + 4 + payload.len()) as u64)
+    };
+    let payload = postcard::to_stdvec(net).map_err(corrupt)?;
+    let mut bytes = Vec::with_capacity(payload.len() + 64);
+    bytes.extend_from_slice(MAGIC);
+    bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&crc(&payload).to_le_bytes());
+    bytes.extend_from_slice(&payload);
+    if let Some((profile, h)) = hierarchy {
+        let ch = postcard::to_stdvec(h).map_err(corrupt)?;
+        bytes.extend_from_slice(CH_TAG);
+        bytes.extend_from_slice(&profile_key(profile).to_le_bytes());
+        bytes.extend_from_slice(&(ch.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&crc(&ch).to_le_bytes());
+        bytes.extend_from_slice(&ch);
+    }
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp-{}",
+        path.file_name()
+            .map_or_else(|| "cache".into(), |n| n.to_string_lossy()),
+        std::process::id()
+    ));
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    if let Err(e) = write() {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(e));
+    }
+    Ok(bytes.len() as u64)
 }
 
 /// Reads a cache from a stream that starts with the magic.
@@ -74,20 +160,39 @@ pub fn read_cache<R: Read>(mut reader: R, source: &str) -> Result<RoadNetwork, C
     decode(&bytes, source)
 }
 
+/// Takes `n` bytes off the front of `rest`.
+fn take<'a>(rest: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+    if rest.len() < n {
+        return None;
+    }
+    let (a, b) = rest.split_at(n);
+    *rest = b;
+    Some(a)
+}
+
+fn u32_of(b: &[u8]) -> u32 {
+    u32::from_le_bytes(b.try_into().unwrap_or([0; 4]))
+}
+
+fn u64_of(b: &[u8]) -> u64 {
+    u64::from_le_bytes(b.try_into().unwrap_or([0; 8]))
+}
+
 /// Decodes cache bytes.
 pub fn decode(bytes: &[u8], source: &str) -> Result<RoadNetwork, CacheError> {
-    let rest = bytes
+    let corrupt = |message: &str| CacheError::Corrupt {
+        path: source.to_string(),
+        message: message.to_string(),
+    };
+    let mut rest = bytes
         .strip_prefix(MAGIC)
         .ok_or_else(|| CacheError::NotACache {
             path: source.to_string(),
         })?;
-    if rest.len() < 4 {
-        return Err(CacheError::Corrupt {
-            path: source.to_string(),
-            message: "no version field".into(),
-        });
+    let found = u32_of(take(&mut rest, 4).ok_or_else(|| corrupt("no version field"))?);
+    if found == 2 {
+        return postcard::from_bytes(rest).map_err(|e| corrupt(&e.to_string()));
     }
-    let found = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
     if found != FORMAT_VERSION {
         return Err(CacheError::Version {
             path: source.to_string(),
@@ -95,16 +200,64 @@ pub fn decode(bytes: &[u8], source: &str) -> Result<RoadNetwork, CacheError> {
             expected: FORMAT_VERSION,
         });
     }
-    postcard::from_bytes(&rest[4..]).map_err(|e| CacheError::Corrupt {
-        path: source.to_string(),
-        message: e.to_string(),
+    let head = take(&mut rest, 12).ok_or_else(|| corrupt("truncated header"))?;
+    let (len, sum) = (u64_of(&head[..8]), u32_of(&head[8..]));
+    let payload = usize::try_from(len)
+        .ok()
+        .and_then(|n| take(&mut rest, n))
+        .ok_or_else(|| corrupt("truncated network section"))?;
+    if crc(payload) != sum {
+        return Err(corrupt("network section checksum mismatch"));
+    }
+    let mut net: RoadNetwork =
+        postcard::from_bytes(payload).map_err(|e| corrupt(&e.to_string()))?;
+    if !rest.is_empty() {
+        match read_hierarchy(rest, net.nodes.len()) {
+            Ok(h) => net.accelerator = Accelerator(Some(h)),
+            Err(why) => tracing::warn!(
+                "{source}: the stored contraction hierarchy is ignored ({why}); it is rebuilt when needed"
+            ),
+        }
+    }
+    Ok(net)
+}
+
+/// The hierarchy section, checked.
+fn read_hierarchy(mut rest: &[u8], num_nodes: usize) -> Result<StoredHierarchy, String> {
+    let tag = take(&mut rest, 4).ok_or("truncated")?;
+    if tag != CH_TAG {
+        return Err(format!(
+            "section tag {:?}, this ems reads {:?}",
+            String::from_utf8_lossy(tag),
+            String::from_utf8_lossy(CH_TAG)
+        ));
+    }
+    let head = take(&mut rest, 20).ok_or("truncated header")?;
+    let (key, len, sum) = (
+        u64_of(&head[..8]),
+        u64_of(&head[8..16]),
+        u32_of(&head[16..]),
+    );
+    let payload = usize::try_from(len)
+        .ok()
+        .and_then(|n| take(&mut rest, n))
+        .ok_or("truncated")?;
+    if crc(payload) != sum {
+        return Err("checksum mismatch".into());
+    }
+    let h: Hierarchy = postcard::from_bytes(payload).map_err(|e| e.to_string())?;
+    h.validate(num_nodes)?;
+    Ok(StoredHierarchy {
+        key,
+        hierarchy: Arc::new(h),
     })
 }
 
 impl RoadNetwork {
-    /// Saves the network as a cache file; returns the bytes written.
+    /// Saves the network as a cache file (with the hierarchy it carries, if any); returns the
+    /// bytes written.
     pub fn save(&self, path: &Path) -> Result<u64, CacheError> {
-        write_cache(self, path)
+        write_cache(self, path, None)
     }
 
     /// Loads a cache file.
@@ -115,5 +268,14 @@ impl RoadNetwork {
             source: e,
         })?;
         decode(&bytes, &name)
+    }
+
+    /// The stored hierarchy for `profile`, if the cache held one built for it.
+    pub fn stored_hierarchy(&self, profile: &SpeedProfile) -> Option<Arc<Hierarchy>> {
+        self.accelerator
+            .0
+            .as_ref()
+            .filter(|s| s.key == profile_key(profile))
+            .map(|s| s.hierarchy.clone())
     }
 }

@@ -43,7 +43,7 @@ pub const PARALLEL_FROM: usize = 64;
 pub const WITNESS_SETTLE: usize = 500;
 
 /// A contraction hierarchy: each node's rank and the two upward graphs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Hierarchy {
     num_nodes: usize,
     /// Contraction order: `rank[v]` is when `v` was contracted (0 first).
@@ -288,6 +288,52 @@ impl Hierarchy {
             next += 1;
         }
         Hierarchy::finish(work, rank, shortcuts)
+    }
+
+    /// Checks that the hierarchy is well formed for a graph of `num_nodes` nodes (ranks a
+    /// permutation, row offsets monotone and in range, arc ends in range, one length per arc),
+    /// so that a hierarchy read from a file can never make a query index out of bounds. It does
+    /// not prove the distances right: the cache's checksum and profile key do that.
+    pub fn validate(&self, num_nodes: usize) -> Result<(), String> {
+        let n = self.num_nodes;
+        if n != num_nodes || self.rank.len() != n {
+            return Err(format!("{n} nodes, the graph has {num_nodes}"));
+        }
+        let mut seen = vec![false; n];
+        for &r in &self.rank {
+            match seen.get_mut(r as usize) {
+                Some(x) if !*x => *x = true,
+                _ => return Err("the ranks are not a permutation".into()),
+            }
+        }
+        let rows = |first: &[u32], ends: &[u32], w: &[u32], l: &[f64], what: &str| {
+            let ok = first.len() == n + 1
+                && first.first() == Some(&0)
+                && first.windows(2).all(|x| x[0] <= x[1])
+                && first.last().map(|&x| x as usize) == Some(ends.len())
+                && w.len() == ends.len()
+                && l.len() == ends.len()
+                && ends.iter().all(|&v| (v as usize) < n);
+            if ok {
+                Ok(())
+            } else {
+                Err(format!("the {what} graph is malformed"))
+            }
+        };
+        rows(
+            &self.up_first,
+            &self.up_head,
+            &self.up_weight,
+            &self.up_len,
+            "upward",
+        )?;
+        rows(
+            &self.down_first,
+            &self.down_tail,
+            &self.down_weight,
+            &self.down_len,
+            "downward",
+        )
     }
 
     /// The contraction order: the nodes by rank.

@@ -143,6 +143,10 @@ pub struct RoadNetwork {
     pub pois: Vec<Poi>,
     pub buildings: Vec<Building>,
     pub summary: ImportSummary,
+    /// The contraction hierarchy a cache held (not serialised with the network; see
+    /// [`cache`]).
+    #[serde(skip)]
+    pub accelerator: cache::Accelerator,
 }
 
 /// Errors from reading an extract or a cache. Each names the file.

@@ -241,6 +241,13 @@ impl TravelModel {
             off_road_kmh,
         } = settings;
         let graph = Csr::build(&network, &profile)?;
+        // A hierarchy the cache held for this profile (checked when it was read).
+        let hierarchy = OnceLock::new();
+        if let Some(h) = network.stored_hierarchy(&profile)
+            && h.num_nodes() == graph.num_nodes()
+        {
+            let _ = hierarchy.set((*h).clone());
+        }
         let projection = LocalProjection::around(&network.nodes);
         let index = PolylineIndex::new(
             projection,
@@ -255,7 +262,7 @@ impl TravelModel {
             off_road_ms_per_m: off_road_kmh
                 .filter(|v| v.is_finite() && *v > 0.0)
                 .map_or(0.0, |kmh| 3600.0 / kmh),
-            hierarchy: Arc::new(OnceLock::new()),
+            hierarchy: Arc::new(hierarchy),
             traffic: traffic.filter(|t| !t.is_free_flow()),
             hour: None,
             free_flow_hierarchy: None,
@@ -678,6 +685,23 @@ impl TravelModel {
                 eta.filter(|e| cutoff_ms.is_none_or(|c| e.time_ms <= c as u64))
             })
             .collect()
+    }
+
+    /// Whether the hierarchy is built (or was read from the cache) already.
+    pub fn has_hierarchy(&self) -> bool {
+        self.hierarchy.get().is_some()
+    }
+
+    /// Writes the network as a cache with this model's hierarchy (building it if needed), so
+    /// that a later model with the same speed profile starts with it; returns the bytes. An
+    /// hour's model (`at_hour`) writes the network alone.
+    pub fn save_cache(&self, path: &std::path::Path) -> Result<u64, super::cache::CacheError> {
+        // An hour's hierarchy has other weights than the profile's key promises.
+        let h = self
+            .hour
+            .is_none()
+            .then(|| (&self.profile, self.hierarchy()));
+        super::cache::write_cache(&self.network, path, h)
     }
 
     /// The contraction hierarchy of the query graph (built once, on first use).
