@@ -17,7 +17,9 @@
 //!   [`TravelModel::for_scenario`], which shares the road network behind an `Arc`.
 //!   `network::ch` is a contraction hierarchy over the same graph (point-to-point and
 //!   many-to-many queries, oracle-tested against Dijkstra); the travel model answers large
-//!   matrices with it.
+//!   matrices with it, and the cache stores it. `network::traffic` holds time-of-day traffic
+//!   profiles; `TravelModel::at_hour` re-weights the graph for an hour and `matrix_over` averages
+//!   over hours.
 //! - [`spatial`]: the local metric projection, the R-tree indexes (road pieces, points),
 //!   polygon validation, and Chinese map coordinates (GCJ-02, BD-09 ↔ WGS 84, `spatial::china`).
 //! - [`model`]: stations, hospitals, demand zones, the region boundary, incidents, and the TOML
@@ -25,7 +27,8 @@
 //!   logs from other systems are read through column mappings (`model::incidents::mapping`:
 //!   presets `ems`, `datasf`, `nemsis-v3`, `nyc-ems`, `china-120`, or a file), rows grouped into
 //!   incidents by `model::incidents::read`.
-//! - [`standards`]: the annual standards check: target presets, the indicators and their
+//! - [`standards`]: the annual standards check (and `standards::calibrate`, the fit of a traffic
+//!   profile to a log's drives): target presets, the indicators and their
 //!   definitions (with typed units, comparisons and sources), the log's own figures
 //!   (`standards::log`: handover distribution, wall-time proxy, transport, multi-unit response,
 //!   figures not computed), the log-only check, data-quality exclusions.
