@@ -97,6 +97,14 @@ struct Witness {
 }
 
 impl Witness {
+    fn new(n: usize) -> Witness {
+        Witness {
+            dist: vec![INF; n],
+            touched: Vec::new(),
+            heap: BinaryHeap::new(),
+        }
+    }
+
     /// Distances from `from` in the remaining graph, avoiding `skip`, up to `limit`.
     fn run(&mut self, g: &Work, from: u32, skip: u32, limit: u32) {
         for &v in &self.touched {
@@ -191,6 +199,18 @@ impl Work {
         found
     }
 
+    /// Contracts `v`: adds its shortcuts (with their road lengths) and marks it; returns how
+    /// many shortcuts it added.
+    fn contract(&mut self, v: u32, found: Vec<(u32, u32, u32)>) -> usize {
+        let n = found.len();
+        for (u, x, w) in found {
+            let len = self.len[&(u, v)] + self.len[&(v, x)];
+            self.add(u, x, w, len);
+        }
+        self.contracted[v as usize] = true;
+        n
+    }
+
     /// The priority of contracting `v` now, and the shortcuts it would add.
     fn evaluate(&self, v: u32, wit: &mut Witness) -> (i64, Vec<(u32, u32, u32)>) {
         let degree = |list: &Vec<(u32, u32)>| {
@@ -210,11 +230,7 @@ impl Hierarchy {
     pub fn build(g: &Csr) -> Hierarchy {
         let n = g.num_nodes();
         let mut work = Work::new(g);
-        let mut wit = Witness {
-            dist: vec![INF; n],
-            touched: Vec::new(),
-            heap: BinaryHeap::new(),
-        };
+        let mut wit = Witness::new(n);
         let mut heap: BinaryHeap<Reverse<(i64, u32)>> = (0..n as u32)
             .map(|v| Reverse((work.evaluate(v, &mut wit).0, v)))
             .collect();
@@ -233,12 +249,7 @@ impl Hierarchy {
                 heap.push(Reverse((now, v)));
                 continue;
             }
-            for (u, x, w) in found {
-                let len = work.len[&(u, v)] + work.len[&(v, x)];
-                work.add(u, x, w, len);
-                shortcuts += 1;
-            }
-            work.contracted[v as usize] = true;
+            shortcuts += work.contract(v, found);
             rank[v as usize] = next;
             next += 1;
             let mut neighbours: Vec<u32> = work.out[v as usize]
@@ -265,11 +276,7 @@ impl Hierarchy {
     pub fn build_in_order(g: &Csr, order: &[u32]) -> Hierarchy {
         let n = g.num_nodes();
         let mut work = Work::new(g);
-        let mut wit = Witness {
-            dist: vec![INF; n],
-            touched: Vec::new(),
-            heap: BinaryHeap::new(),
-        };
+        let mut wit = Witness::new(n);
         let mut rank = vec![u32::MAX; n];
         let mut next = 0u32;
         let mut shortcuts = 0;
@@ -278,12 +285,8 @@ impl Hierarchy {
             if v as usize >= n || work.contracted[v as usize] {
                 continue;
             }
-            for (u, x, w) in work.shortcuts(v, &mut wit) {
-                let len = work.len[&(u, v)] + work.len[&(v, x)];
-                work.add(u, x, w, len);
-                shortcuts += 1;
-            }
-            work.contracted[v as usize] = true;
+            let found = work.shortcuts(v, &mut wit);
+            shortcuts += work.contract(v, found);
             rank[v as usize] = next;
             next += 1;
         }
