@@ -18,6 +18,23 @@ fn ems(args: &[&str]) -> std::process::Output {
         .expect("run ems")
 }
 
+/// `ems calibrate --scenario SCENARIO --incidents LOG` with `extra` options.
+fn calibrate(
+    scenario: &std::path::Path,
+    log: &std::path::Path,
+    extra: &[&str],
+) -> std::process::Output {
+    let mut args = vec![
+        "calibrate",
+        "--scenario",
+        scenario.to_str().unwrap(),
+        "--incidents",
+        log.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    ems(&args)
+}
+
 /// The known profile: free flow at night, 1.6 at 08:00, 1.5 at 17:00.
 fn known(h: usize) -> f64 {
     let peak = |c: f64, w: f64, a: f64| a * (-((h as f64 - c) / w).powi(2)).exp();
@@ -96,17 +113,11 @@ fn issue_13_calibrate_recovers_known_factors_within_5_percent() {
     let scenario = dir.path().join("scenario.toml");
     std::fs::write(&scenario, common::demo_toml()).unwrap();
     let profile = dir.path().join("traffic.toml");
-    let out = ems(&[
-        "calibrate",
-        "--scenario",
-        scenario.to_str().unwrap(),
-        "--incidents",
-        log.to_str().unwrap(),
-        "--format",
-        "json",
-        "--out",
-        profile.to_str().unwrap(),
-    ]);
+    let out = calibrate(
+        &scenario,
+        &log,
+        &["--format", "json", "--out", profile.to_str().unwrap()],
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -159,15 +170,7 @@ fn issue_13_calibrate_recovers_known_factors_within_5_percent() {
         format!("traffic = \"traffic.toml\"\n{}", common::demo_toml()),
     )
     .unwrap();
-    let again = ems(&[
-        "calibrate",
-        "--scenario",
-        scenario.to_str().unwrap(),
-        "--incidents",
-        log.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
+    let again = calibrate(&scenario, &log, &["--format", "json"]);
     assert!(
         again.status.success(),
         "{}",
@@ -196,13 +199,7 @@ fn issue_13_calibrate_refuses_too_few_rows_and_says_how_many_it_needs() {
     let log = write_log(dir.path(), 3);
     let scenario = dir.path().join("scenario.toml");
     std::fs::write(&scenario, common::demo_toml()).unwrap();
-    let out = ems(&[
-        "calibrate",
-        "--scenario",
-        scenario.to_str().unwrap(),
-        "--incidents",
-        log.to_str().unwrap(),
-    ]);
+    let out = calibrate(&scenario, &log, &[]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("72 usable rows"), "{err}");
@@ -210,13 +207,7 @@ fn issue_13_calibrate_refuses_too_few_rows_and_says_how_many_it_needs() {
     // Units that are not the scenario's: counted, and --start nearest-station is the way out.
     let text = std::fs::read_to_string(&log).unwrap().replace("-1,", "-x,");
     std::fs::write(&log, text).unwrap();
-    let out = ems(&[
-        "calibrate",
-        "--scenario",
-        scenario.to_str().unwrap(),
-        "--incidents",
-        log.to_str().unwrap(),
-    ]);
+    let out = calibrate(&scenario, &log, &[]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("72 rows: unit not at a scenario station"),

@@ -27,6 +27,16 @@ fn points(tm: &TravelModel) -> Vec<ems::network::Snapped> {
     v
 }
 
+/// The model's hierarchy matrix equals its Dijkstra matrix on random Monaco points.
+fn assert_ch_equals_dijkstra(tm: &TravelModel) {
+    let p = points(tm);
+    let (a, b) = p.split_at(40);
+    assert_eq!(
+        tm.matrix_ch(a, b, None).time_ms,
+        tm.matrix_dijkstra(a, b, None).time_ms
+    );
+}
+
 #[test]
 fn issue_13_hierarchy_round_trips_through_the_cache() {
     let dir = tempfile::tempdir().unwrap();
@@ -54,16 +64,8 @@ fn issue_13_hierarchy_round_trips_through_the_cache() {
         !car.has_hierarchy(),
         "a car model does not take the ambulance's"
     );
-    let p = points(&warm);
-    let (a, b) = p.split_at(40);
-    assert_eq!(
-        warm.matrix_ch(a, b, None).time_ms,
-        warm.matrix_dijkstra(a, b, None).time_ms
-    );
-    assert_eq!(
-        car.matrix_ch(a, b, None).time_ms,
-        car.matrix_dijkstra(a, b, None).time_ms
-    );
+    assert_ch_equals_dijkstra(&warm);
+    assert_ch_equals_dijkstra(&car);
 }
 
 #[test]
@@ -84,12 +86,7 @@ fn issue_13_a_broken_hierarchy_is_rebuilt_and_a_broken_network_refused() {
     assert!(net.stored_hierarchy(&SpeedProfile::ambulance()).is_none());
     let model = TravelModel::for_map(net, TravelSettings::default()).unwrap();
     assert!(!model.has_hierarchy());
-    let p = points(&model);
-    let (a, c) = p.split_at(40);
-    assert_eq!(
-        model.matrix_ch(a, c, None).time_ms,
-        model.matrix_dijkstra(a, c, None).time_ms
-    );
+    assert_ch_equals_dijkstra(&model);
     // An unknown hierarchy format: ignored too.
     let mut b = bytes.clone();
     b[net_end + 3] = b'9';
