@@ -88,15 +88,6 @@ pub enum TrafficError {
 }
 
 impl TrafficProfile {
-    /// Free flow at every hour (factor 1.0 everywhere).
-    pub fn free_flow() -> TrafficProfile {
-        TrafficProfile {
-            name: "free flow".into(),
-            by_hour: Some([1.0; 24]),
-            by_class: BTreeMap::new(),
-        }
-    }
-
     /// Parses and checks a profile file's text; `path` names it in errors.
     pub fn parse(text: &str, path: &str) -> Result<TrafficProfile, TrafficError> {
         let file: TrafficFile = toml::from_str(text).map_err(|e| TrafficError::Toml {
@@ -216,6 +207,37 @@ impl TrafficProfile {
             }
         }
         bands.into_iter().map(|(_, hs)| hs).collect()
+    }
+}
+
+/// How one hour's travel times follow from the free-flow times.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum HourTimes {
+    /// Every class shares this factor: the free-flow times times it.
+    Scaled(f64),
+    /// The times of the `k`-th representative hour of [`TrafficProfile::hour_plan`], whose
+    /// graph must be re-weighted (`TravelModel::at_hour`).
+    Own(usize),
+}
+
+impl TrafficProfile {
+    /// Each hour's [`HourTimes`], and the representative hour of each band that needs its own
+    /// re-weighted graph (one per band of equal hours): the one rule by which the check, the
+    /// optimizer, the simulator and the calibration turn a profile into travel times.
+    pub fn hour_plan(&self) -> ([HourTimes; 24], Vec<usize>) {
+        let mut plan = [HourTimes::Scaled(1.0); 24];
+        let mut own = Vec::new();
+        for band in self.bands() {
+            let times = match self.uniform_at(band[0]) {
+                Some(f) => HourTimes::Scaled(f),
+                None => {
+                    own.push(band[0]);
+                    HourTimes::Own(own.len() - 1)
+                }
+            };
+            band.iter().for_each(|&h| plan[h] = times);
+        }
+        (plan, own)
     }
 }
 

@@ -36,7 +36,7 @@ use super::ch::{ChQuery, Hierarchy};
 use super::csr::Csr;
 use super::dijkstra::{Dijkstra, Direction, Seed};
 use super::profile::{ProfileError, SpeedProfile};
-use super::traffic::TrafficProfile;
+use super::traffic::{HourTimes, TrafficProfile};
 use crate::spatial::{LocalProjection, PolylineIndex};
 
 /// Default snapping limit, metres.
@@ -325,21 +325,6 @@ impl TravelModel {
             traffic: Some(traffic),
             hour: Some(hour),
             free_flow_hierarchy: Some(base_hierarchy),
-        }
-    }
-
-    /// A label for reports: the speed profile, and the traffic profile with the hour.
-    pub fn describe(&self) -> String {
-        match (&self.traffic, self.hour) {
-            (None, _) => format!("speed profile `{}`, free flow", self.profile.name),
-            (Some(t), None) => format!(
-                "speed profile `{}`, free flow (traffic profile `{}` not applied)",
-                self.profile.name, t.name
-            ),
-            (Some(t), Some(h)) => format!(
-                "speed profile `{}`, traffic profile `{}` at local hour {h}",
-                self.profile.name, t.name
-            ),
         }
     }
 
@@ -743,8 +728,8 @@ impl TravelModel {
     /// each entry the weighted mean of the hours' times (and lengths), unreachable where it is
     /// unreachable at any hour with weight. Hours whose factors are the same on every class
     /// scale the free-flow matrix by the factor (computed once); the others use their hour's
-    /// re-weighted model, one per band of equal hours. Without a traffic profile, the free-flow
-    /// matrix. Entries beyond `cutoff_ms` (after averaging) are unreachable.
+    /// re-weighted model, one per band of equal hours ([`TrafficProfile::hour_plan`]). Without
+    /// a traffic profile, the free-flow matrix. Entries beyond `cutoff_ms` (after averaging) are unreachable.
     pub fn matrix_over(
         &self,
         hours: &super::traffic::Hours,
@@ -756,33 +741,39 @@ impl TravelModel {
             return self.matrix(sources, targets, cutoff_ms);
         };
         let w = hours.weights();
+        let (plan, own) = traffic.hour_plan();
+        // Each matrix once, with its summed weight: the free-flow one (weight of the scaled
+        // hours, time weight Σ w·f) and one per band with its own graph.
+        let (mut free_w, mut free_tw) = (0.0, 0.0);
+        let mut own_w = vec![0.0; own.len()];
+        for (h, times) in plan.iter().enumerate() {
+            match *times {
+                HourTimes::Scaled(f) => {
+                    free_w += w[h];
+                    free_tw += w[h] * f;
+                }
+                HourTimes::Own(k) => own_w[k] += w[h],
+            }
+        }
         let n = sources.len() * targets.len();
         let (mut t, mut d) = (vec![0.0f64; n], vec![0.0f64; n]);
         let mut reach = vec![true; n];
-        let mut free: Option<Matrix> = None;
-        for band in traffic.bands() {
-            let wb: f64 = band.iter().map(|&h| w[h]).sum();
-            if wb <= 0.0 {
-                continue;
-            }
-            let own;
-            let (m, scale) = match traffic.uniform_at(band[0]) {
-                Some(f) => (
-                    &*free.get_or_insert_with(|| self.matrix(sources, targets, None)),
-                    f,
-                ),
-                None => {
-                    own = self.at_hour(band[0]).matrix(sources, targets, None);
-                    (&own, 1.0)
-                }
-            };
+        let mut add = |m: &Matrix, tw: f64, dw: f64| {
             for k in 0..n {
                 if m.time_ms[k] == Matrix::UNREACHABLE {
                     reach[k] = false;
                 } else {
-                    t[k] += wb * scale * m.time_ms[k] as f64;
-                    d[k] += wb * m.distance_m[k] as f64;
+                    t[k] += tw * m.time_ms[k] as f64;
+                    d[k] += dw * m.distance_m[k] as f64;
                 }
+            }
+        };
+        if free_w > 0.0 {
+            add(&self.matrix(sources, targets, None), free_tw, free_w);
+        }
+        for (&h, &wk) in own.iter().zip(&own_w) {
+            if wk > 0.0 {
+                add(&self.at_hour(h).matrix(sources, targets, None), wk, wk);
             }
         }
         let mut out = Matrix::unreachable(sources.len(), targets.len());
@@ -798,16 +789,20 @@ impl TravelModel {
 
     /// What [`TravelModel::matrix_over`] models for `hours`, for reports.
     pub fn describe_hours(&self, hours: &super::traffic::Hours) -> String {
+        self.describe_traffic(&format!(", {}", hours.describe()))
+    }
+
+    /// The speed profile, and the traffic profile followed by `when` (which hours it is
+    /// applied at), or free flow: the one wording every report uses.
+    pub fn describe_traffic(&self, when: &str) -> String {
         match &self.traffic {
             None => format!(
                 "speed profile `{}`, free flow (the scenario names no traffic profile)",
                 self.profile.name
             ),
             Some(t) => format!(
-                "speed profile `{}`, traffic profile `{}`, {}",
-                self.profile.name,
-                t.name,
-                hours.describe()
+                "speed profile `{}`, traffic profile `{}`{when}",
+                self.profile.name, t.name
             ),
         }
     }

@@ -27,6 +27,7 @@ use super::des::{
 use super::synthetic::HOUR_PROFILE;
 
 use crate::model::{Capability, Incident, IncidentLog, Scenario};
+use crate::network::traffic::HourTimes;
 use crate::network::{Snapped, TravelModel};
 use crate::standards::{self, DataQuality};
 
@@ -485,20 +486,20 @@ pub fn prepare(
     // A traffic profile: hours with one factor on every class scale the free-flow times; the
     // others (factors by road class) get their own matrices, one per band of equal hours.
     let mut hour_factor = o.hour_factor;
-    let mut hour_geometries = Vec::new();
     let mut hour_geometry = [None; 24];
+    let mut hour_geometries = Vec::new();
     if let Some(t) = tm.traffic() {
-        for band in t.bands() {
-            match t.uniform_at(band[0]) {
-                Some(f) => band.iter().for_each(|&h| hour_factor[h] *= f),
-                None => {
-                    let at = tm.at_hour(band[0]);
-                    hour_geometries.push(geometry(&at, &stations, &hospitals, &atoms.points));
-                    band.iter()
-                        .for_each(|&h| hour_geometry[h] = Some(hour_geometries.len() - 1));
-                }
+        let (plan, own) = t.hour_plan();
+        for (h, times) in plan.iter().enumerate() {
+            match *times {
+                HourTimes::Scaled(f) => hour_factor[h] *= f,
+                HourTimes::Own(k) => hour_geometry[h] = Some(k),
             }
         }
+        hour_geometries = own
+            .iter()
+            .map(|&h| geometry(&tm.at_hour(h), &stations, &hospitals, &atoms.points))
+            .collect();
     }
     let model = SimModel {
         geometry: geometry(tm, &stations, &hospitals, &atoms.points),
@@ -548,13 +549,7 @@ pub fn prepare(
             } else {
                 ""
             };
-            match tm.traffic() {
-                Some(t) => format!(
-                    "speed profile `{}`, traffic profile `{}` at each moment's local hour{peaks}",
-                    tm.profile.name, t.name
-                ),
-                None => format!("speed profile `{}`, free flow{peaks}", tm.profile.name),
-            }
+            tm.describe_traffic(" at each moment's local hour") + peaks
         },
     })
 }

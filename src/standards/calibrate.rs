@@ -37,6 +37,7 @@ use serde::Serialize;
 
 use super::stats::percentile_sorted;
 use crate::model::{IncidentLog, Scenario};
+use crate::network::traffic::HourTimes;
 use crate::network::{Snapped, TrafficProfile, TravelModel};
 
 /// Fewer usable rows than this: no fit.
@@ -169,13 +170,13 @@ pub const BANDS: [(&str, std::ops::Range<usize>); 5] = [
 ];
 
 /// The station id a unit id names: the station itself, or `{station}-{k}`.
-fn station_of<'a>(unit: &str, ids: &'a [String]) -> Option<usize> {
+fn station_of(unit: &str, ids: &[String]) -> Option<usize> {
     if let Some(i) = ids.iter().position(|s| s == unit) {
         return Some(i);
     }
     let (stem, k) = unit.rsplit_once('-')?;
     k.parse::<u32>().ok()?;
-    ids.iter().position(|s: &'a String| s == stem)
+    ids.iter().position(|s| s == stem)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -244,17 +245,17 @@ pub fn calibrate(
     // Free-flow and "before" times: one search per station to all scenes.
     let scenes: Vec<Snapped> = rows.iter().map(|r| r.2).collect();
     // `tm` is the scenario's model: its graph is free flow (hours are `tm.at_hour`).
-    let free = tm;
     let starts: Vec<Snapped> = stations.iter().map(|s| s.1).collect();
-    let free_m = free.matrix(&starts, &scenes, None);
-    let before_models: Vec<TravelModel> = match tm.traffic() {
-        Some(t) => t.bands().iter().map(|hs| tm.at_hour(hs[0])).collect(),
-        None => Vec::new(),
-    };
-    let bands = tm.traffic().map(|t| t.bands()).unwrap_or_default();
-    let before_m: Vec<crate::network::Matrix> = before_models
+    let free_m = tm.matrix(&starts, &scenes, None);
+    // The "before" times at each hour (the scenario's traffic profile as it is).
+    let (plan, own) = tm
+        .traffic()
+        .map_or(([HourTimes::Scaled(1.0); 24], Vec::new()), |t| {
+            t.hour_plan()
+        });
+    let own_m: Vec<crate::network::Matrix> = own
         .iter()
-        .map(|m| m.matrix(&starts, &scenes, None))
+        .map(|&h| tm.at_hour(h).matrix(&starts, &scenes, None))
         .collect();
     let mut drives = Vec::new();
     for (k, &(i, st, scene, observed)) in rows.iter().enumerate() {
@@ -276,9 +277,9 @@ pub fn calibrate(
             out("free-flow drive under 30 s");
             continue;
         }
-        let before_s = match bands.iter().position(|b| b.contains(&hour)) {
-            Some(b) => before_m[b].get(s, k).map_or(free_s, |e| e.seconds()),
-            None => free_s,
+        let before_s = match plan[hour] {
+            HourTimes::Own(b) => own_m[b].get(s, k).map_or(free_s, |e| e.seconds()),
+            HourTimes::Scaled(f) => free_s * f,
         };
         let class = tm.network.segments[scene.segment as usize].class.as_str();
         drives.push(Drive {
@@ -352,7 +353,7 @@ pub fn calibrate(
             }
         })
         .collect();
-    let factor: Vec<f64> = by_hour.iter().map(|f| f.factor).collect();
+    let factor: [f64; 24] = std::array::from_fn(|h| by_hour[h].factor);
     let after = |d: &Drive| d.free_s * factor[d.hour];
     let errors = |ds: &[&Drive], pred: &dyn Fn(&Drive) -> f64| {
         Errors::of(
@@ -395,18 +396,10 @@ pub fn calibrate(
             )
         })
         .collect();
-    let mut hours = [1.0; 24];
-    hours.copy_from_slice(&factor);
     Ok(Calibration {
         source: source.to_string(),
         start,
-        model_before: match tm.traffic() {
-            Some(t) => format!(
-                "speed profile `{}` with traffic profile `{}` at each call's hour",
-                tm.profile.name, t.name
-            ),
-            None => format!("speed profile `{}`, free flow", tm.profile.name),
-        },
+        model_before: tm.describe_traffic(" at each call's local hour"),
         rows_in_log: log.incidents.len(),
         rows_used: kept.len(),
         left_out,
@@ -418,7 +411,7 @@ pub fn calibrate(
         by_class,
         profile: TrafficProfile {
             name: format!("calibrated from {source}"),
-            by_hour: Some(hours),
+            by_hour: Some(factor),
             by_class: BTreeMap::new(),
         },
     })
