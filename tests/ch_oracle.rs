@@ -122,6 +122,95 @@ fn issue_13_ch_equals_dijkstra_on_300_random_graphs() {
                 "case {case}: p2p cutoff {cutoff}, {i},{j}"
             );
         }
+        // Prepared buckets (units' forward search spaces, kept between calls): one search from
+        // each target gives every source's time to it; backward buckets the other way round.
+        // Buckets made with one cutoff and scanned with another keep the smaller.
+        let bucket_cut = if case % 2 == 0 { None } else { Some(cutoff) };
+        let fwd = h.buckets(&sources, true, bucket_cut);
+        let bwd = h.buckets(&targets, false, bucket_cut);
+        assert_eq!((fwd.points(), bwd.points()), (sources.len(), targets.len()));
+        let cut_of = |scan: Option<u32>| match (scan, bucket_cut) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        for scan_cut in [None, Some(cutoff / 2)] {
+            let c = cut_of(scan_cut);
+            let keep = |t: Option<u32>| t.filter(|t| c.is_none_or(|c| *t <= c));
+            for (j, t) in targets.iter().enumerate() {
+                let col = q.scan(&h, &fwd, t, scan_cut);
+                for (i, e) in col.iter().enumerate() {
+                    let want = keep(table[i * targets.len() + j]);
+                    assert_eq!(e.map(|x| x.0), want, "case {case}: fwd buckets {i},{j}");
+                    if let Some((t, l)) = e {
+                        assert_eq!(*l, 3.0 * *t as f64, "case {case}: fwd length {i},{j}");
+                    }
+                }
+            }
+            for (i, s) in sources.iter().enumerate() {
+                let row = q.scan(&h, &bwd, s, scan_cut);
+                let want: Vec<Option<u32>> = table[i * targets.len()..(i + 1) * targets.len()]
+                    .iter()
+                    .map(|t| keep(*t))
+                    .collect();
+                let got: Vec<Option<u32>> = row.iter().map(|e| e.map(|x| x.0)).collect();
+                assert_eq!(got, want, "case {case}: bwd buckets row {i}");
+            }
+        }
+    }
+}
+
+/// Tables large enough for the parallel bucket fill and forward scans (64 points or more on
+/// each side), on random graphs: equal to Dijkstra.
+#[test]
+fn issue_13_parallel_tables_equal_dijkstra() {
+    let mut rng = rng();
+    for case in 0..20 {
+        let n = rng.random_range(50..400usize);
+        let arcs: Vec<ArcSpec> = (0..n * 3)
+            .map(|_| {
+                let weight = rng.random_range(1..=50);
+                ArcSpec {
+                    tail: rng.random_range(0..n as u32),
+                    head: rng.random_range(0..n as u32),
+                    weight,
+                    length_m: 2.0 * weight as f32,
+                    segment: NO_SEGMENT,
+                }
+            })
+            .collect();
+        let g = Csr::from_arcs(n, &arcs);
+        let h = Hierarchy::build(&g);
+        let mut q = ChQuery::new(&h);
+        let mut d = Dijkstra::new(n);
+        let sources: Vec<Vec<Seed>> = (0..70).map(|_| seeds(&mut rng, n, 2)).collect();
+        let targets: Vec<Vec<Seed>> = (0..66).map(|_| seeds(&mut rng, n, 2)).collect();
+        let table = q.table_with_lengths(&h, &sources, &targets, None);
+        for (i, s) in sources.iter().enumerate() {
+            for (j, t) in targets.iter().enumerate() {
+                let e = table[i * targets.len() + j];
+                assert_eq!(
+                    e.map(|x| x.0),
+                    oracle(&mut d, &g, s, t),
+                    "case {case}: {i},{j}"
+                );
+                if let Some((t, l)) = e {
+                    // Seeds carry 3 m per unit of time, arcs 2: compare against the range.
+                    assert!(l <= 3.0 * t as f64 && l >= 2.0 * t as f64, "case {case}");
+                }
+            }
+        }
+        let fwd = h.buckets(&sources, true, None);
+        for (j, t) in targets.iter().enumerate() {
+            let col: Vec<Option<u32>> = q
+                .scan(&h, &fwd, t, None)
+                .iter()
+                .map(|e| e.map(|x| x.0))
+                .collect();
+            let want: Vec<Option<u32>> = (0..sources.len())
+                .map(|i| table[i * targets.len() + j].map(|x| x.0))
+                .collect();
+            assert_eq!(col, want, "case {case}: column {j}");
+        }
     }
 }
 
@@ -340,7 +429,12 @@ fn issue_13_traffic_hours_reweight_the_graph_and_the_hierarchy() {
     let uniform = format!("name = \"u\"\nby_hour = [{}]\n", by_hour.join(","));
     let mut rng = rng();
     let bbox = [7.409, 43.725, 7.440, 43.752];
-    for (text, scales) in [(uniform, true), (text, false)] {
+    for (text, scales, bus_lanes) in [
+        (uniform.clone(), true, false),
+        (uniform, true, true),
+        (text, false, true),
+    ] {
+        sc.travel.profile.bus_lanes = bus_lanes;
         sc.travel.traffic = Some(std::sync::Arc::new(
             ems::network::TrafficProfile::parse(&text, "t.toml").unwrap(),
         ));
@@ -363,8 +457,26 @@ fn issue_13_traffic_hours_reweight_the_graph_and_the_hierarchy() {
         let dj = rush.matrix_dijkstra(a, b, None);
         assert_eq!(ch.time_ms, dj.time_ms);
         let night = free.at_hour(3);
-        if scales {
+        if scales && bus_lanes {
+            // Monaco has bus lanes: the ambulance keeps free flow in them, so no path is slower
+            // than 1.5 times, some are faster, and none is faster than free flow.
+            assert!(free.has_exempt_roads());
+            for (r, f) in dj.time_ms.iter().zip(&base.time_ms) {
+                let top = *f as f64 * 1.5;
+                assert!(
+                    *r >= *f && *r as f64 <= top + 2.0 + top * 1e-3,
+                    "{r} vs free flow {f}"
+                );
+            }
+            assert!(
+                dj.time_ms
+                    .iter()
+                    .zip(&base.time_ms)
+                    .any(|(r, f)| (*r as f64) < *f as f64 * 1.5 - 100.0)
+            );
+        } else if scales {
             // Every arc's time 1.5 times, rounded once per arc: within a few ms per path.
+            assert!(!free.has_exempt_roads());
             for (r, f) in dj.time_ms.iter().zip(&base.time_ms) {
                 let want = *f as f64 * 1.5;
                 assert!(

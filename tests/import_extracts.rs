@@ -99,7 +99,18 @@ fn check_weights(net: &RoadNetwork) {
         p
     }] {
         let g = Csr::build(net, &profile).unwrap();
-        assert!(g.num_arcs() >= net.summary.edges as usize);
+        // Every direction the profile may drive is an arc (the car keeps off emergency-only
+        // and bus-only ways; the ambulance drives them).
+        let drivable: usize = net
+            .segments
+            .iter()
+            .filter(|s| profile.may_drive(s))
+            .map(|s| if s.oneway { 1 } else { 2 })
+            .sum();
+        assert!(g.num_arcs() >= drivable, "{}", profile.name);
+        if profile.bus_lanes && profile.emergency_access {
+            assert_eq!(drivable, net.summary.edges as usize);
+        }
         for a in 0..g.num_arcs() {
             let w = g.weight(a);
             let l = g.length_m(a);

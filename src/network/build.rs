@@ -12,7 +12,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 
 use super::osm::{PoiKind, RawOsm};
 use super::tags::Oneway;
-use super::{Building, ImportError, ImportSummary, Poi, RoadNetwork, Segment};
+use super::{Access, Building, ImportError, ImportSummary, Poi, RoadNetwork, Segment};
 
 /// Haversine length of a `[lon, lat]` polyline in metres (mean Earth radius 6,371,008.8 m).
 pub fn polyline_length_m(points: &[[f64; 2]]) -> f64 {
@@ -74,8 +74,11 @@ fn resolve_ways(raw: &RawOsm, summary: &mut ImportSummary) -> Vec<Resolved> {
             ids.reverse();
             pts.reverse();
         }
-        if road.attrs.emergency_only {
-            summary.emergency_only_ways += 1;
+        match road.attrs.access {
+            Access::EmergencyOnly => summary.emergency_only_ways += 1,
+            Access::BusOnly => summary.bus_only_ways += 1,
+            Access::BusLane => summary.bus_lane_ways += 1,
+            Access::General => {}
         }
         if road.attrs.maxspeed_kmh.is_some() {
             summary.maxspeed_tagged_ways += 1;
@@ -127,7 +130,7 @@ fn cut_segments(raw: &RawOsm, resolved: &[Resolved]) -> Cut {
                     class: road.attrs.class,
                     oneway: matches!(road.attrs.oneway, Oneway::Forward | Oneway::Backward),
                     maxspeed_kmh: road.attrs.maxspeed_kmh.map(|v| v as f32),
-                    emergency_only: road.attrs.emergency_only,
+                    access: road.attrs.access,
                     length_m: polyline_length_m(&geometry),
                     geometry,
                 });
@@ -143,13 +146,15 @@ fn cut_segments(raw: &RawOsm, resolved: &[Resolved]) -> Cut {
 }
 
 /// Step 4: the nodes of the largest strongly connected component (petgraph's Tarjan, car one-way
-/// rules); counts the components in `summary`.
+/// rules, emergency-only ways included, bus-only ways left out so that no profile's graph
+/// hangs on a busway; a busway between kept nodes is still kept); counts the components in
+/// `summary`.
 fn largest_scc(nodes: usize, segments: &[Segment], summary: &mut ImportSummary) -> Vec<bool> {
     let mut g: DiGraph<(), ()> = DiGraph::with_capacity(nodes, segments.len() * 2);
     for _ in 0..nodes {
         g.add_node(());
     }
-    for s in segments {
+    for s in segments.iter().filter(|s| s.access != Access::BusOnly) {
         let (a, b) = (
             NodeIndex::new(s.from as usize),
             NodeIndex::new(s.to as usize),

@@ -2,12 +2,12 @@
 //! profile beside it.
 //!
 //! This module owns the on-disk format. It must not interpret the network. Layout (little
-//! endian), format version 3:
+//! endian), format version 4:
 //!
 //! ```text
 //! "EMSROAD\0"  u32 version
 //! u64 length  u32 CRC-32  network (postcard)
-//! [ "CH01"  u64 profile key  u64 length  u32 CRC-32  hierarchy (postcard) ]   optional
+//! [ "CH02"  u64 profile key  u64 length  u32 CRC-32  hierarchy (postcard) ]   optional
 //! ```
 //!
 //! - A network section whose checksum or decoding fails is an error ([`CacheError::Corrupt`]):
@@ -15,8 +15,9 @@
 //! - The hierarchy section is an accelerator: when its checksum, decoding or shape check
 //!   ([`Hierarchy::validate`]) fails, or its key is not the profile asked for, it is ignored
 //!   with a warning and rebuilt when a large matrix needs it; it is never trusted.
-//! - Version 2 caches (network only, no checksum) are still read; other versions are rejected
-//!   with a message saying how to rebuild.
+//! - Other versions are rejected with a message saying how to rebuild (versions 2 and 3 lack
+//!   the bus roads and lanes of version 4: read as they are, they would silently route
+//!   without them).
 //! - Files are written to a temporary name beside the target and renamed into place, so a
 //!   crash mid-write leaves the old cache or none, never half of one.
 
@@ -33,12 +34,13 @@ pub const MAGIC: &[u8; 8] = b"EMSROAD\0";
 /// Bump whenever [`RoadNetwork`] or anything it contains changes shape or meaning. 2: building
 /// footprint areas are right for either ring orientation (version 1 stored the rest of the
 /// Earth for clockwise footprints). 3: lengths and checksums per section, and the optional
-/// hierarchy section.
-pub const FORMAT_VERSION: u32 = 3;
-/// Network-only caches of this version are still read.
-pub const OLDEST_READABLE: u32 = 2;
-/// Tag of the hierarchy section; its digit is the hierarchy's own format version.
-pub const CH_TAG: &[u8; 4] = b"CH01";
+/// hierarchy section. 4: each segment's access (general, emergency-only, bus-only, bus lane)
+/// and bus counts in the import summary; busways imported.
+pub const FORMAT_VERSION: u32 = 4;
+/// Tag of the hierarchy section; its digits are the hierarchy's own format version. 02: the
+/// upward graphs are stored by rank (01 stored them by node id; such a section is ignored and
+/// the hierarchy rebuilt, never misread).
+pub const CH_TAG: &[u8; 4] = b"CH02";
 
 /// Cache read/write failures.
 #[derive(Debug, thiserror::Error)]
@@ -55,8 +57,8 @@ pub enum CacheError {
     NotACache { path: String },
     /// The cache was written by a different `ems` format version: re-import the extract.
     #[error(
-        "{path}: cache format version {found}, but this ems reads versions {OLDEST_READABLE} to \
-         {expected}; rebuild it with `ems import <extract> --out {path}`"
+        "{path}: cache format version {found}, but this ems reads version {expected}; rebuild \
+         it with `ems import <extract> --out {path}`"
     )]
     Version {
         path: String,
@@ -190,9 +192,6 @@ pub fn decode(bytes: &[u8], source: &str) -> Result<RoadNetwork, CacheError> {
             path: source.to_string(),
         })?;
     let found = u32_of(take(&mut rest, 4).ok_or_else(|| corrupt("no version field"))?);
-    if found == 2 {
-        return postcard::from_bytes(rest).map_err(|e| corrupt(&e.to_string()));
-    }
     if found != FORMAT_VERSION {
         return Err(CacheError::Version {
             path: source.to_string(),

@@ -48,13 +48,15 @@ pub struct Hierarchy {
     num_nodes: usize,
     /// Contraction order: `rank[v]` is when `v` was contracted (0 first).
     rank: Vec<u32>,
-    /// Forward upward graph: arcs `u → w` with `rank[u] < rank[w]`, by tail.
+    /// Forward upward graph: arcs `u → w` with `rank[u] < rank[w]`, by the tail's rank, heads
+    /// named by rank (every array below is indexed and filled by rank, not node id).
     up_first: Vec<u32>,
     up_head: Vec<u32>,
     up_weight: Vec<u32>,
     /// Road length of each upward arc (a shortcut's is the sum of its two arcs'), metres.
     up_len: Vec<f64>,
-    /// Backward upward graph: arcs `u → w` with `rank[u] > rank[w]`, stored at `w` with `u`.
+    /// Backward upward graph: arcs `u → w` with `rank[u] > rank[w]`, stored at `rank[w]` with
+    /// `rank[u]`.
     down_first: Vec<u32>,
     down_tail: Vec<u32>,
     down_weight: Vec<u32>,
@@ -348,26 +350,25 @@ impl Hierarchy {
         order
     }
 
-    /// The upward graphs of a finished contraction.
+    /// The upward graphs of a finished contraction, stored by rank: node `v`'s arcs are at index
+    /// `rank[v]` and name their other end by its rank, so that an upward search, which climbs
+    /// towards the highest ranks, reads neighbouring memory.
     fn finish(work: Work, rank: Vec<u32>, shortcuts: usize) -> Hierarchy {
         let n = rank.len();
-        let mut all: Vec<(u32, u32, u32, f64)> = Vec::new();
+        let mut up = Vec::new();
+        // Backward upward arcs, keyed by their head.
+        let mut down = Vec::new();
         for u in 0..n as u32 {
             for &(v, w) in &work.out[u as usize] {
-                all.push((u, v, w, work.len[&(u, v)]));
+                let (ru, rv) = (rank[u as usize], rank[v as usize]);
+                let l = work.len[&(u, v)];
+                if ru < rv {
+                    up.push((ru, rv, w, l));
+                } else if ru > rv {
+                    down.push((rv, ru, w, l));
+                }
             }
         }
-        let up: Vec<(u32, u32, u32, f64)> = all
-            .iter()
-            .copied()
-            .filter(|(u, v, _, _)| rank[*u as usize] < rank[*v as usize])
-            .collect();
-        // Backward upward arcs, keyed by their head.
-        let down: Vec<(u32, u32, u32, f64)> = all
-            .iter()
-            .filter(|(u, v, _, _)| rank[*u as usize] > rank[*v as usize])
-            .map(|&(u, v, w, l)| (v, u, w, l))
-            .collect();
         let (up_first, up_head, up_weight, up_len) = csr_of(n, up);
         let (down_first, down_tail, down_weight, down_len) = csr_of(n, down);
         Hierarchy {
@@ -411,7 +412,8 @@ impl Hierarchy {
             + 8 * (self.up_len.len() + self.down_len.len())
     }
 
-    fn upward(&self, forward: bool, v: u32) -> impl Iterator<Item = (u32, u32, f64)> + '_ {
+    /// The upward arcs at rank `r`: `(other end's rank, weight, length)`.
+    fn upward(&self, forward: bool, r: u32) -> impl Iterator<Item = (u32, u32, f64)> + '_ {
         let (first, to, w, len) = if forward {
             (&self.up_first, &self.up_head, &self.up_weight, &self.up_len)
         } else {
@@ -422,8 +424,126 @@ impl Hierarchy {
                 &self.down_len,
             )
         };
-        let r = first[v as usize] as usize..first[v as usize + 1] as usize;
+        let r = first[r as usize] as usize..first[r as usize + 1] as usize;
         r.map(move |i| (to[i], w[i], len[i]))
+    }
+
+    /// Runs the upward searches from each point (forward: from the points; backward: to them)
+    /// and keeps, at every node they settle, `(point, time, length)`: the buckets that
+    /// [`ChQuery::scan`] reads. Built once, they answer any number of queries from (or to)
+    /// other points, e.g. "which units are within N minutes of this call" with the units'
+    /// forward buckets. Many points are searched in parallel (rayon). `O(points × upward)`.
+    pub fn buckets(&self, points: &[Vec<Seed>], forward: bool, cutoff: Option<u32>) -> Buckets {
+        let cut = cutoff.unwrap_or(INF - 1);
+        let fill = |up: &mut Upward, j: usize, seeds: &[Seed], out: &mut Vec<Entry>| {
+            up.run(self, forward, seeds, cut, |r, d, l| {
+                out.push(Entry {
+                    rank: r,
+                    point: j as u32,
+                    time: d,
+                    len: l,
+                });
+                true
+            });
+        };
+        let entries: Vec<Entry> = if points.len() < PARALLEL_FROM {
+            let mut up = Upward::new(self.num_nodes);
+            let mut out = Vec::new();
+            for (j, p) in points.iter().enumerate() {
+                fill(&mut up, j, p, &mut out);
+            }
+            out
+        } else {
+            let chunk = points
+                .len()
+                .div_ceil(4 * rayon::current_num_threads())
+                .max(1);
+            let parts: Vec<Vec<Entry>> = points
+                .par_chunks(chunk)
+                .enumerate()
+                .map(|(c, ps)| {
+                    let mut up = Upward::new(self.num_nodes);
+                    let mut out = Vec::new();
+                    for (i, p) in ps.iter().enumerate() {
+                        fill(&mut up, c * chunk + i, p, &mut out);
+                    }
+                    out
+                })
+                .collect();
+            parts.into_iter().flatten().collect()
+        };
+        Buckets::of(self.num_nodes, forward, points.len(), cut, entries)
+    }
+}
+
+/// One settled node of one point's upward search, before sorting into buckets.
+struct Entry {
+    rank: u32,
+    point: u32,
+    time: u32,
+    len: f64,
+}
+
+/// The upward search spaces of a set of points, by node (rank): for each node, the points
+/// whose search settled it, with the time and road length between point and node. Made by
+/// [`Hierarchy::buckets`]; one flat array per field, so a scan reads contiguous memory.
+#[derive(Debug, Clone)]
+pub struct Buckets {
+    /// `true` when the searches ran forward (from the points).
+    forward: bool,
+    points: usize,
+    /// The cutoff the searches stopped at.
+    cutoff: u32,
+    first: Vec<u32>,
+    point: Vec<u32>,
+    time: Vec<u32>,
+    len: Vec<f64>,
+}
+
+impl Buckets {
+    /// Sorts entries into buckets by rank (counting sort; entries of one bucket keep their
+    /// order, which is by point when the searches ran in point order).
+    fn of(n: usize, forward: bool, points: usize, cutoff: u32, entries: Vec<Entry>) -> Buckets {
+        let mut first = vec![0u32; n + 1];
+        for e in &entries {
+            first[e.rank as usize + 1] += 1;
+        }
+        for i in 0..n {
+            first[i + 1] += first[i];
+        }
+        let mut next = first.clone();
+        let m = entries.len();
+        let (mut point, mut time, mut len) = (vec![0u32; m], vec![0u32; m], vec![0f64; m]);
+        for e in entries {
+            let i = next[e.rank as usize] as usize;
+            next[e.rank as usize] += 1;
+            point[i] = e.point;
+            time[i] = e.time;
+            len[i] = e.len;
+        }
+        Buckets {
+            forward,
+            points,
+            cutoff,
+            first,
+            point,
+            time,
+            len,
+        }
+    }
+
+    /// How many points the buckets were made for.
+    pub fn points(&self) -> usize {
+        self.points
+    }
+
+    /// Entries over all buckets (the points' search spaces added up).
+    pub fn len(&self) -> usize {
+        self.point.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.point.is_empty()
     }
 }
 
@@ -448,7 +568,7 @@ fn csr_of(n: usize, mut arcs: Vec<(u32, u32, u32, f64)>) -> CsrArrays {
     )
 }
 
-/// One upward search's state, reusable.
+/// One upward search's state, reusable; indexed by rank.
 #[derive(Debug, Clone)]
 struct Upward {
     dist: Vec<u32>,
@@ -468,8 +588,8 @@ impl Upward {
         }
     }
 
-    /// An upward search from the seeds with stall-on-demand; `settle(node, dist)` sees each
-    /// settled, unstalled node once and returns `false` to stop the search.
+    /// An upward search from the seeds (nodes by id) with stall-on-demand; `settle(rank,
+    /// dist, length)` sees each settled, unstalled node once and returns `false` to stop.
     fn run(
         &mut self,
         h: &Hierarchy,
@@ -484,14 +604,17 @@ impl Upward {
         self.touched.clear();
         self.heap.clear();
         for s in seeds {
-            let d = &mut self.dist[s.node as usize];
+            let Some(&r) = h.rank.get(s.node as usize) else {
+                continue;
+            };
+            let d = &mut self.dist[r as usize];
             if *d == INF {
-                self.touched.push(s.node);
+                self.touched.push(r);
             }
             if s.time < *d {
                 *d = s.time;
-                self.len[s.node as usize] = s.length_m;
-                self.heap.push(Reverse((s.time, s.node)));
+                self.len[r as usize] = s.length_m;
+                self.heap.push(Reverse((s.time, r)));
             }
         }
         while let Some(Reverse((d, u))) = self.heap.pop() {
@@ -528,6 +651,31 @@ impl Upward {
             }
         }
     }
+
+    /// Runs the search opposite to the buckets' from `seeds`, improving `times[j]` and
+    /// `lens[j]` (point `j` of the buckets) at every bucket it meets.
+    fn scan(
+        &mut self,
+        h: &Hierarchy,
+        b: &Buckets,
+        seeds: &[Seed],
+        cutoff: u32,
+        times: &mut [u32],
+        lens: &mut [f64],
+    ) {
+        self.run(h, !b.forward, seeds, cutoff, |r, d, l| {
+            let range = b.first[r as usize] as usize..b.first[r as usize + 1] as usize;
+            for i in range {
+                let j = b.point[i] as usize;
+                let c = d.saturating_add(b.time[i]);
+                if c < times[j] {
+                    times[j] = c;
+                    lens[j] = l + b.len[i];
+                }
+            }
+            true
+        });
+    }
 }
 
 /// Query state for one hierarchy; keeps its arrays between queries.
@@ -535,9 +683,6 @@ impl Upward {
 pub struct ChQuery {
     fwd: Upward,
     bwd: Upward,
-    /// Per node: `(target index, distance)` of the table's backward searches.
-    buckets: Vec<Vec<(u32, u32, f64)>>,
-    bucket_nodes: Vec<u32>,
 }
 
 impl ChQuery {
@@ -545,8 +690,6 @@ impl ChQuery {
         ChQuery {
             fwd: Upward::new(h.num_nodes),
             bwd: Upward::new(h.num_nodes),
-            buckets: vec![Vec::new(); h.num_nodes],
-            bucket_nodes: Vec::new(),
         }
     }
 
@@ -580,6 +723,28 @@ impl ChQuery {
             true
         });
         (best <= cut).then_some(best)
+    }
+
+    /// Times and road lengths between `seeds` and every point of prepared buckets, up to the
+    /// smaller of `cutoff` and the buckets' own: from the buckets' points to `seeds` when
+    /// they were searched forward (units to a call), from `seeds` to them otherwise. One
+    /// upward search and the scans of the buckets it meets: with the units' buckets kept
+    /// while they stand still, "units within N minutes of this call" costs one search.
+    pub fn scan(
+        &mut self,
+        h: &Hierarchy,
+        b: &Buckets,
+        seeds: &[Seed],
+        cutoff: Option<u32>,
+    ) -> Vec<Option<(u32, f64)>> {
+        let cut = cutoff.unwrap_or(INF - 1).min(b.cutoff);
+        let (mut times, mut lens) = (vec![INF; b.points], vec![0.0; b.points]);
+        self.fwd.scan(h, b, seeds, cut, &mut times, &mut lens);
+        times
+            .into_iter()
+            .zip(lens)
+            .map(|(t, l)| (t <= cut).then_some((t, l)))
+            .collect()
     }
 
     /// The `S × T` table of shortest times (row-major: `out[s * T + t]`), `None` where
@@ -619,41 +784,20 @@ impl ChQuery {
         cutoff: Option<u32>,
     ) -> Vec<Option<(u32, f64)>> {
         let cut = cutoff.unwrap_or(INF - 1);
-        for &v in &self.bucket_nodes {
-            self.buckets[v as usize].clear();
-        }
-        self.bucket_nodes.clear();
-        for (j, t) in targets.iter().enumerate() {
-            let (buckets, nodes) = (&mut self.buckets, &mut self.bucket_nodes);
-            self.bwd.run(h, false, t, cut, |v, d, l| {
-                let b = &mut buckets[v as usize];
-                if b.is_empty() {
-                    nodes.push(v);
-                }
-                b.push((j as u32, d, l));
-                true
-            });
-        }
         let nt = targets.len();
-        let mut out = vec![(INF, 0.0f64); sources.len() * nt];
         if nt == 0 {
             return Vec::new();
         }
-        let buckets = &self.buckets;
-        let scan = |up: &mut Upward, s: &[Seed], row: &mut [(u32, f64)]| {
-            up.run(h, true, s, cut, |v, d, l| {
-                for &(j, dj, lj) in &buckets[v as usize] {
-                    let c = d.saturating_add(dj);
-                    if c < row[j as usize].0 {
-                        row[j as usize] = (c, l + lj);
-                    }
-                }
-                true
-            });
-        };
+        let b = h.buckets(targets, false, Some(cut));
+        let mut times = vec![INF; sources.len() * nt];
+        let mut lens = vec![0.0f64; sources.len() * nt];
         if sources.len() < PARALLEL_FROM {
-            for (s, row) in sources.iter().zip(out.chunks_mut(nt)) {
-                scan(&mut self.fwd, s, row);
+            for ((s, t), l) in sources
+                .iter()
+                .zip(times.chunks_mut(nt))
+                .zip(lens.chunks_mut(nt))
+            {
+                self.fwd.scan(h, &b, s, cut, t, l);
             }
         } else {
             // A few chunks per thread, each with its own search state.
@@ -663,15 +807,20 @@ impl ChQuery {
                 .max(1);
             sources
                 .par_chunks(chunk)
-                .zip(out.par_chunks_mut(chunk * nt))
-                .for_each(|(srcs, rows)| {
+                .zip(times.par_chunks_mut(chunk * nt))
+                .zip(lens.par_chunks_mut(chunk * nt))
+                .for_each(|((srcs, ts), ls)| {
                     let mut up = Upward::new(h.num_nodes);
-                    for (s, row) in srcs.iter().zip(rows.chunks_mut(nt)) {
-                        scan(&mut up, s, row);
+                    for ((s, t), l) in srcs.iter().zip(ts.chunks_mut(nt)).zip(ls.chunks_mut(nt)) {
+                        up.scan(h, &b, s, cut, t, l);
                     }
                 });
         }
-        out.into_iter().map(|e| (e.0 <= cut).then_some(e)).collect()
+        times
+            .into_iter()
+            .zip(lens)
+            .map(|(t, l)| (t <= cut).then_some((t, l)))
+            .collect()
     }
 }
 

@@ -50,12 +50,31 @@ pub struct Segment {
     pub oneway: bool,
     /// Signed speed limit in km/h, when tagged.
     pub maxspeed_kmh: Option<f32>,
-    /// Closed to general traffic, open to emergency vehicles.
-    pub emergency_only: bool,
+    /// Who may drive it: general traffic, emergency vehicles only, buses only, or general
+    /// traffic with a bus lane (the profile decides which of these an ambulance uses).
+    pub access: Access,
     /// Haversine length along the geometry, metres.
     pub length_m: f64,
     /// `[lon, lat]` points from `from` to `to`, both included.
     pub geometry: Vec<[f64; 2]>,
+}
+
+/// Who may drive a road segment, from its OSM access tags (see [`tags`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Access {
+    /// Open to general traffic.
+    #[default]
+    General,
+    /// Closed to general traffic, open to emergency vehicles: `access=no|private` with
+    /// `emergency=yes|designated`. Driven by profiles with `emergency_access`.
+    EmergencyOnly,
+    /// Closed to general traffic, open to buses: `highway=busway`, or `access=no|private` with
+    /// `bus` or `psv` `=yes|designated`. Driven by profiles with `bus_lanes`.
+    BusOnly,
+    /// Open to general traffic, with a bus lane (`busway=lane`, `busway:left|right|both=lane`,
+    /// `lanes:bus` or `lanes:psv` > 0, `bus:lanes` or `psv:lanes` naming `designated`). A
+    /// profile with `bus_lanes` drives it at free flow at every hour (in the bus lane).
+    BusLane,
 }
 
 /// A point of interest found in the extract.
@@ -103,6 +122,11 @@ pub struct ImportSummary {
     pub rejected_access: u64,
     pub reversible_ways: u64,
     pub emergency_only_ways: u64,
+    /// Ways closed to general traffic but open to buses (`highway=busway`, or `access=no`
+    /// with `bus`/`psv=yes|designated`); driven only by profiles with `bus_lanes`.
+    pub bus_only_ways: u64,
+    /// Ways open to general traffic with a tagged bus lane.
+    pub bus_lane_ways: u64,
     pub maxspeed_tagged_ways: u64,
     /// Way node references to nodes absent from the extract (dropped; the way keeps the rest).
     pub missing_node_refs: u64,

@@ -17,11 +17,22 @@
 //!   by default; [`SpeedProfile::against_oneway_minor`] lets the ambulance drive against `oneway`
 //!   on minor roads (unclassified, residential, living street, service) at
 //!   [`SpeedProfile::against_oneway_factor`] (default 0.5) of its speed there.
+//!
+//! # The emergency options (OSRM issue #4967's list)
+//! - `against_oneway_minor` (ambulance: off): against `oneway` on minor roads, as above.
+//! - `emergency_access` (ambulance: on; car: off): ways closed to general traffic but open to
+//!   emergency vehicles (`access=no|private` with `emergency=yes|designated`).
+//! - `bus_lanes` (ambulance: on; car: off): bus-only roads (`highway=busway`, `access=no` with
+//!   `bus`/`psv=yes|designated`) are driven, and on roads with a tagged bus lane, and on bus-only
+//!   roads, time-of-day traffic factors above 1 do not apply: the ambulance is assumed to use the
+//!   bus lane at free-flow speed. Chinese law (道路交通安全法 art. 53) and most European rules
+//!   let an ambulance on an emergency run use bus lanes; switch it off where they do not.
+//! A segment's access is read at import ([`super::Access`], [`super::tags`]).
 
 use serde::{Deserialize, Serialize};
 
-use super::Segment;
 use super::tags::{MAXSPEED_REDUCTION, RoadClass, default_speed_kmh};
+use super::{Access, Segment};
 
 /// A speed profile. Serialises as a TOML table, e.g. in a scenario file:
 ///
@@ -41,6 +52,10 @@ pub struct SpeedProfile {
     pub class_factor: std::collections::BTreeMap<String, f64>,
     /// Drive against `oneway` on minor roads.
     pub against_oneway_minor: bool,
+    /// Drive ways closed to general traffic but open to emergency vehicles.
+    pub emergency_access: bool,
+    /// Drive bus-only roads, and use bus lanes at free flow whatever the hour's traffic.
+    pub bus_lanes: bool,
     /// Speed factor when driving against `oneway` (0 < f <= 1).
     pub against_oneway_factor: f64,
     /// Use 80 % of a signed `maxspeed` instead of the class default where tagged.
@@ -81,6 +96,8 @@ impl SpeedProfile {
                 .map(|c| (c.as_str().to_string(), 1.0))
                 .collect(),
             against_oneway_minor: false,
+            emergency_access: false,
+            bus_lanes: false,
             against_oneway_factor: 0.5,
             use_maxspeed: true,
             max_speed_kmh: 150.0,
@@ -109,6 +126,8 @@ impl SpeedProfile {
                 .iter()
                 .map(|c| (c.as_str().to_string(), factor(*c)))
                 .collect(),
+            emergency_access: true,
+            bus_lanes: true,
             ..SpeedProfile::car()
         }
     }
@@ -163,9 +182,33 @@ impl SpeedProfile {
         self.travel_time_ms_scaled(seg, forward, 1.0)
     }
 
+    /// Whether the profile may drive a segment at all (its access, not its direction).
+    pub fn may_drive(&self, seg: &Segment) -> bool {
+        match seg.access {
+            Access::General | Access::BusLane => true,
+            Access::EmergencyOnly => self.emergency_access,
+            Access::BusOnly => self.bus_lanes,
+        }
+    }
+
+    /// Whether traffic factors above 1 pass a segment by (bus lanes and bus-only roads, for a
+    /// profile that uses them).
+    pub fn free_flow_at_every_hour(&self, seg: &Segment) -> bool {
+        self.bus_lanes && matches!(seg.access, Access::BusLane | Access::BusOnly)
+    }
+
     /// As [`SpeedProfile::travel_time_ms`], with the time multiplied by `factor` (> 0) before
-    /// rounding: a traffic profile's factor for the segment's class at one hour.
+    /// rounding: a traffic profile's factor for the segment's class at one hour (capped at 1
+    /// where [`SpeedProfile::free_flow_at_every_hour`]).
     pub fn travel_time_ms_scaled(&self, seg: &Segment, forward: bool, factor: f64) -> Option<u32> {
+        if !self.may_drive(seg) {
+            return None;
+        }
+        let factor = if self.free_flow_at_every_hour(seg) {
+            factor.min(1.0)
+        } else {
+            factor
+        };
         let mut kmh = self.speed_kmh(seg);
         if !forward && seg.oneway {
             if self.against_oneway_minor && seg.class.is_minor() {

@@ -10,7 +10,9 @@
 //!   (`footway`, `cycleway`, `path`, `steps`, `pedestrian`, `track`, `construction`, ...) is not
 //!   routed.
 //! - **Excluded**: `area=yes`; `access=no|private` unless the way carries
-//!   `emergency=yes|designated` (such ways are kept and flagged `emergency_only`). Restrictions in
+//!   `emergency=yes|designated` (kept as [`Access::EmergencyOnly`]) or `bus`/`psv=yes|designated`
+//!   (kept as [`Access::BusOnly`]); the speed profile decides whether an ambulance drives them
+//!   (`emergency_access`, `bus_lanes`). Restrictions in
 //!   `vehicle`, `motor_vehicle` or `motorcar` are deliberately *not* applied: they mostly mark
 //!   residents-only streets and hospital access roads (`motor_vehicle=private` on Monaco's
 //!   Route de l'Hôpital, for one) that ambulances do use.
@@ -20,9 +22,16 @@
 //!   are kept in **both** directions and counted in the import summary. One-way is implied on
 //!   `highway=motorway`, `highway=motorway_link` and `junction=roundabout|circular` unless an
 //!   explicit `oneway` tag says otherwise.
+//! - **Bus roads and lanes**: `highway=busway` is kept as [`Access::BusOnly`] with the speed of a
+//!   tertiary road (OSRM's car profile has no busway speed; busways are urban through routes).
+//!   A general road with a tagged bus lane is [`Access::BusLane`]: `busway=lane` (or
+//!   `busway:left|right|both=lane`), `lanes:bus` or `lanes:psv` above 0, or `bus:lanes` /
+//!   `psv:lanes` with a `designated` lane.
 //! - **Speed**: see [`default_speed_kmh`] and [`parse_maxspeed`].
 
 use serde::{Deserialize, Serialize};
+
+use super::Access;
 
 /// A drivable OSM highway class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -276,22 +285,35 @@ pub struct WayAttributes {
     pub oneway: Oneway,
     /// Signed `maxspeed` in km/h, if the tag parsed.
     pub maxspeed_kmh: Option<f64>,
-    /// Access was restricted but `emergency=yes|designated` lets ambulances through.
-    pub emergency_only: bool,
+    /// Who may drive it (general traffic, emergency-only, bus-only, with a bus lane).
+    pub access: Access,
 }
 
 /// Classifies a way with a `highway` tag from its tags, looked up through `tag`.
 pub fn classify_way<'a>(tag: impl Fn(&str) -> Option<&'a str>) -> Result<WayAttributes, Rejection> {
     let highway = tag("highway").ok_or(Rejection::NotDrivable)?;
-    let class = RoadClass::from_highway(highway).ok_or(Rejection::NotDrivable)?;
+    let busway = highway == "busway";
+    let class = if busway {
+        RoadClass::Tertiary
+    } else {
+        RoadClass::from_highway(highway).ok_or(Rejection::NotDrivable)?
+    };
     if tag("area") == Some("yes") {
         return Err(Rejection::Area);
     }
-    let emergency_ok = matches!(tag("emergency"), Some("yes" | "designated"));
+    let yes = |k: &str| matches!(tag(k), Some("yes" | "designated"));
     let restricted = matches!(tag("access"), Some("no" | "private"));
-    if restricted && !emergency_ok {
+    let access = if restricted && yes("emergency") {
+        Access::EmergencyOnly
+    } else if busway || (restricted && (yes("bus") || yes("psv"))) {
+        Access::BusOnly
+    } else if restricted {
         return Err(Rejection::NoAccess);
-    }
+    } else if has_bus_lane(&tag) {
+        Access::BusLane
+    } else {
+        Access::General
+    };
     let implied = matches!(class, RoadClass::Motorway | RoadClass::MotorwayLink)
         || matches!(tag("junction"), Some("roundabout" | "circular"));
     let oneway = match tag("oneway") {
@@ -306,8 +328,38 @@ pub fn classify_way<'a>(tag: impl Fn(&str) -> Option<&'a str>) -> Result<WayAttr
         class,
         oneway,
         maxspeed_kmh: tag("maxspeed").and_then(parse_maxspeed),
-        emergency_only: restricted,
+        access,
     })
+}
+
+/// Whether a general road carries a bus lane in either direction.
+fn has_bus_lane<'a>(tag: &impl Fn(&str) -> Option<&'a str>) -> bool {
+    let lane = ["busway", "busway:both", "busway:left", "busway:right"]
+        .iter()
+        .any(|k| matches!(tag(k), Some("lane" | "opposite_lane")));
+    let count = [
+        "lanes:bus",
+        "lanes:psv",
+        "lanes:bus:forward",
+        "lanes:bus:backward",
+    ]
+    .iter()
+    .any(|k| {
+        tag(k)
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .is_some_and(|n| n > 0)
+    });
+    let per_lane = [
+        "bus:lanes",
+        "psv:lanes",
+        "bus:lanes:forward",
+        "bus:lanes:backward",
+        "psv:lanes:forward",
+        "psv:lanes:backward",
+    ]
+    .iter()
+    .any(|k| tag(k).is_some_and(|v| v.split('|').any(|l| l.trim() == "designated")));
+    lane || count || per_lane
 }
 
 #[cfg(test)]
@@ -364,10 +416,67 @@ mod tests {
             ("emergency", "designated"),
         ])
         .unwrap();
-        assert!(a.emergency_only);
+        assert_eq!(a.access, Access::EmergencyOnly);
         let a = classify(&[("highway", "residential"), ("maxspeed", "30")]).unwrap();
         assert_eq!(a.maxspeed_kmh, Some(30.0));
-        assert!(!a.emergency_only);
+        assert_eq!(a.access, Access::General);
+    }
+
+    #[test]
+    fn issue_13_bus_roads_and_lanes() {
+        let access = |t: &[(&'static str, &'static str)]| classify(t).map(|a| a.access);
+        let busway = classify(&[("highway", "busway")]).unwrap();
+        assert_eq!(
+            (busway.access, busway.class),
+            (Access::BusOnly, RoadClass::Tertiary)
+        );
+        for k in ["bus", "psv"] {
+            for v in ["yes", "designated"] {
+                assert_eq!(
+                    access(&[("highway", "service"), ("access", "no"), (k, v)]),
+                    Ok(Access::BusOnly)
+                );
+            }
+        }
+        assert_eq!(
+            access(&[("highway", "service"), ("access", "no"), ("bus", "no")]),
+            Err(Rejection::NoAccess)
+        );
+        // The emergency exemption wins over the bus one.
+        assert_eq!(
+            access(&[
+                ("highway", "service"),
+                ("access", "private"),
+                ("bus", "yes"),
+                ("emergency", "yes")
+            ]),
+            Ok(Access::EmergencyOnly)
+        );
+        for lane in [
+            &[("highway", "primary"), ("busway", "lane")][..],
+            &[("highway", "primary"), ("busway:right", "lane")],
+            &[("highway", "primary"), ("lanes:bus", "1")],
+            &[("highway", "primary"), ("lanes:psv", "2")],
+            &[("highway", "primary"), ("bus:lanes", "|designated")],
+            &[
+                ("highway", "primary"),
+                ("psv:lanes:forward", "yes|designated"),
+            ],
+        ] {
+            assert_eq!(access(lane), Ok(Access::BusLane), "{lane:?}");
+        }
+        for plain in [
+            &[("highway", "primary"), ("busway", "no")][..],
+            &[("highway", "primary"), ("lanes:bus", "0")],
+            &[("highway", "primary"), ("bus:lanes", "yes|yes")],
+            &[("highway", "primary"), ("lanes:bus", "x")],
+        ] {
+            assert_eq!(access(plain), Ok(Access::General), "{plain:?}");
+        }
+        assert_eq!(
+            access(&[("highway", "busway"), ("area", "yes")]),
+            Err(Rejection::Area)
+        );
     }
 
     #[test]

@@ -223,12 +223,18 @@ pub enum HourTimes {
 impl TrafficProfile {
     /// Each hour's [`HourTimes`], and the representative hour of each band that needs its own
     /// re-weighted graph (one per band of equal hours): the one rule by which the check, the
-    /// optimizer, the simulator and the calibration turn a profile into travel times.
-    pub fn hour_plan(&self) -> ([HourTimes; 24], Vec<usize>) {
+    /// optimizer, the simulator and the calibration turn a profile into travel times. With
+    /// `exempt_roads` (the speed profile keeps some roads, bus lanes, at free flow when the
+    /// factor is above 1: `TravelModel::has_exempt_roads`), an hour whose shared factor is
+    /// above 1 needs its own graph too, since scaling would slow the exempt roads.
+    pub fn hour_plan(&self, exempt_roads: bool) -> ([HourTimes; 24], Vec<usize>) {
         let mut plan = [HourTimes::Scaled(1.0); 24];
         let mut own = Vec::new();
         for band in self.bands() {
-            let times = match self.uniform_at(band[0]) {
+            let shared = self
+                .uniform_at(band[0])
+                .filter(|f| !exempt_roads || *f <= 1.0);
+            let times = match shared {
                 Some(f) => HourTimes::Scaled(f),
                 None => {
                     own.push(band[0]);

@@ -672,6 +672,16 @@ impl TravelModel {
             .collect()
     }
 
+    /// Whether the speed profile keeps some roads of this network at free flow whatever the
+    /// hour's traffic factor (bus lanes and bus-only roads with `bus_lanes`), so that an hour's
+    /// times are not the free-flow times scaled ([`TrafficProfile::hour_plan`]).
+    pub fn has_exempt_roads(&self) -> bool {
+        self.network
+            .segments
+            .iter()
+            .any(|s| self.profile.free_flow_at_every_hour(s))
+    }
+
     /// Whether the hierarchy is built (or was read from the cache) already.
     pub fn has_hierarchy(&self) -> bool {
         self.hierarchy.get().is_some()
@@ -741,7 +751,7 @@ impl TravelModel {
             return self.matrix(sources, targets, cutoff_ms);
         };
         let w = hours.weights();
-        let (plan, own) = traffic.hour_plan();
+        let (plan, own) = traffic.hour_plan(self.has_exempt_roads());
         // Each matrix once, with its summed weight: the free-flow one (weight of the scaled
         // hours, time weight Σ w·f) and one per band with its own graph.
         let (mut free_w, mut free_tw) = (0.0, 0.0);

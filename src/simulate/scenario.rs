@@ -489,7 +489,7 @@ pub fn prepare(
     let mut hour_geometry = [None; 24];
     let mut hour_geometries = Vec::new();
     if let Some(t) = tm.traffic() {
-        let (plan, own) = t.hour_plan();
+        let (plan, own) = t.hour_plan(tm.has_exempt_roads());
         for (h, times) in plan.iter().enumerate() {
             match *times {
                 HourTimes::Scaled(f) => hour_factor[h] *= f,

@@ -251,7 +251,7 @@ pub fn calibrate(
     let (plan, own) = tm
         .traffic()
         .map_or(([HourTimes::Scaled(1.0); 24], Vec::new()), |t| {
-            t.hour_plan()
+            t.hour_plan(tm.has_exempt_roads())
         });
     let own_m: Vec<crate::network::Matrix> = own
         .iter()
