@@ -909,6 +909,8 @@ fn issue_13_live_etas_use_the_current_hour_of_the_traffic_profile() {
     sc.travel.traffic = Some(Arc::new(
         ems::network::TrafficProfile::parse(&text, "slow.toml").unwrap(),
     ));
+    // Bus lanes would keep free flow under the profile: off, so that every time doubles.
+    sc.travel.profile.bus_lanes = false;
     let slow = Server::with_scenario(sc, config(&dir.path().join("slow.sqlite")));
     let (_, a) = incident(&free, 7.4197, 43.7325, None);
     let (_, b) = incident(&slow, 7.4197, 43.7325, None);
@@ -940,4 +942,37 @@ fn issue_13_live_etas_use_the_current_hour_of_the_traffic_profile() {
             "{ua}: {ta} -> {tb}"
         );
     }
+}
+
+/// Coverage now, the move-up and the KPIs' coverage use the current hour's travel times too
+/// (issue #13): a profile five times as slow at every hour covers less, and says its hour.
+#[test]
+fn issue_13_live_coverage_uses_the_current_hour_of_the_traffic_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let free = Server::on(&dir.path().join("free.sqlite"));
+    let mut sc = Scenario::demo().unwrap();
+    let text = format!(
+        "name = \"jam\"\nby_hour = [{}]\n",
+        vec!["5.0"; 24].join(",")
+    );
+    sc.travel.traffic = Some(Arc::new(
+        ems::network::TrafficProfile::parse(&text, "jam.toml").unwrap(),
+    ));
+    sc.travel.profile.bus_lanes = false;
+    let jam = Server::with_scenario(sc, config(&dir.path().join("jam.sqlite")));
+    let (_, gf) = free.get(VIEWER, "/v1/coverage/gaps");
+    let (_, gj) = jam.get(VIEWER, "/v1/coverage/gaps");
+    assert!(gf["travel_hour"].is_null());
+    assert!(gj["travel_hour"].as_u64().unwrap() < 24);
+    let (cf, cj) = (
+        gf["coverage_now"].as_f64().unwrap(),
+        gj["coverage_now"].as_f64().unwrap(),
+    );
+    assert!(cj < cf, "jammed {cj} vs free flow {cf}");
+    assert!(gj["uncovered"].as_array().unwrap().len() > gf["uncovered"].as_array().unwrap().len());
+    let (_, kf) = free.get(VIEWER, "/v1/kpis");
+    let (_, kj) = jam.get(VIEWER, "/v1/kpis");
+    assert_eq!(kf["coverage_now"].as_f64().unwrap(), cf);
+    assert_eq!(kj["coverage_now"].as_f64().unwrap(), cj);
+    assert_eq!(kj["travel_hour"], gj["travel_hour"]);
 }

@@ -61,11 +61,19 @@ pub struct Service {
     pub(crate) stop: watch::Sender<bool>,
     /// Each hospital's point on the road, in scenario order.
     pub(crate) hospitals: Vec<Snapped>,
-    /// The demand zones snapped once, and each station's coverage.
-    pub(crate) coverage: Coverage,
+    /// The demand zones snapped once, and each station's coverage (free flow).
+    pub(crate) coverage: Arc<Coverage>,
     /// With a traffic profile: the model of the current local hour, rebuilt when the hour
     /// changes (the graph re-weighted; network and snapping index shared).
-    pub(crate) hour_model: std::sync::RwLock<Option<(usize, Arc<TravelModel>)>>,
+    pub(crate) hour_model: std::sync::RwLock<Option<Arc<HourModel>>>,
+}
+
+/// The travel model of one local hour, and the stations' coverage under it (computed on the
+/// first coverage or KPI request of the hour, not by recommendations).
+pub(crate) struct HourModel {
+    hour: usize,
+    model: Arc<TravelModel>,
+    coverage: std::sync::OnceLock<Arc<Coverage>>,
 }
 
 /// The router's state: the service behind an `Arc`.
@@ -129,7 +137,7 @@ impl AppState {
             events,
             stop,
             hospitals,
-            coverage,
+            coverage: Arc::new(coverage),
             hour_model: std::sync::RwLock::new(None),
         })))
     }
@@ -144,22 +152,46 @@ impl Service {
     /// The travel model for `now`: the scenario's at the current local hour when it has a
     /// traffic profile (with that hour), else the free-flow model (and `None`).
     pub(crate) fn model_now(&self) -> (Arc<TravelModel>, Option<usize>) {
-        if self.tm.traffic().is_none() {
-            return (self.tm.clone(), None);
+        match self.hour_now() {
+            Some(h) => (h.model.clone(), Some(h.hour)),
+            None => (self.tm.clone(), None),
         }
+    }
+
+    /// The travel model and the stations' coverage for `now`, with the hour as in
+    /// [`Service::model_now`]: coverage now, the move-up and the KPIs use the hour's times.
+    pub(crate) fn coverage_now(&self) -> (Arc<TravelModel>, Arc<Coverage>, Option<usize>) {
+        match self.hour_now() {
+            Some(h) => {
+                let c = h.coverage.get_or_init(|| {
+                    Arc::new(Coverage::new(&self.sc, &h.model, self.coverage.budget()))
+                });
+                (h.model.clone(), c.clone(), Some(h.hour))
+            }
+            None => (self.tm.clone(), self.coverage.clone(), None),
+        }
+    }
+
+    /// The current local hour's model, `None` without a traffic profile.
+    fn hour_now(&self) -> Option<Arc<HourModel>> {
+        self.tm.traffic()?;
         use chrono::Timelike;
         let hour = self.sc.timezone.from_utc(Utc::now()).hour() as usize;
         if let Ok(g) = self.hour_model.read()
-            && let Some((h, m)) = g.as_ref()
-            && *h == hour
+            && let Some(h) = g.as_ref()
+            && h.hour == hour
         {
-            return (m.clone(), Some(hour));
+            return Some(h.clone());
         }
-        let m = Arc::new(self.tm.at_hour(hour));
+        let h = Arc::new(HourModel {
+            hour,
+            model: Arc::new(self.tm.at_hour(hour)),
+            coverage: std::sync::OnceLock::new(),
+        });
         if let Ok(mut g) = self.hour_model.write() {
-            *g = Some((hour, m.clone()));
+            *g = Some(h.clone());
         }
-        (m, Some(hour))
+        Some(h)
     }
 
     pub(crate) fn lock(&self) -> Result<MutexGuard<'_, Core>, ApiError> {

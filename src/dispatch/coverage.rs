@@ -81,6 +81,9 @@ pub struct Gaps {
     pub coverage_now: Option<f64>,
     pub uncovered: Vec<Gap>,
     pub move_up: Option<MoveUp>,
+    /// The local hour of the traffic profile whose travel times gave the coverage; `null`
+    /// without a profile (free flow).
+    pub travel_hour: Option<usize>,
 }
 
 /// Today's figures (since local midnight in the scenario's time zone).
@@ -102,6 +105,9 @@ pub struct Kpis {
     pub units_out_of_service: usize,
     /// Share of residents within the target of an available (or returning) unit now.
     pub coverage_now: Option<f64>,
+    /// The local hour of the traffic profile whose travel times gave `coverage_now`; `null`
+    /// without a profile (free flow).
+    pub travel_hour: Option<usize>,
 }
 
 /// Zones covered by any of `covers` (each `n` long).
@@ -284,6 +290,7 @@ impl Coverage {
                 })
                 .collect(),
             move_up: self.best_move_up(sc, units, &cover),
+            travel_hour: None,
         }
     }
 }
@@ -319,5 +326,6 @@ pub fn kpis(
         units_busy: count(|s| !matches!(s, UnitStatus::Available | UnitStatus::OutOfService)),
         units_out_of_service: count(|s| s == UnitStatus::OutOfService),
         coverage_now: coverage.coverage_now(tm, units),
+        travel_hour: None,
     }
 }

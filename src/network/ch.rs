@@ -1,5 +1,5 @@
 //! A contraction hierarchy over a [`Csr`]: preprocessing, point-to-point queries and
-//! many-to-many tables by the bucket method (issue #13, first step).
+//! many-to-many tables by the bucket method (issue #13).
 //!
 //! This module owns the hierarchy and its queries on travel times. It must not snap points:
 //! like the Dijkstra search it takes [`Seed`]s (a node and the cost of the partial edge to it),
@@ -18,11 +18,18 @@
 //! Queries search *upward* only (to higher-ranked nodes): forward from the sources, backward
 //! from the targets; the shortest path's highest node is met by both, so the distance is the
 //! minimum over nodes of `forward + backward`. Both searches stall on demand (a node reached
-//! more cheaply from a higher node by an arc down to it is not expanded), and the backward
-//! search of a point-to-point query stops once its queue is no closer than the best meeting. A
-//! table (Knopp et al., ALENEX 2007) runs one
-//! backward search per target, storing `(target, distance)` in a bucket at every node it
-//! settles, then one forward search per source that scans the buckets of the nodes it settles.
+//! more cheaply from a higher node by an arc down to it is not expanded). A point-to-point
+//! query alternates the two searches, the closer queue first, and stops each once its queue
+//! is no closer than the best meeting. A table (Knopp et al., ALENEX 2007) runs one backward
+//! search per target, storing `(target, time, length)` in a bucket at every node it settles,
+//! then one forward search per source that scans the buckets of the nodes it settles. The
+//! buckets ([`Buckets`]) are one flat array sorted by node, and can be kept: the units'
+//! forward buckets answer "which units are within N minutes of this call" with one backward
+//! search from the call ([`ChQuery::scan`]).
+//!
+//! Storage: the upward graphs and every search array are indexed by rank, not node id, so a
+//! search, which climbs towards the top ranks, reads neighbouring memory (the hierarchy's
+//! nodes renumbered in contraction order, as in RoutingKit and OSRM).
 //!
 //! Complexity: preprocessing is near-linear on road graphs in practice (no bound in general);
 //! upward searches settle a few hundred nodes on road graphs of 10⁴–10⁵ nodes, so a query costs
@@ -487,6 +494,11 @@ struct Entry {
 /// The upward search spaces of a set of points, by node (rank): for each node, the points
 /// whose search settled it, with the time and road length between point and node. Made by
 /// [`Hierarchy::buckets`]; one flat array per field, so a scan reads contiguous memory.
+///
+/// Buckets that hold at least one point in [`DENSE_SHARE`] (the top of the hierarchy, which
+/// nearly every search reaches) are also kept dense, one time and length per point (absent:
+/// [`DENSE_ABSENT`]), so that scanning them is a branch-free loop the compiler vectorises
+/// instead of one scattered update per entry; at most [`DENSE_BYTES`] of them.
 #[derive(Debug, Clone)]
 pub struct Buckets {
     /// `true` when the searches ran forward (from the points).
@@ -498,7 +510,19 @@ pub struct Buckets {
     point: Vec<u32>,
     time: Vec<u32>,
     len: Vec<f64>,
+    /// Per rank: its dense row (`u32::MAX`: none).
+    dense_of: Vec<u32>,
+    dense_time: Vec<u32>,
+    dense_len: Vec<f64>,
 }
+
+/// A bucket holding at least `points / DENSE_SHARE` points is also stored dense.
+pub const DENSE_SHARE: usize = 8;
+/// The most memory the dense rows of one set of buckets may take (the fullest first).
+pub const DENSE_BYTES: usize = 256 << 20;
+/// The time of a point absent from a dense row: large enough never to win, small enough that
+/// adding a search distance below it cannot wrap.
+pub const DENSE_ABSENT: u32 = u32::MAX / 2;
 
 impl Buckets {
     /// Sorts entries into buckets by rank (counting sort; entries of one bucket keep their
@@ -521,7 +545,7 @@ impl Buckets {
             time[i] = e.time;
             len[i] = e.len;
         }
-        Buckets {
+        let mut b = Buckets {
             forward,
             points,
             cutoff,
@@ -529,6 +553,44 @@ impl Buckets {
             point,
             time,
             len,
+            dense_of: Vec::new(),
+            dense_time: Vec::new(),
+            dense_len: Vec::new(),
+        };
+        b.densify(n);
+        b
+    }
+
+    /// Adds the dense rows (see the type's docs).
+    fn densify(&mut self, n: usize) {
+        self.dense_of = vec![u32::MAX; n];
+        let p = self.points;
+        if p < 2 * DENSE_SHARE {
+            return;
+        }
+        let size = |r: usize| (self.first[r + 1] - self.first[r]) as usize;
+        let fits = |r: usize| {
+            self.time[self.first[r] as usize..self.first[r + 1] as usize]
+                .iter()
+                .all(|&t| t < DENSE_ABSENT)
+        };
+        let mut full: Vec<usize> = (0..n)
+            .filter(|&r| size(r) * DENSE_SHARE >= p && fits(r))
+            .collect();
+        full.sort_by_key(|&r| std::cmp::Reverse(size(r)));
+        full.truncate(DENSE_BYTES / (12 * p));
+        self.dense_time = vec![DENSE_ABSENT; full.len() * p];
+        self.dense_len = vec![0.0; full.len() * p];
+        for (k, &r) in full.iter().enumerate() {
+            self.dense_of[r] = k as u32;
+            for i in self.first[r] as usize..self.first[r + 1] as usize {
+                let j = k * p + self.point[i] as usize;
+                // A point met twice at one node keeps its shorter time.
+                if self.time[i] < self.dense_time[j] {
+                    self.dense_time[j] = self.time[i];
+                    self.dense_len[j] = self.len[i];
+                }
+            }
         }
     }
 
@@ -598,6 +660,16 @@ impl Upward {
         cutoff: u32,
         mut settle: impl FnMut(u32, u32, f64) -> bool,
     ) {
+        self.start(h, seeds);
+        while let Some((u, d, l)) = self.next(h, forward, cutoff) {
+            if !settle(u, d, l) {
+                break;
+            }
+        }
+    }
+
+    /// Resets the state and queues the seeds (nodes by id; unknown nodes are skipped).
+    fn start(&mut self, h: &Hierarchy, seeds: &[Seed]) {
         for &v in &self.touched {
             self.dist[v as usize] = INF;
         }
@@ -617,13 +689,24 @@ impl Upward {
                 self.heap.push(Reverse((s.time, r)));
             }
         }
+    }
+
+    /// The smallest queued distance (a lower bound: stale entries included), `INF` if none.
+    fn min_key(&self) -> u32 {
+        self.heap.peek().map_or(INF, |Reverse((d, _))| *d)
+    }
+
+    /// Settles the next node that is neither stale nor stalled, relaxes its upward arcs and
+    /// returns `(rank, dist, length)`; `None` once the queue is empty or beyond `cutoff`.
+    fn next(&mut self, h: &Hierarchy, forward: bool, cutoff: u32) -> Option<(u32, u32, f64)> {
         while let Some(Reverse((d, u))) = self.heap.pop() {
             if d > self.dist[u as usize] {
                 continue;
             }
             if d > cutoff {
                 // Both halves of a path are at most its length: nothing beyond can count.
-                break;
+                self.heap.clear();
+                return None;
             }
             // Stall-on-demand: a higher node reaches `u` more cheaply by an arc down to it, so
             // no shortest path goes upward through `u` at this distance.
@@ -634,9 +717,6 @@ impl Upward {
                 continue;
             }
             let lu = self.len[u as usize];
-            if !settle(u, d, lu) {
-                break;
-            }
             for (v, w, l) in h.upward(forward, u) {
                 let nd = d.saturating_add(w);
                 let dv = &mut self.dist[v as usize];
@@ -649,7 +729,9 @@ impl Upward {
                     self.heap.push(Reverse((nd, v)));
                 }
             }
+            return Some((u, d, lu));
         }
+        None
     }
 
     /// Runs the search opposite to the buckets' from `seeds`, improving `times[j]` and
@@ -664,6 +746,23 @@ impl Upward {
         lens: &mut [f64],
     ) {
         self.run(h, !b.forward, seeds, cutoff, |r, d, l| {
+            let k = b.dense_of[r as usize];
+            if k != u32::MAX && d < DENSE_ABSENT {
+                let p = b.points;
+                let (dt, dl) = (
+                    &b.dense_time[k as usize * p..(k as usize + 1) * p],
+                    &b.dense_len[k as usize * p..(k as usize + 1) * p],
+                );
+                // Branch-free, so that it vectorises; absent points never win, and no sum
+                // wraps (`d` and every stored time are below `DENSE_ABSENT`).
+                for (((t, l2), &bt), &bl) in times.iter_mut().zip(lens.iter_mut()).zip(dt).zip(dl) {
+                    let c = d + bt;
+                    let better = (c < *t) & (bt < DENSE_ABSENT);
+                    *t = if better { c } else { *t };
+                    *l2 = if better { l + bl } else { *l2 };
+                }
+                return true;
+            }
             let range = b.first[r as usize] as usize..b.first[r as usize + 1] as usize;
             for i in range {
                 let j = b.point[i] as usize;
@@ -708,20 +807,31 @@ impl ChQuery {
         cutoff: Option<u32>,
     ) -> Option<u32> {
         let cut = cutoff.unwrap_or(INF - 1);
-        self.fwd.run(h, true, sources, cut, |_, _, _| true);
-        let fwd = &self.fwd.dist;
+        // Both searches in turn, the one with the closer queue first; each stops once its
+        // queue is no closer than the best meeting (nothing it settles later can do better).
+        self.fwd.start(h, sources);
+        self.bwd.start(h, targets);
         let mut best = INF;
-        self.bwd.run(h, false, targets, cut, |v, d, _| {
-            if d >= best {
-                // Every node still queued is at least this far: none can do better.
-                return false;
+        loop {
+            let (f, b) = (self.fwd.min_key(), self.bwd.min_key());
+            if f.min(b) >= best || f.min(b) > cut {
+                break;
             }
-            let f = fwd[v as usize];
-            if f != INF {
-                best = best.min(f.saturating_add(d));
+            let (this, other, forward) = if f <= b {
+                (&mut self.fwd, &self.bwd, true)
+            } else {
+                (&mut self.bwd, &self.fwd, false)
+            };
+            match this.next(h, forward, cut) {
+                Some((v, d, _)) => {
+                    let o = other.dist[v as usize];
+                    if o != INF {
+                        best = best.min(d.saturating_add(o));
+                    }
+                }
+                None => this.heap.clear(),
             }
-            true
-        });
+        }
         (best <= cut).then_some(best)
     }
 

@@ -29,15 +29,18 @@ pub(crate) async fn kpis(State(s): State<AppState>) -> Result<Json<Kpis>, ApiErr
                 .collect();
             (core.fleet.units.clone(), log)
         };
-        Ok(Json(coverage::kpis(
+        let (tm, cover, hour) = svc.coverage_now();
+        let mut k = coverage::kpis(
             &svc.sc,
-            &svc.tm,
-            &svc.coverage,
+            &tm,
+            &cover,
             today.to_string(),
             &log,
             &units,
             svc.detention_min,
-        )))
+        );
+        k.travel_hour = hour;
+        Ok(Json(k))
     })
     .await
 }
@@ -48,7 +51,10 @@ pub(crate) async fn coverage_gaps(State(s): State<AppState>) -> Result<Json<Gaps
     let svc = s.0.clone();
     blocking(move || {
         let units = svc.lock()?.fleet.units.clone();
-        Ok(Json(svc.coverage.gaps(&svc.sc, &svc.tm, &units)))
+        let (tm, cover, hour) = svc.coverage_now();
+        let mut g = cover.gaps(&svc.sc, &tm, &units);
+        g.travel_hour = hour;
+        Ok(Json(g))
     })
     .await
 }
