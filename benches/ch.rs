@@ -464,6 +464,9 @@ fn bench(c: &mut Criterion) {
     });
     group.finish();
 
+    if std::env::var_os("EMS_BENCH_MANHATTAN_ONLY").is_some() {
+        return;
+    }
     let big = tiled(&tm.graph, &tm.network.nodes);
     on_graph(c, "manhattan_x16", &big, true);
 }

@@ -16,8 +16,8 @@
 //!   [`TravelModel`] is the one travel-time model; a scenario's is built by
 //!   [`TravelModel::for_scenario`], which shares the road network behind an `Arc`.
 //!   `network::ch` is a contraction hierarchy over the same graph (point-to-point and
-//!   many-to-many queries, oracle-tested against Dijkstra); the travel model answers large
-//!   matrices with it, and the cache stores it. `network::traffic` holds time-of-day traffic
+//!   many-to-many queries, buckets kept for "units within N minutes", oracle-tested against
+//!   Dijkstra); the travel model answers large matrices with it, and the cache stores it. `network::traffic` holds time-of-day traffic
 //!   profiles; `TravelModel::at_hour` re-weights the graph for an hour and `matrix_over` averages
 //!   over hours.
 //! - [`spatial`]: the local metric projection, the R-tree indexes (road pieces, points),
@@ -65,7 +65,8 @@
 //!   reach every other.
 //! - **CSR**: compressed sparse row, the array layout of the query graph.
 //! - **Speed profile**: the per-road-class speeds of a vehicle (car, ambulance with lights and
-//!   siren) and whether it may drive against one-way streets.
+//!   siren) and its emergency options: against one-way streets, emergency-only ways, bus-only
+//!   roads and bus lanes (kept at free flow in traffic).
 //! - **Demand zone**: an area whose residents (or calls) are represented by one point.
 //! - **Service radius (服务半径)**: the official figure `sqrt(A / (π N))` for area `A` and `N`
 //!   stations: the radius of a circle with the district's area per station.

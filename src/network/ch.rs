@@ -494,11 +494,6 @@ struct Entry {
 /// The upward search spaces of a set of points, by node (rank): for each node, the points
 /// whose search settled it, with the time and road length between point and node. Made by
 /// [`Hierarchy::buckets`]; one flat array per field, so a scan reads contiguous memory.
-///
-/// Buckets that hold at least one point in [`DENSE_SHARE`] (the top of the hierarchy, which
-/// nearly every search reaches) are also kept dense, one time and length per point (absent:
-/// [`DENSE_ABSENT`]), so that scanning them is a branch-free loop the compiler vectorises
-/// instead of one scattered update per entry; at most [`DENSE_BYTES`] of them.
 #[derive(Debug, Clone)]
 pub struct Buckets {
     /// `true` when the searches ran forward (from the points).
@@ -510,19 +505,7 @@ pub struct Buckets {
     point: Vec<u32>,
     time: Vec<u32>,
     len: Vec<f64>,
-    /// Per rank: its dense row (`u32::MAX`: none).
-    dense_of: Vec<u32>,
-    dense_time: Vec<u32>,
-    dense_len: Vec<f64>,
 }
-
-/// A bucket holding at least `points / DENSE_SHARE` points is also stored dense.
-pub const DENSE_SHARE: usize = 8;
-/// The most memory the dense rows of one set of buckets may take (the fullest first).
-pub const DENSE_BYTES: usize = 256 << 20;
-/// The time of a point absent from a dense row: large enough never to win, small enough that
-/// adding a search distance below it cannot wrap.
-pub const DENSE_ABSENT: u32 = u32::MAX / 2;
 
 impl Buckets {
     /// Sorts entries into buckets by rank (counting sort; entries of one bucket keep their
@@ -545,7 +528,7 @@ impl Buckets {
             time[i] = e.time;
             len[i] = e.len;
         }
-        let mut b = Buckets {
+        Buckets {
             forward,
             points,
             cutoff,
@@ -553,44 +536,6 @@ impl Buckets {
             point,
             time,
             len,
-            dense_of: Vec::new(),
-            dense_time: Vec::new(),
-            dense_len: Vec::new(),
-        };
-        b.densify(n);
-        b
-    }
-
-    /// Adds the dense rows (see the type's docs).
-    fn densify(&mut self, n: usize) {
-        self.dense_of = vec![u32::MAX; n];
-        let p = self.points;
-        if p < 2 * DENSE_SHARE {
-            return;
-        }
-        let size = |r: usize| (self.first[r + 1] - self.first[r]) as usize;
-        let fits = |r: usize| {
-            self.time[self.first[r] as usize..self.first[r + 1] as usize]
-                .iter()
-                .all(|&t| t < DENSE_ABSENT)
-        };
-        let mut full: Vec<usize> = (0..n)
-            .filter(|&r| size(r) * DENSE_SHARE >= p && fits(r))
-            .collect();
-        full.sort_by_key(|&r| std::cmp::Reverse(size(r)));
-        full.truncate(DENSE_BYTES / (12 * p));
-        self.dense_time = vec![DENSE_ABSENT; full.len() * p];
-        self.dense_len = vec![0.0; full.len() * p];
-        for (k, &r) in full.iter().enumerate() {
-            self.dense_of[r] = k as u32;
-            for i in self.first[r] as usize..self.first[r + 1] as usize {
-                let j = k * p + self.point[i] as usize;
-                // A point met twice at one node keeps its shorter time.
-                if self.time[i] < self.dense_time[j] {
-                    self.dense_time[j] = self.time[i];
-                    self.dense_len[j] = self.len[i];
-                }
-            }
         }
     }
 
@@ -746,23 +691,6 @@ impl Upward {
         lens: &mut [f64],
     ) {
         self.run(h, !b.forward, seeds, cutoff, |r, d, l| {
-            let k = b.dense_of[r as usize];
-            if k != u32::MAX && d < DENSE_ABSENT {
-                let p = b.points;
-                let (dt, dl) = (
-                    &b.dense_time[k as usize * p..(k as usize + 1) * p],
-                    &b.dense_len[k as usize * p..(k as usize + 1) * p],
-                );
-                // Branch-free, so that it vectorises; absent points never win, and no sum
-                // wraps (`d` and every stored time are below `DENSE_ABSENT`).
-                for (((t, l2), &bt), &bl) in times.iter_mut().zip(lens.iter_mut()).zip(dt).zip(dl) {
-                    let c = d + bt;
-                    let better = (c < *t) & (bt < DENSE_ABSENT);
-                    *t = if better { c } else { *t };
-                    *l2 = if better { l + bl } else { *l2 };
-                }
-                return true;
-            }
             let range = b.first[r as usize] as usize..b.first[r as usize + 1] as usize;
             for i in range {
                 let j = b.point[i] as usize;

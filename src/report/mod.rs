@@ -68,8 +68,12 @@ pub fn import_summary_text(s: &ImportSummary) -> String {
     line(
         "tags",
         format!(
-            "{} ways with maxspeed, {} reversible, {} emergency-only",
-            s.maxspeed_tagged_ways, s.reversible_ways, s.emergency_only_ways
+            "{} ways with maxspeed, {} reversible, {} emergency-only, {} bus-only, {} with a bus lane",
+            s.maxspeed_tagged_ways,
+            s.reversible_ways,
+            s.emergency_only_ways,
+            s.bus_only_ways,
+            s.bus_lane_ways
         ),
     );
     line(
