@@ -410,6 +410,15 @@ fn on_graph(c: &mut Criterion, label: &str, g: &Csr, big: bool) {
     let from: Vec<Vec<Seed>> = sources.iter().map(|&s| seed(s)).collect();
     let to: Vec<Vec<Seed>> = targets.iter().map(|&t| seed(t)).collect();
     let table = q.table(&h, &from, &to);
+    let (fb, bb) = (h.buckets(&from, true, None), h.buckets(&to, false, None));
+    eprintln!(
+        "{label}: upward spaces {:.1} (forward) and {:.1} (backward) nodes on average; {} bucket \
+         meetings in the table ({:.0} per source)",
+        fb.len() as f64 / from.len() as f64,
+        bb.len() as f64 / to.len() as f64,
+        fb.meetings(&bb),
+        fb.meetings(&bb) as f64 / from.len() as f64
+    );
     // Spot check 20 columns against Dijkstra.
     for (j, &t) in targets.iter().enumerate().take(20) {
         d.run(g, Direction::Reverse, &seed(t), None);
@@ -419,7 +428,17 @@ fn on_graph(c: &mut Criterion, label: &str, g: &Csr, big: bool) {
     }
     let mut group = c.benchmark_group(format!("{label}_table_5000x1000"));
     group.sample_size(10);
-    group.bench_function("ems_hierarchy_buckets_times_and_lengths", |b| {
+    let (mut tt, mut ll) = (
+        vec![0u32; from.len() * to.len()],
+        vec![0f32; from.len() * to.len()],
+    );
+    group.bench_function("ems_hierarchy_table_into_times_and_lengths", |b| {
+        b.iter(|| {
+            q.table_into(&h, &from, &to, None, &mut tt, &mut ll);
+            tt[0]
+        })
+    });
+    group.bench_function("ems_hierarchy_table_with_lengths_as_options", |b| {
         b.iter(|| q.table_with_lengths(&h, &from, &to, None).len())
     });
     if big {

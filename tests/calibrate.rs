@@ -106,6 +106,118 @@ fn write_log(dir: &std::path::Path, per_hour: usize) -> std::path::PathBuf {
     path
 }
 
+/// A log whose units set off from where they were (random road points in the region, as the
+/// live server's AVL positions), `per_hour` drives per hour, free flow from that point ×
+/// `known(hour)` × lognormal noise (σ 0.10); the unit named is a station's, so starting at the
+/// station would be wrong. `start_lon`/`start_lat` hold the start unless `logged` is false.
+fn write_moving_log(dir: &std::path::Path, per_hour: usize, logged: bool) -> std::path::PathBuf {
+    let sc = ems::model::Scenario::demo().unwrap();
+    let tm = sc.travel_model().unwrap();
+    let mut q = tm.query();
+    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(31);
+    let noise = Normal::<f64>::new(0.0, 0.10).unwrap();
+    let mut csv = String::from(
+        "id,call_received,dispatched,departed,on_scene,at_hospital,handover_complete,priority,unit,hospital,lon,lat,condition,zone,left_scene,available,start_lon,start_lat\n",
+    );
+    let t0 = chrono::DateTime::parse_from_rfc3339("2024-03-04T00:00:00+01:00").unwrap();
+    let point = |rng: &mut rand::rngs::ChaCha8Rng| loop {
+        let p = [
+            rng.random_range(7.409..7.440),
+            rng.random_range(43.725..43.752),
+        ];
+        if sc.in_region(p)
+            && let Ok(s) = tm.snap(p)
+        {
+            return (p, s);
+        }
+    };
+    let mut n = 0;
+    for h in 0..24 {
+        let mut made = 0;
+        while made < per_hour {
+            let (p, scene) = point(&mut rng);
+            let (start, from) = point(&mut rng);
+            let Some(eta) = tm.eta(&mut q, &from, &scene) else {
+                continue;
+            };
+            if eta.seconds() < 40.0 {
+                continue;
+            }
+            let drive = eta.seconds() * known(h) * noise.sample(&mut rng).exp();
+            let call = t0
+                + chrono::Duration::days(rng.random_range(0..28))
+                + chrono::Duration::seconds(h as i64 * 3600 + rng.random_range(0..3000));
+            let departed = call + chrono::Duration::seconds(120);
+            let on_scene = departed + chrono::Duration::milliseconds((drive * 1000.0) as i64);
+            n += 1;
+            let st = if logged {
+                format!("{:.6},{:.6}", start[0], start[1])
+            } else {
+                ",".to_string()
+            };
+            writeln!(
+                csv,
+                "m{n},{},{},{},{},,,2,condamine-1,,{:.6},{:.6},,,,,{st}",
+                call.to_rfc3339(),
+                call.to_rfc3339(),
+                departed.to_rfc3339(),
+                on_scene.to_rfc3339(),
+                p[0],
+                p[1]
+            )
+            .unwrap();
+            made += 1;
+        }
+    }
+    let path = dir.join(if logged { "moving.csv" } else { "unlogged.csv" });
+    std::fs::write(&path, csv).unwrap();
+    path
+}
+
+#[test]
+fn issue_13_calibrate_starts_drives_where_the_live_log_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write_moving_log(dir.path(), 40, true);
+    let scenario = dir.path().join("scenario.toml");
+    std::fs::write(&scenario, common::demo_toml()).unwrap();
+    let fit = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec!["--format", "json"];
+        args.extend(extra);
+        let out = calibrate(&scenario, &log, &args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let worst = |j: &serde_json::Value| {
+        j["by_hour"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+            .map(|(h, e)| (e["factor"].as_f64().unwrap() / known(h) - 1.0).abs())
+            .fold(0.0, f64::max)
+    };
+    // The default (auto) and --start logged use the logged positions: within 5 %.
+    for (extra, name) in [(&[][..], "auto"), (&["--start", "logged"][..], "logged")] {
+        let j = fit(extra);
+        assert!(worst(&j) <= 0.05, "{extra:?}: {}", worst(&j));
+        assert_eq!(j["start"], name);
+        eprintln!("{name}: largest deviation {:.2} %", 100.0 * worst(&j));
+    }
+    // Starting every drive at the unit's station instead is far off.
+    let wrong = fit(&["--start", "unit-station"]);
+    assert!(worst(&wrong) > 0.15, "{}", worst(&wrong));
+    // A log without positions: `logged` refuses, naming why the rows were left out.
+    let bare = write_moving_log(dir.path(), 5, false);
+    let out = calibrate(&scenario, &bare, &["--start", "logged"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("120 rows: no logged start position"), "{err}");
+}
+
 #[test]
 fn issue_13_calibrate_recovers_known_factors_within_5_percent() {
     let dir = tempfile::tempdir().unwrap();

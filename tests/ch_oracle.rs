@@ -495,3 +495,35 @@ fn issue_13_traffic_hours_reweight_the_graph_and_the_hierarchy() {
         }
     }
 }
+
+/// `TravelModel::pair_times` (independent pairs, as a log's drives from logged positions): by
+/// the hierarchy (200 pairs or more) and by Dijkstra (fewer), equal to `eta` for every pair.
+#[test]
+fn issue_13_pair_times_equal_dijkstra() {
+    let sc = ems::model::Scenario::demo().unwrap();
+    let tm = TravelModel::for_scenario(&sc).unwrap();
+    let mut rng = rng();
+    let bbox = [7.409, 43.725, 7.440, 43.752];
+    let mut pts = Vec::new();
+    while pts.len() < 600 {
+        let p = [
+            rng.random_range(bbox[0]..bbox[2]),
+            rng.random_range(bbox[1]..bbox[3]),
+        ];
+        if let Ok(s) = tm.snap(p) {
+            pts.push(s);
+        }
+    }
+    // Some pairs on the same segment (the direct drive), some a point to itself.
+    let mut pairs: Vec<_> = pts.chunks(2).map(|c| (c[0], c[1])).collect();
+    pairs.push((pts[0], pts[0]));
+    pairs.push((pts[1], pts[1]));
+    let mut q = tm.query();
+    let want: Vec<Option<u64>> = pairs
+        .iter()
+        .map(|(a, b)| tm.eta(&mut q, a, b).map(|e| e.time_ms))
+        .collect();
+    assert!(pairs.len() >= ems::network::travel::PAIRS_BY_HIERARCHY);
+    assert_eq!(tm.pair_times(&pairs), want);
+    assert_eq!(tm.pair_times(&pairs[..50]), want[..50]);
+}

@@ -976,3 +976,63 @@ fn issue_13_live_coverage_uses_the_current_hour_of_the_traffic_profile() {
     assert_eq!(kj["coverage_now"].as_f64().unwrap(), cj);
     assert_eq!(kj["travel_hour"], gj["travel_hour"]);
 }
+
+/// The drive's start in the live log (issue #13: calibration from the live log starts at the
+/// unit's last position): the unit's position when assigned, updated by an AVL report before it
+/// departs; the export carries it as `start_lon`/`start_lat` and the reader reads it back.
+#[test]
+fn issue_13_the_live_log_records_where_each_drive_started() {
+    let s = Server::start();
+    let (id, _) = incident(&s, 7.4246, 43.7384, None);
+    let unit = "fontvieille-1";
+    s.ok(
+        &format!("/v1/incidents/{id}/assign"),
+        json!({"unit_id": unit}),
+    );
+    let (_, inc) = s.get(VIEWER, &format!("/v1/incidents/{id}"));
+    let sc = Scenario::demo().unwrap();
+    let station = sc.stations.iter().find(|x| x.id == "fontvieille").unwrap();
+    assert_eq!(
+        inc["start_lon_lat"],
+        json!(station.lon_lat),
+        "at its station"
+    );
+    let now = chrono::Utc::now().to_rfc3339();
+    s.ok(
+        &format!("/v1/units/{unit}/position"),
+        json!({"lon": 7.4180, "lat": 43.7330, "at": now}),
+    );
+    // The unit's position as the server keeps it (AVL reports are put on the road).
+    let (_, us) = s.get(VIEWER, "/v1/units");
+    let at = us
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == json!(unit))
+        .unwrap()["position"]
+        .clone();
+    let moved = [at[0].as_f64().unwrap(), at[1].as_f64().unwrap()];
+    assert_ne!(json!(moved), json!(station.lon_lat));
+    s.status(unit, "en_route", None);
+    s.status(unit, "on_scene", None);
+    let (_, inc) = s.get(VIEWER, &format!("/v1/incidents/{id}"));
+    assert_eq!(inc["start_lon_lat"], json!(moved), "where it departed from");
+    let csv = Client::new()
+        .get(s.url("/v1/incidents.csv"))
+        .bearer_auth(VIEWER)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .ends_with(",start_lon,start_lat"),
+        "{csv}"
+    );
+    let log =
+        model::parse_incidents(csv.as_bytes(), "export", &model::ParseOptions::default()).unwrap();
+    let got = log.incidents[0].start_lon_lat.unwrap();
+    assert!((got[0] - moved[0]).abs() < 1e-6 && (got[1] - moved[1]).abs() < 1e-6);
+}

@@ -893,8 +893,8 @@ fn issue_12_no_panic_on_random_input() {
             let value = match field.as_str() {
                 "call_received" | "dispatched" | "departed" | "on_scene" | "left_scene"
                 | "at_hospital" | "handover_complete" | "available" => "2024-05-06T08:00:00+08:00",
-                "lon" => "121.47",
-                "lat" => "31.23",
+                "lon" | "start_lon" => "121.47",
+                "lat" | "start_lat" => "31.23",
                 "location" => "(31.23, 121.47)",
                 "priority" => "1",
                 _ => "A",

@@ -14,6 +14,11 @@ use ems::standards::calibrate::{self, Start};
 /// Where each observed drive starts.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum StartArg {
+    /// The start position the log records (`start_lon`, `start_lat`: the live server's
+    /// export), else the station of the log's unit.
+    Auto,
+    /// The logged start position only (rows without one are left out and counted).
+    Logged,
     /// The station of the log's unit (`{station}-{k}` or the station id).
     UnitStation,
     /// The station nearest to the scene by road (logs whose units are not the scenario's;
@@ -34,7 +39,7 @@ pub struct CalibrateArgs {
     #[command(flatten)]
     log: LogArgs,
     /// Where drives start.
-    #[arg(long, value_enum, default_value = "unit-station")]
+    #[arg(long, value_enum, default_value = "auto")]
     start: StartArg,
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -62,6 +67,8 @@ pub fn run(a: CalibrateArgs) -> Result<()> {
     }
     let tm = sc.travel_model()?;
     let start = match a.start {
+        StartArg::Auto => Start::Auto,
+        StartArg::Logged => Start::Logged,
         StartArg::UnitStation => Start::UnitStation,
         StartArg::NearestStation => Start::NearestStation,
     };

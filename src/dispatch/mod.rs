@@ -147,6 +147,9 @@ pub struct IncidentRecord {
     pub closed: Option<DateTime<Utc>>,
     pub unit: Option<String>,
     pub hospital: Option<String>,
+    /// Where its unit set off from: the unit's last known position when it was assigned,
+    /// updated when it reports `en_route` (the start of the drive `ems calibrate` measures).
+    pub start_lon_lat: Option<[f64; 2]>,
 }
 
 impl IncidentRecord {
@@ -163,6 +166,7 @@ impl IncidentRecord {
             on_scene: self.on_scene.map(t),
             at_hospital: self.at_hospital.map(t),
             handover_complete: self.handover_complete.map(t),
+            start_lon_lat: self.start_lon_lat,
             unit: self.unit.clone(),
             hospital: self.hospital.clone(),
             condition: self.condition.clone(),
@@ -470,10 +474,12 @@ impl Fleet {
                         closed: None,
                         unit: None,
                         hospital: None,
+                        start_lon_lat: None,
                     },
                 );
             }
             Event::UnitAssigned { incident, unit, at } => {
+                let start = self.units.get(unit).map(|u| u.position);
                 if let Some(u) = self.units.get_mut(unit) {
                     // A diverted unit leaves its previous job behind.
                     u.status = UnitStatus::Dispatched;
@@ -484,6 +490,7 @@ impl Fleet {
                 if let Some(inc) = self.incidents.get_mut(incident) {
                     inc.unit = Some(unit.clone());
                     inc.dispatched.get_or_insert(*at);
+                    inc.start_lon_lat = start;
                 }
             }
             Event::UnitStatusChanged {
@@ -519,6 +526,7 @@ impl Fleet {
                 if let Some(p) = implied {
                     u.position = p;
                 }
+                let position = u.position;
                 match status {
                     UnitStatus::Available | UnitStatus::OutOfService => {
                         u.incident = None;
@@ -533,7 +541,10 @@ impl Fleet {
                     return;
                 };
                 match status {
-                    UnitStatus::EnRoute => inc.departed = Some(*at),
+                    UnitStatus::EnRoute => {
+                        inc.departed = Some(*at);
+                        inc.start_lon_lat = Some(position);
+                    }
                     UnitStatus::OnScene => inc.on_scene = Some(*at),
                     UnitStatus::Transporting => inc.hospital = uh,
                     UnitStatus::AtHospital => {
@@ -546,6 +557,7 @@ impl Fleet {
                         // Stood down: the call waits for another unit.
                         inc.unit = None;
                         inc.departed = None;
+                        inc.start_lon_lat = None;
                     }
                     _ => {}
                 }

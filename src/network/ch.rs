@@ -544,6 +544,16 @@ impl Buckets {
         self.points
     }
 
+    /// The bucket entries a table between these points and `other`'s would meet: the sum
+    /// over nodes of the product of the two buckets' sizes (the scan work of a table, with
+    /// stalling as it was when the buckets were made).
+    pub fn meetings(&self, other: &Buckets) -> u64 {
+        let size = |b: &Buckets, r: usize| u64::from(b.first[r + 1] - b.first[r]);
+        (0..self.first.len().min(other.first.len()).saturating_sub(1))
+            .map(|r| size(self, r) * size(other, r))
+            .sum()
+    }
+
     /// Entries over all buckets (the points' search spaces added up).
     pub fn len(&self) -> usize {
         self.point.len()
@@ -693,12 +703,14 @@ impl Upward {
         self.run(h, !b.forward, seeds, cutoff, |r, d, l| {
             let range = b.first[r as usize] as usize..b.first[r as usize + 1] as usize;
             for i in range {
+                // Branch-free (conditional moves): whether an entry improves its target is
+                // unpredictable, and a mispredicted branch costs more than the update.
                 let j = b.point[i] as usize;
                 let c = d.saturating_add(b.time[i]);
-                if c < times[j] {
-                    times[j] = c;
-                    lens[j] = l + b.len[i];
-                }
+                let (t, len) = (&mut times[j], &mut lens[j]);
+                let better = c < *t;
+                *len = if better { l + b.len[i] } else { *len };
+                *t = (*t).min(c);
             }
             true
         });
@@ -821,24 +833,101 @@ impl ChQuery {
         targets: &[Vec<Seed>],
         cutoff: Option<u32>,
     ) -> Vec<Option<(u32, f64)>> {
+        let n = sources.len() * targets.len();
+        let (mut times, mut lens) = (vec![0u32; n], vec![0f64; n]);
+        self.rows_into(
+            h,
+            sources,
+            targets,
+            cutoff,
+            &mut times,
+            &mut lens,
+            |l| l,
+            f64::NAN,
+        );
+        times
+            .into_iter()
+            .zip(lens)
+            .map(|(t, l)| (t != INF).then_some((t, l)))
+            .collect()
+    }
+
+    /// The `S × T` table written into `times` (milliseconds, [`INF`] where unreachable or
+    /// beyond `cutoff`) and `lengths` (metres, NaN there), row-major; both `S × T` long. Each
+    /// source scans into a row of its own (kept in cache) that is then copied out once: the
+    /// travel model's matrices are filled this way, with no intermediate table.
+    ///
+    /// # Panics
+    /// If `times` or `lengths` is not `S × T` long.
+    pub fn table_into(
+        &mut self,
+        h: &Hierarchy,
+        sources: &[Vec<Seed>],
+        targets: &[Vec<Seed>],
+        cutoff: Option<u32>,
+        times: &mut [u32],
+        lengths: &mut [f32],
+    ) {
+        self.rows_into(
+            h,
+            sources,
+            targets,
+            cutoff,
+            times,
+            lengths,
+            |l| l as f32,
+            f32::NAN,
+        );
+    }
+
+    /// The table's rows: buckets from the targets, then one forward scan per source (in
+    /// parallel from [`PARALLEL_FROM`] sources) into a local row, copied out with `conv`.
+    #[allow(clippy::too_many_arguments)]
+    fn rows_into<L: Copy + Send + Sync>(
+        &mut self,
+        h: &Hierarchy,
+        sources: &[Vec<Seed>],
+        targets: &[Vec<Seed>],
+        cutoff: Option<u32>,
+        times: &mut [u32],
+        lengths: &mut [L],
+        conv: impl Fn(f64) -> L + Sync,
+        absent: L,
+    ) {
         let cut = cutoff.unwrap_or(INF - 1);
         let nt = targets.len();
+        assert_eq!(times.len(), sources.len() * nt, "times: S x T entries");
+        assert_eq!(lengths.len(), sources.len() * nt, "lengths: S x T entries");
         if nt == 0 {
-            return Vec::new();
+            return;
         }
         let b = h.buckets(targets, false, Some(cut));
-        let mut times = vec![INF; sources.len() * nt];
-        let mut lens = vec![0.0f64; sources.len() * nt];
+        // One source: scan into the local row, copy it out, reset it.
+        let one = |up: &mut Upward,
+                   row: &mut (Vec<u32>, Vec<f64>),
+                   s: &[Seed],
+                   t: &mut [u32],
+                   l: &mut [L]| {
+            up.scan(h, &b, s, cut, &mut row.0, &mut row.1);
+            for j in 0..nt {
+                let x = row.0[j];
+                let ok = x <= cut;
+                t[j] = if ok { x } else { INF };
+                l[j] = if ok { conv(row.1[j]) } else { absent };
+                row.0[j] = INF;
+            }
+        };
         if sources.len() < PARALLEL_FROM {
+            let mut row = (vec![INF; nt], vec![0.0; nt]);
             for ((s, t), l) in sources
                 .iter()
                 .zip(times.chunks_mut(nt))
-                .zip(lens.chunks_mut(nt))
+                .zip(lengths.chunks_mut(nt))
             {
-                self.fwd.scan(h, &b, s, cut, t, l);
+                one(&mut self.fwd, &mut row, s, t, l);
             }
         } else {
-            // A few chunks per thread, each with its own search state.
+            // A few chunks per thread, each with its own search state and row.
             let chunk = sources
                 .len()
                 .div_ceil(4 * rayon::current_num_threads())
@@ -846,19 +935,15 @@ impl ChQuery {
             sources
                 .par_chunks(chunk)
                 .zip(times.par_chunks_mut(chunk * nt))
-                .zip(lens.par_chunks_mut(chunk * nt))
+                .zip(lengths.par_chunks_mut(chunk * nt))
                 .for_each(|((srcs, ts), ls)| {
                     let mut up = Upward::new(h.num_nodes);
+                    let mut row = (vec![INF; nt], vec![0.0; nt]);
                     for ((s, t), l) in srcs.iter().zip(ts.chunks_mut(nt)).zip(ls.chunks_mut(nt)) {
-                        up.scan(h, &b, s, cut, t, l);
+                        one(&mut up, &mut row, s, t, l);
                     }
                 });
         }
-        times
-            .into_iter()
-            .zip(lens)
-            .map(|(t, l)| (t <= cut).then_some((t, l)))
-            .collect()
     }
 }
 

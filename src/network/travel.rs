@@ -228,6 +228,9 @@ pub const CH_MATRIX_FROM: usize = 250_000;
 /// See [`CH_MATRIX_FROM`].
 pub const CH_MIN_SIDE: usize = 64;
 
+/// [`TravelModel::pair_times`] answers this many pairs or more by the contraction hierarchy.
+pub const PAIRS_BY_HIERARCHY: usize = 200;
+
 impl TravelModel {
     /// Builds the query graph and the snapping index.
     fn new(
@@ -834,26 +837,66 @@ impl TravelModel {
             .iter()
             .map(|t| self.arrival_seeds(t).collect())
             .collect();
-        let table = ChQuery::new(h).table_with_lengths(h, &from, &to, cutoff_ms);
         let mut m = Matrix::unreachable(rows, cols);
+        ChQuery::new(h).table_into(h, &from, &to, cutoff_ms, &mut m.time_ms, &mut m.distance_m);
+        // As in `best`: the same-edge drive, unless the network is strictly faster. Only pairs
+        // on one segment have one: found by sorting the targets by segment.
+        let mut by_segment: Vec<(u32, usize)> = targets
+            .iter()
+            .enumerate()
+            .map(|(c, t)| (t.segment, c))
+            .collect();
+        by_segment.sort_unstable();
         for (r, s) in sources.iter().enumerate() {
-            for (c, t) in targets.iter().enumerate() {
-                // As in `best`: the same-edge drive, unless the network is strictly faster.
-                let mut best = self.direct(s, t);
-                if let Some((time, len)) = table[r * cols + c] {
-                    let cand = Eta {
-                        time_ms: time as u64,
-                        distance_m: len,
-                    };
-                    if best.is_none_or(|b| cand.time_ms < b.time_ms) {
-                        best = Some(cand);
-                    }
+            let first = by_segment.partition_point(|x| x.0 < s.segment);
+            for &(seg, c) in &by_segment[first..] {
+                if seg != s.segment {
+                    break;
                 }
-                let within = best.filter(|e| cutoff_ms.is_none_or(|c| e.time_ms <= c as u64));
-                m.put(r, c, &within);
+                let Some(d) = self.direct(s, &targets[c]) else {
+                    continue;
+                };
+                let via = m.get(r, c);
+                if via.is_none_or(|v| d.time_ms <= v.time_ms)
+                    && cutoff_ms.is_none_or(|x| d.time_ms <= x as u64)
+                {
+                    m.put(r, c, &Some(d));
+                }
             }
         }
         m
+    }
+
+    /// Fastest times in milliseconds for independent pairs `(from, to)` (each drive its own
+    /// start and end, as in a log's drives), `None` where unreachable. With [`PAIRS_BY_HIERARCHY`] pairs or
+    /// more, point-to-point hierarchy queries (the hierarchy built once, on first use); fewer,
+    /// one Dijkstra search with early stop per pair. In parallel (rayon). Same answers either
+    /// way (oracle-tested).
+    pub fn pair_times(&self, pairs: &[(Snapped, Snapped)]) -> Vec<Option<u64>> {
+        if pairs.len() < PAIRS_BY_HIERARCHY {
+            let mut q = self.query();
+            return pairs
+                .iter()
+                .map(|(a, b)| self.eta(&mut q, a, b).map(|e| e.time_ms))
+                .collect();
+        }
+        let h = self.hierarchy();
+        pairs
+            .par_iter()
+            .map_init(
+                || ChQuery::new(h),
+                |q, (a, b)| {
+                    let from: Vec<Seed> = self.departure_seeds(a).collect();
+                    let to: Vec<Seed> = self.arrival_seeds(b).collect();
+                    let direct = self.direct(a, b).map(|e| e.time_ms);
+                    let via = q.time(h, &from, &to).map(u64::from);
+                    match (direct, via) {
+                        (Some(d), Some(v)) => Some(d.min(v)),
+                        (d, v) => d.or(v),
+                    }
+                },
+            )
+            .collect()
     }
 
     /// [`TravelModel::matrix`] by Dijkstra, whatever its size: the hierarchy's oracle.

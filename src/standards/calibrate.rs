@@ -8,8 +8,11 @@
 //!
 //! # Method
 //! 1. **Usable rows**: an incident with `departed` and `on_scene` (the ambulance first on
-//!    scene), a scene inside the region and on the map, and a start point: the station of the
-//!    unit (`{station}-{k}` or the station id itself) with [`Start::UnitStation`], or the station
+//!    scene), a scene inside the region and on the map, and a start point: with [`Start::Auto`]
+//!    (the default) the position the log records for the start (`start_lon`/`start_lat`, which
+//!    the live server's export fills with the unit's last known position when it departed),
+//!    else the unit's station; with [`Start::Logged`] the logged position only; the station of
+//!    the unit (`{station}-{k}` or the station id itself) with [`Start::UnitStation`], or the station
 //!    nearest by road with [`Start::NearestStation`] (for logs whose units are not the
 //!    scenario's; this assumes the nearest station responded and so overstates the factor where
 //!    it often did not). Rows whose drive is not positive or longer than
@@ -55,10 +58,25 @@ pub const OUTLIER_MADS: f64 = 3.5;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Start {
+    /// The position the log records for the drive's start (`start_lon`, `start_lat`: the live
+    /// server's export writes the unit's last known position when it departed), else the
+    /// station of the log's unit.
+    Auto,
+    /// The logged start position only; rows without one are left out.
+    Logged,
     /// The station of the log's unit.
     UnitStation,
     /// The station nearest to the scene by road.
     NearestStation,
+}
+
+/// Where one kept row's drive starts.
+#[derive(Debug, Clone, Copy)]
+enum From {
+    /// A scenario station (by index), or the nearest one (`None`).
+    Station(Option<usize>),
+    /// A logged position, snapped.
+    Point(Snapped),
 }
 
 /// Why no profile can be fitted.
@@ -206,8 +224,8 @@ pub fn calibrate(
     let ids: Vec<String> = stations.iter().map(|s| s.0.clone()).collect();
     let mut left_out: BTreeMap<String, usize> = BTreeMap::new();
     let mut out = |r: &str| *left_out.entry(r.to_string()).or_default() += 1;
-    // (incident index, station or None for nearest, scene)
-    let mut rows: Vec<(usize, Option<usize>, Snapped, f64)> = Vec::new();
+    // (incident index, start, scene, observed seconds)
+    let mut rows: Vec<(usize, From, Snapped, f64)> = Vec::new();
     for (i, inc) in log.incidents.iter().enumerate() {
         let (Some(d), Some(o)) = (inc.departed, inc.on_scene) else {
             out("no departed or on-scene time");
@@ -230,17 +248,32 @@ pub fn calibrate(
             out("scene off the road map");
             continue;
         };
-        let st = match start {
-            Start::NearestStation => None,
-            Start::UnitStation => match inc.unit.as_deref().and_then(|u| station_of(u, &ids)) {
-                Some(s) => Some(s),
+        let logged = match (start, inc.start_lon_lat) {
+            (Start::Auto | Start::Logged, Some(p)) => match tm.snap(p) {
+                Ok(s) => Some(s),
+                Err(_) => {
+                    out("logged start position off the road map");
+                    continue;
+                }
+            },
+            (Start::Logged, None) => {
+                out("no logged start position");
+                continue;
+            }
+            _ => None,
+        };
+        let from = match (start, logged) {
+            (_, Some(p)) => From::Point(p),
+            (Start::NearestStation, _) => From::Station(None),
+            _ => match inc.unit.as_deref().and_then(|u| station_of(u, &ids)) {
+                Some(s) => From::Station(Some(s)),
                 None => {
                     out("unit not at a scenario station");
                     continue;
                 }
             },
         };
-        rows.push((i, st, scene, observed));
+        rows.push((i, from, scene, observed));
     }
     // Free-flow and "before" times: one search per station to all scenes.
     let scenes: Vec<Snapped> = rows.iter().map(|r| r.2).collect();
@@ -257,11 +290,39 @@ pub fn calibrate(
         .iter()
         .map(|&h| tm.at_hour(h).matrix(&starts, &scenes, None))
         .collect();
+    // Drives from logged positions: one pair each, free flow and at their band's hour.
+    let hour_of = |i: usize| chrono::Timelike::hour(&log.incidents[i].call_received) as usize;
+    let point_rows: Vec<usize> = (0..rows.len())
+        .filter(|&k| matches!(rows[k].1, From::Point(_)))
+        .collect();
+    let pairs_of = |ks: &[usize]| -> Vec<(Snapped, Snapped)> {
+        ks.iter()
+            .filter_map(|&k| match rows[k].1 {
+                From::Point(p) => Some((p, rows[k].2)),
+                From::Station(_) => None,
+            })
+            .collect()
+    };
+    let secs = |t: Option<u64>| t.map(|ms| ms as f64 / 1000.0);
+    let mut point_free: BTreeMap<usize, Option<f64>> = BTreeMap::new();
+    for (k, t) in point_rows.iter().zip(tm.pair_times(&pairs_of(&point_rows))) {
+        point_free.insert(*k, secs(t));
+    }
+    let mut point_before: BTreeMap<usize, Option<f64>> = BTreeMap::new();
+    for (b, &h) in own.iter().enumerate() {
+        let ks: Vec<usize> = point_rows
+            .iter()
+            .copied()
+            .filter(|&k| plan[hour_of(rows[k].0)] == HourTimes::Own(b))
+            .collect();
+        for (k, t) in ks.iter().zip(tm.at_hour(h).pair_times(&pairs_of(&ks))) {
+            point_before.insert(*k, secs(t));
+        }
+    }
     let mut drives = Vec::new();
-    for (k, &(i, st, scene, observed)) in rows.iter().enumerate() {
-        let inc = &log.incidents[i];
-        let hour = chrono::Timelike::hour(&inc.call_received) as usize;
-        let pick = |m: &crate::network::Matrix| -> Option<(usize, f64)> {
+    for (k, &(i, from, _, observed)) in rows.iter().enumerate() {
+        let hour = hour_of(i);
+        let pick = |m: &crate::network::Matrix, st: Option<usize>| -> Option<(usize, f64)> {
             match st {
                 Some(s) => m.get(s, k).map(|e| (s, e.seconds())),
                 None => (0..starts.len())
@@ -269,18 +330,38 @@ pub fn calibrate(
                     .min_by(|a, b| a.1.total_cmp(&b.1)),
             }
         };
-        let Some((s, free_s)) = pick(&free_m) else {
-            out("no road from the station to the scene");
-            continue;
+        // (free-flow seconds, "before" seconds at a band with its own graph)
+        let (free_s, own_s) = match from {
+            From::Station(st) => match pick(&free_m, st) {
+                Some((s, f)) => (
+                    f,
+                    match plan[hour] {
+                        HourTimes::Own(b) => own_m[b].get(s, k).map(|e| e.seconds()),
+                        HourTimes::Scaled(_) => None,
+                    },
+                ),
+                None => {
+                    out("no road from the station to the scene");
+                    continue;
+                }
+            },
+            From::Point(_) => match point_free.get(&k).copied().flatten() {
+                Some(f) => (f, point_before.get(&k).copied().flatten()),
+                None => {
+                    out("no road from the logged start to the scene");
+                    continue;
+                }
+            },
         };
         if free_s < MIN_FREE_FLOW_S {
             out("free-flow drive under 30 s");
             continue;
         }
         let before_s = match plan[hour] {
-            HourTimes::Own(b) => own_m[b].get(s, k).map_or(free_s, |e| e.seconds()),
+            HourTimes::Own(_) => own_s.unwrap_or(free_s),
             HourTimes::Scaled(f) => free_s * f,
         };
+        let scene = rows[k].2;
         let class = tm.network.segments[scene.segment as usize].class.as_str();
         drives.push(Drive {
             hour,

@@ -48,6 +48,9 @@ pub enum Field {
     Location,
     Condition,
     Zone,
+    /// Where the responding unit set off from (the live server's export writes it).
+    StartLon,
+    StartLat,
 }
 
 /// The time stages, in the order they should occur.
@@ -83,6 +86,8 @@ impl Field {
             Field::Location => "location",
             Field::Condition => "condition",
             Field::Zone => "zone",
+            Field::StartLon => "start_lon",
+            Field::StartLat => "start_lat",
         }
     }
 }
@@ -378,6 +383,9 @@ impl Mapping {
         }
         if has(Field::Lon) != has(Field::Lat) {
             return bad("lon and lat come together".into());
+        }
+        if has(Field::StartLon) != has(Field::StartLat) {
+            return bad("start_lon and start_lat come together".into());
         }
         if !self.header && self.columns.is_empty() {
             return bad("header = false needs `columns`, the column names in order".into());

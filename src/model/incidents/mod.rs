@@ -52,6 +52,10 @@ pub struct Incident {
     pub hospital: Option<String>,
     /// WGS 84; `None` for logs that give zones instead of coordinates.
     pub lon_lat: Option<[f64; 2]>,
+    /// Where the responding ambulance set off from (its last known position when it departed,
+    /// as the live server's log records it; WGS 84), where the log has it.
+    #[serde(default)]
+    pub start_lon_lat: Option<[f64; 2]>,
     pub condition: Option<String>,
     pub zone: Option<String>,
     /// Units (rows) of this incident in a log with one row per unit; 1 otherwise.
@@ -102,6 +106,7 @@ impl Incident {
             unit: None,
             hospital: None,
             lon_lat: Some(lon_lat),
+            start_lon_lat: None,
             condition: None,
             zone: None,
             units: 1,
@@ -130,7 +135,7 @@ pub const COLUMNS: [&str; 14] = [
 ];
 
 /// Columns [`write_incidents`] writes after [`COLUMNS`] (the synthetic log does not).
-pub const EXTRA_COLUMNS: [&str; 2] = ["left_scene", "available"];
+pub const EXTRA_COLUMNS: [&str; 4] = ["left_scene", "available", "start_lon", "start_lat"];
 
 /// The stage columns, in the order they should occur in time.
 pub const STAGES: [&str; 6] = [
@@ -355,6 +360,12 @@ pub fn write_incidents(incidents: &[Incident]) -> String {
             i.zone.clone().unwrap_or_default(),
             ts(&i.left_scene),
             ts(&i.available),
+            i.start_lon_lat
+                .map(|p| format!("{:.6}", p[0]))
+                .unwrap_or_default(),
+            i.start_lon_lat
+                .map(|p| format!("{:.6}", p[1]))
+                .unwrap_or_default(),
         ]);
     }
     for r in rows {

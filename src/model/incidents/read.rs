@@ -90,6 +90,7 @@ struct Row {
     condition: Option<String>,
     zone: Option<String>,
     lon_lat: Option<[f64; 2]>,
+    start_lon_lat: Option<[f64; 2]>,
     ambulance: bool,
     kind: Option<String>,
 }
@@ -368,6 +369,7 @@ fn parse_row(
     let (priority, priority_assumed) =
         priority(m, get(Field::Priority), &col_name(Field::Priority))?;
     let lon_lat = location(plan, m, &get, &col_name)?;
+    let start_lon_lat = start_location(plan, &get, &col_name)?;
     let key = match plan.group {
         Some(i) => rec.get(i).unwrap_or("").to_string(),
         None => get(Field::Id).map_or_else(|| format!("line-{line}"), str::to_string),
@@ -401,9 +403,37 @@ fn parse_row(
         condition: opt(Field::Condition),
         zone: opt(Field::Zone),
         lon_lat,
+        start_lon_lat,
         ambulance,
         kind,
     })
+}
+
+/// The unit's start point from `start_lon` and `start_lat` (both or neither), in the log's
+/// coordinate system like the scene.
+fn start_location<'a>(
+    plan: &Plan,
+    get: &dyn Fn(Field) -> Option<&'a str>,
+    col_name: &dyn Fn(Field) -> String,
+) -> Result<Option<[f64; 2]>, RowError> {
+    let num = |f: Field, range: f64| -> Result<Option<f64>, RowError> {
+        let Some(s) = get(f) else { return Ok(None) };
+        match s.parse::<f64>() {
+            Ok(v) if v.is_finite() && v.abs() <= range => Ok(Some(v)),
+            Ok(_) => Err((
+                f.as_str(),
+                format!("{}{s} is outside -{range}..{range}", col_name(f)),
+            )),
+            Err(_) => Err((f.as_str(), format!("{}`{s}` is not a number", col_name(f)))),
+        }
+    };
+    match (num(Field::StartLon, 180.0)?, num(Field::StartLat, 90.0)?) {
+        (Some(lon), Some(lat)) if lon == 0.0 && lat == 0.0 => Ok(None),
+        (Some(lon), Some(lat)) => Ok(Some(plan.crs.to_wgs84([lon, lat]))),
+        (None, None) => Ok(None),
+        (None, _) => Err(("start_lon", format!("{}empty", col_name(Field::StartLon)))),
+        (_, None) => Err(("start_lat", format!("{}empty", col_name(Field::StartLat)))),
+    }
 }
 
 /// Parses a time: the mapping's formats, then RFC 3339 and our own local formats.
@@ -618,6 +648,7 @@ fn merge(rows: Vec<Row>, stats: &mut UnitRows) -> Incident {
         unit: first.and_then(|r| r.unit.clone()),
         hospital: transport.and_then(|r| r.hospital.clone()),
         lon_lat: rows.iter().find_map(|r| r.lon_lat),
+        start_lon_lat: first.and_then(|r| r.start_lon_lat),
         condition: rows.iter().find_map(|r| r.condition.clone()),
         zone: rows.iter().find_map(|r| r.zone.clone()),
         units: rows.len() as u32,
