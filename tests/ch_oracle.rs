@@ -527,3 +527,64 @@ fn issue_13_pair_times_equal_dijkstra() {
     assert_eq!(tm.pair_times(&pairs), want);
     assert_eq!(tm.pair_times(&pairs[..50]), want[..50]);
 }
+
+/// `TravelModel::many_to_one` (the live ranking of units to a call) by the hierarchy equals
+/// the reverse Dijkstra search it replaces, with and without a cutoff, on Monaco and Manhattan.
+#[test]
+fn issue_13_many_to_one_by_the_hierarchy_equals_dijkstra() {
+    let sc = ems::model::Scenario::demo().unwrap();
+    let monaco = TravelModel::for_scenario(&sc).unwrap();
+    let manhattan = common::shared(
+        "jemss-manhattan/data/roads/osm_2019/manhattan_main_roads_tertiary+_unclass_resid.osm",
+    )
+    .map(|p| {
+        TravelModel::for_map(
+            std::sync::Arc::new(ems::network::import_path(&p).unwrap()),
+            TravelSettings::on_road(),
+        )
+        .unwrap()
+    });
+    let mut rng = rng();
+    for tm in std::iter::once(&monaco).chain(manhattan.as_ref()) {
+        let nodes = &tm.network.nodes;
+        let mut pts = Vec::new();
+        while pts.len() < 260 {
+            let a = nodes[rng.random_range(0..nodes.len())];
+            let p = [
+                a[0] + rng.random_range(-0.0005..0.0005),
+                a[1] + rng.random_range(-0.0005..0.0005),
+            ];
+            if let Ok(s) = tm.snap(p) {
+                pts.push(s);
+            }
+        }
+        let (units, calls) = pts.split_at(60);
+        let mut q = tm.query();
+        let dijkstra: Vec<Vec<Option<u64>>> = calls
+            .iter()
+            .map(|c| {
+                tm.one_to_many(&mut q, c, units, Direction::Reverse, Some(240_000))
+                    .iter()
+                    .map(|e| e.map(|e| e.time_ms))
+                    .collect()
+            })
+            .collect();
+        let _ = tm.hierarchy();
+        for (c, want) in calls.iter().zip(&dijkstra) {
+            let got: Vec<Option<u64>> = tm
+                .many_to_one(&mut q, units, c, Some(240_000))
+                .iter()
+                .map(|e| e.map(|e| e.time_ms))
+                .collect();
+            assert_eq!(&got, want);
+            let all = tm.many_to_one(&mut q, units, c, None);
+            let full = tm.one_to_many(&mut q, c, units, Direction::Reverse, None);
+            for (a, b) in all.iter().zip(&full) {
+                assert_eq!(a.map(|e| e.time_ms), b.map(|e| e.time_ms));
+            }
+        }
+        // Some within the cutoff, some beyond it.
+        let flat: Vec<&Option<u64>> = dijkstra.iter().flatten().collect();
+        assert!(flat.iter().any(|e| e.is_some()) && flat.iter().any(|e| e.is_none()));
+    }
+}

@@ -97,6 +97,17 @@ impl AppState {
     /// Builds the travel model, opens the event log at `config.db` and replays it.
     pub fn open(sc: Scenario, config: Config) -> Result<AppState, ServeError> {
         let tm = TravelModel::for_scenario(&sc)?;
+        if tm.graph.num_nodes() >= crate::network::travel::LIVE_HIERARCHY_FROM {
+            // Built now (or read from the cache), not inside the first call's request.
+            let started = std::time::Instant::now();
+            let h = tm.hierarchy();
+            tracing::info!(
+                "contraction hierarchy ready for {} nodes in {:.1} s ({} shortcuts)",
+                h.num_nodes(),
+                started.elapsed().as_secs_f64(),
+                h.shortcuts
+            );
+        }
         // Stations and hospitals off the road map are left out, and said so.
         let (sc, placement) = sc.on_map(&tm);
         for line in placement.lines() {

@@ -51,7 +51,7 @@ pub fn rank_units(
     turnout_s: f64,
 ) -> Vec<RankedUnit> {
     let positions: Vec<Snapped> = units.iter().map(|u| u.position).collect();
-    let etas = tm.one_to_many(q, scene, &positions, Direction::Reverse, None);
+    let etas = tm.many_to_one(q, &positions, scene, None);
     let mut out: Vec<RankedUnit> = units
         .iter()
         .zip(etas)

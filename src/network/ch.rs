@@ -775,6 +775,35 @@ impl ChQuery {
         (best <= cut).then_some(best)
     }
 
+    /// [`Hierarchy::buckets`] with this query's search state for a few points (fewer than
+    /// [`PARALLEL_FROM`]: no new per-node arrays, which on a large map cost more than the
+    /// searches); many points go to the parallel fill.
+    pub fn buckets(
+        &mut self,
+        h: &Hierarchy,
+        points: &[Vec<Seed>],
+        forward: bool,
+        cutoff: Option<u32>,
+    ) -> Buckets {
+        if points.len() >= PARALLEL_FROM {
+            return h.buckets(points, forward, cutoff);
+        }
+        let cut = cutoff.unwrap_or(INF - 1);
+        let mut out = Vec::new();
+        for (j, p) in points.iter().enumerate() {
+            self.bwd.run(h, forward, p, cut, |r, d, l| {
+                out.push(Entry {
+                    rank: r,
+                    point: j as u32,
+                    time: d,
+                    len: l,
+                });
+                true
+            });
+        }
+        Buckets::of(h.num_nodes, forward, points.len(), cut, out)
+    }
+
     /// Times and road lengths between `seeds` and every point of prepared buckets, up to the
     /// smaller of `cutoff` and the buckets' own: from the buckets' points to `seeds` when
     /// they were searched forward (units to a call), from `seeds` to them otherwise. One

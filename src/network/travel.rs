@@ -228,6 +228,11 @@ pub const CH_MATRIX_FROM: usize = 250_000;
 /// See [`CH_MATRIX_FROM`].
 pub const CH_MIN_SIDE: usize = 64;
 
+/// `ems serve` builds (or reads) the contraction hierarchy at start for maps with at least
+/// this many nodes, so that ranking units ([`TravelModel::many_to_one`]) costs a few upward
+/// searches instead of a search over the map; smaller maps keep Dijkstra.
+pub const LIVE_HIERARCHY_FROM: usize = 20_000;
+
 /// [`TravelModel::pair_times`] answers this many pairs or more by the contraction hierarchy.
 pub const PAIRS_BY_HIERARCHY: usize = 200;
 
@@ -671,6 +676,49 @@ impl TravelModel {
                     }
                 };
                 eta.filter(|e| cutoff_ms.is_none_or(|c| e.time_ms <= c as u64))
+            })
+            .collect()
+    }
+
+    /// Times and distances from every source to `target` (many to one: the units to a call),
+    /// `None` beyond `cutoff_ms` or unreachable. When the model holds its contraction hierarchy
+    /// (built, or read from the cache: `ems serve` builds it at start for large maps), one
+    /// upward search per source and one from the target, whatever the map's size; else one
+    /// reverse Dijkstra search ([`TravelModel::one_to_many`]). The same times either way
+    /// (oracle-tested); where two routes tie on time, the distance may be either's.
+    pub fn many_to_one(
+        &self,
+        q: &mut Dijkstra,
+        sources: &[Snapped],
+        target: &Snapped,
+        cutoff_ms: Option<u32>,
+    ) -> Vec<Option<Eta>> {
+        let Some(h) = self.hierarchy.get() else {
+            return self.one_to_many(q, target, sources, Direction::Reverse, cutoff_ms);
+        };
+        let from: Vec<Vec<Seed>> = sources
+            .iter()
+            .map(|s| self.departure_seeds(s).collect())
+            .collect();
+        let mut ch = ChQuery::new(h);
+        let buckets = ch.buckets(h, &from, true, cutoff_ms);
+        let to: Vec<Seed> = self.arrival_seeds(target).collect();
+        let via = ch.scan(h, &buckets, &to, cutoff_ms);
+        sources
+            .iter()
+            .zip(via)
+            .map(|(s, v)| {
+                let v = v.map(|(t, l)| Eta {
+                    time_ms: u64::from(t),
+                    distance_m: l,
+                });
+                // As in `best`: the same-edge drive, unless the network is strictly faster.
+                let best = match (self.direct(s, target), v) {
+                    (Some(d), Some(v)) if v.time_ms < d.time_ms => Some(v),
+                    (Some(d), _) => Some(d),
+                    (None, v) => v,
+                };
+                best.filter(|e| cutoff_ms.is_none_or(|c| e.time_ms <= c as u64))
             })
             .collect()
     }
