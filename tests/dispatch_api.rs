@@ -895,23 +895,28 @@ fn openapi_lists_every_route() {
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
 }
 
+/// A server on the demo with a traffic profile of `factor` at every hour on every class, bus
+/// lanes off (they would keep free flow under it), its log in `dir`.
+fn with_uniform_traffic(dir: &std::path::Path, factor: f64) -> Server {
+    let mut sc = Scenario::demo().unwrap();
+    let text = format!(
+        "name = \"uniform\"\nby_hour = [{}]\n",
+        vec![format!("{factor:?}"); 24].join(",")
+    );
+    sc.travel.traffic = Some(Arc::new(
+        ems::network::TrafficProfile::parse(&text, "uniform.toml").unwrap(),
+    ));
+    sc.travel.profile.bus_lanes = false;
+    Server::with_scenario(sc, config(&dir.join(format!("uniform-{factor}.sqlite"))))
+}
+
 /// Issue #13: with a traffic profile the live ETAs are the current local hour's: a profile of
 /// 2.0 at every hour doubles the free-flow ETA of every ranked unit (and says which hour).
 #[test]
 fn issue_13_live_etas_use_the_current_hour_of_the_traffic_profile() {
     let dir = tempfile::tempdir().unwrap();
     let free = Server::on(&dir.path().join("free.sqlite"));
-    let mut sc = Scenario::demo().unwrap();
-    let text = format!(
-        "name = \"slow\"\nby_hour = [{}]\n",
-        vec!["2.0"; 24].join(",")
-    );
-    sc.travel.traffic = Some(Arc::new(
-        ems::network::TrafficProfile::parse(&text, "slow.toml").unwrap(),
-    ));
-    // Bus lanes would keep free flow under the profile: off, so that every time doubles.
-    sc.travel.profile.bus_lanes = false;
-    let slow = Server::with_scenario(sc, config(&dir.path().join("slow.sqlite")));
+    let slow = with_uniform_traffic(dir.path(), 2.0);
     let (_, a) = incident(&free, 7.4197, 43.7325, None);
     let (_, b) = incident(&slow, 7.4197, 43.7325, None);
     assert!(a["recommendation"]["travel_hour"].is_null());
@@ -950,16 +955,7 @@ fn issue_13_live_etas_use_the_current_hour_of_the_traffic_profile() {
 fn issue_13_live_coverage_uses_the_current_hour_of_the_traffic_profile() {
     let dir = tempfile::tempdir().unwrap();
     let free = Server::on(&dir.path().join("free.sqlite"));
-    let mut sc = Scenario::demo().unwrap();
-    let text = format!(
-        "name = \"jam\"\nby_hour = [{}]\n",
-        vec!["5.0"; 24].join(",")
-    );
-    sc.travel.traffic = Some(Arc::new(
-        ems::network::TrafficProfile::parse(&text, "jam.toml").unwrap(),
-    ));
-    sc.travel.profile.bus_lanes = false;
-    let jam = Server::with_scenario(sc, config(&dir.path().join("jam.sqlite")));
+    let jam = with_uniform_traffic(dir.path(), 5.0);
     let (_, gf) = free.get(VIEWER, "/v1/coverage/gaps");
     let (_, gj) = jam.get(VIEWER, "/v1/coverage/gaps");
     assert!(gf["travel_hour"].is_null());
