@@ -702,14 +702,17 @@ impl Upward {
     ) {
         self.run(h, !b.forward, seeds, cutoff, |r, d, l| {
             let range = b.first[r as usize] as usize..b.first[r as usize + 1] as usize;
-            for i in range {
+            let entries = b.point[range.clone()]
+                .iter()
+                .zip(&b.time[range.clone()])
+                .zip(&b.len[range]);
+            for ((&j, &bt), &bl) in entries {
                 // Branch-free (conditional moves): whether an entry improves its target is
                 // unpredictable, and a mispredicted branch costs more than the update.
-                let j = b.point[i] as usize;
-                let c = d.saturating_add(b.time[i]);
-                let (t, len) = (&mut times[j], &mut lens[j]);
+                let c = d.saturating_add(bt);
+                let (t, len) = (&mut times[j as usize], &mut lens[j as usize]);
                 let better = c < *t;
-                *len = if better { l + b.len[i] } else { *len };
+                *len = if better { l + bl } else { *len };
                 *t = (*t).min(c);
             }
             true
