@@ -216,6 +216,20 @@ fn issue_13_calibrate_starts_drives_where_the_live_log_says() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("120 rows: no logged start position"), "{err}");
+    // A start position out of range is an error naming the line and the field.
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let row = lines[3].rsplitn(3, ',').last().unwrap().to_string();
+    lines[3] = format!("{row},7.42,95.0");
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, lines.join("\n")).unwrap();
+    let out = calibrate(&scenario, &bad, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.csv:4") && err.contains("start_lat"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -577,6 +577,16 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("lon and lat come together"), "{e}");
+        let e = Mapping::from_toml(
+            "name = \"x\"\n[fields]\ncall_received = \"a\"\nstart_lat = \"y\"\n",
+            "m.toml",
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("start_lon and start_lat come together"),
+            "{e}"
+        );
         let e = Mapping::from_toml("name = \"x\"\n[fields]\ncall_recieved = \"a\"\n", "m.toml")
             .unwrap_err();
         assert!(e.to_string().contains("call_recieved"), "{e}");
