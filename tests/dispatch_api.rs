@@ -1032,3 +1032,23 @@ fn issue_13_the_live_log_records_where_each_drive_started() {
     let got = log.incidents[0].start_lon_lat.unwrap();
     assert!((got[0] - moved[0]).abs() < 1e-6 && (got[1] - moved[1]).abs() < 1e-6);
 }
+
+/// Issue #14, item 9 (done early): the authorization scheme is case-insensitive.
+#[test]
+fn lower_case_bearer_is_accepted() {
+    let s = Server::start();
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let r = Client::new()
+            .get(s.url("/v1/units"))
+            .header("Authorization", format!("{scheme} {VIEWER}"))
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{scheme}");
+    }
+    let r = Client::new()
+        .get(s.url("/v1/units"))
+        .header("Authorization", format!("Basic {VIEWER}"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+}

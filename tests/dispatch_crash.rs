@@ -234,3 +234,30 @@ fn serve_rejects_a_bad_config() {
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(e.contains("bad.toml") && e.contains("superuser"), "{e}");
 }
+
+/// Issue #14, item 9 (done early): a TOML error on a token line never prints the token, and
+/// still says the file and the line.
+#[test]
+fn a_broken_token_line_does_not_print_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("secret.toml");
+    for text in [
+        "[[tokens]]\nname = \"x\"\ntoken = \"s3cr3t-value-123\nrole = \"viewer\"\n",
+        "[[tokens]]\nname = \"x\"\ntoken = s3cr3t-value-123\nrole = \"viewer\"\n",
+        "[[tokens]]\nname = \"x\"\ntoken = 123456789012\nrole = \"viewer\"\n",
+    ] {
+        std::fs::write(&cfg, text).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_ems"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(&cfg)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let e = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !e.contains("s3cr3t") && !e.contains("123456789012"),
+            "the token leaked: {e}"
+        );
+        assert!(e.contains("secret.toml") && e.contains("line "), "{e}");
+    }
+}

@@ -108,6 +108,26 @@ pub enum ConfigError {
     },
 }
 
+/// A TOML error as "line N: message", without the quoted source line that `toml` prints
+/// (issue #14: a broken token line printed the secret). On a line that mentions a token, the
+/// message itself is left out too, since it may quote the value.
+fn redacted(text: &str, e: &toml::de::Error) -> String {
+    let Some(span) = e.span() else {
+        return "the file does not parse as TOML".into();
+    };
+    let start = span.start.min(text.len());
+    let line_no = text[..start].matches('\n').count() + 1;
+    let line = text.lines().nth(line_no - 1).unwrap_or("");
+    if line.to_ascii_lowercase().contains("token") {
+        format!(
+            "line {line_no}: this line does not parse (its text is not shown: it holds a \
+             token); check the quotes and the `name`, `token`, `role` keys"
+        )
+    } else {
+        format!("line {line_no}: {}", e.message())
+    }
+}
+
 /// The embedded demo's configuration text.
 pub const DEMO: &str = include_str!("../../data/demo/dispatch.toml");
 
@@ -131,7 +151,7 @@ impl Config {
     pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
         let c: Config = toml::from_str(text).map_err(|e| ConfigError::Syntax {
             path: path.to_string(),
-            message: e.to_string(),
+            message: redacted(text, &e),
         })?;
         let bad = |field: &str, message: String| ConfigError::Invalid {
             path: path.to_string(),
