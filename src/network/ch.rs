@@ -441,46 +441,43 @@ impl Hierarchy {
     /// other points, e.g. "which units are within N minutes of this call" with the units'
     /// forward buckets. Many points are searched in parallel (rayon). `O(points × upward)`.
     pub fn buckets(&self, points: &[Vec<Seed>], forward: bool, cutoff: Option<u32>) -> Buckets {
+        if points.len() < PARALLEL_FROM {
+            return self.buckets_with(&mut Upward::new(self.num_nodes), points, forward, cutoff);
+        }
         let cut = cutoff.unwrap_or(INF - 1);
-        let fill = |up: &mut Upward, j: usize, seeds: &[Seed], out: &mut Vec<Entry>| {
-            up.run(self, forward, seeds, cut, |r, d, l| {
-                out.push(Entry {
-                    rank: r,
-                    point: j as u32,
-                    time: d,
-                    len: l,
-                });
-                true
-            });
-        };
-        let entries: Vec<Entry> = if points.len() < PARALLEL_FROM {
-            let mut up = Upward::new(self.num_nodes);
-            let mut out = Vec::new();
-            for (j, p) in points.iter().enumerate() {
-                fill(&mut up, j, p, &mut out);
-            }
-            out
-        } else {
-            let chunk = points
-                .len()
-                .div_ceil(4 * rayon::current_num_threads())
-                .max(1);
-            let parts: Vec<Vec<Entry>> = points
-                .par_chunks(chunk)
-                .enumerate()
-                .map(|(c, ps)| {
-                    let mut up = Upward::new(self.num_nodes);
-                    let mut out = Vec::new();
-                    for (i, p) in ps.iter().enumerate() {
-                        fill(&mut up, c * chunk + i, p, &mut out);
-                    }
-                    out
-                })
-                .collect();
-            parts.into_iter().flatten().collect()
-        };
+        let chunk = chunk_len(points.len());
+        let parts: Vec<Vec<Entry>> = points
+            .par_chunks(chunk)
+            .enumerate()
+            .map(|(c, ps)| {
+                let mut out = Vec::new();
+                Upward::new(self.num_nodes).fill(self, forward, cut, c * chunk, ps, &mut out);
+                out
+            })
+            .collect();
+        let entries = parts.into_iter().flatten().collect();
         Buckets::of(self.num_nodes, forward, points.len(), cut, entries)
     }
+
+    /// [`Hierarchy::buckets`] on one thread, with a given search state.
+    fn buckets_with(
+        &self,
+        up: &mut Upward,
+        points: &[Vec<Seed>],
+        forward: bool,
+        cutoff: Option<u32>,
+    ) -> Buckets {
+        let cut = cutoff.unwrap_or(INF - 1);
+        let mut out = Vec::new();
+        up.fill(self, forward, cut, 0, points, &mut out);
+        Buckets::of(self.num_nodes, forward, points.len(), cut, out)
+    }
+}
+
+/// How many items each parallel chunk takes: a few chunks per thread, each with its own search
+/// state.
+fn chunk_len(items: usize) -> usize {
+    items.div_ceil(4 * rayon::current_num_threads()).max(1)
 }
 
 /// One settled node of one point's upward search, before sorting into buckets.
@@ -689,6 +686,30 @@ impl Upward {
         None
     }
 
+    /// Runs the searches of `points` (numbered from `first`) and pushes every node they settle
+    /// as a bucket entry.
+    fn fill(
+        &mut self,
+        h: &Hierarchy,
+        forward: bool,
+        cutoff: u32,
+        first: usize,
+        points: &[Vec<Seed>],
+        out: &mut Vec<Entry>,
+    ) {
+        for (i, p) in points.iter().enumerate() {
+            self.run(h, forward, p, cutoff, |r, d, l| {
+                out.push(Entry {
+                    rank: r,
+                    point: (first + i) as u32,
+                    time: d,
+                    len: l,
+                });
+                true
+            });
+        }
+    }
+
     /// Runs the search opposite to the buckets' from `seeds`, improving `times[j]` and
     /// `lens[j]` (point `j` of the buckets) at every bucket it meets.
     fn scan(
@@ -765,14 +786,12 @@ impl ChQuery {
             } else {
                 (&mut self.bwd, &self.fwd, false)
             };
-            match this.next(h, forward, cut) {
-                Some((v, d, _)) => {
-                    let o = other.dist[v as usize];
-                    if o != INF {
-                        best = best.min(d.saturating_add(o));
-                    }
+            // `None` leaves that queue empty, so the next round takes the other side.
+            if let Some((v, d, _)) = this.next(h, forward, cut) {
+                let o = other.dist[v as usize];
+                if o != INF {
+                    best = best.min(d.saturating_add(o));
                 }
-                None => this.heap.clear(),
             }
         }
         (best <= cut).then_some(best)
@@ -791,20 +810,7 @@ impl ChQuery {
         if points.len() >= PARALLEL_FROM {
             return h.buckets(points, forward, cutoff);
         }
-        let cut = cutoff.unwrap_or(INF - 1);
-        let mut out = Vec::new();
-        for (j, p) in points.iter().enumerate() {
-            self.bwd.run(h, forward, p, cut, |r, d, l| {
-                out.push(Entry {
-                    rank: r,
-                    point: j as u32,
-                    time: d,
-                    len: l,
-                });
-                true
-            });
-        }
-        Buckets::of(h.num_nodes, forward, points.len(), cut, out)
+        h.buckets_with(&mut self.bwd, points, forward, cutoff)
     }
 
     /// Times and road lengths between `seeds` and every point of prepared buckets, up to the
@@ -959,11 +965,8 @@ impl ChQuery {
                 one(&mut self.fwd, &mut row, s, t, l);
             }
         } else {
-            // A few chunks per thread, each with its own search state and row.
-            let chunk = sources
-                .len()
-                .div_ceil(4 * rayon::current_num_threads())
-                .max(1);
+            // Each chunk with its own search state and row.
+            let chunk = chunk_len(sources.len());
             sources
                 .par_chunks(chunk)
                 .zip(times.par_chunks_mut(chunk * nt))

@@ -522,9 +522,7 @@ impl TravelModel {
                     time_ms: dt as u64 + t,
                     distance_m: dl + l,
                 };
-                if best.is_none_or(|b| cand.time_ms < b.time_ms) {
-                    best = Some(cand);
-                }
+                best = faster(best, Some(cand));
             }
         }
         best
@@ -712,13 +710,8 @@ impl TravelModel {
                     time_ms: u64::from(t),
                     distance_m: l,
                 });
-                // As in `best`: the same-edge drive, unless the network is strictly faster.
-                let best = match (self.direct(s, target), v) {
-                    (Some(d), Some(v)) if v.time_ms < d.time_ms => Some(v),
-                    (Some(d), _) => Some(d),
-                    (None, v) => v,
-                };
-                best.filter(|e| cutoff_ms.is_none_or(|c| e.time_ms <= c as u64))
+                faster(self.direct(s, target), v)
+                    .filter(|e| cutoff_ms.is_none_or(|c| e.time_ms <= c as u64))
             })
             .collect()
     }
@@ -887,7 +880,7 @@ impl TravelModel {
             .collect();
         let mut m = Matrix::unreachable(rows, cols);
         ChQuery::new(h).table_into(h, &from, &to, cutoff_ms, &mut m.time_ms, &mut m.distance_m);
-        // As in `best`: the same-edge drive, unless the network is strictly faster. Only pairs
+        // The same-edge drive, unless the network is strictly faster ([`faster`]). Only pairs
         // on one segment have one: found by sorting the targets by segment.
         let mut by_segment: Vec<(u32, usize)> = targets
             .iter()
@@ -904,8 +897,7 @@ impl TravelModel {
                 let Some(d) = self.direct(s, &targets[c]) else {
                     continue;
                 };
-                let via = m.get(r, c);
-                if via.is_none_or(|v| d.time_ms <= v.time_ms)
+                if faster(Some(d), m.get(r, c)) == Some(d)
                     && cutoff_ms.is_none_or(|x| d.time_ms <= x as u64)
                 {
                     m.put(r, c, &Some(d));
@@ -936,6 +928,7 @@ impl TravelModel {
                 |q, (a, b)| {
                     let from: Vec<Seed> = self.departure_seeds(a).collect();
                     let to: Vec<Seed> = self.arrival_seeds(b).collect();
+                    // Times only: on a tie either drive gives the same answer.
                     let direct = self.direct(a, b).map(|e| e.time_ms);
                     let via = q.time(h, &from, &to).map(u64::from);
                     match (direct, via) {
@@ -984,6 +977,16 @@ impl TravelModel {
             }
         }
         m
+    }
+}
+
+/// `cand` where it is strictly faster than `kept`, else `kept`: the one tie rule of every query
+/// (the same-edge drive, or the first entry found, wins a tie against the network).
+fn faster(kept: Option<Eta>, cand: Option<Eta>) -> Option<Eta> {
+    match (kept, cand) {
+        (Some(k), Some(c)) if c.time_ms >= k.time_ms => Some(k),
+        (k, None) => k,
+        (_, c) => c,
     }
 }
 

@@ -275,8 +275,16 @@ pub fn calibrate(
         };
         rows.push((i, from, scene, observed));
     }
-    // Free-flow and "before" times: one search per station to all scenes.
-    let scenes: Vec<Snapped> = rows.iter().map(|r| r.2).collect();
+    // Free-flow and "before" times of drives from stations: one search per station to the
+    // scenes of those rows (column `col[k]` for row `k`); drives from logged positions below.
+    let mut col = vec![usize::MAX; rows.len()];
+    let mut scenes: Vec<Snapped> = Vec::new();
+    for (k, r) in rows.iter().enumerate() {
+        if let From::Station(_) = r.1 {
+            col[k] = scenes.len();
+            scenes.push(r.2);
+        }
+    }
     // `tm` is the scenario's model: its graph is free flow (hours are `tm.at_hour`).
     let starts: Vec<Snapped> = stations.iter().map(|s| s.1).collect();
     let free_m = tm.matrix(&starts, &scenes, None);
@@ -304,11 +312,10 @@ pub fn calibrate(
             .collect()
     };
     let secs = |t: Option<u64>| t.map(|ms| ms as f64 / 1000.0);
-    let mut point_free: BTreeMap<usize, Option<f64>> = BTreeMap::new();
+    let (mut point_free, mut point_before) = (vec![None; rows.len()], vec![None; rows.len()]);
     for (k, t) in point_rows.iter().zip(tm.pair_times(&pairs_of(&point_rows))) {
-        point_free.insert(*k, secs(t));
+        point_free[*k] = secs(t);
     }
-    let mut point_before: BTreeMap<usize, Option<f64>> = BTreeMap::new();
     for (b, &h) in own.iter().enumerate() {
         let ks: Vec<usize> = point_rows
             .iter()
@@ -316,17 +323,18 @@ pub fn calibrate(
             .filter(|&k| plan[hour_of(rows[k].0)] == HourTimes::Own(b))
             .collect();
         for (k, t) in ks.iter().zip(tm.at_hour(h).pair_times(&pairs_of(&ks))) {
-            point_before.insert(*k, secs(t));
+            point_before[*k] = secs(t);
         }
     }
     let mut drives = Vec::new();
     for (k, &(i, from, _, observed)) in rows.iter().enumerate() {
         let hour = hour_of(i);
+        let c = col[k];
         let pick = |m: &crate::network::Matrix, st: Option<usize>| -> Option<(usize, f64)> {
             match st {
-                Some(s) => m.get(s, k).map(|e| (s, e.seconds())),
+                Some(s) => m.get(s, c).map(|e| (s, e.seconds())),
                 None => (0..starts.len())
-                    .filter_map(|s| m.get(s, k).map(|e| (s, e.seconds())))
+                    .filter_map(|s| m.get(s, c).map(|e| (s, e.seconds())))
                     .min_by(|a, b| a.1.total_cmp(&b.1)),
             }
         };
@@ -336,7 +344,7 @@ pub fn calibrate(
                 Some((s, f)) => (
                     f,
                     match plan[hour] {
-                        HourTimes::Own(b) => own_m[b].get(s, k).map(|e| e.seconds()),
+                        HourTimes::Own(b) => own_m[b].get(s, c).map(|e| e.seconds()),
                         HourTimes::Scaled(_) => None,
                     },
                 ),
@@ -345,8 +353,8 @@ pub fn calibrate(
                     continue;
                 }
             },
-            From::Point(_) => match point_free.get(&k).copied().flatten() {
-                Some(f) => (f, point_before.get(&k).copied().flatten()),
+            From::Point(_) => match point_free[k] {
+                Some(f) => (f, point_before[k]),
                 None => {
                     out("no road from the logged start to the scene");
                     continue;
