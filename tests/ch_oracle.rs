@@ -294,6 +294,26 @@ fn issue_13_ch_equals_dijkstra_on_liechtenstein_and_manhattan() {
     }
 }
 
+/// `n` random points of `bbox` (`[lon, lat, lon, lat]`) that snap to the model's roads.
+fn snapped_in(
+    tm: &TravelModel,
+    rng: &mut proptest::test_runner::TestRng,
+    bbox: [f64; 4],
+    n: usize,
+) -> Vec<ems::network::Snapped> {
+    let mut pts = Vec::new();
+    while pts.len() < n {
+        let p = [
+            rng.random_range(bbox[0]..bbox[2]),
+            rng.random_range(bbox[1]..bbox[3]),
+        ];
+        if let Ok(s) = tm.snap(p) {
+            pts.push(s);
+        }
+    }
+    pts
+}
+
 /// The travel model's matrix by the hierarchy equals its Dijkstra matrix: same times
 /// everywhere (with the off-road leg and the same-edge drive), the same lengths but where two
 /// paths tie on time, and the same cutoff rule.
@@ -439,16 +459,7 @@ fn issue_13_traffic_hours_reweight_the_graph_and_the_hierarchy() {
             ems::network::TrafficProfile::parse(&text, "t.toml").unwrap(),
         ));
         let free = TravelModel::for_scenario(&sc).unwrap();
-        let mut pts = Vec::new();
-        while pts.len() < 120 {
-            let p = [
-                rng.random_range(bbox[0]..bbox[2]),
-                rng.random_range(bbox[1]..bbox[3]),
-            ];
-            if let Ok(s) = free.snap(p) {
-                pts.push(s);
-            }
-        }
+        let pts = snapped_in(&free, &mut rng, bbox, 120);
         let (a, b) = pts.split_at(40);
         let base = free.matrix_dijkstra(a, b, None);
         let rush = free.at_hour(8);
@@ -503,18 +514,8 @@ fn issue_13_pair_times_equal_dijkstra() {
     let sc = ems::model::Scenario::demo().unwrap();
     let tm = TravelModel::for_scenario(&sc).unwrap();
     let mut rng = rng();
-    let bbox = [7.409, 43.725, 7.440, 43.752];
-    let mut pts = Vec::new();
-    while pts.len() < 600 {
-        let p = [
-            rng.random_range(bbox[0]..bbox[2]),
-            rng.random_range(bbox[1]..bbox[3]),
-        ];
-        if let Ok(s) = tm.snap(p) {
-            pts.push(s);
-        }
-    }
-    // Some pairs on the same segment (the direct drive), some a point to itself.
+    let pts = snapped_in(&tm, &mut rng, [7.409, 43.725, 7.440, 43.752], 600);
+    // Random pairs, and two points to themselves (the same-edge drive).
     let mut pairs: Vec<_> = pts.chunks(2).map(|c| (c[0], c[1])).collect();
     pairs.push((pts[0], pts[0]));
     pairs.push((pts[1], pts[1]));

@@ -93,6 +93,17 @@ impl Server {
         format!("{}{path}", self.base)
     }
 
+    /// The incident log export (`GET /v1/incidents.csv`) as text.
+    fn export_csv(&self) -> String {
+        Client::new()
+            .get(self.url("/v1/incidents.csv"))
+            .bearer_auth(VIEWER)
+            .send()
+            .unwrap()
+            .text()
+            .unwrap()
+    }
+
     fn get(&self, token: &str, path: &str) -> (u16, Value) {
         let r = Client::new()
             .get(self.url(path))
@@ -236,13 +247,7 @@ fn lifecycle_end_to_end() {
         .lon_lat;
     assert_eq!(position(&s), json!(st_at), "back available: at its station");
     // The export is the standards check's format, read back by its own parser.
-    let csv = Client::new()
-        .get(s.url("/v1/incidents.csv"))
-        .bearer_auth(VIEWER)
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let csv = s.export_csv();
     let log =
         model::parse_incidents(csv.as_bytes(), "export", &model::ParseOptions::default()).unwrap();
     assert_eq!(log.incidents.len(), 1);
@@ -1013,13 +1018,7 @@ fn issue_13_the_live_log_records_where_each_drive_started() {
     s.status(unit, "on_scene", None);
     let (_, inc) = s.get(VIEWER, &format!("/v1/incidents/{id}"));
     assert_eq!(inc["start_lon_lat"], json!(moved), "where it departed from");
-    let csv = Client::new()
-        .get(s.url("/v1/incidents.csv"))
-        .bearer_auth(VIEWER)
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let csv = s.export_csv();
     assert!(
         csv.lines()
             .next()

@@ -203,6 +203,19 @@ fn sigterm_shuts_down_cleanly_with_a_stream_open() {
     drop(stream);
 }
 
+/// `ems serve ARGS --config CFG`, which must refuse to start (exit 2); its stderr.
+fn serve_refuses(args: &[&str], cfg: &std::path::Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_ems"))
+        .arg("serve")
+        .args(args)
+        .arg("--config")
+        .arg(cfg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 #[test]
 fn serve_rejects_a_bad_config() {
     let dir = tempfile::tempdir().unwrap();
@@ -212,26 +225,14 @@ fn serve_rejects_a_bad_config() {
         "turnout_s = -5\n[[tokens]]\nname = \"x\"\ntoken = \"long-enough-token\"\nrole = \"viewer\"\n",
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_ems"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&cfg)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let e = String::from_utf8_lossy(&out.stderr);
+    let e = serve_refuses(&["--listen", "127.0.0.1:0"], &cfg);
     assert!(e.contains("bad.toml") && e.contains("turnout_s"), "{e}");
     std::fs::write(
         &cfg,
         "[[tokens]]\nname = \"x\"\ntoken = \"t\"\nrole = \"superuser\"\n",
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_ems"))
-        .args(["serve", "--config"])
-        .arg(&cfg)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let e = String::from_utf8_lossy(&out.stderr);
+    let e = serve_refuses(&[], &cfg);
     assert!(e.contains("bad.toml") && e.contains("superuser"), "{e}");
 }
 
@@ -247,13 +248,7 @@ fn a_broken_token_line_does_not_print_the_token() {
         "[[tokens]]\nname = \"x\"\ntoken = 123456789012\nrole = \"viewer\"\n",
     ] {
         std::fs::write(&cfg, text).unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_ems"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-            .arg(&cfg)
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2));
-        let e = String::from_utf8_lossy(&out.stderr);
+        let e = serve_refuses(&["--listen", "127.0.0.1:0"], &cfg);
         assert!(
             !e.contains("s3cr3t") && !e.contains("123456789012"),
             "the token leaked: {e}"
