@@ -1,6 +1,7 @@
 //! The fleet state machine under random event sequences: refused events change nothing,
 //! accepted ones keep units and incidents consistent, stage times stay in order, and replaying
-//! the accepted events rebuilds the same state (issue #5).
+//! the accepted events rebuilds the same state (issue #5); every applied event can be taken
+//! back, alone or as a queue newest first (issue #14).
 
 use chrono::{Duration, TimeZone, Utc};
 use ems::dispatch::{Event, Fleet, UnitStatus};
@@ -47,13 +48,20 @@ proptest! {
                     status: UnitStatus::ALL[status as usize % UnitStatus::ALL.len()],
                     at: now,
                     hospital: Some(sc.hospitals[status as usize % 2].id.clone()),
+                    reported_at: None,
                 },
-                _ => Event::UnitPosition { unit, lon: 7.42, lat: 43.735, at: now },
+                _ => Event::UnitPosition { unit, lon: 7.42, lat: 43.735, at: now, reported_at: None },
             };
             let before = fleet.clone();
             match fleet.validate(&ev, now) {
                 Ok(()) => {
+                    // Issue #14: an applied event taken back leaves the state as it was.
+                    let undo = fleet.apply(&ev);
+                    let after = fleet.clone();
+                    fleet.undo(undo);
+                    prop_assert_eq!(&fleet, &before);
                     fleet.apply(&ev);
+                    prop_assert_eq!(&fleet, &after);
                     accepted.push(ev);
                 }
                 Err(_) => prop_assert_eq!(&fleet, &before),
@@ -81,10 +89,16 @@ proptest! {
             }
         }
         let mut replayed = Fleet::new(sc);
+        let mut undos = Vec::new();
         for ev in &accepted {
             prop_assert!(replayed.validate(ev, now).is_ok());
-            replayed.apply(ev);
+            undos.push(replayed.apply(ev));
         }
-        prop_assert_eq!(replayed, fleet);
+        prop_assert_eq!(&replayed, &fleet);
+        // Issue #14: a failed group commit takes back a whole queue, newest first.
+        for u in undos.into_iter().rev() {
+            replayed.undo(u);
+        }
+        prop_assert_eq!(replayed, Fleet::new(sc));
     }
 }

@@ -7,16 +7,16 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::auth::Principal;
 use super::error::ApiError;
-use super::state::{AppState, Service, replay};
+use super::state::{AppState, Service};
+use crate::dispatch::journal::Seen;
 use crate::dispatch::store::Idempotency;
 use crate::dispatch::{Event, Fleet};
 
@@ -71,104 +71,108 @@ pub(crate) fn idempotency_key(h: &HeaderMap) -> Result<Option<String>, ApiError>
     }
 }
 
-/// One write: an event built from the state, validated, applied, answered and logged in one
-/// transaction (see the module docs).
-pub(crate) struct Write {
-    principal: Principal,
-    route: String,
-    key: Option<String>,
-    raw: String,
+/// A write's answer: its status and body, and whether it is the first answer given again
+/// for a retried `Idempotency-Key`.
+pub(crate) struct Written {
+    pub status: StatusCode,
+    pub body: Value,
+    pub replayed: bool,
+}
+
+impl Written {
+    pub(crate) fn into_response(self) -> Response {
+        let mut r = (self.status, Json(self.body)).into_response();
+        if self.replayed {
+            r.headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+        }
+        r
+    }
 }
 
 pub(crate) type Answer = (StatusCode, Value);
 
-/// One message of the event stream: the log's sequence number and the event.
-#[derive(Serialize)]
-struct StreamEvent<'a> {
-    seq: i64,
-    event: &'a Event,
-}
-
-pub(crate) fn write(
-    svc: &Service,
-    w: &Write,
-    build: impl FnOnce(&Fleet, DateTime<Utc>) -> Result<Event, ApiError>,
-    answer: impl FnOnce(&Service, &Fleet, &Event) -> Result<Answer, ApiError>,
-) -> Result<Response, ApiError> {
-    let mut core = svc.lock()?;
-    if let Some(key) = &w.key
-        && let Some(a) = core.store.answer(&w.principal.name, &w.route, key)?
-    {
-        if a.request != w.raw {
-            return Err(ApiError::Unprocessable(format!(
-                "Idempotency-Key `{key}` was used for a different request"
-            )));
-        }
-        let status = StatusCode::from_u16(a.status).unwrap_or(StatusCode::OK);
-        let mut r = (status, [(header::CONTENT_TYPE, "application/json")], a.body).into_response();
-        r.headers_mut()
-            .insert("idempotent-replayed", HeaderValue::from_static("true"));
-        return Ok(r);
-    }
-    let now = Utc::now();
-    let ev = build(&core.fleet, now)?;
-    core.fleet.validate(&ev, now)?;
-    core.fleet.apply(&ev);
-    let outcome = answer(svc, &core.fleet, &ev).and_then(|(status, body)| {
-        let text = body.to_string();
-        let idem = w.key.as_deref().map(|key| Idempotency {
-            principal: &w.principal.name,
-            route: &w.route,
-            key,
-            request: &w.raw,
-            status: status.as_u16(),
-            body: &text,
-        });
-        let seq = core.store.append(&ev, idem.as_ref())?;
-        Ok((status, body, seq))
-    });
-    match outcome {
-        Ok((status, body, seq)) => {
-            // The write is durable and answered whatever the stream does.
-            match serde_json::to_string(&StreamEvent { seq, event: &ev }) {
-                Ok(msg) => {
-                    let _ = svc.events.send(msg);
-                }
-                Err(e) => tracing::error!("event {seq} not streamed: {e}"),
-            }
-            Ok((status, Json(body)).into_response())
-        }
-        Err(e) => {
-            // Not logged, so not applied: rebuild the state from the log.
-            core.fleet = replay(&svc.sc, &core.store)
-                .map_err(|r| ApiError::Internal(format!("{e:?}; then replay failed: {r}")))?;
-            Err(e)
-        }
-    }
-}
-
-/// One write on a blocking thread: the idempotency key from the headers, then `f` with the
-/// write's context and the parsed body (which calls [`write`]).
-pub(crate) async fn write_blocking<T: Send + 'static>(
+/// One write (see the module docs of [`super`] and [`crate::dispatch::journal`]): the
+/// idempotency key checked, the event built from the state by `build`, put on the server
+/// clock, validated, applied and queued for the log with its answer from `answer` (kept as
+/// the idempotency record); answered once the log has it. A storage fault answers 503 and
+/// keeps nothing.
+pub(crate) async fn write<T>(
     s: &AppState,
     principal: Principal,
     headers: &HeaderMap,
     route: String,
     body: JsonBody<T>,
-    f: impl FnOnce(&Service, &Write, T) -> Result<Response, ApiError> + Send + 'static,
-) -> Result<Response, ApiError> {
+    build: impl FnOnce(&Service, &Fleet, DateTime<Utc>, T) -> Result<Event, ApiError>,
+    answer: impl FnOnce(&Fleet, &Event) -> Result<Answer, ApiError>,
+) -> Result<Written, ApiError> {
     let key = idempotency_key(headers)?;
-    let svc = s.0.clone();
-    blocking(move || {
-        let w = Write {
+    let svc = &s.0;
+    let ticket = {
+        let mut core = svc.lock()?;
+        let idem_key = key.map(|k| (principal.name.clone(), route, k));
+        if let Some(k) = &idem_key {
+            match core.idempotent(k)? {
+                Seen::New => {}
+                Seen::InFlight => {
+                    return Err(ApiError::Conflict(format!(
+                        "a request with Idempotency-Key `{}` is being written; retry in a moment",
+                        k.2
+                    )));
+                }
+                Seen::Answered(a) => {
+                    if a.request != body.raw {
+                        return Err(ApiError::Unprocessable(format!(
+                            "Idempotency-Key `{}` was used for a different request",
+                            k.2
+                        )));
+                    }
+                    let body = serde_json::from_str(&a.body)
+                        .map_err(|e| ApiError::Internal(format!("stored answer: {e}")))?;
+                    return Ok(Written {
+                        status: StatusCode::from_u16(a.status).unwrap_or(StatusCode::OK),
+                        body,
+                        replayed: true,
+                    });
+                }
+            }
+        }
+        let now = Utc::now();
+        let mut ev = build(svc, &core.fleet, now, body.value)?;
+        core.fleet.stamp(&mut ev, now, svc.config.clock_skew_s)?;
+        core.fleet.validate(&ev, now)?;
+        let json = serde_json::to_string(&ev).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let undo = core.fleet.apply(&ev);
+        let (status, value) = match answer(&core.fleet, &ev) {
+            Ok(a) => a,
+            Err(e) => {
+                core.fleet.undo(undo);
+                return Err(e);
+            }
+        };
+        let idem = idem_key.map(|(principal, route, key)| Idempotency {
             principal,
             route,
             key,
-            raw: body.raw,
-        };
-        f(&svc, &w, body.value)
-    })
-    .await
+            request: body.raw,
+            status: status.as_u16(),
+            body: value.to_string(),
+        });
+        let ticket = core.submit(ev, json, undo, &principal.name, idem);
+        drop(core);
+        svc.journal.wake();
+        (ticket, status, value)
+    };
+    let (ticket, status, body) = ticket;
+    match ticket.await {
+        Ok(Ok(_seq)) => Ok(Written {
+            status,
+            body,
+            replayed: false,
+        }),
+        Ok(Err(fault)) => Err(ApiError::Unavailable(fault.reason)),
+        Err(_) => Err(ApiError::Internal("the committer stopped".into())),
+    }
 }
 
 pub(crate) async fn blocking<T: Send + 'static>(

@@ -65,6 +65,26 @@ pub struct Config {
     /// Largest request body, bytes.
     #[serde(default = "default_body")]
     pub max_body_bytes: usize,
+    /// Clock skew tolerated in reported times, seconds: a time up to this far ahead of the
+    /// server clock is taken as the server's time (the client's kept as `reported_at`), further
+    /// ahead it is refused; a status time up to this far before the unit's last change is
+    /// taken as that change's time.
+    #[serde(default = "default_skew")]
+    pub clock_skew_s: i64,
+    /// How long an `Idempotency-Key` is remembered, hours: a retry inside the window gets the
+    /// first answer; after it the key is forgotten and the request is a new one.
+    #[serde(default = "default_idempotency")]
+    pub idempotency_window_h: f64,
+    /// A client must send a request's headers within this many seconds of connecting (or of
+    /// its previous request on a kept-alive connection), else the connection is closed.
+    #[serde(default = "default_header_timeout")]
+    pub header_timeout_s: f64,
+    /// A request's body must arrive within this many seconds, else 408.
+    #[serde(default = "default_body_timeout")]
+    pub body_timeout_s: f64,
+    /// Open connections at most; further clients wait in the listen backlog until one closes.
+    #[serde(default = "default_connections")]
+    pub max_connections: usize,
     #[serde(default)]
     pub tokens: Vec<Token>,
 }
@@ -83,6 +103,21 @@ fn twelve() -> f64 {
 }
 fn default_body() -> usize {
     64 * 1024
+}
+fn default_skew() -> i64 {
+    crate::dispatch::MAX_FUTURE_S
+}
+fn default_idempotency() -> f64 {
+    24.0
+}
+fn default_header_timeout() -> f64 {
+    10.0
+}
+fn default_body_timeout() -> f64 {
+    10.0
+}
+fn default_connections() -> usize {
+    512
 }
 
 /// The configuration file is unreadable or wrong.
@@ -182,6 +217,24 @@ impl Config {
         }
         if c.max_body_bytes == 0 {
             return Err(bad("max_body_bytes", "must be positive".into()));
+        }
+        if !(0..=86_400).contains(&c.clock_skew_s) {
+            return Err(bad(
+                "clock_skew_s",
+                format!("{} must be 0 to 86400 seconds", c.clock_skew_s),
+            ));
+        }
+        for (field, v, max) in [
+            ("idempotency_window_h", c.idempotency_window_h, 24.0 * 366.0),
+            ("header_timeout_s", c.header_timeout_s, 3600.0),
+            ("body_timeout_s", c.body_timeout_s, 3600.0),
+        ] {
+            if !(v.is_finite() && v > 0.0 && v <= max) {
+                return Err(bad(field, format!("{v} must be above 0 and at most {max}")));
+            }
+        }
+        if c.max_connections == 0 {
+            return Err(bad("max_connections", "must be positive".into()));
         }
         for (k, t) in c.tokens.iter().enumerate() {
             if t.token.len() < 8 {

@@ -28,6 +28,8 @@ pub enum ApiError {
     TooLarge(usize),
     /// 422: well-formed JSON whose values are wrong (types, ranges, off the map).
     Unprocessable(String),
+    /// 503: the event log cannot be written (disk full, I/O error); nothing was kept.
+    Unavailable(String),
     /// 500: a fault on the server's side (logged, not shown).
     Internal(String),
 }
@@ -36,7 +38,7 @@ pub enum ApiError {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// `bad_request`, `unauthorized`, `forbidden`, `not_found`, `conflict`,
-    /// `payload_too_large`, `unprocessable`, or `internal`.
+    /// `payload_too_large`, `unprocessable`, `storage_unavailable`, or `internal`.
     pub error: &'static str,
     pub message: String,
 }
@@ -61,6 +63,14 @@ impl ApiError {
             ApiError::Unprocessable(m) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", m.clone())
             }
+            ApiError::Unavailable(reason) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage_unavailable",
+                format!(
+                    "the event log cannot be written ({reason}); nothing of this request was \
+                     recorded: retry later (GET /healthz says when writes work again)"
+                ),
+            ),
             ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -80,6 +90,10 @@ impl IntoResponse for ApiError {
         if status == StatusCode::UNAUTHORIZED {
             r.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         r
     }

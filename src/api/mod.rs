@@ -48,12 +48,19 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let stop = state.0.stop.clone();
-    axum::serve(listener, app(state))
+    let journal = state.0.journal.clone();
+    let served = axum::serve(listener, app(state))
         .with_graceful_shutdown(async move {
             shutdown.await;
             let _ = stop.send(true);
         })
+        .await;
+    // Every acknowledged write is durable already; this commits nothing new, it stops the
+    // committer.
+    tokio::task::spawn_blocking(move || journal.close())
         .await
+        .map_err(std::io::Error::other)?;
+    served
 }
 
 /// The router.

@@ -4,16 +4,16 @@
 //! This module owns opening the service (building the model, replaying the log). It must not
 //! hold dispatch rules ([`crate::dispatch`]) nor routes ([`super::routes`]).
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, MutexGuard};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use tokio::sync::{broadcast, watch};
 
 use super::config::Config;
 use super::error::ApiError;
+use crate::dispatch::Fleet;
 use crate::dispatch::coverage::{Budget, Coverage};
-use crate::dispatch::store::{Store, StoreError};
-use crate::dispatch::{DispatchError, Fleet};
+use crate::dispatch::journal::{Committed, Core, Journal, JournalError, JournalOptions};
 use crate::model::Scenario;
 use crate::network::profile::ProfileError;
 use crate::network::{SnapError, Snapped, TravelModel};
@@ -22,17 +22,11 @@ use crate::standards;
 /// Why the service cannot start.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    /// The event log cannot be opened or read.
+    /// The event log cannot be opened (another server holds it) or replayed (a stored event
+    /// no longer applies to the scenario: restore the scenario the log was written with, or
+    /// see `ems serve --check-log`).
     #[error(transparent)]
-    Store(#[from] StoreError),
-    /// A stored event no longer applies to the scenario (e.g. a unit was removed from the
-    /// stations file): restore the scenario the log was written with.
-    #[error("event log: event {seq} does not apply: {source}")]
-    Replay {
-        seq: i64,
-        #[source]
-        source: DispatchError,
-    },
+    Journal(#[from] JournalError),
     /// The speed profile is invalid.
     #[error(transparent)]
     Profile(#[from] ProfileError),
@@ -45,9 +39,21 @@ pub enum ServeError {
     },
 }
 
-pub(crate) struct Core {
-    pub fleet: Fleet,
-    pub store: Store,
+/// One message of the event stream: its sequence number (the SSE `id:`) and its JSON.
+#[derive(Debug, Clone)]
+pub(crate) struct StreamMessage {
+    pub seq: u64,
+    pub json: Arc<str>,
+}
+
+/// The JSON of a committed event as the stream carries it: `{"seq", "by", "event"}`, the
+/// event without its free-text note (payloads stay small; `GET /v1/incidents/{id}` has it).
+pub(crate) fn stream_json(seq: u64, actor: Option<&str>, ev: &crate::dispatch::Event) -> String {
+    let mut event = serde_json::to_value(ev).unwrap_or(serde_json::Value::Null);
+    if let Some(o) = event.as_object_mut() {
+        o.remove("note");
+    }
+    serde_json::json!({"seq": seq, "by": actor, "event": event}).to_string()
 }
 
 /// The service's shared state.
@@ -56,8 +62,8 @@ pub struct Service {
     pub(crate) tm: Arc<TravelModel>,
     pub(crate) config: Config,
     pub(crate) detention_min: f64,
-    pub(crate) core: Mutex<Core>,
-    pub(crate) events: broadcast::Sender<String>,
+    pub(crate) journal: Arc<Journal>,
+    pub(crate) events: broadcast::Sender<StreamMessage>,
     pub(crate) stop: watch::Sender<bool>,
     /// Each hospital's point on the road, in scenario order.
     pub(crate) hospitals: Vec<Snapped>,
@@ -80,18 +86,8 @@ pub(crate) struct HourModel {
 #[derive(Clone)]
 pub struct AppState(pub Arc<Service>);
 
-/// The fleet the event log describes.
-pub(crate) fn replay(sc: &Scenario, store: &Store) -> Result<Fleet, ServeError> {
-    let mut fleet = Fleet::new(sc);
-    for (seq, ev) in store.events()? {
-        // Stored events were valid when written; re-validating catches a changed scenario.
-        fleet
-            .validate(&ev, DateTime::<Utc>::MAX_UTC)
-            .map_err(|e| ServeError::Replay { seq, source: e })?;
-        fleet.apply(&ev);
-    }
-    Ok(fleet)
-}
+/// Messages a stream client may fall behind by before it is told to resync.
+pub(crate) const STREAM_BUFFER: usize = 1024;
 
 impl AppState {
     /// Builds the travel model, opens the event log at `config.db` and replays it.
@@ -132,25 +128,48 @@ impl AppState {
                 turnout_s: config.turnout_s,
             },
         );
-        let store = Store::open(&config.db)?;
-        let fleet = replay(&sc, &store)?;
+        let (events, _) = broadcast::channel(STREAM_BUFFER);
+        let tx = events.clone();
+        let journal = Journal::open(
+            &sc,
+            &config.db,
+            JournalOptions {
+                idempotency_window_s: (config.idempotency_window_h * 3600.0) as i64,
+            },
+            move |batch: &[Committed]| {
+                for c in batch {
+                    let json = stream_json(c.seq, Some(&c.actor), &c.event);
+                    // No subscriber is fine: the log has it.
+                    let _ = tx.send(StreamMessage {
+                        seq: c.seq,
+                        json: json.into(),
+                    });
+                }
+            },
+        )?;
         let detention_min = config
             .detention_threshold_min
             .unwrap_or_else(|| standards::Targets::default_preset().detention_threshold_min);
-        let (events, _) = broadcast::channel(1024);
         let (stop, _) = watch::channel(false);
         Ok(AppState(Arc::new(Service {
             sc,
             tm: Arc::new(tm),
             config,
             detention_min,
-            core: Mutex::new(Core { fleet, store }),
+            journal,
             events,
             stop,
             hospitals,
             coverage: Arc::new(coverage),
             hour_model: std::sync::RwLock::new(None),
         })))
+    }
+
+    /// Stops the committer (after committing what is queued) and releases the event log's
+    /// lock. [`super::run`] does this when it returns; a caller that drops the server another
+    /// way (a test's runtime shut down) calls it to open the log again in the same process.
+    pub fn close(&self) {
+        self.0.journal.close();
     }
 
     /// A copy of the current fleet state.
@@ -206,8 +225,6 @@ impl Service {
     }
 
     pub(crate) fn lock(&self) -> Result<MutexGuard<'_, Core>, ApiError> {
-        self.core
-            .lock()
-            .map_err(|_| ApiError::Internal("the state lock is poisoned".into()))
+        Ok(self.journal.lock())
     }
 }

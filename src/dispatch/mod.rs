@@ -23,6 +23,7 @@
 //! keeps the first `dispatched`. An incident closes when its unit leaves it (`returning`).
 
 pub mod coverage;
+pub mod journal;
 pub mod recommend;
 pub mod store;
 
@@ -203,14 +204,33 @@ pub enum Event {
         status: UnitStatus,
         at: DateTime<Utc>,
         hospital: Option<String>,
+        /// The time the client reported when it was moved into the tolerated clock skew
+        /// (see [`Fleet::stamp`]); `at` is then the server's.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reported_at: Option<DateTime<Utc>>,
     },
     UnitPosition {
         unit: String,
         lon: f64,
         lat: f64,
         at: DateTime<Utc>,
+        /// As for [`Event::UnitStatusChanged`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reported_at: Option<DateTime<Utc>>,
     },
 }
+
+/// What an applied event changed, to take it back ([`Fleet::undo`]) when the log cannot be
+/// written: the previous value of every unit and incident it touched.
+#[derive(Debug, Clone)]
+pub struct Undo {
+    seq: u64,
+    units: Vec<(String, Unit)>,
+    incidents: Vec<(u64, Option<IncidentRecord>)>,
+}
+
+/// The earliest time a report may carry: anything before is a broken clock or a typo.
+pub const EARLIEST_YEAR: i32 = 2000;
 
 /// Why a change is refused. Nothing is written for a refused change.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -243,7 +263,8 @@ pub enum DispatchError {
     Invalid(String),
 }
 
-/// Reports may be stamped up to this far ahead of the server clock (clock skew).
+/// The default clock-skew tolerance: reports may be stamped up to this far ahead of the server
+/// clock (and this far before the unit's last change); see [`Fleet::stamp`].
 pub const MAX_FUTURE_S: i64 = 300;
 
 /// The whole live state.
@@ -315,6 +336,87 @@ impl Fleet {
         self.incidents
             .get(&id)
             .ok_or(DispatchError::UnknownIncident(id))
+    }
+
+    /// Puts a client's times on the server clock, before [`Fleet::validate`]. `tolerance_s` is
+    /// the clock skew tolerated:
+    /// - a time before [`EARLIEST_YEAR`], or more than `tolerance_s` ahead of `now`, is refused;
+    /// - a time ahead of `now` within the tolerance becomes `now`;
+    /// - a status time before the unit's last change, within the tolerance, becomes that
+    ///   change's time (a tablet a little slow can still report `en_route` after a dispatch the
+    ///   server stamped);
+    /// - an assignment is stamped `now`, or the unit's last change or the call if either is
+    ///   later (a unit that is recommended can always be assigned).
+    ///
+    /// A moved client time is kept in the event's `reported_at`.
+    pub fn stamp(
+        &self,
+        ev: &mut Event,
+        now: DateTime<Utc>,
+        tolerance_s: i64,
+    ) -> Result<(), DispatchError> {
+        use chrono::Datelike;
+        let ahead = |at: DateTime<Utc>| -> Result<(), DispatchError> {
+            if at.year() < EARLIEST_YEAR {
+                return Err(DispatchError::Invalid(format!(
+                    "at: {at} is before {EARLIEST_YEAR}; check the device's clock"
+                )));
+            }
+            let s = (at - now).num_seconds();
+            if s > tolerance_s {
+                return Err(DispatchError::Time(format!(
+                    "at: {at} is {s} s ahead of the server clock ({now}); the tolerated clock \
+                     skew is {tolerance_s} s"
+                )));
+            }
+            Ok(())
+        };
+        match ev {
+            Event::IncidentCreated { .. } => Ok(()),
+            Event::UnitAssigned { incident, unit, at } => {
+                let mut t = *at;
+                if let Some(since) = self.units.get(unit.as_str()).and_then(|u| u.since) {
+                    t = t.max(since);
+                }
+                if let Some(i) = self.incidents.get(incident) {
+                    t = t.max(i.call_received);
+                }
+                *at = t;
+                Ok(())
+            }
+            Event::UnitStatusChanged {
+                unit,
+                at,
+                reported_at,
+                ..
+            } => {
+                ahead(*at)?;
+                let reported = *at;
+                if *at > now {
+                    *at = now;
+                }
+                if let Some(since) = self.units.get(unit.as_str()).and_then(|u| u.since)
+                    && *at < since
+                    && (since - *at).num_seconds() <= tolerance_s
+                {
+                    *at = since;
+                }
+                if *at != reported {
+                    *reported_at = Some(reported);
+                }
+                Ok(())
+            }
+            Event::UnitPosition {
+                at, reported_at, ..
+            } => {
+                ahead(*at)?;
+                if *at > now {
+                    *reported_at = Some(*at);
+                    *at = now;
+                }
+                Ok(())
+            }
+        }
     }
 
     /// Checks an event against the state; `now` is the server clock.
@@ -396,6 +498,7 @@ impl Fleet {
                 status,
                 at,
                 hospital,
+                ..
             } => {
                 let u = self.unit(unit)?;
                 not_future(*at)?;
@@ -432,7 +535,9 @@ impl Fleet {
                 }
                 Ok(())
             }
-            Event::UnitPosition { unit, lon, lat, at } => {
+            Event::UnitPosition {
+                unit, lon, lat, at, ..
+            } => {
                 let u = self.unit(unit)?;
                 check_lon_lat(*lon, *lat)?;
                 not_future(*at)?;
@@ -444,9 +549,66 @@ impl Fleet {
         }
     }
 
-    /// Applies a validated event.
-    pub fn apply(&mut self, ev: &Event) {
+    /// Applies a validated event; the answer takes it back ([`Fleet::undo`]).
+    pub fn apply(&mut self, ev: &Event) -> Undo {
+        let undo = self.undo_for(ev);
         self.seq += 1;
+        self.change(ev);
+        undo
+    }
+
+    /// The previous values of what `ev` touches.
+    fn undo_for(&self, ev: &Event) -> Undo {
+        let (unit, incidents): (Option<&String>, Vec<u64>) = match ev {
+            Event::IncidentCreated { id, .. } => (None, vec![*id]),
+            Event::UnitAssigned { incident, unit, .. } => {
+                let mut i = vec![*incident];
+                i.extend(self.units.get(unit).and_then(|u| u.incident));
+                (Some(unit), i)
+            }
+            Event::UnitStatusChanged { unit, .. } => (
+                Some(unit),
+                self.units
+                    .get(unit)
+                    .and_then(|u| u.incident)
+                    .into_iter()
+                    .collect(),
+            ),
+            Event::UnitPosition { unit, .. } => (Some(unit), Vec::new()),
+        };
+        Undo {
+            seq: self.seq,
+            units: unit
+                .and_then(|u| self.units.get(u))
+                .map(|u| (u.id.clone(), u.clone()))
+                .into_iter()
+                .collect(),
+            incidents: incidents
+                .into_iter()
+                .map(|i| (i, self.incidents.get(&i).cloned()))
+                .collect(),
+        }
+    }
+
+    /// Takes back an applied event. Undo records must be taken back newest first.
+    pub fn undo(&mut self, undo: Undo) {
+        self.seq = undo.seq;
+        for (id, u) in undo.units {
+            self.units.insert(id, u);
+        }
+        for (id, i) in undo.incidents.into_iter().rev() {
+            match i {
+                Some(i) => {
+                    self.incidents.insert(id, i);
+                }
+                None => {
+                    self.incidents.remove(&id);
+                }
+            }
+        }
+    }
+
+    fn change(&mut self, ev: &Event) {
         match ev {
             Event::IncidentCreated {
                 id,
@@ -498,6 +660,7 @@ impl Fleet {
                 status,
                 at,
                 hospital,
+                ..
             } => {
                 let Some(u) = self.units.get_mut(unit) else {
                     return;
@@ -562,7 +725,9 @@ impl Fleet {
                     _ => {}
                 }
             }
-            Event::UnitPosition { unit, lon, lat, at } => {
+            Event::UnitPosition {
+                unit, lon, lat, at, ..
+            } => {
                 if let Some(u) = self.units.get_mut(unit) {
                     u.position = [*lon, *lat];
                     u.position_at = Some(*at);

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::units::unit_answer;
 use crate::api::auth::Principal;
-use crate::api::body::{JsonBody, blocking, parse_id, write, write_blocking};
+use crate::api::body::{JsonBody, blocking, parse_id, write};
 use crate::api::error::{self, ApiError};
 use crate::api::state::{AppState, Service};
 use crate::dispatch::recommend::{self, HospitalInput, RankedHospital, RankedUnit, UnitInput};
@@ -185,54 +185,63 @@ pub(crate) async fn create_incident(
     headers: HeaderMap,
     body: JsonBody<CreateIncident>,
 ) -> Result<Response, ApiError> {
-    write_blocking(
+    let mut w = write(
         &s,
         p,
         &headers,
         "POST /v1/incidents".into(),
         body,
-        |svc, w, c| {
-            write(
-                svc,
-                w,
-                |fleet, now| {
-                    crate::dispatch::check_lon_lat(c.lon, c.lat)?;
-                    svc.tm.snap([c.lon, c.lat]).map_err(|e| {
-                        ApiError::Unprocessable(format!(
-                            "the incident location is off the road map: {e}"
-                        ))
-                    })?;
-                    Ok(Event::IncidentCreated {
-                        id: fleet.next_incident_id(),
-                        at: now,
-                        lon: c.lon,
-                        lat: c.lat,
-                        priority: c.priority,
-                        condition: c.condition.filter(|x| !x.is_empty()),
-                        note: c.note,
-                    })
-                },
-                |svc, fleet, ev| {
-                    let Event::IncidentCreated { id, .. } = ev else {
-                        return Err(ApiError::Internal("unexpected event".into()));
-                    };
-                    let inc = fleet
-                        .incidents
-                        .get(id)
-                        .ok_or_else(|| ApiError::Internal("incident not applied".into()))?;
-                    let rec = recommend_for(svc, &fleet.units, inc)?;
-                    let body = serde_json::to_value(Created {
-                        id: *id,
-                        incident: inc.clone(),
-                        recommendation: rec,
-                    })
-                    .map_err(|e| ApiError::Internal(e.to_string()))?;
-                    Ok((StatusCode::CREATED, body))
-                },
-            )
+        |svc, fleet, now, c| {
+            crate::dispatch::check_lon_lat(c.lon, c.lat)?;
+            svc.tm.snap([c.lon, c.lat]).map_err(|e| {
+                ApiError::Unprocessable(format!("the incident location is off the road map: {e}"))
+            })?;
+            Ok(Event::IncidentCreated {
+                id: fleet.next_incident_id(),
+                at: now,
+                lon: c.lon,
+                lat: c.lat,
+                priority: c.priority,
+                condition: c.condition.filter(|x| !x.is_empty()),
+                note: c.note,
+            })
+        },
+        |fleet, ev| {
+            let Event::IncidentCreated { id, .. } = ev else {
+                return Err(ApiError::Internal("unexpected event".into()));
+            };
+            let inc = fleet
+                .incidents
+                .get(id)
+                .ok_or_else(|| ApiError::Internal("incident not applied".into()))?;
+            let body = serde_json::json!({"id": id, "incident": inc});
+            Ok((StatusCode::CREATED, body))
         },
     )
-    .await
+    .await?;
+    // The recommendation is not part of the kept answer: it is computed now, from the fleet as
+    // it is (a retry gets the same incident and a current recommendation).
+    let id = w.body["id"]
+        .as_u64()
+        .ok_or_else(|| ApiError::Internal("answer without id".into()))?;
+    let svc = s.0.clone();
+    let rec = blocking(move || {
+        let (units, inc) = {
+            let core = svc.lock()?;
+            let inc = core
+                .fleet
+                .incidents
+                .get(&id)
+                .cloned()
+                .ok_or_else(|| ApiError::Internal(format!("incident {id} vanished")))?;
+            (core.fleet.units.clone(), inc)
+        };
+        recommend_for(&svc, &units, &inc)
+    })
+    .await?;
+    w.body["recommendation"] =
+        serde_json::to_value(rec).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(w.into_response())
 }
 
 pub(crate) fn query_bool(
@@ -351,20 +360,24 @@ pub(crate) async fn assign(
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let route = format!("POST /v1/incidents/{id}/assign");
-    write_blocking(&s, p, &headers, route, body, move |svc, w, r| {
-        let unit = r.unit_id;
-        write(
-            svc,
-            w,
-            |_, now| {
-                Ok(Event::UnitAssigned {
-                    incident: id,
-                    unit: unit.clone(),
-                    at: now,
-                })
-            },
-            |_, fleet, _| unit_answer(fleet, &unit),
-        )
-    })
-    .await
+    let w = write(
+        &s,
+        p,
+        &headers,
+        route,
+        body,
+        |_, _, now, r| {
+            Ok(Event::UnitAssigned {
+                incident: id,
+                unit: r.unit_id,
+                at: now,
+            })
+        },
+        |fleet, ev| match ev {
+            Event::UnitAssigned { unit, .. } => unit_answer(fleet, unit),
+            _ => Err(ApiError::Internal("unexpected event".into())),
+        },
+    )
+    .await?;
+    Ok(w.into_response())
 }

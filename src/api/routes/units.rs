@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::api::auth::Principal;
-use crate::api::body::{Answer, JsonBody, write, write_blocking};
+use crate::api::body::{Answer, JsonBody, write};
 use crate::api::error::{self, ApiError};
 use crate::api::state::AppState;
 use crate::dispatch::{Event, Fleet, Unit, UnitStatus};
@@ -47,34 +47,41 @@ pub(crate) async fn unit_status(
     body: JsonBody<StatusRequest>,
 ) -> Result<Response, ApiError> {
     let route = format!("POST /v1/units/{unit}/status");
-    write_blocking(&s, p, &headers, route, body, move |svc, w, r| {
-        let status = UnitStatus::parse(&r.status).ok_or_else(|| {
-            ApiError::Unprocessable(format!(
-                "status `{}` is not one of {}",
-                r.status,
-                UnitStatus::ALL.map(|s| s.as_str()).join(", ")
-            ))
-        })?;
-        if status == UnitStatus::Dispatched {
-            return Err(ApiError::Conflict(
-                "a unit becomes dispatched by an assignment: POST /v1/incidents/{id}/assign".into(),
-            ));
-        }
-        write(
-            svc,
-            w,
-            |_, now| {
-                Ok(Event::UnitStatusChanged {
-                    unit: unit.clone(),
-                    status,
-                    at: r.at.unwrap_or(now),
-                    hospital: r.hospital_id.clone(),
-                })
-            },
-            |_, fleet, _| unit_answer(fleet, &unit),
-        )
-    })
-    .await
+    let w = write(
+        &s,
+        p,
+        &headers,
+        route,
+        body,
+        |_, _, now, r| {
+            let status = UnitStatus::parse(&r.status).ok_or_else(|| {
+                ApiError::Unprocessable(format!(
+                    "status `{}` is not one of {}",
+                    r.status,
+                    UnitStatus::ALL.map(|s| s.as_str()).join(", ")
+                ))
+            })?;
+            if status == UnitStatus::Dispatched {
+                return Err(ApiError::Conflict(
+                    "a unit becomes dispatched by an assignment: POST /v1/incidents/{id}/assign"
+                        .into(),
+                ));
+            }
+            Ok(Event::UnitStatusChanged {
+                unit: unit.clone(),
+                status,
+                at: r.at.unwrap_or(now),
+                hospital: r.hospital_id,
+                reported_at: None,
+            })
+        },
+        |fleet, ev| match ev {
+            Event::UnitStatusChanged { unit, .. } => unit_answer(fleet, unit),
+            _ => Err(ApiError::Internal("unexpected event".into())),
+        },
+    )
+    .await?;
+    Ok(w.into_response())
 }
 
 /// An AVL position report.
@@ -100,27 +107,33 @@ pub(crate) async fn unit_position(
     body: JsonBody<PositionRequest>,
 ) -> Result<Response, ApiError> {
     let route = format!("POST /v1/units/{unit}/position");
-    write_blocking(&s, p, &headers, route, body, move |svc, w, r| {
-        write(
-            svc,
-            w,
-            |_, _| {
-                crate::dispatch::check_lon_lat(r.lon, r.lat)?;
-                // Stored as the point on the road it snaps to.
-                let s = svc.tm.snap([r.lon, r.lat]).map_err(|e| {
-                    ApiError::Unprocessable(format!("the position is off the road map: {e}"))
-                })?;
-                Ok(Event::UnitPosition {
-                    unit: unit.clone(),
-                    lon: s.on_road[0],
-                    lat: s.on_road[1],
-                    at: r.at,
-                })
-            },
-            |_, fleet, _| unit_answer(fleet, &unit),
-        )
-    })
-    .await
+    let w = write(
+        &s,
+        p,
+        &headers,
+        route,
+        body,
+        |svc, _, _, r| {
+            crate::dispatch::check_lon_lat(r.lon, r.lat)?;
+            // Stored as the point on the road it snaps to.
+            let s = svc.tm.snap([r.lon, r.lat]).map_err(|e| {
+                ApiError::Unprocessable(format!("the position is off the road map: {e}"))
+            })?;
+            Ok(Event::UnitPosition {
+                unit: unit.clone(),
+                lon: s.on_road[0],
+                lat: s.on_road[1],
+                at: r.at,
+                reported_at: None,
+            })
+        },
+        |fleet, ev| match ev {
+            Event::UnitPosition { unit, .. } => unit_answer(fleet, unit),
+            _ => Err(ApiError::Internal("unexpected event".into())),
+        },
+    )
+    .await?;
+    Ok(w.into_response())
 }
 
 #[utoipa::path(get, path = "/v1/units", responses((status = 200, body = [Unit])),

@@ -1,0 +1,356 @@
+//! Group commit: the live fleet and the writer of its log.
+//!
+//! This module owns the order of writes. A writer takes the core lock, validates and applies
+//! its event in memory and queues it ([`Core::submit`]), releases the lock and waits on its
+//! [`Ticket`]. One committer thread takes everything queued, writes it in one transaction with
+//! one fsync ([`super::store::Store::append`]), publishes the events in log order and only then
+//! completes the tickets, so a write is acknowledged only once it is durable, and concurrent
+//! writes share an fsync. If the transaction fails (disk full, I/O error) every queued event is
+//! taken back in memory, newest first ([`super::Fleet::undo`]), its ticket fails, and the
+//! journal reports the fault ([`Journal::fault`]) until a write succeeds again; the log is
+//! never re-read. It must not know HTTP nor decide validity ([`super::Fleet::validate`]).
+//!
+//! Reads see an applied event up to one fsync before its writer is answered; a read never sees
+//! a change that a failed commit then takes back without that failure being reported to the
+//! change's writer.
+//!
+//! Idempotency: a key is "in flight" from submit to commit (a concurrent retry is told so), then
+//! in the log for the configured window ([`Core::idempotent`]).
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::oneshot;
+
+use super::store::{Append, Idempotency, Reader, Store, StoreError, StoredAnswer};
+use super::{DispatchError, Event, Fleet, Undo};
+use crate::model::Scenario;
+
+/// Why the journal cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// The event log cannot be opened or read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored event no longer applies to the scenario: run `ems serve --check-log`.
+    #[error(
+        "event log: event {seq} does not apply: {source} (run `ems serve --check-log` to see \
+         every such event, and `--check-log --repair` to set them aside)"
+    )]
+    Replay {
+        seq: i64,
+        #[source]
+        source: DispatchError,
+    },
+}
+
+/// The log could not be written: nothing of the write was kept.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("the event log cannot be written: {reason}")]
+pub struct WriteFault {
+    pub reason: String,
+}
+
+/// The journal's health: `None` while writes succeed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fault {
+    pub reason: String,
+    pub since: DateTime<Utc>,
+    /// Writes that failed since.
+    pub failed_writes: u64,
+}
+
+/// An event that is durable: its sequence number, the token name that caused it, the event.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    pub seq: u64,
+    pub actor: String,
+    pub event: Event,
+}
+
+/// A queued write's outcome: its sequence number once durable.
+pub type Ticket = oneshot::Receiver<Result<u64, WriteFault>>;
+
+/// An idempotency key: who, which route, the key.
+pub type IdemKey = (String, String, String);
+
+/// What a request with an idempotency key finds.
+pub enum Seen {
+    /// Not seen inside the window: go ahead.
+    New,
+    /// Answered before (inside the window).
+    Answered(StoredAnswer),
+    /// The same key is being written now.
+    InFlight,
+}
+
+struct Pending {
+    append: Append,
+    event: Event,
+    undo: Undo,
+    key: Option<IdemKey>,
+    done: oneshot::Sender<Result<u64, WriteFault>>,
+}
+
+/// The fleet and what is queued for the log, behind [`Journal::lock`].
+pub struct Core {
+    pub fleet: Fleet,
+    queue: Vec<Pending>,
+    in_flight: HashSet<IdemKey>,
+    reader: Reader,
+    idempotency_window_s: i64,
+}
+
+impl Core {
+    /// What an idempotency key finds (see [`Seen`]); `request` is the body, to tell a retry
+    /// from a different request under the same key.
+    pub fn idempotent(&self, key: &IdemKey) -> Result<Seen, StoreError> {
+        if self.in_flight.contains(key) {
+            return Ok(Seen::InFlight);
+        }
+        let since = Utc::now().timestamp() - self.idempotency_window_s;
+        Ok(match self.reader.answer(&key.0, &key.1, &key.2, since)? {
+            Some(a) => Seen::Answered(a),
+            None => Seen::New,
+        })
+    }
+
+    /// Queues an applied event (`body` is its JSON) for the log with `actor` (the token name)
+    /// and the request's idempotency record; `undo` takes it back if the log cannot be written.
+    /// Wake the committer ([`Journal::wake`]) after releasing the lock.
+    pub fn submit(
+        &mut self,
+        event: Event,
+        body: String,
+        undo: Undo,
+        actor: &str,
+        idempotency: Option<Idempotency>,
+    ) -> Ticket {
+        let key = idempotency
+            .as_ref()
+            .map(|i| (i.principal.clone(), i.route.clone(), i.key.clone()));
+        if let Some(k) = &key {
+            self.in_flight.insert(k.clone());
+        }
+        let (done, ticket) = oneshot::channel();
+        self.queue.push(Pending {
+            append: Append {
+                seq: self.fleet.seq,
+                body,
+                actor: actor.to_string(),
+                recorded: Utc::now(),
+                idempotency,
+            },
+            event,
+            undo,
+            key,
+            done,
+        });
+        ticket
+    }
+}
+
+/// The live fleet, its queue and its committer.
+pub struct Journal {
+    core: Mutex<Core>,
+    wake: Condvar,
+    fault: Mutex<Option<Fault>>,
+    stop: Mutex<bool>,
+    committer: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+/// How long idempotency records are kept, and how often expired ones are deleted.
+#[derive(Debug, Clone, Copy)]
+pub struct JournalOptions {
+    pub idempotency_window_s: i64,
+}
+
+/// Replays the log into a fleet for `sc`.
+pub fn replay(sc: &Scenario, reader: &Reader) -> Result<Fleet, JournalError> {
+    let mut fleet = Fleet::new(sc);
+    for e in reader.events()? {
+        // Stored events were valid when written; re-validating catches a changed scenario.
+        fleet
+            .validate(&e.event, DateTime::<Utc>::MAX_UTC)
+            .map_err(|source| JournalError::Replay { seq: e.seq, source })?;
+        fleet.apply(&e.event);
+        fleet.seq = e.seq as u64;
+    }
+    Ok(fleet)
+}
+
+impl Journal {
+    /// Locks and opens the log at `path`, replays it, and starts the committer, which calls
+    /// `publish` with each committed batch in log order (before the writers are answered).
+    pub fn open(
+        sc: &Scenario,
+        path: &Path,
+        options: JournalOptions,
+        publish: impl Fn(&[Committed]) + Send + 'static,
+    ) -> Result<Arc<Journal>, JournalError> {
+        let store = Store::open(path)?;
+        let reader = store.reader()?;
+        let fleet = replay(sc, &reader)?;
+        let j = Arc::new(Journal {
+            core: Mutex::new(Core {
+                fleet,
+                queue: Vec::new(),
+                in_flight: HashSet::new(),
+                reader,
+                idempotency_window_s: options.idempotency_window_s,
+            }),
+            wake: Condvar::new(),
+            fault: Mutex::new(None),
+            stop: Mutex::new(false),
+            committer: Mutex::new(None),
+        });
+        let jc = j.clone();
+        let handle = std::thread::Builder::new()
+            .name("ems-committer".into())
+            .spawn(move || jc.commit_loop(store, options, publish))
+            .map_err(|e| StoreError::LockFile {
+                lock: "(committer thread)".into(),
+                source: e,
+            })?;
+        *j.committer.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
+        Ok(j)
+    }
+
+    /// The core lock (a poisoned lock is taken over: every change under it is applied whole or
+    /// undone, so the state stays consistent).
+    pub fn lock(&self) -> MutexGuard<'_, Core> {
+        self.core.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Tells the committer there is work.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// The storage fault, while writes fail.
+    pub fn fault(&self) -> Option<Fault> {
+        self.fault.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Commits what is queued, stops the committer and waits for it.
+    pub fn close(&self) {
+        *self.stop.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        self.wake.notify_all();
+        let h = self
+            .committer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(h) = h {
+            let _ = h.join();
+        }
+    }
+
+    fn stopping(&self) -> bool {
+        *self.stop.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn commit_loop(
+        &self,
+        mut store: Store,
+        options: JournalOptions,
+        publish: impl Fn(&[Committed]),
+    ) {
+        let mut last_expiry = Instant::now() - Duration::from_secs(3600);
+        loop {
+            let batch: Vec<Pending> = {
+                let mut core = self.lock();
+                while core.queue.is_empty() {
+                    if self.stopping() {
+                        drop(core);
+                        // Dropping the store releases the lock file.
+                        drop(store);
+                        return;
+                    }
+                    core = self
+                        .wake
+                        .wait_timeout(core, Duration::from_millis(500))
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
+                }
+                std::mem::take(&mut core.queue)
+            };
+            let appends: Vec<Append> = batch.iter().map(|p| p.append.clone()).collect();
+            match store.append(&appends) {
+                Ok(()) => {
+                    {
+                        let mut core = self.lock();
+                        for p in &batch {
+                            if let Some(k) = &p.key {
+                                core.in_flight.remove(k);
+                            }
+                        }
+                    }
+                    *self.fault.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                    let committed: Vec<Committed> = batch
+                        .iter()
+                        .map(|p| Committed {
+                            seq: p.append.seq,
+                            actor: p.append.actor.clone(),
+                            event: p.event.clone(),
+                        })
+                        .collect();
+                    publish(&committed);
+                    for p in batch {
+                        let _ = p.done.send(Ok(p.append.seq));
+                    }
+                }
+                Err(e) => self.take_back(batch, e),
+            }
+            if last_expiry.elapsed() > Duration::from_secs(60) {
+                last_expiry = Instant::now();
+                let before = Utc::now().timestamp() - options.idempotency_window_s;
+                match store.expire_idempotency(before) {
+                    Ok(n) if n > 0 => tracing::info!("expired {n} idempotency records"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!("idempotency records not expired: {e}"),
+                }
+            }
+        }
+    }
+
+    /// A failed commit: every write not yet durable (the batch, and what was queued behind it,
+    /// which may depend on it) is undone newest first and told why.
+    fn take_back(&self, batch: Vec<Pending>, e: StoreError) {
+        let reason = match &e {
+            StoreError::Sqlite { source, .. } => source.to_string(),
+            other => other.to_string(),
+        };
+        tracing::error!("write failed, {} change(s) taken back: {e}", batch.len());
+        let fault = WriteFault {
+            reason: reason.clone(),
+        };
+        let failed = {
+            let mut core = self.lock();
+            let later = std::mem::take(&mut core.queue);
+            let all: Vec<Pending> = batch.into_iter().chain(later).collect();
+            for p in all.iter().rev() {
+                if let Some(k) = &p.key {
+                    core.in_flight.remove(k);
+                }
+            }
+            let n = all.len() as u64;
+            for p in all.into_iter().rev() {
+                core.fleet.undo(p.undo);
+                let _ = p.done.send(Err(fault.clone()));
+            }
+            n
+        };
+        let mut f = self.fault.lock().unwrap_or_else(|p| p.into_inner());
+        let since = f.as_ref().map_or_else(Utc::now, |f| f.since);
+        let before = f.as_ref().map_or(0, |f| f.failed_writes);
+        *f = Some(Fault {
+            reason,
+            since,
+            failed_writes: before + failed,
+        });
+    }
+}
