@@ -114,6 +114,16 @@ impl Server {
         (status, r.json().unwrap_or(Value::Null))
     }
 
+    fn get_with(&self, token: &str, path: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+        let mut r = Client::new().get(self.url(path)).bearer_auth(token);
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        let r = r.send().unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().unwrap_or(Value::Null))
+    }
+
     fn post(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
         let r = Client::new()
             .post(self.url(path))
@@ -1059,4 +1069,254 @@ fn lower_case_bearer_is_accepted() {
         .send()
         .unwrap();
     assert_eq!(r.status().as_u16(), 401);
+}
+
+/// One event-stream message as read: its id, its `event:` name (None for data), its data.
+#[derive(Debug)]
+struct SseMsg {
+    id: Option<u64>,
+    kind: Option<String>,
+    data: Value,
+}
+
+/// Parses SSE text into messages (comments and keep-alives skipped).
+fn parse_sse(
+    lines: impl Iterator<Item = String>,
+    mut until: impl FnMut(&SseMsg) -> bool,
+) -> Vec<SseMsg> {
+    let mut out = Vec::new();
+    let (mut id, mut kind, mut data) = (None, None, None);
+    for line in lines {
+        let line = line.trim_end_matches('\r');
+        if let Some(v) = line.strip_prefix("id: ") {
+            id = v.trim().parse().ok();
+        } else if let Some(v) = line.strip_prefix("event: ") {
+            kind = Some(v.to_string());
+        } else if let Some(v) = line.strip_prefix("data: ") {
+            data = serde_json::from_str(v).ok();
+        } else if line.is_empty() {
+            if let Some(d) = data.take() {
+                let m = SseMsg {
+                    id: id.take(),
+                    kind: kind.take(),
+                    data: d,
+                };
+                let stop = until(&m);
+                out.push(m);
+                if stop {
+                    break;
+                }
+            }
+            id = None;
+            kind = None;
+        }
+    }
+    out
+}
+
+/// A TCP connection to `base` with a small receive buffer, so that a client that does not read
+/// falls behind after a few hundred kilobytes rather than several megabytes.
+#[cfg(unix)]
+fn small_buffer_connection(base: &str) -> std::net::TcpStream {
+    use std::os::fd::FromRawFd;
+    let addr: std::net::SocketAddrV4 = base.trim_start_matches("http://").parse().unwrap();
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        assert!(fd >= 0);
+        let size: libc::c_int = 4096;
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            &size as *const _ as *const libc::c_void,
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+        let sa = libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: addr.port().to_be(),
+            sin_addr: libc::in_addr {
+                s_addr: u32::from(*addr.ip()).to_be(),
+            },
+            sin_zero: [0; 8],
+        };
+        let rc = libc::connect(
+            fd,
+            &sa as *const _ as *const libc::sockaddr,
+            std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+        );
+        assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
+        std::net::TcpStream::from_raw_fd(fd)
+    }
+}
+
+/// Issue #14, item 4: a client that stopped reading used to lose events silently (394 of
+/// 1,500). Now every message has an `id:`, and a client that falls behind the live buffer is
+/// caught up from the log: after 30,000 events written while it did not read, it gets every id
+/// once, in order, with no resync needed. A client that reconnects with `Last-Event-ID` gets
+/// every later event once, in order; notes stay out of the stream and each event names the
+/// token that made it.
+#[cfg(unix)]
+#[test]
+fn issue_14_a_lagging_stream_client_misses_nothing_and_resumes() {
+    use std::io::{BufRead, BufReader, Write};
+    let s = Server::start_with(|c| c.stream_buffer = 64);
+    let mut raw = small_buffer_connection(&s.base);
+    write!(
+        raw,
+        "GET /v1/events HTTP/1.0\r\nAuthorization: Bearer {VIEWER}\r\n\r\n"
+    )
+    .unwrap();
+    // Wait for the stream to be open before writing.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let (first, _) = incident(&s, 7.42, 43.735, None);
+    let units: Vec<String> = s
+        .get(VIEWER, "/v1/units")
+        .1
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap().to_string())
+        .collect();
+    // Past the server's socket send buffer (autotuned up to 4 MiB here) and the 64 messages.
+    let total = 30_000;
+    let per = total / units.len() + 1;
+    let threads: Vec<_> = units
+        .iter()
+        .cloned()
+        .map(|u| {
+            let url = s.url(&format!("/v1/units/{u}/position"));
+            std::thread::spawn(move || {
+                let c = Client::new();
+                for k in 0..per {
+                    let r = c
+                        .post(&url)
+                        .bearer_auth(DISPATCHER)
+                        .json(&json!({"lon": 7.42 + 1e-5 * (k % 50) as f64, "lat": 43.735,
+                                      "at": chrono::Utc::now().to_rfc3339()}))
+                        .send()
+                        .unwrap();
+                    assert_eq!(r.status(), 200);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let head = s.get(VIEWER, "/healthz").1["events"].as_u64().unwrap();
+    raw.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let lines = BufReader::new(raw).lines().map_while(Result::ok);
+    let got = parse_sse(lines, |m| m.id == Some(head) || m.kind.is_some());
+    assert!(
+        got.iter().all(|m| m.kind.is_none()),
+        "unexpected {:?}",
+        got.last()
+    );
+    let ids: Vec<u64> = got.iter().map(|m| m.id.unwrap()).collect();
+    assert_eq!(ids, (first..=head).collect::<Vec<_>>(), "a gap or a repeat");
+    assert!(got[0].data["event"].get("note").is_none());
+    assert_eq!(got[0].data["by"], "demo dispatcher");
+
+    // Resume from the middle of the log.
+    let resume_from = head / 3;
+    let resp = Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .unwrap()
+        .get(s.url("/v1/events"))
+        .bearer_auth(VIEWER)
+        .header("Last-Event-ID", resume_from.to_string())
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let lines = BufReader::new(resp).lines().map_while(Result::ok);
+    let rest = parse_sse(lines, |m| m.id == Some(head));
+    let ids: Vec<u64> = rest.iter().map(|m| m.id.unwrap()).collect();
+    assert_eq!(ids, (resume_from + 1..=head).collect::<Vec<_>>());
+    let (code, e) = s.get_with(VIEWER, "/v1/events", &[("Last-Event-ID", "yesterday")]);
+    assert_eq!(code, 400, "{e}");
+}
+
+/// Issue #14, item 5: clock skew both ways. A tablet ahead of the server within the tolerance
+/// is taken at the server's time (its own kept as `reported_at`), and the unit can be assigned
+/// at once; beyond the tolerance, 422. A tablet behind the server can still report `en_route`
+/// after a dispatch the server stamped; beyond the tolerance, 422. `Last-Event-ID` 0 replays
+/// the log, where the clamped stamps carry `reported_at`.
+#[test]
+fn issue_14_clock_skew_within_the_tolerance_is_clamped_and_flagged() {
+    use chrono::{Duration, Utc};
+    let s = Server::start_with(|c| c.clock_skew_s = 300);
+    // Ahead: 290 s, then 400 s.
+    let ahead = Utc::now() + Duration::seconds(290);
+    let u = s.ok(
+        "/v1/units/condamine-1/status",
+        json!({"status": "out_of_service", "at": ahead.to_rfc3339()}),
+    );
+    let since: chrono::DateTime<Utc> = serde_json::from_value(u["since"].clone()).unwrap();
+    assert!(since <= Utc::now(), "stored ahead of the server: {since}");
+    let (code, e) = s.post(
+        DISPATCHER,
+        "/v1/units/condamine-1/status",
+        json!({"status": "available", "at": (Utc::now() + Duration::seconds(400)).to_rfc3339()}),
+    );
+    assert_eq!(code, 422, "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("tolerated clock skew is 300 s"),
+        "{e}"
+    );
+    s.ok(
+        "/v1/units/condamine-1/status",
+        json!({"status": "available", "at": (Utc::now() + Duration::seconds(250)).to_rfc3339()}),
+    );
+    // The unit is recommended first for a call next to its station, and can be assigned now.
+    let (id, created) = incident(&s, 7.4195, 43.7375, None);
+    let first = created["recommendation"]["units"][0]["unit"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.ok(
+        &format!("/v1/incidents/{id}/assign"),
+        json!({"unit_id": first}),
+    );
+    // Behind: a tablet three minutes slow reports en_route for that dispatch.
+    let slow = Utc::now() - Duration::seconds(180);
+    let u = s.ok(
+        &format!("/v1/units/{first}/status"),
+        json!({"status": "en_route", "at": slow.to_rfc3339()}),
+    );
+    let inc = s.get(VIEWER, &format!("/v1/incidents/{id}")).1;
+    assert_eq!(inc["departed"], inc["dispatched"], "{inc}");
+    assert_eq!(u["since"], inc["dispatched"]);
+    let (code, e) = s.post(
+        DISPATCHER,
+        &format!("/v1/units/{first}/status"),
+        json!({"status": "on_scene", "at": (Utc::now() - Duration::seconds(900)).to_rfc3339()}),
+    );
+    assert_eq!(code, 422, "{e}");
+    // The log keeps what each tablet said.
+    let resp = Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .unwrap()
+        .get(s.url("/v1/events"))
+        .bearer_auth(VIEWER)
+        .header("Last-Event-ID", "0")
+        .send()
+        .unwrap();
+    use std::io::{BufRead, BufReader};
+    let head = s.get(VIEWER, "/healthz").1["events"].as_u64().unwrap();
+    let all = parse_sse(BufReader::new(resp).lines().map_while(Result::ok), |m| {
+        m.id == Some(head)
+    });
+    let flagged: Vec<&Value> = all
+        .iter()
+        .map(|m| &m.data["event"])
+        .filter(|e| e.get("reported_at").is_some())
+        .collect();
+    assert_eq!(flagged.len(), 3, "{flagged:?}");
+    assert!(all.iter().all(|m| m.data["by"] == "demo dispatcher"));
 }

@@ -82,6 +82,9 @@ pub struct Config {
     /// A request's body must arrive within this many seconds, else 408.
     #[serde(default = "default_body_timeout")]
     pub body_timeout_s: f64,
+    /// Messages an event-stream client may fall behind by before it is told to resync.
+    #[serde(default = "default_stream_buffer")]
+    pub stream_buffer: usize,
     /// Open connections at most; further clients wait in the listen backlog until one closes.
     #[serde(default = "default_connections")]
     pub max_connections: usize,
@@ -115,6 +118,9 @@ fn default_header_timeout() -> f64 {
 }
 fn default_body_timeout() -> f64 {
     10.0
+}
+fn default_stream_buffer() -> usize {
+    1024
 }
 fn default_connections() -> usize {
     512
@@ -232,6 +238,9 @@ impl Config {
             if !(v.is_finite() && v > 0.0 && v <= max) {
                 return Err(bad(field, format!("{v} must be above 0 and at most {max}")));
             }
+        }
+        if !(1..=1 << 20).contains(&c.stream_buffer) {
+            return Err(bad("stream_buffer", "must be 1 to 1048576 messages".into()));
         }
         if c.max_connections == 0 {
             return Err(bad("max_connections", "must be positive".into()));

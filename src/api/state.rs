@@ -86,9 +86,6 @@ pub(crate) struct HourModel {
 #[derive(Clone)]
 pub struct AppState(pub Arc<Service>);
 
-/// Messages a stream client may fall behind by before it is told to resync.
-pub(crate) const STREAM_BUFFER: usize = 1024;
-
 impl AppState {
     /// Builds the travel model, opens the event log at `config.db` and replays it.
     pub fn open(sc: Scenario, config: Config) -> Result<AppState, ServeError> {
@@ -128,7 +125,7 @@ impl AppState {
                 turnout_s: config.turnout_s,
             },
         );
-        let (events, _) = broadcast::channel(STREAM_BUFFER);
+        let (events, _) = broadcast::channel(config.stream_buffer);
         let tx = events.clone();
         let journal = Journal::open(
             &sc,

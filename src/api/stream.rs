@@ -1,11 +1,14 @@
 //! `GET /v1/events`: every committed state change as Server-Sent Events, until shutdown.
 //!
-//! Each message has `id:` (its sequence number in the log), so a client that reconnects with
-//! `Last-Event-ID` gets every event after it from the log, then the live ones, with no gap and
-//! no repeat. A client that falls more than [`STREAM_BUFFER`](super::state::STREAM_BUFFER) messages behind, or asks to
-//! resume from further back than [`RESUME_MAX`] events, gets one `event: resync` message that
-//! says why and from which `id` it stands, and the stream ends: it reloads the state with the
-//! `GET` routes (or reconnects with that `Last-Event-ID`). A gap is never silent.
+//! Each message has `id:` (its sequence number in the log). The stream never skips an event:
+//! it sends the live ones as they are committed, and whenever it is behind (a client that
+//! reconnects with `Last-Event-ID`, or one that reads more slowly than events come and falls
+//! more than the configured `stream_buffer` messages behind) it reads the missed events from
+//! the log, [`CHUNK`] at a time and only as fast as the client takes them, then goes live
+//! again. Memory per client stays bounded whatever the client does. If the log cannot be read,
+//! the client gets one `event: resync` message naming the last id it got and the stream ends:
+//! it reloads the state with the `GET` routes, or reconnects with that `Last-Event-ID`. A gap is
+//! never silent.
 
 use std::convert::Infallible;
 
@@ -13,7 +16,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures_util::stream::{self, Stream, StreamExt};
+use futures_util::stream::{self, StreamExt};
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
@@ -21,15 +24,14 @@ use super::error::ApiError;
 use super::state::{AppState, StreamMessage, stream_json};
 use crate::dispatch::store::Reader;
 
-/// The most events a resume replays from the log; further behind, the client is told to
-/// resync.
-pub(crate) const RESUME_MAX: usize = 10_000;
+/// Events read from the log at a time while catching up.
+pub(crate) const CHUNK: usize = 500;
 
 fn message(m: &StreamMessage) -> SseEvent {
     SseEvent::default().id(m.seq.to_string()).data(&*m.json)
 }
 
-fn resync(reason: &str, last_id: u64, missed: Option<u64>) -> SseEvent {
+fn resync(reason: &str, last_id: u64) -> SseEvent {
     SseEvent::default()
         .event("resync")
         .id(last_id.to_string())
@@ -37,7 +39,6 @@ fn resync(reason: &str, last_id: u64, missed: Option<u64>) -> SseEvent {
             serde_json::json!({
                 "reason": reason,
                 "last_id": last_id,
-                "missed": missed,
                 "what_to_do": "reload the state with GET /v1/units and GET /v1/incidents, or \
                                reconnect with Last-Event-ID to resume from the log",
             })
@@ -45,8 +46,80 @@ fn resync(reason: &str, last_id: u64, missed: Option<u64>) -> SseEvent {
         )
 }
 
-/// Every state change as Server-Sent Events (`id: <seq>`, `data: {"seq", "by", "event"}`);
-/// `event: resync` when the client must reload.
+/// Where a client's stream stands: the last id sent, and the live subscription (none while
+/// it catches up from the log).
+struct Cursor {
+    svc: AppState,
+    last: u64,
+    live: Option<BroadcastStream<StreamMessage>>,
+    done: bool,
+}
+
+impl Cursor {
+    /// The next messages: from the log while behind, else the next live one.
+    async fn next(mut self) -> Option<(Vec<SseEvent>, Cursor)> {
+        if self.done {
+            return None;
+        }
+        loop {
+            let Some(live) = self.live.as_mut() else {
+                // Subscribe before reading, so nothing committed meanwhile is missed (it is in
+                // both; the live copy is skipped by its id).
+                let rx = BroadcastStream::new(self.svc.0.events.subscribe());
+                let path = self.svc.0.config.db.clone();
+                let after = self.last as i64;
+                let rows = tokio::task::spawn_blocking(move || {
+                    Reader::open(&path)?.events_after(after, CHUNK)
+                })
+                .await;
+                let rows = match rows {
+                    Ok(Ok(rows)) => rows,
+                    Ok(Err(e)) => {
+                        tracing::error!("event stream: the log cannot be read: {e}");
+                        self.done = true;
+                        return Some((vec![resync("log_unreadable", self.last)], self));
+                    }
+                    Err(e) => {
+                        tracing::error!("event stream: {e}");
+                        self.done = true;
+                        return Some((vec![resync("log_unreadable", self.last)], self));
+                    }
+                };
+                if rows.len() < CHUNK {
+                    self.live = Some(rx);
+                }
+                if rows.is_empty() {
+                    continue;
+                }
+                let out = rows
+                    .iter()
+                    .map(|e| {
+                        let seq = e.seq as u64;
+                        message(&StreamMessage {
+                            seq,
+                            json: stream_json(seq, e.actor.as_deref(), &e.event).into(),
+                        })
+                    })
+                    .collect();
+                self.last = rows.last().map_or(self.last, |e| e.seq as u64);
+                return Some((out, self));
+            };
+            match live.next().await {
+                None => return None,
+                Some(Ok(m)) if m.seq <= self.last => continue,
+                Some(Ok(m)) => {
+                    self.last = m.seq;
+                    return Some((vec![message(&m)], self));
+                }
+                // Fell behind the live buffer: catch up from the log.
+                Some(Err(BroadcastStreamRecvError::Lagged(_))) => self.live = None,
+            }
+        }
+    }
+}
+
+/// Every state change as Server-Sent Events (`id: <seq>`, `data: {"seq", "by", "event"}`),
+/// resumable with `Last-Event-ID`; `event: resync` if the client must reload.
 #[utoipa::path(get, path = "/v1/events",
     params(("Last-Event-ID" = Option<u64>, Header,
         description = "resume after this sequence number (from the log)")),
@@ -71,75 +144,29 @@ pub(crate) async fn events(
                 })?,
         ),
     };
-    // Subscribe first, then read the log: an event committed in between is in both and the
-    // live copy is skipped by its id.
-    let rx = s.0.events.subscribe();
-    let mut stop = s.0.stop.subscribe();
-    let head: Vec<SseEvent>;
-    let mut sent = last.unwrap_or(0);
-    let mut end_now = false;
-    match last {
+    let cursor = match last {
+        // Live from now on: subscribed before the last durable id is read, so every later
+        // event reaches the subscription.
         None => {
-            head = Vec::new();
-            sent = u64::MAX; // live only: nothing to skip by id
-        }
-        Some(after) => {
-            let path = s.0.config.db.clone();
-            let rows = tokio::task::spawn_blocking(move || {
-                let r = Reader::open(&path)?;
-                r.events_after(after as i64, RESUME_MAX + 1)
-            })
-            .await
-            .map_err(|e| ApiError::Internal(format!("worker failed: {e}")))??;
-            if rows.len() > RESUME_MAX {
-                head = vec![resync("too_far_behind", after, None)];
-                end_now = true;
-            } else {
-                head = rows
-                    .iter()
-                    .map(|e| {
-                        let seq = e.seq as u64;
-                        message(&StreamMessage {
-                            seq,
-                            json: stream_json(seq, e.actor.as_deref(), &e.event).into(),
-                        })
-                    })
-                    .collect();
-                if let Some(e) = rows.last() {
-                    sent = e.seq as u64;
-                }
+            let live = Some(BroadcastStream::new(s.0.events.subscribe()));
+            Cursor {
+                last: s.0.journal.durable_seq(),
+                live,
+                svc: s.clone(),
+                done: false,
             }
         }
-    }
-    let live: std::pin::Pin<Box<dyn Stream<Item = SseEvent> + Send>> = if end_now {
-        Box::pin(stream::empty())
-    } else {
-        let skip_to = if sent == u64::MAX { 0 } else { sent };
-        let mut last_seen = skip_to;
-        Box::pin(
-            BroadcastStream::new(rx)
-                .scan(false, move |ended, m| {
-                    if *ended {
-                        return std::future::ready(None);
-                    }
-                    let out = match m {
-                        Ok(m) if m.seq <= skip_to => Some(None),
-                        Ok(m) => {
-                            last_seen = m.seq;
-                            Some(Some(message(&m)))
-                        }
-                        Err(BroadcastStreamRecvError::Lagged(n)) => {
-                            *ended = true;
-                            Some(Some(resync("lagged", last_seen, Some(n))))
-                        }
-                    };
-                    std::future::ready(out)
-                })
-                .filter_map(std::future::ready),
-        )
+        // From the log first.
+        Some(after) => Cursor {
+            last: after,
+            live: None,
+            svc: s.clone(),
+            done: false,
+        },
     };
-    let all = stream::iter(head)
-        .chain(live)
+    let mut stop = s.0.stop.subscribe();
+    let all = stream::unfold(cursor, Cursor::next)
+        .flat_map(stream::iter)
         .map(Ok::<_, Infallible>)
         .take_until(async move {
             let _ = stop.wait_for(|v| *v).await;

@@ -160,6 +160,12 @@ pub struct Journal {
     fault: Mutex<Option<Fault>>,
     stop: Mutex<bool>,
     committer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Transactions committed and events in them since the start (their ratio is the
+    /// grouping).
+    commits: std::sync::atomic::AtomicU64,
+    committed: std::sync::atomic::AtomicU64,
+    /// The sequence number of the last durable event (set before it is published).
+    durable: std::sync::atomic::AtomicU64,
 }
 
 /// How long idempotency records are kept, and how often expired ones are deleted.
@@ -194,6 +200,7 @@ impl Journal {
         let store = Store::open(path)?;
         let reader = store.reader()?;
         let fleet = replay(sc, &reader)?;
+        let durable = fleet.seq.into();
         let j = Arc::new(Journal {
             core: Mutex::new(Core {
                 fleet,
@@ -206,6 +213,9 @@ impl Journal {
             fault: Mutex::new(None),
             stop: Mutex::new(false),
             committer: Mutex::new(None),
+            commits: Default::default(),
+            committed: Default::default(),
+            durable,
         });
         let jc = j.clone();
         let handle = std::thread::Builder::new()
@@ -233,6 +243,18 @@ impl Journal {
     /// The storage fault, while writes fail.
     pub fn fault(&self) -> Option<Fault> {
         self.fault.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Transactions committed since the start, and the events they held.
+    pub fn commits(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.commits.load(Relaxed), self.committed.load(Relaxed))
+    }
+
+    /// The sequence number of the last durable event: every later event is published after
+    /// this is read.
+    pub fn durable_seq(&self) -> u64 {
+        self.durable.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Commits what is queued, stops the committer and waits for it.
@@ -290,6 +312,15 @@ impl Journal {
                         }
                     }
                     *self.fault.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                    {
+                        use std::sync::atomic::Ordering::Relaxed;
+                        self.commits.fetch_add(1, Relaxed);
+                        self.committed.fetch_add(batch.len() as u64, Relaxed);
+                    }
+                    if let Some(p) = batch.last() {
+                        self.durable
+                            .store(p.append.seq, std::sync::atomic::Ordering::SeqCst);
+                    }
                     let committed: Vec<Committed> = batch
                         .iter()
                         .map(|p| Committed {
