@@ -36,21 +36,21 @@ enum Command {
     Demo(cli::demo::DemoArgs),
 }
 
-fn run(command: Command) -> anyhow::Result<()> {
+fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Import(a) => cli::import::run(a),
-        Command::Init(a) => cli::init::run(a),
-        Command::Route(a) => cli::route::run(a),
-        Command::Population(a) => cli::population::run(a),
-        Command::Check(a) => cli::check::run(a),
-        Command::Calibrate(a) => cli::calibrate::run(a),
-        Command::SynthIncidents(a) => cli::synth_incidents::run(a),
-        Command::Optimize(a) => cli::optimize::run(a),
-        Command::Evaluate(a) => cli::evaluate::run(a),
-        Command::SolveInstance(a) => cli::solve_instance::run(a),
-        Command::Simulate(a) => cli::simulate::run(a),
+        Command::Import(a) => cli::import::run(a).map(|()| ExitCode::SUCCESS),
+        Command::Init(a) => cli::init::run(a).map(|()| ExitCode::SUCCESS),
+        Command::Route(a) => cli::route::run(a).map(|()| ExitCode::SUCCESS),
+        Command::Population(a) => cli::population::run(a).map(|()| ExitCode::SUCCESS),
+        Command::Check(a) => cli::check::run(a).map(|()| ExitCode::SUCCESS),
+        Command::Calibrate(a) => cli::calibrate::run(a).map(|()| ExitCode::SUCCESS),
+        Command::SynthIncidents(a) => cli::synth_incidents::run(a).map(|()| ExitCode::SUCCESS),
+        Command::Optimize(a) => cli::optimize::run(a).map(|()| ExitCode::SUCCESS),
+        Command::Evaluate(a) => cli::evaluate::run(a).map(|()| ExitCode::SUCCESS),
+        Command::SolveInstance(a) => cli::solve_instance::run(a).map(|()| ExitCode::SUCCESS),
+        Command::Simulate(a) => cli::simulate::run(a).map(|()| ExitCode::SUCCESS),
         Command::Serve(a) => cli::serve::run(a),
-        Command::Demo(a) => cli::demo::run(a),
+        Command::Demo(a) => cli::demo::run(a).map(|()| ExitCode::SUCCESS),
     }
 }
 
@@ -76,7 +76,7 @@ fn message(e: &anyhow::Error) -> String {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli.command) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {}", message(&e));
             ExitCode::from(2)

@@ -371,3 +371,109 @@ fn issue_14_kill_9_fifty_cycles_with_group_commit() {
     );
     stop(child);
 }
+
+/// Issue #14, item 1: a log damaged as two servers used to damage it (the second server's
+/// incident 1 after the first's) would not replay, with no way out. `--check-log` lists the
+/// events that do not replay (exit 1) and starts nothing; `--repair` copies the log, moves
+/// those events to `set_aside` with their reason (nothing deleted), and the server starts on
+/// the rest.
+#[test]
+fn issue_14_check_log_reports_and_repairs_a_log_two_servers_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("events.sqlite");
+    let (child, base) = spawn(&db, None);
+    let c = client();
+    for n in ["first", "second"] {
+        assert_eq!(create(&c, &base, n).unwrap().status(), 201);
+    }
+    stop(child);
+    // What the second server wrote: its own incident 1, and an assignment to it.
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let t = chrono::Utc::now().to_rfc3339();
+        for body in [
+            format!(
+                r#"{{"type":"incident_created","id":1,"at":"{t}","lon":7.42,"lat":43.735,"priority":1,"condition":null,"note":"other server"}}"#
+            ),
+            format!(r#"{{"type":"unit_assigned","incident":2,"unit":"nope-1","at":"{t}"}}"#),
+        ] {
+            conn.execute(
+                "INSERT INTO events (recorded, body, actor) VALUES (?1, ?2, 'x')",
+                rusqlite::params![t, body],
+            )
+            .unwrap();
+        }
+    }
+    let serve = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_ems"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+            .arg(&db)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = serve(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("event 3 does not apply") && err.contains("--check-log"),
+        "{err}"
+    );
+
+    let out = serve(&["--check-log"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("4 events, 2 do not replay")
+            && text.contains("event 3: incident 1 exists")
+            && text.contains("event 4: unknown unit `nope-1`"),
+        "{text}"
+    );
+
+    let out = serve(&["--check-log", "--repair"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("2 events set aside"), "{text}");
+    let backups: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("before-repair"))
+        .collect();
+    assert_eq!(backups.len(), 1);
+    let conn = rusqlite::Connection::open(backups[0].path()).unwrap();
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 4, "the copy holds the log as it was");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let kept: Vec<(i64, String)> = conn
+        .prepare("SELECT seq, reason FROM set_aside ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(kept.len(), 2);
+    assert_eq!(kept[0].0, 3);
+    assert!(kept[0].1.contains("incident 1 exists"));
+    drop(conn);
+
+    let out = serve(&["--check-log"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 set aside by an earlier repair"));
+    let (child, base) = spawn(&db, None);
+    assert_eq!(notes(&base).len(), 2);
+    // Repair is refused while a server holds the log.
+    let out = serve(&["--check-log", "--repair"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "nothing to repair: no lock needed"
+    );
+    stop(child);
+}

@@ -26,6 +26,67 @@ pub struct ServeArgs {
     /// Service configuration TOML (tokens, delays, targets) [default: the demo's].
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Check that the event log replays against the scenario, list every event that does
+    /// not, and exit (0: it replays; 1: it does not). Does not start the server.
+    #[arg(long)]
+    check_log: bool,
+    /// With --check-log: copy the log to `<db>.before-repair-<time>.sqlite`, then move every
+    /// event that does not replay to the log's `set_aside` table (kept, with its reason), so
+    /// the server starts. Refused while a server holds the log.
+    #[arg(long, requires = "check_log")]
+    repair: bool,
+}
+
+/// `--check-log [--repair]`.
+fn check_log(a: &ServeArgs, db: &std::path::Path) -> Result<std::process::ExitCode> {
+    use ems::dispatch::journal;
+    use ems::dispatch::store::Reader;
+    use std::process::ExitCode;
+    if !db.exists() {
+        anyhow::bail!("event log {}: no such file", db.display());
+    }
+    let sc = load_scenario(a.scenario.as_deref(), false)?;
+    let reader = Reader::open(db)?;
+    let check = journal::check_log(&sc, &reader)?;
+    println!(
+        "event log {}: {} events, {} do not replay{}",
+        db.display(),
+        check.events,
+        check.failing.len(),
+        if check.set_aside > 0 {
+            format!(" ({} set aside by an earlier repair)", check.set_aside)
+        } else {
+            String::new()
+        }
+    );
+    for (seq, body, why) in &check.failing {
+        println!("  event {seq}: {why}\n    {body}");
+    }
+    if check.failing.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !a.repair {
+        println!(
+            "the server will not start on this log; `ems serve --check-log --repair` sets these \
+             events aside (kept in the log's set_aside table, after a full copy of the log)"
+        );
+        return Ok(ExitCode::from(1));
+    }
+    let mut backup = db.as_os_str().to_owned();
+    backup.push(format!(
+        ".before-repair-{}.sqlite",
+        chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+    ));
+    let backup = PathBuf::from(backup);
+    journal::repair_log(db, &check, &backup)?;
+    println!(
+        "repaired: {} events set aside (table set_aside, with the reason); the log before the \
+         repair is {}. Events that did replay may still belong to calls that need a \
+         dispatcher's review: check the incidents those events name.",
+        check.failing.len(),
+        backup.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Ctrl-C or SIGTERM.
@@ -50,7 +111,7 @@ async fn shutdown_signal() {
     }
 }
 
-pub fn run(a: ServeArgs) -> Result<()> {
+pub fn run(a: ServeArgs) -> Result<std::process::ExitCode> {
     let mut config = match &a.config {
         Some(p) => Config::load(p)?,
         None => {
@@ -61,11 +122,14 @@ pub fn run(a: ServeArgs) -> Result<()> {
             Config::demo()
         }
     };
-    if let Some(l) = a.listen {
+    if let Some(l) = a.listen.clone() {
         config.listen = l;
     }
-    if let Some(d) = a.db {
+    if let Some(d) = a.db.clone() {
         config.db = d;
+    }
+    if a.check_log {
+        return check_log(&a, &config.db);
     }
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -88,5 +152,6 @@ pub fn run(a: ServeArgs) -> Result<()> {
         api::run(listener, state, shutdown_signal()).await?;
         eprintln!("stopped");
         anyhow::Ok(())
-    })
+    })?;
+    Ok(std::process::ExitCode::SUCCESS)
 }

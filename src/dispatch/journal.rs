@@ -188,6 +188,57 @@ pub fn replay(sc: &Scenario, reader: &Reader) -> Result<Fleet, JournalError> {
     Ok(fleet)
 }
 
+/// What `ems serve --check-log` found: the events, and those that do not replay.
+#[derive(Debug, Clone)]
+pub struct LogCheck {
+    pub events: usize,
+    /// Each event that does not apply to the state before it (the replay goes on without it):
+    /// sequence number, the event as stored, why.
+    pub failing: Vec<(i64, String, String)>,
+    /// Events set aside by an earlier repair.
+    pub set_aside: usize,
+}
+
+/// Replays the log at `reader` for `sc` without stopping at an event that does not apply: each
+/// such event is reported and left out of the state the rest is checked against.
+pub fn check_log(sc: &Scenario, reader: &Reader) -> Result<LogCheck, JournalError> {
+    let mut fleet = Fleet::new(sc);
+    let events = reader.events()?;
+    let mut failing = Vec::new();
+    for e in &events {
+        match fleet.validate(&e.event, DateTime::<Utc>::MAX_UTC) {
+            Ok(()) => {
+                fleet.apply(&e.event);
+                fleet.seq = e.seq as u64;
+            }
+            Err(why) => failing.push((
+                e.seq,
+                serde_json::to_string(&e.event).unwrap_or_default(),
+                why.to_string(),
+            )),
+        }
+    }
+    Ok(LogCheck {
+        events: events.len(),
+        failing,
+        set_aside: reader.set_aside().map(|v| v.len()).unwrap_or(0),
+    })
+}
+
+/// Sets aside the events of `check` that do not replay (after copying the whole log to
+/// `backup`): they move to the log's `set_aside` table with their reason, so the log replays
+/// and nothing is deleted. Takes the log's lock: refused while a server runs on it.
+pub fn repair_log(path: &Path, check: &LogCheck, backup: &Path) -> Result<(), JournalError> {
+    let mut store = Store::open(path)?;
+    let seqs: Vec<(i64, String)> = check
+        .failing
+        .iter()
+        .map(|(seq, _, why)| (*seq, why.clone()))
+        .collect();
+    store.set_aside(&seqs, backup)?;
+    Ok(())
+}
+
 impl Journal {
     /// Locks and opens the log at `path`, replays it, and starts the committer, which calls
     /// `publish` with each committed batch in log order (before the writers are answered).
