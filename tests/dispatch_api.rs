@@ -1320,3 +1320,66 @@ fn issue_14_clock_skew_within_the_tolerance_is_clamped_and_flagged() {
     assert_eq!(flagged.len(), 3, "{flagged:?}");
     assert!(all.iter().all(|m| m.data["by"] == "demo dispatcher"));
 }
+
+/// Issue #14, item 4 of the faults: 1,100 idle TCP connections used to lock everyone out. Now
+/// at most `max_connections` are open, an idle one is closed after `header_timeout_s`, and a
+/// body that does not arrive in `body_timeout_s` gets a 408 JSON error: here 300 idle
+/// connections against a cap of 20, and a real client still gets its answer.
+#[test]
+fn issue_14_idle_and_slow_clients_cannot_lock_the_server() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let s = Server::start_with(|c| {
+        c.max_connections = 20;
+        c.header_timeout_s = 1.0;
+        c.body_timeout_s = 1.0;
+    });
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let mut idle: Vec<std::net::TcpStream> = (0..300)
+        .map(|_| std::net::TcpStream::connect(&addr).unwrap())
+        .collect();
+    // A real client is served (it waits in the backlog until idle connections are closed).
+    let t0 = Instant::now();
+    let r = Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+        .get(s.url("/v1/units"))
+        .bearer_auth(VIEWER)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    println!(
+        "answered after {:.1} s behind 300 idle connections",
+        t0.elapsed().as_secs_f64()
+    );
+    // The first idle ones were closed by the server (end of stream, or reset).
+    for c in idle.iter_mut().take(20) {
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut buf = [0u8; 64];
+        match c.read(&mut buf) {
+            Ok(0) | Err(_) => {}
+            Ok(n) => {
+                // hyper may answer 408 before closing
+                let text = String::from_utf8_lossy(&buf[..n]).to_string();
+                assert!(text.contains("408"), "{text}");
+            }
+        }
+    }
+    drop(idle);
+    // A body that never arrives: 408 with a JSON body.
+    let mut c = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        c,
+        "POST /v1/incidents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {DISPATCHER}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"lon\": 7.42"
+    )
+    .unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut text = String::new();
+    let _ = c.read_to_string(&mut text);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("\"error\":\"request_timeout\""), "{text}");
+    // Nothing was written.
+    assert_eq!(s.get(VIEWER, "/healthz").1["events"], 0);
+}

@@ -30,13 +30,17 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::TooLarge(state.0.config.max_body_bytes)
-            } else {
-                ApiError::BadRequest(e.body_text())
-            }
-        })?;
+        let limit = std::time::Duration::from_secs_f64(state.0.config.body_timeout_s);
+        let bytes = tokio::time::timeout(limit, Bytes::from_request(req, state))
+            .await
+            .map_err(|_| ApiError::Timeout(state.0.config.body_timeout_s))?
+            .map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::TooLarge(state.0.config.max_body_bytes)
+                } else {
+                    ApiError::BadRequest(e.body_text())
+                }
+            })?;
         let raw = String::from_utf8(bytes.to_vec())
             .map_err(|_| ApiError::BadRequest("the body is not UTF-8".into()))?;
         let value = serde_json::from_str(&raw).map_err(|e| match e.classify() {

@@ -24,6 +24,8 @@ pub enum ApiError {
     NotFound(String),
     /// 409: the change conflicts with the current state (lifecycle, a unit already taken).
     Conflict(String),
+    /// 408: the body did not arrive within the configured time (seconds).
+    Timeout(f64),
     /// 413: the body is larger than the configured limit.
     TooLarge(usize),
     /// 422: well-formed JSON whose values are wrong (types, ranges, off the map).
@@ -38,7 +40,7 @@ pub enum ApiError {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// `bad_request`, `unauthorized`, `forbidden`, `not_found`, `conflict`,
-    /// `payload_too_large`, `unprocessable`, `storage_unavailable`, or `internal`.
+    /// `request_timeout`, `payload_too_large`, `unprocessable`, `storage_unavailable`, or `internal`.
     pub error: &'static str,
     pub message: String,
 }
@@ -55,6 +57,11 @@ impl ApiError {
             ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m.clone()),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m.clone()),
             ApiError::Conflict(m) => (StatusCode::CONFLICT, "conflict", m.clone()),
+            ApiError::Timeout(s) => (
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                format!("the request body did not arrive within {s} s"),
+            ),
             ApiError::TooLarge(limit) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",

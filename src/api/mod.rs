@@ -41,26 +41,67 @@ pub use state::{AppState, ServeError, Service};
 use routes::{coverage, health, hospitals, incidents, units};
 
 /// Serves `state` on `listener` until `shutdown` completes, then finishes the requests in
-/// flight (event streams end at once).
+/// flight (event streams end at once) and stops the committer.
+///
+/// Connections are HTTP/1.1. A client must send a request's headers within the configured
+/// `header_timeout_s` of connecting or of its previous request (an idle kept-alive connection
+/// is closed then), and at most `max_connections` are open at once: further clients wait in
+/// the listen backlog until one closes, so idle or slow clients cannot lock everyone out.
+/// Accept errors (such as running out of file descriptors) are logged and retried.
 pub async fn run(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use std::time::Duration;
+    let config = state.0.config.clone();
     let stop = state.0.stop.clone();
     let journal = state.0.journal.clone();
-    let served = axum::serve(listener, app(state))
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = stop.send(true);
-        })
-        .await;
-    // Every acknowledged write is durable already; this commits nothing new, it stops the
-    // committer.
+    let router = app(state);
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(config.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs_f64(config.header_timeout_s))
+        .keep_alive(true);
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            p = slots.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            _ = &mut shutdown => break,
+        };
+        let stream = tokio::select! {
+            r = listener.accept() => match r {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    tracing::warn!("accept failed (retrying): {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!("connection closed: {e}");
+            }
+            drop(permit);
+        });
+    }
+    let _ = stop.send(true);
+    // Requests in flight finish (each write is acknowledged only once durable).
+    let _ = tokio::time::timeout(Duration::from_secs(30), graceful.shutdown()).await;
+    // Every acknowledged write is durable already; this stops the committer.
     tokio::task::spawn_blocking(move || journal.close())
         .await
-        .map_err(std::io::Error::other)?;
-    served
+        .map_err(std::io::Error::other)
 }
 
 /// The router.
