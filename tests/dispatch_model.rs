@@ -4,8 +4,11 @@
 //! back, alone or as a queue newest first (issue #14).
 
 use chrono::{Duration, TimeZone, Utc};
+use ems::dispatch::today::Today;
 use ems::dispatch::{Event, Fleet, UnitStatus};
 use ems::model::Scenario;
+use ems::standards::DataQuality;
+use ems::standards::log::HandoverRules;
 use proptest::prelude::*;
 
 /// The demo scenario, loaded once.
@@ -29,6 +32,7 @@ proptest! {
         let units: Vec<String> = fleet.units.keys().cloned().collect();
         let mut now = t0;
         let mut accepted = Vec::new();
+        let mut today = Today::new(sc.timezone.clone(), 12.0, 30.0);
         for (kind, u, inc, status, dt) in ops {
             now += Duration::seconds(dt as i64);
             let unit = units[u % units.len()].clone();
@@ -57,6 +61,9 @@ proptest! {
                 Ok(()) => {
                     // Issue #14: an applied event taken back leaves the state as it was.
                     let undo = fleet.apply(&ev);
+                    for id in Fleet::touched(&undo) {
+                        today.update(&fleet.incidents[&id]);
+                    }
                     let after = fleet.clone();
                     fleet.undo(undo);
                     prop_assert_eq!(&fleet, &before);
@@ -87,6 +94,34 @@ proptest! {
                 prop_assert!(present.windows(2).all(|w| w[0] <= w[1]), "{inc:?}");
                 prop_assert!(inc.call_received <= *present.first().copied().unwrap_or(&inc.call_received));
             }
+        }
+        // Issue #14: the running sums equal the standards' figures over each day's whole log.
+        let log: Vec<_> = fleet.incidents.values().map(|i| i.to_incident(&sc.timezone)).collect();
+        let mut days: Vec<_> = log.iter().map(|i| i.call_received.date_naive()).collect();
+        days.dedup();
+        for day in days {
+            let of_day: Vec<_> = log.iter().filter(|i| i.call_received.date_naive() == day).cloned().collect();
+            let mut dq = DataQuality::default();
+            let r = ems::standards::log::response_from_log(&of_day, &|_| None, 12.0, &mut dq);
+            let rules = HandoverRules {
+                detention_threshold_min: 30.0,
+                thresholds_min: &ems::standards::targets::DEFAULT_HANDOVER_THRESHOLDS_MIN,
+                lost_after_min: ems::standards::targets::DEFAULT_HANDOVER_LOST_AFTER_MIN,
+            };
+            let d = ems::standards::log::detention_from_log(&of_day, &|h| h.to_string(), &rules, &mut dq);
+            let sums = today.day(day);
+            let close = |a: Option<f64>, b: Option<f64>| match (a, b) {
+                (Some(a), Some(b)) => (a - b).abs() < 1e-5,
+                (None, None) => true,
+                _ => false,
+            };
+            prop_assert_eq!(sums.calls as usize, of_day.len());
+            prop_assert_eq!(sums.reached_scene() as usize, r.reached_scene);
+            prop_assert!(close(sums.mean_response_min(), r.overall.as_ref().map(|g| g.summary.mean)));
+            prop_assert!(close(sums.share_within_target(), r.overall.as_ref().map(|g| g.share_within_target)));
+            prop_assert!(close(sums.departure_3min_rate(), r.departure_3min_rate));
+            prop_assert_eq!(sums.hospital_arrivals() as usize, d.arrivals);
+            prop_assert!(close(sums.detention_rate(), d.rate));
         }
         let mut replayed = Fleet::new(sc);
         let mut undos = Vec::new();

@@ -63,6 +63,8 @@ pub struct Service {
     pub(crate) config: Config,
     pub(crate) detention_min: f64,
     pub(crate) journal: Arc<Journal>,
+    /// Today's figures as running sums, updated by each committed event.
+    pub(crate) today: Arc<std::sync::Mutex<crate::dispatch::today::Today>>,
     pub(crate) events: broadcast::Sender<StreamMessage>,
     pub(crate) stop: watch::Sender<bool>,
     /// Each hospital's point on the road, in scenario order.
@@ -127,6 +129,15 @@ impl AppState {
         );
         let (events, _) = broadcast::channel(config.stream_buffer);
         let tx = events.clone();
+        let detention_min = config
+            .detention_threshold_min
+            .unwrap_or_else(|| standards::Targets::default_preset().detention_threshold_min);
+        let today = Arc::new(std::sync::Mutex::new(crate::dispatch::today::Today::new(
+            sc.timezone.clone(),
+            config.response_target_min,
+            detention_min,
+        )));
+        let sums = today.clone();
         let journal = Journal::open(
             &sc,
             &config.db,
@@ -134,6 +145,13 @@ impl AppState {
                 idempotency_window_s: (config.idempotency_window_h * 3600.0) as i64,
             },
             move |batch: &[Committed]| {
+                if let Ok(mut t) = sums.lock() {
+                    for c in batch {
+                        for i in &c.incidents {
+                            t.update(i);
+                        }
+                    }
+                }
                 for c in batch {
                     let json = stream_json(c.seq, Some(&c.actor), &c.event);
                     // No subscriber is fine: the log has it.
@@ -144,9 +162,11 @@ impl AppState {
                 }
             },
         )?;
-        let detention_min = config
-            .detention_threshold_min
-            .unwrap_or_else(|| standards::Targets::default_preset().detention_threshold_min);
+        if let Ok(mut t) = today.lock() {
+            for i in journal.lock().fleet.incidents.values() {
+                t.update(i);
+            }
+        }
         let (stop, _) = watch::channel(false);
         Ok(AppState(Arc::new(Service {
             sc,
@@ -154,6 +174,7 @@ impl AppState {
             config,
             detention_min,
             journal,
+            today,
             events,
             stop,
             hospitals,

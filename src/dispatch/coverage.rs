@@ -20,10 +20,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::today::DaySums;
 use super::{Unit, UnitStatus};
-use crate::model::{Incident, Scenario};
+use crate::model::Scenario;
 use crate::network::{Dijkstra, Direction, Snapped, TravelModel};
-use crate::standards::{self, DataQuality};
 
 /// The response budget: the target and the delays before a unit drives.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -295,33 +295,28 @@ impl Coverage {
     }
 }
 
-/// Today's figures from `today` (the incidents received since local midnight on `date`) and
-/// the units now: the standards check's response and detention definitions.
+/// The live figures: today's sums ([`super::today`]), the units' states, and coverage now.
 pub fn kpis(
-    sc: &Scenario,
     tm: &TravelModel,
     coverage: &Coverage,
     date: String,
-    today: &[Incident],
+    day: &DaySums,
     units: &BTreeMap<String, Unit>,
     detention_threshold_min: f64,
 ) -> Kpis {
-    let mut dq = DataQuality::default();
     let target = coverage.budget.response_target_min;
-    let resp = standards::response_from_log(sc, today, target, &mut dq);
-    let det = standards::detention_from_log(sc, today, detention_threshold_min, &mut dq);
     let count = |f: fn(UnitStatus) -> bool| units.values().filter(|u| f(u.status)).count();
     Kpis {
         date,
-        incidents_today: today.len(),
-        reached_scene: resp.reached_scene,
+        incidents_today: day.calls as usize,
+        reached_scene: day.reached_scene() as usize,
         response_target_min: target,
-        mean_response_min: resp.overall.as_ref().map(|g| g.summary.mean),
-        share_within_target: resp.overall.as_ref().map(|g| g.share_within_target),
-        departure_3min_rate: resp.departure_3min_rate,
+        mean_response_min: day.mean_response_min(),
+        share_within_target: day.share_within_target(),
+        departure_3min_rate: day.departure_3min_rate(),
         detention_threshold_min,
-        hospital_arrivals: det.arrivals,
-        detention_rate: det.rate,
+        hospital_arrivals: day.hospital_arrivals() as usize,
+        detention_rate: day.detention_rate(),
         units_available: count(|s| s == UnitStatus::Available),
         units_busy: count(|s| !matches!(s, UnitStatus::Available | UnitStatus::OutOfService)),
         units_out_of_service: count(|s| s == UnitStatus::OutOfService),

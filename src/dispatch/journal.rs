@@ -69,6 +69,8 @@ pub struct Committed {
     pub seq: u64,
     pub actor: String,
     pub event: Event,
+    /// The incidents the event changed, as they were right after it.
+    pub incidents: Vec<super::IncidentRecord>,
 }
 
 /// A queued write's outcome: its sequence number once durable.
@@ -90,6 +92,7 @@ pub enum Seen {
 struct Pending {
     append: Append,
     event: Event,
+    incidents: Vec<super::IncidentRecord>,
     undo: Undo,
     key: Option<IdemKey>,
     done: oneshot::Sender<Result<u64, WriteFault>>,
@@ -136,7 +139,11 @@ impl Core {
             self.in_flight.insert(k.clone());
         }
         let (done, ticket) = oneshot::channel();
+        let incidents = Fleet::touched(&undo)
+            .filter_map(|id| self.fleet.incidents.get(&id).cloned())
+            .collect();
         self.queue.push(Pending {
+            incidents,
             append: Append {
                 seq: self.fleet.seq,
                 body,
@@ -378,6 +385,7 @@ impl Journal {
                             seq: p.append.seq,
                             actor: p.append.actor.clone(),
                             event: p.event.clone(),
+                            incidents: p.incidents.clone(),
                         })
                         .collect();
                     publish(&committed);

@@ -26,6 +26,7 @@ pub mod coverage;
 pub mod journal;
 pub mod recommend;
 pub mod store;
+pub mod today;
 
 use std::collections::BTreeMap;
 
@@ -588,6 +589,11 @@ impl Fleet {
                 .map(|i| (i, self.incidents.get(&i).cloned()))
                 .collect(),
         }
+    }
+
+    /// The incidents an event touched (their ids; see [`Fleet::apply`]).
+    pub fn touched(undo: &Undo) -> impl Iterator<Item = u64> + '_ {
+        undo.incidents.iter().map(|(id, _)| *id)
     }
 
     /// Takes back an applied event. Undo records must be taken back newest first.

@@ -17,25 +17,19 @@ pub(crate) async fn kpis(State(s): State<AppState>) -> Result<Json<Kpis>, ApiErr
     blocking(move || {
         let tz = &svc.sc.timezone;
         let today = tz.from_utc(Utc::now()).date_naive();
-        // Only the units and today's incidents leave the lock.
-        let (units, log) = {
-            let core = svc.lock()?;
-            let log: Vec<crate::model::Incident> = core
-                .fleet
-                .incidents
-                .values()
-                .map(|i| i.to_incident(tz))
-                .filter(|i| i.call_received.date_naive() == today)
-                .collect();
-            (core.fleet.units.clone(), log)
-        };
+        // Running sums: the cost does not grow with the day's calls.
+        let day = svc
+            .today
+            .lock()
+            .map_err(|_| ApiError::Internal("the figures lock is poisoned".into()))?
+            .day(today);
+        let units = svc.lock()?.fleet.units.clone();
         let (tm, cover, hour) = svc.coverage_now();
         let mut k = coverage::kpis(
-            &svc.sc,
             &tm,
             &cover,
             today.to_string(),
-            &log,
+            &day,
             &units,
             svc.detention_min,
         );
