@@ -1383,3 +1383,75 @@ fn issue_14_idle_and_slow_clients_cannot_lock_the_server() {
     // Nothing was written.
     assert_eq!(s.get(VIEWER, "/healthz").1["events"], 0);
 }
+
+/// Issue #14, item 6: `GET /v1/incidents` had no paging (5.8 MB at 21k calls). Pages of
+/// `limit` (default 100, at most 1000), oldest first from `after` or newest first from
+/// `before`, filtered by `open` and `priority`, with `Link: <...>; rel="next"` while there is
+/// more; bad parameters are 400 naming the parameter.
+#[test]
+fn issue_14_incidents_are_paged_with_a_cursor_and_filters() {
+    let s = Server::start();
+    for k in 0..25 {
+        let (code, v) = s.post(
+            DISPATCHER,
+            "/v1/incidents",
+            json!({"lon": 7.42, "lat": 43.735, "priority": 1 + k % 4}),
+        );
+        assert_eq!(code, 201, "{v}");
+    }
+    let page = |path: &str| {
+        let r = Client::new()
+            .get(s.url(path))
+            .bearer_auth(VIEWER)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        let next = r
+            .headers()
+            .get("link")
+            .map(|l| l.to_str().unwrap().to_string());
+        let ids: Vec<u64> = r
+            .json::<Value>()
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_u64().unwrap())
+            .collect();
+        (ids, next.map(|l| l[1..l.find('>').unwrap()].to_string()))
+    };
+    let walk = |first: &str| {
+        let (mut ids, mut next) = page(first);
+        let mut pages = 1;
+        while let Some(p) = next {
+            let (more, n) = page(&p);
+            ids.extend(more);
+            next = n;
+            pages += 1;
+        }
+        (ids, pages)
+    };
+    let (ids, pages) = walk("/v1/incidents?limit=10");
+    assert_eq!(ids, (1..=25).collect::<Vec<_>>());
+    assert_eq!(pages, 3);
+    let (ids, _) = walk("/v1/incidents?before=26&limit=7");
+    assert_eq!(ids, (1..=25).rev().collect::<Vec<_>>());
+    let (ids, _) = walk("/v1/incidents?priority=2&limit=2");
+    assert_eq!(ids, vec![2, 6, 10, 14, 18, 22]);
+    let (ids, next) = page("/v1/incidents?after=20");
+    assert_eq!((ids, next), ((21..=25).collect::<Vec<_>>(), None));
+    let (ids, _) = page("/v1/incidents");
+    assert_eq!(ids.len(), 25, "default page of 100");
+    for (q, field) in [
+        ("limit=0", "limit"),
+        ("limit=5000", "limit"),
+        ("after=x", "after"),
+        ("priority=9", "priority"),
+        ("after=1&before=5", "before"),
+        ("page=2", "page"),
+    ] {
+        let (code, e) = s.get(VIEWER, &format!("/v1/incidents?{q}"));
+        assert_eq!(code, 400, "{q}: {e}");
+        assert!(e["message"].as_str().unwrap().contains(field), "{q}: {e}");
+    }
+}

@@ -105,7 +105,7 @@ fn kill_9_loses_no_acknowledged_write() {
     let (mut child, base) = spawn(&db);
     let list = |base: &str| -> Vec<Value> {
         client()
-            .get(format!("{base}/v1/incidents"))
+            .get(format!("{base}/v1/incidents?limit=1000"))
             .bearer_auth("demo-viewer")
             .send()
             .unwrap()

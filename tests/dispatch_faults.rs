@@ -80,12 +80,34 @@ fn get(base: &str, path: &str) -> (u16, Value) {
     (r.status().as_u16(), r.json().unwrap_or(Value::Null))
 }
 
+/// Every incident, following `GET /v1/incidents`'s pages (`Link: <...>; rel="next"`).
+fn all_incidents(base: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut path = "/v1/incidents?limit=1000".to_string();
+    loop {
+        let r = client()
+            .get(format!("{base}{path}"))
+            .bearer_auth(VIEWER)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let next = r
+            .headers()
+            .get("link")
+            .map(|l| l.to_str().unwrap().to_string());
+        let v: Value = r.json().unwrap();
+        out.extend(v.as_array().unwrap().iter().cloned());
+        match next {
+            Some(l) => path = l[1..l.find('>').unwrap()].to_string(),
+            None => return out,
+        }
+    }
+}
+
 /// Note → incident ids, from `GET /v1/incidents`.
 fn notes(base: &str) -> BTreeMap<String, Vec<u64>> {
-    let (s, v) = get(base, "/v1/incidents");
-    assert_eq!(s, 200);
     let mut m: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    for i in v.as_array().unwrap() {
+    for i in all_incidents(base) {
         if let Some(n) = i["note"].as_str() {
             m.entry(n.to_string())
                 .or_default()

@@ -258,23 +258,119 @@ pub(crate) fn query_bool(
     }
 }
 
+/// The default and largest page of `GET /v1/incidents`.
+pub(crate) const PAGE_DEFAULT: usize = 100;
+pub(crate) const PAGE_MAX: usize = 1000;
+
+fn query_u64(q: &HashMap<String, String>, name: &str) -> Result<Option<u64>, ApiError> {
+    q.get(name)
+        .map(|v| {
+            v.parse::<u64>().map_err(|_| {
+                ApiError::BadRequest(format!(
+                    "query parameter {name}={v}: expected a whole number"
+                ))
+            })
+        })
+        .transpose()
+}
+
 #[utoipa::path(get, path = "/v1/incidents",
-    params(("open" = Option<bool>, Query, description = "only open (true) or closed (false) incidents")),
-    responses((status = 200, body = [IncidentRecord])), security(("bearer" = [])))]
+    params(
+        ("open" = Option<bool>, Query, description = "only open (true) or closed (false) incidents"),
+        ("priority" = Option<u8>, Query, minimum = 1, maximum = 4, description = "only this priority"),
+        ("after" = Option<u64>, Query, description = "oldest first, from the incident after this id (the cursor of the next page)"),
+        ("before" = Option<u64>, Query, description = "newest first, from the incident before this id"),
+        ("limit" = Option<usize>, Query, minimum = 1, maximum = 1000, description = "page size (default 100)"),
+    ),
+    responses((status = 200, body = [IncidentRecord],
+        headers(("Link" = String, description = "`<...>; rel=\"next\"` when there is a next page"))),
+        (status = 400, body = error::ErrorBody), (status = 401, body = error::ErrorBody)),
+    security(("bearer" = [])))]
 pub(crate) async fn list_incidents(
     State(s): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<Vec<IncidentRecord>>, ApiError> {
+) -> Result<Response, ApiError> {
+    for k in q.keys() {
+        if !["open", "priority", "after", "before", "limit"].contains(&k.as_str()) {
+            return Err(ApiError::BadRequest(format!(
+                "unknown query parameter `{k}` (open, priority, after, before, limit)"
+            )));
+        }
+    }
     let open = query_bool(&q, "open")?;
-    let core = s.0.lock()?;
-    Ok(Json(
-        core.fleet
-            .incidents
-            .values()
-            .filter(|i| open.is_none_or(|o| i.open() == o))
-            .cloned()
-            .collect(),
-    ))
+    let priority = query_u64(&q, "priority")?;
+    if let Some(p) = priority
+        && !(1..=4).contains(&p)
+    {
+        return Err(ApiError::BadRequest(format!(
+            "query parameter priority={p}: expected 1 to 4"
+        )));
+    }
+    let after = query_u64(&q, "after")?;
+    let before = query_u64(&q, "before")?;
+    if after.is_some() && before.is_some() {
+        return Err(ApiError::BadRequest(
+            "give `after` (oldest first) or `before` (newest first), not both".into(),
+        ));
+    }
+    let limit = match query_u64(&q, "limit")? {
+        None => PAGE_DEFAULT,
+        Some(n) if (1..=PAGE_MAX as u64).contains(&n) => n as usize,
+        Some(n) => {
+            return Err(ApiError::BadRequest(format!(
+                "query parameter limit={n}: expected 1 to {PAGE_MAX}"
+            )));
+        }
+    };
+    let keep = |i: &&IncidentRecord| {
+        open.is_none_or(|o| i.open() == o) && priority.is_none_or(|p| i.priority as u64 == p)
+    };
+    // One more than the page, to know whether there is a next one.
+    let page: Vec<IncidentRecord> = {
+        let core = s.0.lock()?;
+        let all = &core.fleet.incidents;
+        match before {
+            Some(b) => all
+                .range(..b)
+                .rev()
+                .map(|(_, i)| i)
+                .filter(keep)
+                .take(limit + 1)
+                .cloned()
+                .collect(),
+            None => all
+                .range(after.map_or(0, |a| a.saturating_add(1))..)
+                .map(|(_, i)| i)
+                .filter(keep)
+                .take(limit + 1)
+                .cloned()
+                .collect(),
+        }
+    };
+    let more = page.len() > limit;
+    let page: Vec<IncidentRecord> = page.into_iter().take(limit).collect();
+    let mut r = Json(&page).into_response();
+    if more && let Some(last) = page.last() {
+        let mut next = vec![
+            if before.is_some() {
+                format!("before={}", last.id)
+            } else {
+                format!("after={}", last.id)
+            },
+            format!("limit={limit}"),
+        ];
+        if let Some(o) = open {
+            next.push(format!("open={o}"));
+        }
+        if let Some(p) = priority {
+            next.push(format!("priority={p}"));
+        }
+        let link = format!("</v1/incidents?{}>; rel=\"next\"", next.join("&"));
+        if let Ok(v) = header::HeaderValue::from_str(&link) {
+            r.headers_mut().insert(header::LINK, v);
+        }
+    }
+    Ok(r)
 }
 
 /// The incident log as CSV in the standards check's format (`ems check --incidents`).
