@@ -1455,3 +1455,77 @@ fn issue_14_incidents_are_paged_with_a_cursor_and_filters() {
         assert!(e["message"].as_str().unwrap().contains(field), "{q}: {e}");
     }
 }
+
+/// Issue #14, item 9: 405, 414, 431 and undecodable paths answered empty or plain-text bodies.
+/// Every error answer is now JSON `{"error", "message"}` with its status (and `Allow` on 405).
+#[test]
+fn issue_14_every_error_answer_is_json() {
+    let s = Server::start();
+    let c = Client::new();
+    let check = |r: reqwest::blocking::Response, status: u16, error: &str| {
+        let got = r.status().as_u16();
+        if got != status {
+            panic!("{got} instead of {status}: {}", r.text().unwrap());
+        }
+        let ct = r.headers()["content-type"].to_str().unwrap().to_string();
+        assert!(ct.starts_with("application/json"), "{ct}");
+        let v: Value = r.json().unwrap();
+        assert_eq!(v["error"], error, "{v}");
+        assert!(!v["message"].as_str().unwrap().is_empty(), "{v}");
+    };
+    let r = c
+        .delete(s.url("/v1/units"))
+        .bearer_auth(DISPATCHER)
+        .send()
+        .unwrap();
+    assert!(r.headers().contains_key("allow"));
+    check(r, 405, "method_not_allowed");
+    let long = format!("/v1/incidents?open={}", "x".repeat(10_000));
+    check(
+        c.get(s.url(&long)).bearer_auth(VIEWER).send().unwrap(),
+        414,
+        "uri_too_long",
+    );
+    let mut req = c.get(s.url("/v1/units")).bearer_auth(VIEWER);
+    for k in 0..80 {
+        req = req.header(format!("x-filler-{k}"), "y");
+    }
+    check(req.send().unwrap(), 431, "request_header_fields_too_large");
+    let big = "z".repeat(20_000);
+    check(
+        c.get(s.url("/v1/units"))
+            .bearer_auth(VIEWER)
+            .header("x-big", big)
+            .send()
+            .unwrap(),
+        431,
+        "request_header_fields_too_large",
+    );
+    check(
+        c.get(s.url("/v1/units/%FF%FE/status"))
+            .bearer_auth(VIEWER)
+            .send()
+            .unwrap(),
+        405,
+        "method_not_allowed",
+    );
+    check(
+        c.post(s.url("/v1/units/%FF%FE/status"))
+            .bearer_auth(DISPATCHER)
+            .json(&json!({"status": "en_route"}))
+            .send()
+            .unwrap(),
+        400,
+        "bad_request",
+    );
+    check(
+        c.post(s.url("/v1/incidents"))
+            .bearer_auth(DISPATCHER)
+            .header("content-type", "text/plain")
+            .body("{}")
+            .send()
+            .unwrap(),
+        422,
+        "unprocessable",
+    );
+}

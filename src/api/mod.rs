@@ -21,6 +21,7 @@ pub mod error;
 
 mod auth;
 mod body;
+mod guard;
 mod openapi;
 mod routes;
 mod state;
@@ -64,6 +65,8 @@ pub async fn run(
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs_f64(config.header_timeout_s))
+        // Above the service's own limits, so that those answer with JSON.
+        .max_headers(4 * guard::MAX_HEADERS)
         .keep_alive(true);
     tokio::pin!(shutdown);
     loop {
@@ -98,10 +101,10 @@ pub async fn run(
     let _ = stop.send(true);
     // Requests in flight finish (each write is acknowledged only once durable).
     let _ = tokio::time::timeout(Duration::from_secs(30), graceful.shutdown()).await;
-    // Every acknowledged write is durable already; this stops the committer.
-    tokio::task::spawn_blocking(move || journal.close())
-        .await
-        .map_err(std::io::Error::other)
+    // Every acknowledged write is durable already; this stops the committer. (If the runtime
+    // itself is shutting down, the task may not run: whoever drops the state closes it.)
+    let _ = tokio::task::spawn_blocking(move || journal.close()).await;
+    Ok(())
 }
 
 /// The router.
@@ -131,6 +134,8 @@ pub fn app(state: AppState) -> Router {
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), auth::auth))
         .layer(axum::extract::DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn(guard::limits))
+        .layer(middleware::from_fn(guard::json_errors))
         .with_state(state)
 }
 
