@@ -10,7 +10,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use ems::api::{self, AppState, Config};
 use ems::dispatch::Event;
 use ems::dispatch::recommend::{self, UnitInput};
-use ems::dispatch::store::Store;
+use ems::dispatch::store::{Append, Store};
 use ems::model::Scenario;
 use ems::network::{self, TravelModel, TravelSettings};
 
@@ -65,10 +65,40 @@ fn bench(c: &mut Criterion) {
         lon: 9.52,
         lat: 47.14,
         at: Utc::now(),
+        reported_at: None,
     };
+    let body = serde_json::to_string(&ev).unwrap();
+    let mut seq = 0u64;
+    let mut batch = |n: usize| -> Vec<Append> {
+        (0..n)
+            .map(|_| {
+                seq += 1;
+                Append {
+                    seq,
+                    body: body.clone(),
+                    actor: "bench".into(),
+                    recorded: Utc::now(),
+                    idempotency: None,
+                }
+            })
+            .collect()
+    };
+    // One event per transaction (one fsync each), against 16 per transaction (group commit).
     g.bench_function("event_log_append_fsync", |b| {
-        b.iter(|| store.append(&ev, None).unwrap())
+        b.iter_batched(
+            || batch(1),
+            |a| store.append(&a).unwrap(),
+            criterion::BatchSize::SmallInput,
+        )
     });
+    g.bench_function("event_log_append_16_in_one_fsync", |b| {
+        b.iter_batched(
+            || batch(16),
+            |a| store.append(&a).unwrap(),
+            criterion::BatchSize::SmallInput,
+        )
+    });
+    drop(store);
     // A whole POST /v1/incidents on the demo (validation, recommendation, durable append).
     let rt = tokio::runtime::Runtime::new().unwrap();
     let mut cfg = Config::demo();

@@ -1182,7 +1182,6 @@ fn issue_14_a_lagging_stream_client_misses_nothing_and_resumes() {
     let per = total / units.len() + 1;
     let threads: Vec<_> = units
         .iter()
-        .cloned()
         .map(|u| {
             let url = s.url(&format!("/v1/units/{u}/position"));
             std::thread::spawn(move || {

@@ -32,7 +32,7 @@ proptest! {
         let units: Vec<String> = fleet.units.keys().cloned().collect();
         let mut now = t0;
         let mut accepted = Vec::new();
-        let mut today = Today::new(sc.timezone.clone(), 12.0, 30.0);
+        let mut today = Today::new(sc.timezone, 12.0, 30.0);
         for (kind, u, inc, status, dt) in ops {
             now += Duration::seconds(dt as i64);
             let unit = units[u % units.len()].clone();

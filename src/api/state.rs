@@ -133,7 +133,7 @@ impl AppState {
             .detention_threshold_min
             .unwrap_or_else(|| standards::Targets::default_preset().detention_threshold_min);
         let today = Arc::new(std::sync::Mutex::new(crate::dispatch::today::Today::new(
-            sc.timezone.clone(),
+            sc.timezone,
             config.response_target_min,
             detention_min,
         )));
