@@ -1528,3 +1528,112 @@ fn issue_14_every_error_answer_is_json() {
         "unprocessable",
     );
 }
+
+/// Issue #14, the dispatcher's API: cancel a call (its unit on the way is stood down), close a
+/// call no unit is working, change a call's priority after triage; each refused when it makes
+/// no sense, with the reason.
+#[test]
+fn issue_14_a_dispatcher_cancels_closes_and_reprioritises_calls() {
+    let s = Server::start();
+    // Cancel while the unit is on its way: the unit is free again.
+    let (a, _) = incident(&s, 7.42, 43.735, None);
+    s.ok(
+        &format!("/v1/incidents/{a}/assign"),
+        json!({"unit_id": "condamine-1"}),
+    );
+    s.status("condamine-1", "en_route", None);
+    let inc = s.ok(
+        &format!("/v1/incidents/{a}/cancel"),
+        json!({"reason": "duplicate of an earlier call"}),
+    );
+    assert!(
+        inc["cancelled"].is_string() && inc["closed"].is_string(),
+        "{inc}"
+    );
+    assert_eq!(inc["cancel_reason"], "duplicate of an earlier call");
+    assert_eq!(inc["unit"], "condamine-1", "the record keeps who was sent");
+    let units = s.get(VIEWER, "/v1/units").1;
+    let u = units
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == "condamine-1")
+        .unwrap();
+    assert_eq!(u["status"], "available");
+    assert!(u["incident"].is_null());
+    let (code, e) = s.post(DISPATCHER, &format!("/v1/incidents/{a}/cancel"), json!({}));
+    assert_eq!(code, 409, "{e}");
+    assert!(e["message"].as_str().unwrap().contains("cancelled"), "{e}");
+    let (code, _) = s.post(
+        DISPATCHER,
+        &format!("/v1/incidents/{a}/assign"),
+        json!({"unit_id": "condamine-2"}),
+    );
+    assert_eq!(code, 409, "a cancelled call takes no unit");
+
+    // Priority after triage.
+    let (b, _) = incident(&s, 7.42, 43.735, None);
+    let inc = s.ok(
+        &format!("/v1/incidents/{b}/priority"),
+        json!({"priority": 3}),
+    );
+    assert_eq!(
+        (inc["priority"].as_u64(), inc["initial_priority"].as_u64()),
+        (Some(3), Some(1))
+    );
+    let inc = s.ok(
+        &format!("/v1/incidents/{b}/priority"),
+        json!({"priority": 2}),
+    );
+    assert_eq!(
+        (inc["priority"].as_u64(), inc["initial_priority"].as_u64()),
+        (Some(2), Some(1))
+    );
+    for bad in [
+        json!({"priority": 7}),
+        json!({"priority": 0}),
+        json!({"priority": "high"}),
+        json!({}),
+    ] {
+        let (code, e) = s.post(
+            DISPATCHER,
+            &format!("/v1/incidents/{b}/priority"),
+            bad.clone(),
+        );
+        assert_eq!(code, 422, "{bad}: {e}");
+    }
+
+    // Close: refused while a unit works the call, or once on scene a cancel is refused.
+    s.ok(
+        &format!("/v1/incidents/{b}/assign"),
+        json!({"unit_id": "condamine-2"}),
+    );
+    let (code, e) = s.post(DISPATCHER, &format!("/v1/incidents/{b}/close"), json!({}));
+    assert_eq!(code, 409, "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("still on it"),
+        "{e}"
+    );
+    s.status("condamine-2", "en_route", None);
+    s.status("condamine-2", "on_scene", None);
+    let (code, e) = s.post(DISPATCHER, &format!("/v1/incidents/{b}/cancel"), json!({}));
+    assert_eq!(code, 409, "{e}");
+    s.status("condamine-2", "returning", None);
+    let (code, _) = s.post(DISPATCHER, &format!("/v1/incidents/{b}/close"), json!({}));
+    assert_eq!(code, 409, "the unit leaving closed it already");
+    // A call handled by phone: closed with no unit.
+    let (c, _) = incident(&s, 7.42, 43.735, None);
+    let inc = s.ok(&format!("/v1/incidents/{c}/close"), json!({}));
+    assert!(inc["closed"].is_string() && inc["cancelled"].is_null());
+    let (code, _) = s.post(DISPATCHER, "/v1/incidents/999/close", json!({}));
+    assert_eq!(code, 404);
+    let (code, _) = s.post(
+        VIEWER,
+        &format!("/v1/incidents/{c}/priority"),
+        json!({"priority": 2}),
+    );
+    assert_eq!(code, 403);
+    // Nothing is left open.
+    let (_, open) = s.get(VIEWER, "/v1/incidents?open=true");
+    assert!(open.as_array().unwrap().is_empty(), "{open}");
+}

@@ -124,6 +124,9 @@ pub fn app(state: AppState) -> Router {
             get(incidents::recommendation),
         )
         .route("/v1/incidents/{id}/assign", post(incidents::assign))
+        .route("/v1/incidents/{id}/cancel", post(incidents::cancel))
+        .route("/v1/incidents/{id}/close", post(incidents::close))
+        .route("/v1/incidents/{id}/priority", post(incidents::priority))
         .route("/v1/units", get(units::list_units))
         .route("/v1/units/{id}/status", post(units::unit_status))
         .route("/v1/units/{id}/position", post(units::unit_position))

@@ -152,6 +152,11 @@ pub struct IncidentRecord {
     /// Where its unit set off from: the unit's last known position when it was assigned,
     /// updated when it reports `en_route` (the start of the drive `ems calibrate` measures).
     pub start_lon_lat: Option<[f64; 2]>,
+    /// When a dispatcher cancelled it (its unit stood down), and why.
+    pub cancelled: Option<DateTime<Utc>>,
+    pub cancel_reason: Option<String>,
+    /// The priority at the call, when triage changed it since (`priority` is the current one).
+    pub initial_priority: Option<u8>,
 }
 
 impl IncidentRecord {
@@ -218,6 +223,22 @@ pub enum Event {
         /// As for [`Event::UnitStatusChanged`].
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reported_at: Option<DateTime<Utc>>,
+    },
+    /// A dispatcher cancels an open call (a duplicate, a hoax, no patient found before
+    /// arrival): a unit dispatched or on its way is stood down; closed at once.
+    IncidentCancelled {
+        incident: u64,
+        at: DateTime<Utc>,
+        reason: Option<String>,
+    },
+    /// A dispatcher closes an open call no unit is working (handled by phone, or its unit
+    /// already left).
+    IncidentClosed { incident: u64, at: DateTime<Utc> },
+    /// Triage changed an open call's priority.
+    PriorityChanged {
+        incident: u64,
+        priority: u8,
+        at: DateTime<Utc>,
     },
 }
 
@@ -339,6 +360,21 @@ impl Fleet {
             .ok_or(DispatchError::UnknownIncident(id))
     }
 
+    fn open_incident(&self, id: u64) -> Result<&IncidentRecord, DispatchError> {
+        let inc = self.incident(id)?;
+        if !inc.open() {
+            return Err(DispatchError::Conflict(format!(
+                "incident {id} is closed{}",
+                if inc.cancelled.is_some() {
+                    " (cancelled)"
+                } else {
+                    ""
+                }
+            )));
+        }
+        Ok(inc)
+    }
+
     /// Puts a client's times on the server clock, before [`Fleet::validate`]. `tolerance_s` is
     /// the clock skew tolerated:
     /// - a time before [`EARLIEST_YEAR`], or more than `tolerance_s` ahead of `now`, is refused;
@@ -373,7 +409,10 @@ impl Fleet {
             Ok(())
         };
         match ev {
-            Event::IncidentCreated { .. } => Ok(()),
+            Event::IncidentCreated { .. }
+            | Event::IncidentCancelled { .. }
+            | Event::IncidentClosed { .. }
+            | Event::PriorityChanged { .. } => Ok(()),
             Event::UnitAssigned { incident, unit, at } => {
                 let mut t = *at;
                 if let Some(since) = self.units.get(unit.as_str()).and_then(|u| u.since) {
@@ -536,6 +575,58 @@ impl Fleet {
                 }
                 Ok(())
             }
+            Event::IncidentCancelled {
+                incident,
+                at,
+                reason,
+            } => {
+                let inc = self.open_incident(*incident)?;
+                after(*at, inc.call_received, "the call")?;
+                if let Some(r) = reason
+                    && r.chars().count() > 500
+                {
+                    return Err(DispatchError::Invalid(
+                        "reason: at most 500 characters".into(),
+                    ));
+                }
+                if let Some(u) = inc.unit.as_ref().and_then(|u| self.units.get(u))
+                    && !matches!(u.status, UnitStatus::Dispatched | UnitStatus::EnRoute)
+                {
+                    return Err(DispatchError::Conflict(format!(
+                        "incident {incident}: unit `{}` is {}; a call is cancelled only before \
+                         its unit arrives (close it when the unit clears)",
+                        u.id,
+                        u.status.as_str()
+                    )));
+                }
+                Ok(())
+            }
+            Event::IncidentClosed { incident, at } => {
+                let inc = self.open_incident(*incident)?;
+                after(*at, inc.call_received, "the call")?;
+                if let Some(u) = inc.unit.as_ref().and_then(|u| self.units.get(u))
+                    && u.incident == Some(*incident)
+                {
+                    return Err(DispatchError::Conflict(format!(
+                        "incident {incident}: unit `{}` is still on it ({}); cancel the call \
+                         (stands the unit down) or wait until the unit clears",
+                        u.id,
+                        u.status.as_str()
+                    )));
+                }
+                Ok(())
+            }
+            Event::PriorityChanged {
+                incident, priority, ..
+            } => {
+                self.open_incident(*incident)?;
+                if !(1..=4).contains(priority) {
+                    return Err(DispatchError::Invalid(format!(
+                        "priority {priority} must be 1 (most urgent) to 4"
+                    )));
+                }
+                Ok(())
+            }
             Event::UnitPosition {
                 unit, lon, lat, at, ..
             } => {
@@ -576,6 +667,13 @@ impl Fleet {
                     .collect(),
             ),
             Event::UnitPosition { unit, .. } => (Some(unit), Vec::new()),
+            Event::IncidentCancelled { incident, .. } => (
+                self.incidents.get(incident).and_then(|i| i.unit.as_ref()),
+                vec![*incident],
+            ),
+            Event::IncidentClosed { incident, .. } | Event::PriorityChanged { incident, .. } => {
+                (None, vec![*incident])
+            }
         };
         Undo {
             seq: self.seq,
@@ -643,6 +741,9 @@ impl Fleet {
                         unit: None,
                         hospital: None,
                         start_lon_lat: None,
+                        cancelled: None,
+                        cancel_reason: None,
+                        initial_priority: None,
                     },
                 );
             }
@@ -737,6 +838,41 @@ impl Fleet {
                 if let Some(u) = self.units.get_mut(unit) {
                     u.position = [*lon, *lat];
                     u.position_at = Some(*at);
+                }
+            }
+            Event::IncidentCancelled {
+                incident,
+                at,
+                reason,
+            } => {
+                let Some(inc) = self.incidents.get_mut(incident) else {
+                    return;
+                };
+                inc.cancelled = Some(*at);
+                inc.cancel_reason = reason.clone();
+                inc.closed = Some(*at);
+                // Its unit, on the way, is stood down (the incident keeps its name and its
+                // first dispatch time, as the log shows it was sent).
+                if let Some(u) = inc.unit.as_ref().and_then(|u| self.units.get_mut(u))
+                    && u.incident == Some(*incident)
+                {
+                    u.status = UnitStatus::Available;
+                    u.since = Some(*at);
+                    u.incident = None;
+                    u.hospital = None;
+                }
+            }
+            Event::IncidentClosed { incident, at } => {
+                if let Some(inc) = self.incidents.get_mut(incident) {
+                    inc.closed = Some(*at);
+                }
+            }
+            Event::PriorityChanged {
+                incident, priority, ..
+            } => {
+                if let Some(inc) = self.incidents.get_mut(incident) {
+                    inc.initial_priority.get_or_insert(inc.priority);
+                    inc.priority = *priority;
                 }
             }
         }

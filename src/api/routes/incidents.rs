@@ -477,3 +477,125 @@ pub(crate) async fn assign(
     .await?;
     Ok(w.into_response())
 }
+
+/// Cancel an open call.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CancelRequest {
+    /// Why (a duplicate, a hoax, no patient): at most 500 characters.
+    #[schema(max_length = 500)]
+    pub(crate) reason: Option<String>,
+}
+
+/// Change an open call's priority.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PriorityRequest {
+    /// 1 (most urgent) to 4.
+    #[schema(minimum = 1, maximum = 4)]
+    pub(crate) priority: u8,
+}
+
+/// Close an open call no unit is working.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CloseRequest {}
+
+fn incident_answer(
+    fleet: &crate::dispatch::Fleet,
+    id: u64,
+) -> Result<crate::api::body::Answer, ApiError> {
+    let inc = fleet
+        .incidents
+        .get(&id)
+        .ok_or_else(|| ApiError::Internal("incident vanished".into()))?;
+    let v = serde_json::to_value(inc).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok((StatusCode::OK, v))
+}
+
+/// An incident action: the event `make` builds, answered with the incident.
+async fn incident_action<T: Send + 'static>(
+    s: AppState,
+    p: Principal,
+    id: String,
+    action: &str,
+    headers: HeaderMap,
+    body: JsonBody<T>,
+    make: impl FnOnce(u64, chrono::DateTime<Utc>, T) -> Event,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let route = format!("POST /v1/incidents/{id}/{action}");
+    let w = write(
+        &s,
+        p,
+        &headers,
+        route,
+        body,
+        |_, _, now, r| Ok(make(id, now, r)),
+        |fleet, _| incident_answer(fleet, id),
+    )
+    .await?;
+    Ok(w.into_response())
+}
+
+#[utoipa::path(post, path = "/v1/incidents/{id}/cancel", params(("id" = u64, Path)),
+    request_body = CancelRequest,
+    responses((status = 200, body = IncidentRecord), (status = 404, body = error::ErrorBody),
+        (status = 409, body = error::ErrorBody), (status = 422, body = error::ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn cancel(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: JsonBody<CancelRequest>,
+) -> Result<Response, ApiError> {
+    incident_action(s, p, id, "cancel", headers, body, |incident, at, r| {
+        Event::IncidentCancelled {
+            incident,
+            at,
+            reason: r.reason.filter(|x| !x.trim().is_empty()),
+        }
+    })
+    .await
+}
+
+#[utoipa::path(post, path = "/v1/incidents/{id}/close", params(("id" = u64, Path)),
+    request_body = CloseRequest,
+    responses((status = 200, body = IncidentRecord), (status = 404, body = error::ErrorBody),
+        (status = 409, body = error::ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn close(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: JsonBody<CloseRequest>,
+) -> Result<Response, ApiError> {
+    incident_action(s, p, id, "close", headers, body, |incident, at, _| {
+        Event::IncidentClosed { incident, at }
+    })
+    .await
+}
+
+#[utoipa::path(post, path = "/v1/incidents/{id}/priority", params(("id" = u64, Path)),
+    request_body = PriorityRequest,
+    responses((status = 200, body = IncidentRecord), (status = 404, body = error::ErrorBody),
+        (status = 409, body = error::ErrorBody), (status = 422, body = error::ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn priority(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: JsonBody<PriorityRequest>,
+) -> Result<Response, ApiError> {
+    incident_action(s, p, id, "priority", headers, body, |incident, at, r| {
+        Event::PriorityChanged {
+            incident,
+            priority: r.priority,
+            at,
+        }
+    })
+    .await
+}
