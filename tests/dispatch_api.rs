@@ -872,12 +872,41 @@ fn coverage_gaps_suggest_a_move_up() {
     let gained = m["population_gained"].as_f64().unwrap();
     assert!(gained > 0.0);
     let to = m["to_station"].as_str().unwrap();
+    let unit = m["unit"].as_str().unwrap();
     let sc = Scenario::demo().unwrap();
     let st = sc.stations.iter().find(|x| x.id == to).unwrap();
-    s.ok(
-        &format!("/v1/units/{}/position", m["unit"].as_str().unwrap()),
-        json!({"lon": st.lon_lat[0], "lat": st.lon_lat[1], "at": chrono::Utc::now().to_rfc3339()}),
+    // Issue #14: the dispatcher carries it out with POST /v1/move-ups; the unit is relocating
+    // (free for calls on the way), then available at its new post.
+    let u = s.ok("/v1/move-ups", json!({"unit_id": unit, "to_station": to}));
+    assert_eq!(
+        (u["status"].as_str(), u["post"].as_str()),
+        (Some("relocating"), Some(to))
     );
+    let (code, e) = s.post(
+        DISPATCHER,
+        "/v1/move-ups",
+        json!({"unit_id": unit, "to_station": to}),
+    );
+    assert_eq!(code, 409, "a relocating unit is not moved again: {e}");
+    let (code, e) = s.post(
+        DISPATCHER,
+        &format!("/v1/units/{unit}/status"),
+        json!({"status": "relocating"}),
+    );
+    assert_eq!(code, 409, "{e}");
+    let (code, e) = s.post(
+        DISPATCHER,
+        "/v1/move-ups",
+        json!({"unit_id": "condamine-2", "to_station": "atlantis"}),
+    );
+    assert_eq!(code, 422, "{e}");
+    let u = s.status(unit, "available", None);
+    assert_eq!(
+        u["position"],
+        json!(st.lon_lat),
+        "available at the new post"
+    );
+    assert_eq!(u["post"], to);
     let (_, after) = s.get(VIEWER, "/v1/coverage/gaps");
     let a = after["coverage_now"].as_f64().unwrap();
     assert!(

@@ -18,7 +18,7 @@ fn demo() -> &'static Scenario {
 }
 
 fn op() -> impl Strategy<Value = (u8, usize, usize, u8, u16)> {
-    (0u8..7, 0usize..4, 0usize..6, 0u8..9, 0u16..600)
+    (0u8..8, 0usize..4, 0usize..6, 0u8..9, 0u16..600)
 }
 
 proptest! {
@@ -57,6 +57,11 @@ proptest! {
                 3 => Event::UnitPosition { unit, lon: 7.42, lat: 43.735, at: now, reported_at: None },
                 4 => Event::IncidentCancelled { incident: inc as u64 + 1, at: now, reason: None },
                 5 => Event::IncidentClosed { incident: inc as u64 + 1, at: now },
+                6 => Event::UnitMoved {
+                    unit,
+                    station: sc.stations[status as usize % sc.stations.len()].id.clone(),
+                    at: now,
+                },
                 _ => Event::PriorityChanged { incident: inc as u64 + 1, priority: status % 6, at: now },
             };
             let before = fleet.clone();

@@ -130,6 +130,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/units", get(units::list_units))
         .route("/v1/units/{id}/status", post(units::unit_status))
         .route("/v1/units/{id}/position", post(units::unit_position))
+        .route("/v1/move-ups", post(units::move_up))
         .route("/v1/hospitals", get(hospitals::list_hospitals))
         .route("/v1/kpis", get(coverage::kpis))
         .route("/v1/coverage/gaps", get(coverage::coverage_gaps))

@@ -17,14 +17,14 @@ use crate::dispatch::{IncidentRecord, Unit, UnitStatus};
         health::healthz, incidents::create_incident, incidents::list_incidents,
         incidents::incidents_csv, incidents::get_incident, incidents::recommendation,
         incidents::assign, incidents::cancel, incidents::close, incidents::priority,
-        units::list_units, units::unit_status, units::unit_position,
+        units::list_units, units::unit_status, units::unit_position, units::move_up,
         hospitals::list_hospitals, coverage::kpis, coverage::coverage_gaps, stream::events
     ),
     components(schemas(
         error::ErrorBody, health::Health, incidents::CreateIncident, incidents::Created,
         incidents::Recommendation, incidents::UnitOption, RankedUnit, RankedHospital,
         incidents::AssignRequest, incidents::CancelRequest, incidents::CloseRequest,
-        incidents::PriorityRequest, units::StatusRequest, units::PositionRequest,
+        incidents::PriorityRequest, units::StatusRequest, units::PositionRequest, units::MoveUpRequest,
         hospitals::HospitalView, Kpis, Gaps, Gap, MoveUp, Unit, IncidentRecord, UnitStatus
     )),
     modifiers(&Bearer)

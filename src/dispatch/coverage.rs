@@ -251,7 +251,7 @@ impl Coverage {
         let mut best: Option<MoveUp> = None;
         for u in units.values().filter(|u| u.status == UnitStatus::Available) {
             for (k, st) in sc.stations.iter().enumerate() {
-                if st.id == u.station {
+                if st.id == u.post_or_station() {
                     continue;
                 }
                 let after =
@@ -260,7 +260,7 @@ impl Coverage {
                 if gain > 1e-9 && best.as_ref().is_none_or(|b| gain > b.population_gained) {
                     best = Some(MoveUp {
                         unit: u.id.clone(),
-                        from_station: u.station.clone(),
+                        from_station: u.post_or_station().to_string(),
                         to_station: st.id.clone(),
                         population_gained: gain,
                         coverage_after: after / total.max(1e-300),

@@ -11,7 +11,9 @@
 //! available → dispatched → en_route → on_scene → transporting → at_hospital
 //!           → handover_complete → returning → available
 //! ```
-//! plus `available ⇄ out_of_service`, and three transitions a dispatcher needs:
+//! plus `available ⇄ out_of_service`, a move-up `available | returning → relocating →
+//! available` (at the new post; `relocating` entered only by [`Event::UnitMoved`]), and three
+//! transitions a dispatcher needs:
 //! `returning → dispatched` (a unit on its way back is diverted to a new call),
 //! `dispatched | en_route → available` (stood down: the call stays open for another unit), and
 //! `on_scene → returning` (no transport). `dispatched` is entered only by an assignment.
@@ -50,10 +52,13 @@ pub enum UnitStatus {
     HandoverComplete,
     Returning,
     OutOfService,
+    /// Moved up to another post to cover a gap ([`Event::UnitMoved`]); available for calls on
+    /// the way, and `available` at the post when it arrives.
+    Relocating,
 }
 
 impl UnitStatus {
-    pub const ALL: [UnitStatus; 9] = [
+    pub const ALL: [UnitStatus; 10] = [
         UnitStatus::Available,
         UnitStatus::Dispatched,
         UnitStatus::EnRoute,
@@ -63,6 +68,7 @@ impl UnitStatus {
         UnitStatus::HandoverComplete,
         UnitStatus::Returning,
         UnitStatus::OutOfService,
+        UnitStatus::Relocating,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -76,6 +82,7 @@ impl UnitStatus {
             UnitStatus::HandoverComplete => "handover_complete",
             UnitStatus::Returning => "returning",
             UnitStatus::OutOfService => "out_of_service",
+            UnitStatus::Relocating => "relocating",
         }
     }
 
@@ -97,12 +104,16 @@ impl UnitStatus {
             HandoverComplete => &[Returning],
             Returning => &[Available],
             OutOfService => &[Available],
+            Relocating => &[Available],
         }
     }
 
-    /// Free for a new call: at the station or on the way back.
+    /// Free for a new call: at its post, on the way back, or moving to a new post.
     pub fn assignable(self) -> bool {
-        matches!(self, UnitStatus::Available | UnitStatus::Returning)
+        matches!(
+            self,
+            UnitStatus::Available | UnitStatus::Returning | UnitStatus::Relocating
+        )
     }
 
     /// Already moving, so no turnout delay before it drives.
@@ -129,6 +140,16 @@ pub struct Unit {
     pub incident: Option<u64>,
     /// The hospital it is taking a patient to or waiting at.
     pub hospital: Option<String>,
+    /// The station it is posted at after a move-up (`None`: its own station). Cleared when it
+    /// is assigned a call: after the job it returns to its own station.
+    pub post: Option<String>,
+}
+
+impl Unit {
+    /// The station it stands by at: its post after a move-up, else its own.
+    pub fn post_or_station(&self) -> &str {
+        self.post.as_deref().unwrap_or(&self.station)
+    }
 }
 
 /// A call and its stage times.
@@ -234,6 +255,13 @@ pub enum Event {
     /// A dispatcher closes an open call no unit is working (handled by phone, or its unit
     /// already left).
     IncidentClosed { incident: u64, at: DateTime<Utc> },
+    /// A dispatcher moves an idle unit to another post (a move-up): it becomes `relocating`,
+    /// then `available` at that station when it reports so.
+    UnitMoved {
+        unit: String,
+        station: String,
+        at: DateTime<Utc>,
+    },
     /// Triage changed an open call's priority.
     PriorityChanged {
         incident: u64,
@@ -321,6 +349,7 @@ impl Fleet {
                         position_at: None,
                         incident: None,
                         hospital: None,
+                        post: None,
                     },
                 );
             }
@@ -410,6 +439,7 @@ impl Fleet {
         };
         match ev {
             Event::IncidentCreated { .. }
+            | Event::UnitMoved { .. }
             | Event::IncidentCancelled { .. }
             | Event::IncidentClosed { .. }
             | Event::PriorityChanged { .. } => Ok(()),
@@ -601,6 +631,29 @@ impl Fleet {
                 }
                 Ok(())
             }
+            Event::UnitMoved { unit, station, at } => {
+                let u = self.unit(unit)?;
+                if !self.station_at.contains_key(station) {
+                    return Err(DispatchError::Invalid(format!(
+                        "unknown station `{station}`"
+                    )));
+                }
+                if !matches!(u.status, UnitStatus::Available | UnitStatus::Returning) {
+                    return Err(DispatchError::Conflict(format!(
+                        "unit `{unit}` is {}; only an available or returning unit is moved up",
+                        u.status.as_str()
+                    )));
+                }
+                if u.status == UnitStatus::Available && u.post_or_station() == station {
+                    return Err(DispatchError::Conflict(format!(
+                        "unit `{unit}` is already at `{station}`"
+                    )));
+                }
+                if let Some(since) = u.since {
+                    after(*at, since, "the unit's last status change")?;
+                }
+                Ok(())
+            }
             Event::IncidentClosed { incident, at } => {
                 let inc = self.open_incident(*incident)?;
                 after(*at, inc.call_received, "the call")?;
@@ -666,7 +719,9 @@ impl Fleet {
                     .into_iter()
                     .collect(),
             ),
-            Event::UnitPosition { unit, .. } => (Some(unit), Vec::new()),
+            Event::UnitPosition { unit, .. } | Event::UnitMoved { unit, .. } => {
+                (Some(unit), Vec::new())
+            }
             Event::IncidentCancelled { incident, .. } => (
                 self.incidents.get(incident).and_then(|i| i.unit.as_ref()),
                 vec![*incident],
@@ -755,6 +810,7 @@ impl Fleet {
                     u.since = Some(*at);
                     u.incident = Some(*incident);
                     u.hospital = None;
+                    u.post = None;
                 }
                 if let Some(inc) = self.incidents.get_mut(incident) {
                     inc.unit = Some(unit.clone());
@@ -788,8 +844,10 @@ impl Fleet {
                     UnitStatus::AtHospital => {
                         uh.as_ref().and_then(|h| self.hospital_at.get(h)).copied()
                     }
-                    UnitStatus::Available if was == UnitStatus::Returning => {
-                        self.station_at.get(&u.station).copied()
+                    UnitStatus::Available
+                        if matches!(was, UnitStatus::Returning | UnitStatus::Relocating) =>
+                    {
+                        self.station_at.get(u.post_or_station()).copied()
                     }
                     _ => None,
                 };
@@ -865,6 +923,15 @@ impl Fleet {
             Event::IncidentClosed { incident, at } => {
                 if let Some(inc) = self.incidents.get_mut(incident) {
                     inc.closed = Some(*at);
+                }
+            }
+            Event::UnitMoved { unit, station, at } => {
+                if let Some(u) = self.units.get_mut(unit) {
+                    u.status = UnitStatus::Relocating;
+                    u.since = Some(*at);
+                    u.incident = None;
+                    u.hospital = None;
+                    u.post = (*station != u.station).then(|| station.clone());
                 }
             }
             Event::PriorityChanged {

@@ -67,6 +67,11 @@ pub(crate) async fn unit_status(
                         .into(),
                 ));
             }
+            if status == UnitStatus::Relocating {
+                return Err(ApiError::Conflict(
+                    "a unit becomes relocating by a move-up: POST /v1/move-ups".into(),
+                ));
+            }
             Ok(Event::UnitStatusChanged {
                 unit: unit.clone(),
                 status,
@@ -140,4 +145,45 @@ pub(crate) async fn unit_position(
     security(("bearer" = [])))]
 pub(crate) async fn list_units(State(s): State<AppState>) -> Result<Json<Vec<Unit>>, ApiError> {
     Ok(Json(s.0.lock()?.fleet.units.values().cloned().collect()))
+}
+
+/// Carry out a move-up: send an available (or returning) unit to stand by at another station.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MoveUpRequest {
+    pub(crate) unit_id: String,
+    /// The station it goes to (its own station sends it home).
+    pub(crate) to_station: String,
+}
+
+#[utoipa::path(post, path = "/v1/move-ups", request_body = MoveUpRequest,
+    responses((status = 200, body = Unit), (status = 404, body = error::ErrorBody),
+        (status = 409, body = error::ErrorBody), (status = 422, body = error::ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn move_up(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    headers: HeaderMap,
+    body: JsonBody<MoveUpRequest>,
+) -> Result<Response, ApiError> {
+    let w = write(
+        &s,
+        p,
+        &headers,
+        "POST /v1/move-ups".into(),
+        body,
+        |_, _, now, r| {
+            Ok(Event::UnitMoved {
+                unit: r.unit_id,
+                station: r.to_station,
+                at: now,
+            })
+        },
+        |fleet, ev| match ev {
+            Event::UnitMoved { unit, .. } => unit_answer(fleet, unit),
+            _ => Err(ApiError::Internal("unexpected event".into())),
+        },
+    )
+    .await?;
+    Ok(w.into_response())
 }
