@@ -121,7 +121,7 @@ impl Cursor {
 /// Every state change as Server-Sent Events (`id: <seq>`, `data: {"seq", "by", "event"}`),
 /// resumable with `Last-Event-ID`; `event: resync` if the client must reload.
 #[utoipa::path(get, path = "/v1/events",
-    params(("Last-Event-ID" = Option<u64>, Header,
+    params(("Last-Event-ID" = Option<i64>, Header,
         description = "resume after this sequence number (from the log)")),
     responses((status = 200, content_type = "text/event-stream", body = String),
         (status = 400, body = super::error::ErrorBody),
@@ -136,7 +136,8 @@ pub(crate) async fn events(
         Some(v) => Some(
             v.to_str()
                 .ok()
-                .and_then(|t| t.trim().parse().ok())
+                .and_then(|t| t.trim().parse::<i64>().ok())
+                .and_then(|n| u64::try_from(n).ok())
                 .ok_or_else(|| {
                     ApiError::BadRequest(
                         "Last-Event-ID must be the id (a sequence number) of an event".into(),

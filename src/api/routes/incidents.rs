@@ -265,11 +265,15 @@ pub(crate) const PAGE_MAX: usize = 1000;
 fn query_u64(q: &HashMap<String, String>, name: &str) -> Result<Option<u64>, ApiError> {
     q.get(name)
         .map(|v| {
-            v.parse::<u64>().map_err(|_| {
-                ApiError::BadRequest(format!(
-                    "query parameter {name}={v}: expected a whole number"
-                ))
-            })
+            v.parse::<i64>()
+                .ok()
+                .and_then(|n| u64::try_from(n).ok())
+                .ok_or_else(|| {
+                    ApiError::BadRequest(format!(
+                        "query parameter {name}={v}: expected a whole number from 0 to {}",
+                        i64::MAX
+                    ))
+                })
         })
         .transpose()
 }
@@ -279,7 +283,7 @@ fn query_u64(q: &HashMap<String, String>, name: &str) -> Result<Option<u64>, Api
         ("open" = Option<bool>, Query, description = "only open (true) or closed (false) incidents"),
         ("priority" = Option<u8>, Query, minimum = 1, maximum = 4, description = "only this priority"),
         ("after" = Option<u64>, Query, description = "oldest first, from the incident after this id (the cursor of the next page)"),
-        ("before" = Option<u64>, Query, description = "newest first, from the incident before this id"),
+        ("before" = Option<u64>, Query, description = "newest first, from the incident before this id (with `after`: the ids between, oldest first)"),
         ("limit" = Option<usize>, Query, minimum = 1, maximum = 1000, description = "page size (default 100)"),
     ),
     responses((status = 200, body = [IncidentRecord],
@@ -308,11 +312,6 @@ pub(crate) async fn list_incidents(
     }
     let after = query_u64(&q, "after")?;
     let before = query_u64(&q, "before")?;
-    if after.is_some() && before.is_some() {
-        return Err(ApiError::BadRequest(
-            "give `after` (oldest first) or `before` (newest first), not both".into(),
-        ));
-    }
     let limit = match query_u64(&q, "limit")? {
         None => PAGE_DEFAULT,
         Some(n) if (1..=PAGE_MAX as u64).contains(&n) => n as usize,
@@ -329,8 +328,16 @@ pub(crate) async fn list_incidents(
     let page: Vec<IncidentRecord> = {
         let core = s.0.lock()?;
         let all = &core.fleet.incidents;
-        match before {
-            Some(b) => all
+        match (after, before) {
+            // Both: the ids between, oldest first.
+            (Some(a), Some(b)) => all
+                .range(a.saturating_add(1)..b.max(a.saturating_add(1)))
+                .map(|(_, i)| i)
+                .filter(keep)
+                .take(limit + 1)
+                .cloned()
+                .collect(),
+            (None, Some(b)) => all
                 .range(..b)
                 .rev()
                 .map(|(_, i)| i)
@@ -338,7 +345,7 @@ pub(crate) async fn list_incidents(
                 .take(limit + 1)
                 .cloned()
                 .collect(),
-            None => all
+            (_, None) => all
                 .range(after.map_or(0, |a| a.saturating_add(1))..)
                 .map(|(_, i)| i)
                 .filter(keep)
@@ -351,14 +358,12 @@ pub(crate) async fn list_incidents(
     let page: Vec<IncidentRecord> = page.into_iter().take(limit).collect();
     let mut r = Json(&page).into_response();
     if more && let Some(last) = page.last() {
-        let mut next = vec![
-            if before.is_some() {
-                format!("before={}", last.id)
-            } else {
-                format!("after={}", last.id)
-            },
-            format!("limit={limit}"),
-        ];
+        let mut next = match (after, before) {
+            (Some(_), Some(b)) => vec![format!("after={}", last.id), format!("before={b}")],
+            (None, Some(_)) => vec![format!("before={}", last.id)],
+            _ => vec![format!("after={}", last.id)],
+        };
+        next.push(format!("limit={limit}"));
         if let Some(o) = open {
             next.push(format!("open={o}"));
         }
