@@ -40,7 +40,9 @@
 //! - [`dispatch`]: the live fleet state (units, incidents, handover queues), the unit
 //!   lifecycle, the SQLite event log and its replay, the dispatch rules (nearest unit by road
 //!   ETA, hospital by designation and detention) shared with the simulator, and the live
-//!   coverage rules (coverage now, the best move-up, today's figures) in `dispatch::coverage`.
+//!   coverage rules (coverage now, the best move-up, today's figures) in `dispatch::coverage`;
+//!   group commit of the log and taking back what a failed commit held in `dispatch::journal`;
+//!   today's figures as running sums in `dispatch::today`.
 //! - [`api`]: the axum router behind `ems serve`, split by concern (state, bearer roles, JSON
 //!   bodies and idempotent writes, the event stream, the OpenAPI document, one route file per
 //!   resource); handlers are thin.
@@ -106,6 +108,9 @@
 //! - **Common random numbers**: two simulated plans draw the same calls and service times, so
 //!   their difference is not noise.
 //! - **SSE**: Server-Sent Events, a one-way HTTP stream of events to dispatch screens.
+//! - **Group commit**: several concurrent writes in one transaction and one fsync, each
+//!   acknowledged only once that fsync is done.
+//! - **Move-up**: sending an idle ambulance to stand by at another station to cover a gap.
 
 pub mod api;
 pub mod dispatch;
