@@ -51,8 +51,12 @@ pub enum StoreError {
         lock: String,
         holder: String,
     },
-    /// The lock file cannot be created or locked: check the folder's permissions.
-    #[error("event log lock file {lock}: {source}")]
+    /// The lock file cannot be created or locked: check that the folder exists and is
+    /// writable.
+    #[error(
+        "event log {lock}: cannot create or lock this lock file beside the log (check that the \
+         folder exists and is writable): {source}"
+    )]
     LockFile {
         lock: String,
         #[source]
