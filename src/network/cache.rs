@@ -210,6 +210,9 @@ pub fn decode(bytes: &[u8], source: &str) -> Result<RoadNetwork, CacheError> {
     }
     let mut net: RoadNetwork =
         postcard::from_bytes(payload).map_err(|e| corrupt(&e.to_string()))?;
+    // A section can decode into values no import writes (issue #14: a negative length reached
+    // a clamp and panicked): those are damage too.
+    check_decoded(&net).map_err(|why| corrupt(&why))?;
     if !rest.is_empty() {
         match read_hierarchy(rest, net.nodes.len()) {
             Ok(h) => net.accelerator = Accelerator(Some(h)),
@@ -219,6 +222,56 @@ pub fn decode(bytes: &[u8], source: &str) -> Result<RoadNetwork, CacheError> {
         }
     }
     Ok(net)
+}
+
+/// What an import always writes: coordinates finite and in range, segment ends that are
+/// nodes, lengths finite and not negative, speeds finite and positive, one OSM id per node.
+/// `O(nodes + segment points + POIs + buildings)`.
+fn check_decoded(net: &RoadNetwork) -> Result<(), String> {
+    let lon_lat = |p: &[f64; 2]| {
+        p[0].is_finite() && p[1].is_finite() && p[0].abs() <= 180.0 && p[1].abs() <= 90.0
+    };
+    if net.node_osm_ids.len() != net.nodes.len() {
+        return Err(format!(
+            "{} node ids for {} nodes",
+            net.node_osm_ids.len(),
+            net.nodes.len()
+        ));
+    }
+    if let Some(k) = net.nodes.iter().position(|p| !lon_lat(p)) {
+        return Err(format!("node {k} has coordinates {:?}", net.nodes[k]));
+    }
+    let n = net.nodes.len();
+    for (k, s) in net.segments.iter().enumerate() {
+        if s.from as usize >= n || s.to as usize >= n {
+            return Err(format!(
+                "segment {k} joins nodes {} and {} of {n}",
+                s.from, s.to
+            ));
+        }
+        if !(s.length_m.is_finite() && s.length_m >= 0.0) {
+            return Err(format!("segment {k} has length {} m", s.length_m));
+        }
+        if let Some(v) = s.maxspeed_kmh
+            && !(v.is_finite() && v > 0.0)
+        {
+            return Err(format!("segment {k} has maxspeed {v} km/h"));
+        }
+        if s.geometry.len() < 2 || !s.geometry.iter().all(lon_lat) {
+            return Err(format!("segment {k} has a broken geometry"));
+        }
+    }
+    if net.pois.iter().any(|p| !lon_lat(&p.lon_lat)) {
+        return Err("a point of interest has broken coordinates".into());
+    }
+    if net
+        .buildings
+        .iter()
+        .any(|b| !lon_lat(&b.lon_lat) || !(b.area_m2.is_finite() && b.area_m2 >= 0.0))
+    {
+        return Err("a building has broken coordinates or area".into());
+    }
+    Ok(())
 }
 
 /// The hierarchy section, checked.
