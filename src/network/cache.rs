@@ -267,7 +267,7 @@ fn check_decoded(net: &RoadNetwork) -> Result<(), String> {
     if net
         .buildings
         .iter()
-        .any(|b| !lon_lat(&b.lon_lat) || !(b.area_m2.is_finite() && b.area_m2 >= 0.0))
+        .any(|b| !(lon_lat(&b.lon_lat) && b.area_m2.is_finite() && b.area_m2 >= 0.0))
     {
         return Err("a building has broken coordinates or area".into());
     }
