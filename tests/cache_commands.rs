@@ -136,7 +136,7 @@ fn issue_14_damaged_caches_never_panic_route_check_or_serve() {
     for case in 0..1050 {
         std::fs::write(&map, damage(&bytes, case, &mut rng)).unwrap();
         let (what, code, err) = match case % 7 {
-            0 | 1 | 2 | 3 => {
+            0..=3 => {
                 let o = ems()
                     .args([
                         "route",
