@@ -69,7 +69,7 @@ proptest! {
                 Ok(()) => {
                     // Issue #14: an applied event taken back leaves the state as it was.
                     let undo = fleet.apply(&ev);
-                    for id in Fleet::touched(&undo) {
+                    for id in undo.incident_ids() {
                         today.update(&fleet.incidents[&id]);
                     }
                     let after = fleet.clone();

@@ -72,15 +72,13 @@ impl Cursor {
                     Reader::open(&path)?.events_after(after, CHUNK)
                 })
                 .await;
+                let rows = rows
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| r.map_err(|e| e.to_string()));
                 let rows = match rows {
-                    Ok(Ok(rows)) => rows,
-                    Ok(Err(e)) => {
-                        tracing::error!("event stream: the log cannot be read: {e}");
-                        self.done = true;
-                        return Some((vec![resync("log_unreadable", self.last)], self));
-                    }
-                    Err(e) => {
-                        tracing::error!("event stream: {e}");
+                    Ok(rows) => rows,
+                    Err(why) => {
+                        tracing::error!("event stream: the log cannot be read: {why}");
                         self.done = true;
                         return Some((vec![resync("log_unreadable", self.last)], self));
                     }

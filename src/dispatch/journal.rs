@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 
-use super::store::{Append, Idempotency, Reader, Store, StoreError, StoredAnswer};
+use super::store::{Append, Idempotency, Reader, Store, StoreError, StoredAnswer, StoredEvent};
 use super::{DispatchError, Event, Fleet, Undo};
 use crate::model::Scenario;
 
@@ -139,7 +139,8 @@ impl Core {
             self.in_flight.insert(k.clone());
         }
         let (done, ticket) = oneshot::channel();
-        let incidents = Fleet::touched(&undo)
+        let incidents = undo
+            .incident_ids()
             .filter_map(|id| self.fleet.incidents.get(&id).cloned())
             .collect();
         self.queue.push(Pending {
@@ -181,18 +182,32 @@ pub struct JournalOptions {
     pub idempotency_window_s: i64,
 }
 
-/// Replays the log into a fleet for `sc`.
-pub fn replay(sc: &Scenario, reader: &Reader) -> Result<Fleet, JournalError> {
+/// Replays `events` into a fleet for `sc`; each event that does not apply goes to `refused`,
+/// which stops the replay (an error) or lets it go on without that event.
+fn replay_events<'a>(
+    sc: &Scenario,
+    events: impl IntoIterator<Item = &'a StoredEvent>,
+    mut refused: impl FnMut(&StoredEvent, DispatchError) -> Result<(), JournalError>,
+) -> Result<Fleet, JournalError> {
     let mut fleet = Fleet::new(sc);
-    for e in reader.events()? {
+    for e in events {
         // Stored events were valid when written; re-validating catches a changed scenario.
-        fleet
-            .validate(&e.event, DateTime::<Utc>::MAX_UTC)
-            .map_err(|source| JournalError::Replay { seq: e.seq, source })?;
-        fleet.apply(&e.event);
-        fleet.seq = e.seq as u64;
+        match fleet.validate(&e.event, DateTime::<Utc>::MAX_UTC) {
+            Ok(()) => {
+                fleet.apply(&e.event);
+                fleet.seq = e.seq as u64;
+            }
+            Err(why) => refused(e, why)?,
+        }
     }
     Ok(fleet)
+}
+
+/// Replays the log into a fleet for `sc`, stopping at the first event that does not apply.
+pub fn replay(sc: &Scenario, reader: &Reader) -> Result<Fleet, JournalError> {
+    replay_events(sc, &reader.events()?, |e, source| {
+        Err(JournalError::Replay { seq: e.seq, source })
+    })
 }
 
 /// What `ems serve --check-log` found: the events, and those that do not replay.
@@ -209,22 +224,16 @@ pub struct LogCheck {
 /// Replays the log at `reader` for `sc` without stopping at an event that does not apply: each
 /// such event is reported and left out of the state the rest is checked against.
 pub fn check_log(sc: &Scenario, reader: &Reader) -> Result<LogCheck, JournalError> {
-    let mut fleet = Fleet::new(sc);
     let events = reader.events()?;
     let mut failing = Vec::new();
-    for e in &events {
-        match fleet.validate(&e.event, DateTime::<Utc>::MAX_UTC) {
-            Ok(()) => {
-                fleet.apply(&e.event);
-                fleet.seq = e.seq as u64;
-            }
-            Err(why) => failing.push((
-                e.seq,
-                serde_json::to_string(&e.event).unwrap_or_default(),
-                why.to_string(),
-            )),
-        }
-    }
+    replay_events(sc, &events, |e, why| {
+        failing.push((
+            e.seq,
+            serde_json::to_string(&e.event).unwrap_or_default(),
+            why.to_string(),
+        ));
+        Ok(())
+    })?;
     Ok(LogCheck {
         events: events.len(),
         failing,

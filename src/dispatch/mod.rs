@@ -279,6 +279,13 @@ pub struct Undo {
     incidents: Vec<(u64, Option<IncidentRecord>)>,
 }
 
+impl Undo {
+    /// The incidents the event touched.
+    pub fn incident_ids(&self) -> impl Iterator<Item = u64> + '_ {
+        self.incidents.iter().map(|(id, _)| *id)
+    }
+}
+
 /// The earliest time a report may carry: anything before is a broken clock or a typo.
 pub const EARLIEST_YEAR: i32 = 2000;
 
@@ -742,11 +749,6 @@ impl Fleet {
                 .map(|i| (i, self.incidents.get(&i).cloned()))
                 .collect(),
         }
-    }
-
-    /// The incidents an event touched (their ids; see [`Fleet::apply`]).
-    pub fn touched(undo: &Undo) -> impl Iterator<Item = u64> + '_ {
-        undo.incidents.iter().map(|(id, _)| *id)
     }
 
     /// Takes back an applied event. Undo records must be taken back newest first.

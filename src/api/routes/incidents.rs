@@ -224,21 +224,7 @@ pub(crate) async fn create_incident(
     let id = w.body["id"]
         .as_u64()
         .ok_or_else(|| ApiError::Internal("answer without id".into()))?;
-    let svc = s.0.clone();
-    let rec = blocking(move || {
-        let (units, inc) = {
-            let core = svc.lock()?;
-            let inc = core
-                .fleet
-                .incidents
-                .get(&id)
-                .cloned()
-                .ok_or_else(|| ApiError::Internal(format!("incident {id} vanished")))?;
-            (core.fleet.units.clone(), inc)
-        };
-        recommend_for(&svc, &units, &inc)
-    })
-    .await?;
+    let rec = recommend_now(&s, id).await?;
     w.body["recommendation"] =
         serde_json::to_value(rec).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(w.into_response())
@@ -422,6 +408,11 @@ pub(crate) async fn recommendation(
     Path(id): Path<String>,
 ) -> Result<Json<Recommendation>, ApiError> {
     let id = parse_id(&id)?;
+    recommend_now(&s, id).await.map(Json)
+}
+
+/// Incident `id`'s recommendation from the fleet as it is now, on a blocking thread.
+async fn recommend_now(s: &AppState, id: u64) -> Result<Recommendation, ApiError> {
     let svc = s.0.clone();
     blocking(move || {
         // Only the units and this incident leave the lock.
@@ -435,7 +426,7 @@ pub(crate) async fn recommendation(
                 .ok_or_else(|| ApiError::NotFound(format!("no incident {id}")))?;
             (core.fleet.units.clone(), inc)
         };
-        recommend_for(&svc, &units, &inc).map(Json)
+        recommend_for(&svc, &units, &inc)
     })
     .await
 }
