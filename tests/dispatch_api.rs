@@ -1667,3 +1667,157 @@ fn issue_14_a_dispatcher_cancels_closes_and_reprioritises_calls() {
     let (_, open) = s.get(VIEWER, "/v1/incidents?open=true");
     assert!(open.as_array().unwrap().is_empty(), "{open}");
 }
+
+/// Issue #14, several units per incident: each unit has its own lifecycle on the call; the
+/// incident's response is its first ambulance on scene (not its first dispatched), its
+/// hospital stages the first at a hospital; it closes when the last unit leaves; a stand-down
+/// leaves the call open; a cancel stands down every unit on the way. Both exports (a row per
+/// incident, a row per unit read with `--columns ems-units`) give `ems check` the same figures,
+/// which are `/v1/kpis`'s.
+#[test]
+fn issue_14_several_units_per_incident() {
+    let s = Server::start();
+    let (a, _) = incident(&s, 7.4246, 43.7384, Some("trauma"));
+    let assign = |inc: u64, unit: &str| {
+        s.post(
+            DISPATCHER,
+            &format!("/v1/incidents/{inc}/assign"),
+            json!({ "unit_id": unit }),
+        )
+    };
+    assert_eq!(assign(a, "condamine-1").0, 200);
+    let (code, e) = assign(a, "condamine-1");
+    assert_eq!(code, 409, "the same unit twice: {e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("already on incident")
+    );
+    let (code, second) = assign(a, "fontvieille-1");
+    assert_eq!(code, 200, "a second unit for the same call: {second}");
+    s.status("condamine-1", "en_route", None);
+    s.status("fontvieille-1", "en_route", None);
+    s.status("fontvieille-1", "on_scene", None);
+    // Dispatched first but on scene second: not the incident's response.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    s.status("condamine-1", "on_scene", None);
+    let (_, inc) = s.get(VIEWER, &format!("/v1/incidents/{a}"));
+    let units = inc["units"].as_array().unwrap();
+    assert_eq!(units.len(), 2, "{inc}");
+    assert_eq!(units[0]["unit"], "condamine-1");
+    assert_eq!(inc["unit"], "fontvieille-1", "first on scene: {inc}");
+    assert_eq!(inc["on_scene"], units[1]["on_scene"]);
+    assert_eq!(inc["dispatched"], units[1]["dispatched"]);
+    assert_eq!(inc["departed"], units[1]["departed"]);
+    assert_ne!(inc["on_scene"], units[0]["on_scene"]);
+    // The second on scene transports; the first leaves without a patient.
+    s.status("condamine-1", "transporting", Some("chpg"));
+    s.status("condamine-1", "at_hospital", None);
+    s.status("fontvieille-1", "returning", None);
+    let (_, inc) = s.get(VIEWER, &format!("/v1/incidents/{a}"));
+    assert!(inc["closed"].is_null(), "a unit is still on it: {inc}");
+    assert_eq!(inc["hospital"], "chpg");
+    assert_eq!(inc["at_hospital"], inc["units"][0]["at_hospital"]);
+    let (code, e) = s.post(DISPATCHER, &format!("/v1/incidents/{a}/close"), json!({}));
+    assert_eq!(code, 409, "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("condamine-1"),
+        "{e}"
+    );
+    let (code, e) = s.post(DISPATCHER, &format!("/v1/incidents/{a}/cancel"), json!({}));
+    assert_eq!(code, 409, "reached: no cancel: {e}");
+    s.status("condamine-1", "handover_complete", None);
+    s.status("condamine-1", "returning", None);
+    let (_, inc) = s.get(VIEWER, &format!("/v1/incidents/{a}"));
+    assert!(inc["closed"].is_string(), "the last unit left: {inc}");
+
+    // A stand-down leaves the call open; a cancel stands down every unit still on the way.
+    let (b, _) = incident(&s, 7.42, 43.735, None);
+    assert_eq!(assign(b, "condamine-2").0, 200);
+    assert_eq!(assign(b, "smur-chpg-1").0, 200);
+    s.status("condamine-2", "en_route", None);
+    s.status("condamine-2", "available", None);
+    let (_, inc) = s.get(VIEWER, &format!("/v1/incidents/{b}"));
+    assert!(inc["closed"].is_null(), "{inc}");
+    assert!(inc["units"][0]["stood_down"].is_string(), "{inc}");
+    assert!(inc["units"][1]["stood_down"].is_null(), "{inc}");
+    // Stood down, the unit may be sent again: a new assignment of its own.
+    assert_eq!(assign(b, "condamine-2").0, 200);
+    s.status("smur-chpg-1", "en_route", None);
+    let inc = s.ok(
+        &format!("/v1/incidents/{b}/cancel"),
+        json!({"reason": "hoax"}),
+    );
+    assert_eq!(inc["units"].as_array().unwrap().len(), 3, "{inc}");
+    assert!(
+        inc["units"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|u| u["stood_down"].is_string()),
+        "{inc}"
+    );
+    let (_, us) = s.get(VIEWER, "/v1/units");
+    for u in us.as_array().unwrap() {
+        if u["id"] == "condamine-2" || u["id"] == "smur-chpg-1" {
+            assert_eq!(u["status"], "available", "{u}");
+            assert!(u["incident"].is_null(), "{u}");
+        }
+    }
+
+    // The two exports: one row per incident, one row per unit.
+    let get_csv = |q: &str| {
+        let r = Client::new()
+            .get(s.url(&format!("/v1/incidents.csv{q}")))
+            .bearer_auth(VIEWER)
+            .send()
+            .unwrap();
+        (r.status().as_u16(), r.text().unwrap())
+    };
+    let (_, per_incident) = get_csv("");
+    let (code, per_unit) = get_csv("?rows=unit");
+    assert_eq!(code, 200);
+    assert_eq!(per_incident.lines().count(), 1 + 2, "{per_incident}");
+    assert_eq!(per_unit.lines().count(), 1 + 5, "{per_unit}");
+    let (code, e) = get_csv("?rows=vehicle");
+    assert_eq!(code, 400, "{e}");
+    assert!(e.contains("rows"), "{e}");
+    let dir = tempfile::tempdir().unwrap();
+    let check = |csv: &str, mapping: Option<&str>| -> Value {
+        let path = dir.path().join("log.csv");
+        std::fs::write(&path, csv).unwrap();
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ems"));
+        cmd.args(["check", "--format", "json", "--incidents"])
+            .arg(&path);
+        if let Some(m) = mapping {
+            cmd.args(["--columns", m]);
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let by_incident = check(&per_incident, None);
+    let by_unit = check(&per_unit, Some("ems-units"));
+    for k in ["response", "detention", "transport"] {
+        assert_eq!(by_incident[k], by_unit[k], "{k}");
+    }
+    assert_eq!(
+        by_unit["multi_unit"]["multi_unit_incidents"], 2,
+        "{by_unit:.600}"
+    );
+    let resp = &by_unit["response"];
+    assert_eq!(resp["reached_scene"], 1);
+    let (_, k) = s.get(VIEWER, "/v1/kpis");
+    let mean = resp["overall"]["summary"]["mean"].as_f64().unwrap();
+    let live = k["mean_response_min"].as_f64().unwrap();
+    assert!((mean - live).abs() < 1e-6, "check {mean} vs live {live}");
+    // The response is the first on scene's: under a second, not the 1.1 s of the first sent.
+    assert!(mean * 60.0 < 1.0, "{mean} min");
+    assert_eq!(k["reached_scene"], 1);
+    assert_eq!(k["hospital_arrivals"], 1);
+}

@@ -18,14 +18,14 @@ fn demo() -> &'static Scenario {
 }
 
 fn op() -> impl Strategy<Value = (u8, usize, usize, u8, u16)> {
-    (0u8..8, 0usize..4, 0usize..6, 0u8..9, 0u16..600)
+    (0u8..12, 0usize..4, 0usize..4, 0u8..9, 0u16..600)
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(200))]
+    #![proptest_config(ProptestConfig::with_cases(500))]
 
     #[test]
-    fn random_events_keep_the_fleet_consistent(ops in prop::collection::vec(op(), 1..80)) {
+    fn random_events_keep_the_fleet_consistent(ops in prop::collection::vec(op(), 1..120)) {
         let sc = demo();
         let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 8, 0, 0).unwrap();
         let mut fleet = Fleet::new(sc);
@@ -36,8 +36,10 @@ proptest! {
         for (kind, u, inc, status, dt) in ops {
             now += Duration::seconds(dt as i64);
             let unit = units[u % units.len()].clone();
+            // Weighted towards assignments and lifecycle steps, so calls get far: several
+            // units on one call, several on scene, transports.
             let ev = match kind {
-                0 => Event::IncidentCreated {
+                0 | 1 => Event::IncidentCreated {
                     id: fleet.next_incident_id(),
                     at: now,
                     lon: 7.42,
@@ -46,21 +48,29 @@ proptest! {
                     condition: None,
                     note: None,
                 },
-                1 => Event::UnitAssigned { incident: inc as u64 + 1, unit, at: now },
-                2 => Event::UnitStatusChanged {
+                2..=4 => Event::UnitAssigned { incident: inc as u64 + 1, unit, at: now },
+                5..=8 => Event::UnitStatusChanged {
+                    // Mostly the forward step (sometimes the other allowed one, sometimes any
+                    // status, to test refusals).
+                    status: match fleet.units[&unit].status.next() {
+                        [fwd, ..] if status < 5 && *fwd != UnitStatus::OutOfService => *fwd,
+                        next if status < 7 => next[next.len() - 1],
+                        _ => UnitStatus::ALL[status as usize % UnitStatus::ALL.len()],
+                    },
                     unit,
-                    status: UnitStatus::ALL[status as usize % UnitStatus::ALL.len()],
                     at: now,
                     hospital: Some(sc.hospitals[status as usize % 2].id.clone()),
                     reported_at: None,
                 },
-                3 => Event::UnitPosition { unit, lon: 7.42, lat: 43.735, at: now, reported_at: None },
-                4 => Event::IncidentCancelled { incident: inc as u64 + 1, at: now, reason: None },
-                5 => Event::IncidentClosed { incident: inc as u64 + 1, at: now },
-                6 => Event::UnitMoved {
-                    unit,
-                    station: sc.stations[status as usize % sc.stations.len()].id.clone(),
-                    at: now,
+                9 => Event::UnitPosition { unit, lon: 7.42, lat: 43.735, at: now, reported_at: None },
+                10 => match status % 3 {
+                    0 => Event::IncidentCancelled { incident: inc as u64 + 1, at: now, reason: None },
+                    1 => Event::IncidentClosed { incident: inc as u64 + 1, at: now },
+                    _ => Event::UnitMoved {
+                        unit,
+                        station: sc.stations[status as usize % sc.stations.len()].id.clone(),
+                        at: now,
+                    },
                 },
                 _ => Event::PriorityChanged { incident: inc as u64 + 1, priority: status % 6, at: now },
             };
@@ -84,7 +94,8 @@ proptest! {
             for (id, u) in &fleet.units {
                 if let Some(i) = u.incident {
                     let inc = &fleet.incidents[&i];
-                    prop_assert_eq!(inc.unit.as_deref(), Some(id.as_str()));
+                    // Issue #14: each unit on a call has exactly one active assignment there.
+                    prop_assert_eq!(inc.active_units().filter(|a| &a.unit == id).count(), 1);
                     prop_assert!(inc.open());
                 }
                 if u.status == UnitStatus::Available || u.status == UnitStatus::OutOfService {
@@ -92,10 +103,28 @@ proptest! {
                 }
             }
             for inc in fleet.incidents.values() {
-                if inc.open()
-                    && let Some(u) = &inc.unit
-                {
-                    prop_assert_eq!(fleet.units[u].incident, Some(inc.id));
+                for a in inc.active_units() {
+                    prop_assert!(inc.open(), "{inc:?}");
+                    prop_assert_eq!(fleet.units[&a.unit].incident, Some(inc.id));
+                }
+                // A closed call has no unit left on it; one that a unit reached is open
+                // exactly while a unit is still on it.
+                if !inc.open() {
+                    prop_assert!(inc.active_units().next().is_none(), "{inc:?}");
+                }
+                if inc.on_scene.is_some() {
+                    prop_assert_eq!(inc.open(), inc.active_units().next().is_some(), "{:?}", inc);
+                }
+                for a in &inc.units {
+                    let stages = [Some(a.dispatched), a.departed, a.on_scene, a.left_scene, a.at_hospital, a.handover_complete];
+                    let present: Vec<_> = stages.iter().flatten().collect();
+                    prop_assert!(present.windows(2).all(|w| w[0] <= w[1]), "{inc:?}");
+                    prop_assert!(inc.call_received <= a.dispatched);
+                    prop_assert!(!(a.cleared.is_some() && a.stood_down.is_some()));
+                }
+                // The incident's times are its first unit on scene's (issue #14).
+                if let Some(t) = inc.on_scene {
+                    prop_assert!(inc.units.iter().filter_map(|a| a.on_scene).all(|x| x >= t));
                 }
                 let stages = [inc.dispatched, inc.departed, inc.on_scene, inc.at_hospital, inc.handover_complete];
                 let present: Vec<_> = stages.iter().flatten().collect();

@@ -29,7 +29,8 @@ use crate::dispatch::{IncidentRecord, Unit, UnitStatus};
         incidents::Recommendation, incidents::UnitOption, RankedUnit, RankedHospital,
         incidents::AssignRequest, incidents::CancelRequest, incidents::CloseRequest,
         incidents::PriorityRequest, units::StatusRequest, units::PositionRequest, units::MoveUpRequest,
-        hospitals::HospitalView, Kpis, Gaps, Gap, MoveUp, Unit, IncidentRecord, UnitStatus
+        hospitals::HospitalView, Kpis, Gaps, Gap, MoveUp, Unit, IncidentRecord, UnitStatus,
+        crate::dispatch::Assignment, incidents::CsvRows
     )),
     modifiers(&Bearer)
 )]

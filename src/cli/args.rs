@@ -206,8 +206,8 @@ impl Delays {
 /// `--timezone` (shared by every command that reads a log).
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct LogArgs {
-    /// Column mapping of the incident log: a preset (ems, datasf, nemsis-v3, nyc-ems,
-    /// china-120) or a mapping TOML file [default: ems, our own format].
+    /// Column mapping of the incident log: a preset (ems, ems-units, datasf, nemsis-v3,
+    /// nyc-ems, china-120) or a mapping TOML file [default: ems, our own format].
     #[arg(long, value_name = "PRESET|MAPPING.toml")]
     pub columns: Option<ems::model::MappingArg>,
     /// Coordinate system of the log's points: wgs84, gcj02 (AMap, Tencent) or bd09 (Baidu);

@@ -18,11 +18,17 @@
 //! `dispatched | en_route → available` (stood down: the call stays open for another unit), and
 //! `on_scene → returning` (no transport). `dispatched` is entered only by an assignment.
 //!
-//! # Incident timestamps
-//! The transitions stamp the incident-log fields the standards check reads: the first
-//! assignment is `dispatched`, `en_route` is `departed`, then `on_scene`, `at_hospital` and
-//! `handover_complete`. A stand-down clears `departed` (the next unit's departure counts) but
-//! keeps the first `dispatched`. An incident closes when its unit leaves it (`returning`).
+//! # Several units per incident
+//! An incident may have several units ([`IncidentRecord::units`]), each assigned by its own
+//! [`Event::UnitAssigned`] and each with its own lifecycle and stage times ([`Assignment`]). A
+//! unit works one incident at a time. The incident's own stage times, `unit` and `hospital`
+//! follow the incident-log reader's rule ([`crate::model::lead_units`]): call handling,
+//! turnout and travel of the **first ambulance on scene** (before any is, the first
+//! dispatched), hospital stages of the first to reach a hospital. So the live KPIs, the
+//! exported log and `ems check` of that log agree. An incident closes when no unit is left on
+//! it and one has reached the scene; a unit stood down before arriving (`dispatched |
+//! en_route → available`) leaves the call open for another unit. Cancelling a call stands
+//! down every unit on the way.
 
 pub mod coverage;
 pub mod journal;
@@ -152,6 +158,44 @@ impl Unit {
     }
 }
 
+/// One unit's part in an incident: its own stage times.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Assignment {
+    pub unit: String,
+    pub dispatched: DateTime<Utc>,
+    pub departed: Option<DateTime<Utc>>,
+    pub on_scene: Option<DateTime<Utc>>,
+    /// Left the scene with a patient (`transporting`).
+    pub left_scene: Option<DateTime<Utc>>,
+    pub at_hospital: Option<DateTime<Utc>>,
+    pub handover_complete: Option<DateTime<Utc>>,
+    /// Left the incident after reaching it (`returning`).
+    pub cleared: Option<DateTime<Utc>>,
+    /// Stood down before reaching the scene (by its crew, or the call cancelled).
+    pub stood_down: Option<DateTime<Utc>>,
+    pub hospital: Option<String>,
+    /// Where it set off from: its last known position when assigned, updated when it reports
+    /// `en_route` (the start of the drive `ems calibrate` measures).
+    pub start_lon_lat: Option<[f64; 2]>,
+}
+
+impl Assignment {
+    /// Still working the incident.
+    pub fn active(&self) -> bool {
+        self.cleared.is_none() && self.stood_down.is_none()
+    }
+
+    fn stages(&self) -> crate::model::UnitStages<DateTime<Utc>> {
+        crate::model::UnitStages {
+            ambulance: true,
+            dispatched: Some(self.dispatched),
+            on_scene: self.on_scene,
+            left_scene: self.left_scene,
+            at_hospital: self.at_hospital,
+        }
+    }
+}
+
 /// A call and its stage times.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct IncidentRecord {
@@ -161,19 +205,24 @@ pub struct IncidentRecord {
     pub condition: Option<String>,
     pub note: Option<String>,
     pub call_received: DateTime<Utc>,
+    /// The incident's stage times: dispatch, departure and arrival of its first unit on scene
+    /// (before any is, its first dispatched), hospital stages of its first unit at a hospital
+    /// (see the module header).
     pub dispatched: Option<DateTime<Utc>>,
     pub departed: Option<DateTime<Utc>>,
     pub on_scene: Option<DateTime<Utc>>,
     pub at_hospital: Option<DateTime<Utc>>,
     pub handover_complete: Option<DateTime<Utc>>,
-    /// When its unit left it; an incident is open until then.
+    /// When its last unit left it; an incident is open until then.
     pub closed: Option<DateTime<Utc>>,
+    /// The unit whose times the incident's are (first on scene, else first dispatched).
     pub unit: Option<String>,
     pub hospital: Option<String>,
-    /// Where its unit set off from: the unit's last known position when it was assigned,
-    /// updated when it reports `en_route` (the start of the drive `ems calibrate` measures).
+    /// Where `unit` set off from.
     pub start_lon_lat: Option<[f64; 2]>,
-    /// When a dispatcher cancelled it (its unit stood down), and why.
+    /// Every unit sent, in the order assigned (a unit sent twice appears twice).
+    pub units: Vec<Assignment>,
+    /// When a dispatcher cancelled it (its units stood down), and why.
     pub cancelled: Option<DateTime<Utc>>,
     pub cancel_reason: Option<String>,
     /// The priority at the call, when triage changed it since (`priority` is the current one).
@@ -185,19 +234,54 @@ impl IncidentRecord {
         self.closed.is_none()
     }
 
+    /// The units working it now.
+    pub fn active_units(&self) -> impl Iterator<Item = &Assignment> {
+        self.units.iter().filter(|a| a.active())
+    }
+
+    /// `unit`'s current assignment, if it is working this incident.
+    fn active_mut(&mut self, unit: &str) -> Option<&mut Assignment> {
+        self.units
+            .iter_mut()
+            .rev()
+            .find(|a| a.unit == unit && a.active())
+    }
+
+    /// Sets the incident's own stage times from its units' ([`crate::model::lead_units`]).
+    fn summarise(&mut self) {
+        let stages: Vec<_> = self.units.iter().map(Assignment::stages).collect();
+        let (first, transport) = crate::model::lead_units(&stages);
+        let first = first.map(|k| &self.units[k]);
+        let transport = transport.map(|k| &self.units[k]);
+        self.dispatched = first.map(|a| a.dispatched);
+        self.departed = first.and_then(|a| a.departed);
+        self.on_scene = first.and_then(|a| a.on_scene);
+        self.start_lon_lat = first.and_then(|a| a.start_lon_lat);
+        self.unit = first.map(|a| a.unit.clone());
+        self.at_hospital = transport.and_then(|a| a.at_hospital);
+        self.handover_complete = transport.and_then(|a| a.handover_complete);
+        self.hospital = transport.and_then(|a| a.hospital.clone());
+    }
+
     /// The row the incident log (and so the standards check) reads, in time zone `tz`.
     pub fn to_incident(&self, tz: &TimeZoneSpec) -> Incident {
         let t = |x: DateTime<Utc>| tz.from_utc(x);
+        let stages: Vec<_> = self.units.iter().map(Assignment::stages).collect();
+        let (_, transport) = crate::model::lead_units(&stages);
+        let n = self.units.len().max(1) as u32;
         Incident {
             dispatched: self.dispatched.map(t),
             departed: self.departed.map(t),
             on_scene: self.on_scene.map(t),
+            left_scene: transport.and_then(|k| self.units[k].left_scene).map(t),
             at_hospital: self.at_hospital.map(t),
             handover_complete: self.handover_complete.map(t),
             start_lon_lat: self.start_lon_lat,
             unit: self.unit.clone(),
             hospital: self.hospital.clone(),
             condition: self.condition.clone(),
+            units: n,
+            ambulances: n,
             ..Incident::call(
                 self.id.to_string(),
                 t(self.call_received),
@@ -205,6 +289,43 @@ impl IncidentRecord {
                 self.lon_lat,
             )
         }
+    }
+
+    /// One row per unit sent (one row without a unit if none was), each with that unit's own
+    /// stage times: the layout of a CAD export, read back by the `ems-units` mapping preset
+    /// into the same incidents as [`IncidentRecord::to_incident`].
+    pub fn unit_rows(&self, tz: &TimeZoneSpec) -> Vec<Incident> {
+        let t = |x: DateTime<Utc>| tz.from_utc(x);
+        let call = || {
+            Incident::call(
+                self.id.to_string(),
+                t(self.call_received),
+                self.priority,
+                self.lon_lat,
+            )
+        };
+        if self.units.is_empty() {
+            return vec![Incident {
+                condition: self.condition.clone(),
+                ..call()
+            }];
+        }
+        self.units
+            .iter()
+            .map(|a| Incident {
+                dispatched: Some(t(a.dispatched)),
+                departed: a.departed.map(t),
+                on_scene: a.on_scene.map(t),
+                left_scene: a.left_scene.map(t),
+                at_hospital: a.at_hospital.map(t),
+                handover_complete: a.handover_complete.map(t),
+                start_lon_lat: a.start_lon_lat,
+                unit: Some(a.unit.clone()),
+                hospital: a.hospital.clone(),
+                condition: self.condition.clone(),
+                ..call()
+            })
+            .collect()
     }
 }
 
@@ -411,6 +532,13 @@ impl Fleet {
         Ok(inc)
     }
 
+    /// The units working `inc` now.
+    fn units_on<'a>(&'a self, inc: &'a IncidentRecord) -> impl Iterator<Item = &'a Unit> + 'a {
+        inc.active_units()
+            .filter_map(|a| self.units.get(&a.unit))
+            .filter(move |u| u.incident == Some(inc.id))
+    }
+
     /// Puts a client's times on the server clock, before [`Fleet::validate`]. `tolerance_s` is
     /// the clock skew tolerated:
     /// - a time before [`EARLIEST_YEAR`], or more than `tolerance_s` ahead of `now`, is refused;
@@ -553,9 +681,9 @@ impl Fleet {
                         "incident {incident} is closed"
                     )));
                 }
-                if let Some(other) = &inc.unit {
+                if u.incident == Some(*incident) {
                     return Err(DispatchError::Conflict(format!(
-                        "incident {incident} already has unit `{other}`"
+                        "unit `{unit}` is already on incident {incident}"
                     )));
                 }
                 if !u.status.assignable() {
@@ -626,12 +754,19 @@ impl Fleet {
                         "reason: at most 500 characters".into(),
                     ));
                 }
-                if let Some(u) = inc.unit.as_ref().and_then(|u| self.units.get(u))
-                    && !matches!(u.status, UnitStatus::Dispatched | UnitStatus::EnRoute)
+                if inc.on_scene.is_some() {
+                    return Err(DispatchError::Conflict(format!(
+                        "incident {incident}: a unit has reached the scene; stand the others \
+                         down (status available) and it closes when the last one clears"
+                    )));
+                }
+                if let Some(u) = self
+                    .units_on(inc)
+                    .find(|u| !matches!(u.status, UnitStatus::Dispatched | UnitStatus::EnRoute))
                 {
                     return Err(DispatchError::Conflict(format!(
                         "incident {incident}: unit `{}` is {}; a call is cancelled only before \
-                         its unit arrives (close it when the unit clears)",
+                         its units arrive (close it when they clear)",
                         u.id,
                         u.status.as_str()
                     )));
@@ -664,12 +799,10 @@ impl Fleet {
             Event::IncidentClosed { incident, at } => {
                 let inc = self.open_incident(*incident)?;
                 after(*at, inc.call_received, "the call")?;
-                if let Some(u) = inc.unit.as_ref().and_then(|u| self.units.get(u))
-                    && u.incident == Some(*incident)
-                {
+                if let Some(u) = self.units_on(inc).next() {
                     return Err(DispatchError::Conflict(format!(
                         "incident {incident}: unit `{}` is still on it ({}); cancel the call \
-                         (stands the unit down) or wait until the unit clears",
+                         (stands its units down) or wait until they clear",
                         u.id,
                         u.status.as_str()
                     )));
@@ -711,15 +844,15 @@ impl Fleet {
 
     /// The previous values of what `ev` touches.
     fn undo_for(&self, ev: &Event) -> Undo {
-        let (unit, incidents): (Option<&String>, Vec<u64>) = match ev {
-            Event::IncidentCreated { id, .. } => (None, vec![*id]),
+        let (units, incidents): (Vec<&String>, Vec<u64>) = match ev {
+            Event::IncidentCreated { id, .. } => (Vec::new(), vec![*id]),
             Event::UnitAssigned { incident, unit, .. } => {
                 let mut i = vec![*incident];
                 i.extend(self.units.get(unit).and_then(|u| u.incident));
-                (Some(unit), i)
+                (vec![unit], i)
             }
             Event::UnitStatusChanged { unit, .. } => (
-                Some(unit),
+                vec![unit],
                 self.units
                     .get(unit)
                     .and_then(|u| u.incident)
@@ -727,22 +860,25 @@ impl Fleet {
                     .collect(),
             ),
             Event::UnitPosition { unit, .. } | Event::UnitMoved { unit, .. } => {
-                (Some(unit), Vec::new())
+                (vec![unit], Vec::new())
             }
             Event::IncidentCancelled { incident, .. } => (
-                self.incidents.get(incident).and_then(|i| i.unit.as_ref()),
+                self.incidents
+                    .get(incident)
+                    .map(|i| self.units_on(i).map(|u| &u.id).collect())
+                    .unwrap_or_default(),
                 vec![*incident],
             ),
             Event::IncidentClosed { incident, .. } | Event::PriorityChanged { incident, .. } => {
-                (None, vec![*incident])
+                (Vec::new(), vec![*incident])
             }
         };
         Undo {
             seq: self.seq,
-            units: unit
-                .and_then(|u| self.units.get(u))
-                .map(|u| (u.id.clone(), u.clone()))
+            units: units
                 .into_iter()
+                .filter_map(|u| self.units.get(u))
+                .map(|u| (u.id.clone(), u.clone()))
                 .collect(),
             incidents: incidents
                 .into_iter()
@@ -798,6 +934,7 @@ impl Fleet {
                         unit: None,
                         hospital: None,
                         start_lon_lat: None,
+                        units: Vec::new(),
                         cancelled: None,
                         cancel_reason: None,
                         initial_priority: None,
@@ -815,9 +952,20 @@ impl Fleet {
                     u.post = None;
                 }
                 if let Some(inc) = self.incidents.get_mut(incident) {
-                    inc.unit = Some(unit.clone());
-                    inc.dispatched.get_or_insert(*at);
-                    inc.start_lon_lat = start;
+                    inc.units.push(Assignment {
+                        unit: unit.clone(),
+                        dispatched: *at,
+                        departed: None,
+                        on_scene: None,
+                        left_scene: None,
+                        at_hospital: None,
+                        handover_complete: None,
+                        cleared: None,
+                        stood_down: None,
+                        hospital: None,
+                        start_lon_lat: start,
+                    });
+                    inc.summarise();
                 }
             }
             Event::UnitStatusChanged {
@@ -870,26 +1018,33 @@ impl Fleet {
                 let Some(inc) = inc_id.and_then(|i| self.incidents.get_mut(&i)) else {
                     return;
                 };
+                let Some(a) = inc.active_mut(unit) else {
+                    return;
+                };
                 match status {
                     UnitStatus::EnRoute => {
-                        inc.departed = Some(*at);
-                        inc.start_lon_lat = Some(position);
+                        a.departed = Some(*at);
+                        a.start_lon_lat = Some(position);
                     }
-                    UnitStatus::OnScene => inc.on_scene = Some(*at),
-                    UnitStatus::Transporting => inc.hospital = uh,
+                    UnitStatus::OnScene => a.on_scene = Some(*at),
+                    UnitStatus::Transporting => {
+                        a.hospital = uh;
+                        a.left_scene = Some(*at);
+                    }
                     UnitStatus::AtHospital => {
-                        inc.hospital = uh;
-                        inc.at_hospital = Some(*at);
+                        a.hospital = uh;
+                        a.at_hospital = Some(*at);
                     }
-                    UnitStatus::HandoverComplete => inc.handover_complete = Some(*at),
-                    UnitStatus::Returning => inc.closed = Some(*at),
-                    UnitStatus::Available => {
-                        // Stood down: the call waits for another unit.
-                        inc.unit = None;
-                        inc.departed = None;
-                        inc.start_lon_lat = None;
-                    }
+                    UnitStatus::HandoverComplete => a.handover_complete = Some(*at),
+                    UnitStatus::Returning => a.cleared = Some(*at),
+                    // Stood down: the call stays open for another unit.
+                    UnitStatus::Available => a.stood_down = Some(*at),
                     _ => {}
+                }
+                inc.summarise();
+                // Closed when its last unit leaves, once one has reached it.
+                if inc.active_units().next().is_none() && inc.on_scene.is_some() {
+                    inc.closed = Some(*at);
                 }
             }
             Event::UnitPosition {
@@ -911,15 +1066,18 @@ impl Fleet {
                 inc.cancelled = Some(*at);
                 inc.cancel_reason = reason.clone();
                 inc.closed = Some(*at);
-                // Its unit, on the way, is stood down (the incident keeps its name and its
-                // first dispatch time, as the log shows it was sent).
-                if let Some(u) = inc.unit.as_ref().and_then(|u| self.units.get_mut(u))
-                    && u.incident == Some(*incident)
-                {
-                    u.status = UnitStatus::Available;
-                    u.since = Some(*at);
-                    u.incident = None;
-                    u.hospital = None;
+                // Its units on the way are stood down (the incident keeps who was sent and
+                // when, as the log shows it).
+                for a in inc.units.iter_mut().filter(|a| a.active()) {
+                    a.stood_down = Some(*at);
+                    if let Some(u) = self.units.get_mut(&a.unit)
+                        && u.incident == Some(*incident)
+                    {
+                        u.status = UnitStatus::Available;
+                        u.since = Some(*at);
+                        u.incident = None;
+                        u.hospital = None;
+                    }
                 }
             }
             Event::IncidentClosed { incident, at } => {

@@ -27,7 +27,8 @@ pub use write::{boundary_geojson, demand_zones_geojson, hospitals_geojson, stati
 
 pub use incidents::{
     FilterArg, Incident, IncidentLog, InvalidRow, LogOptions, Mapping, MappingArg, ParseOptions,
-    TimeZoneSpec, parse_incidents, parse_log, read_incidents, read_log, write_incidents,
+    TimeZoneSpec, UnitStages, lead_units, parse_incidents, parse_log, read_incidents, read_log,
+    write_incidents,
 };
 
 use crate::network::profile::ProfileError;

@@ -364,17 +364,62 @@ pub(crate) async fn list_incidents(
     Ok(r)
 }
 
-/// The incident log as CSV in the standards check's format (`ems check --incidents`).
+/// The layout of the CSV export.
+#[derive(Deserialize, utoipa::ToSchema, Clone, Copy, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum CsvRows {
+    /// One row per incident (the `ems` format; `ems check --incidents`).
+    Incident,
+    /// One row per unit sent, the incident's id repeated (`ems check --incidents ...
+    /// --columns ems-units`).
+    Unit,
+}
+
+/// The incident log as CSV in the standards check's format: one row per incident (its times
+/// those of its first ambulance on scene), or with `rows=unit` one row per unit sent.
 #[utoipa::path(get, path = "/v1/incidents.csv",
-    responses((status = 200, content_type = "text/csv", body = String)), security(("bearer" = [])))]
-pub(crate) async fn incidents_csv(State(s): State<AppState>) -> Result<Response, ApiError> {
+    params(("rows" = Option<CsvRows>, Query, description = "`incident` (default): one row per incident; `unit`: one row per unit sent, read back with `--columns ems-units`")),
+    responses((status = 200, content_type = "text/csv", body = String),
+        (status = 400, body = error::ErrorBody), (status = 401, body = error::ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn incidents_csv(
+    State(s): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let mut rows_per = CsvRows::Incident;
+    for (k, v) in &q {
+        match (k.as_str(), v.as_str()) {
+            ("rows", "incident") => rows_per = CsvRows::Incident,
+            ("rows", "unit") => rows_per = CsvRows::Unit,
+            ("rows", v) => {
+                return Err(ApiError::BadRequest(format!(
+                    "query parameter rows={v}: expected incident or unit"
+                )));
+            }
+            (k, _) => {
+                return Err(ApiError::BadRequest(format!(
+                    "unknown query parameter `{k}` (rows)"
+                )));
+            }
+        }
+    }
     let rows: Vec<crate::model::Incident> = {
         let core = s.0.lock()?;
-        core.fleet
-            .incidents
-            .values()
-            .map(|i| i.to_incident(&s.0.sc.timezone))
-            .collect()
+        let tz = &s.0.sc.timezone;
+        match rows_per {
+            CsvRows::Incident => core
+                .fleet
+                .incidents
+                .values()
+                .map(|i| i.to_incident(tz))
+                .collect(),
+            CsvRows::Unit => core
+                .fleet
+                .incidents
+                .values()
+                .flat_map(|i| i.unit_rows(tz))
+                .collect(),
+        }
     };
     Ok((
         [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],

@@ -18,8 +18,9 @@ use serde::Deserialize;
 use crate::spatial::china::Crs;
 
 /// The built-in mappings, by name.
-pub const PRESETS: [(&str, &str); 5] = [
+pub const PRESETS: [(&str, &str); 6] = [
     ("ems", include_str!("presets/ems.toml")),
+    ("ems-units", include_str!("presets/ems-units.toml")),
     ("datasf", include_str!("presets/datasf.toml")),
     ("nemsis-v3", include_str!("presets/nemsis-v3.toml")),
     ("nyc-ems", include_str!("presets/nyc-ems.toml")),

@@ -116,6 +116,42 @@ impl Incident {
     }
 }
 
+/// One unit's stage times on an incident, for [`lead_units`]; generic over the time type so
+/// the log reader and the live fleet share one rule.
+#[derive(Debug, Clone, Copy)]
+pub struct UnitStages<T> {
+    /// An ambulance (not an engine, a chief, ...).
+    pub ambulance: bool,
+    pub dispatched: Option<T>,
+    pub on_scene: Option<T>,
+    pub left_scene: Option<T>,
+    pub at_hospital: Option<T>,
+}
+
+/// Which of an incident's units speak for it, as indices into `units`: `first`, the first
+/// ambulance on scene, else the first dispatched, else the first ambulance (its call handling,
+/// turnout and travel make the response); `transport`, the ambulance with the earliest hospital
+/// arrival, else the earliest to leave the scene with a patient (its hospital stages make the
+/// handover). Both are `None` without ambulances. Ties go to the earlier entry. O(units).
+pub fn lead_units<T: Ord + Copy>(units: &[UnitStages<T>]) -> (Option<usize>, Option<usize>) {
+    let amb = || units.iter().enumerate().filter(|(_, u)| u.ambulance);
+    let first = amb()
+        .filter_map(|(k, u)| u.on_scene.map(|t| (t, k)))
+        .min()
+        .or_else(|| {
+            amb()
+                .filter_map(|(k, u)| u.dispatched.map(|t| (t, k)))
+                .min()
+        })
+        .map(|(_, k)| k)
+        .or_else(|| amb().map(|(k, _)| k).next());
+    let transport = amb()
+        .filter_map(|(k, u)| u.at_hospital.or(u.left_scene).map(|t| (t, k)))
+        .min()
+        .map(|(_, k)| k);
+    (first, transport)
+}
+
 /// Every column, in the order [`write_incidents`] writes them.
 pub const COLUMNS: [&str; 14] = [
     "id",

@@ -15,7 +15,10 @@ use std::io::Read;
 use chrono::{DateTime, FixedOffset, NaiveDateTime};
 
 use super::mapping::{Field, LocationOrder, Mapping, Resolved, TIME_FIELDS};
-use super::{Incident, IncidentLog, InvalidRow, OtherUnit, Skipped, TimeZoneSpec, UnitRows};
+use super::{
+    Incident, IncidentLog, InvalidRow, OtherUnit, Skipped, TimeZoneSpec, UnitRows, UnitStages,
+    lead_units,
+};
 use crate::model::ModelError;
 use crate::spatial::china::Crs;
 
@@ -594,23 +597,18 @@ fn merge(rows: Vec<Row>, stats: &mut UnitRows) -> Incident {
             !r.ambulance && (r.times[AT_HOSPITAL].is_some() || r.times[LEFT_SCENE].is_some())
         })
         .count() as u64;
-    // The first ambulance on scene; else the first dispatched; else the first ambulance row.
-    let first = amb
+    let stages: Vec<UnitStages<DateTime<FixedOffset>>> = rows
         .iter()
-        .filter(|r| r.times[ON_SCENE].is_some())
-        .min_by_key(|r| r.times[ON_SCENE])
-        .or_else(|| {
-            amb.iter()
-                .filter(|r| r.times[DISPATCHED].is_some())
-                .min_by_key(|r| r.times[DISPATCHED])
+        .map(|r| UnitStages {
+            ambulance: r.ambulance,
+            dispatched: r.times[DISPATCHED],
+            on_scene: r.times[ON_SCENE],
+            left_scene: r.times[LEFT_SCENE],
+            at_hospital: r.times[AT_HOSPITAL],
         })
-        .or_else(|| amb.first())
-        .copied();
-    let transport = amb
-        .iter()
-        .filter(|r| r.times[AT_HOSPITAL].is_some() || r.times[LEFT_SCENE].is_some())
-        .min_by_key(|r| r.times[AT_HOSPITAL].or(r.times[LEFT_SCENE]))
-        .copied();
+        .collect();
+    let (first, transport) = lead_units(&stages);
+    let (first, transport) = (first.map(|k| &rows[k]), transport.map(|k| &rows[k]));
     let first_on_scene = first.and_then(|r| r.times[ON_SCENE]);
     let other = rows
         .iter()
