@@ -25,7 +25,7 @@
 //! - [`model`]: stations, hospitals, demand zones, the region boundary, incidents, and the TOML
 //!   scenario that names them; population from building footprints; the embedded demo. Incident
 //!   logs from other systems are read through column mappings (`model::incidents::mapping`:
-//!   presets `ems`, `datasf`, `nemsis-v3`, `nyc-ems`, `china-120`, or a file), rows grouped into
+//!   presets `ems`, `ems-units`, `datasf`, `nemsis-v3`, `nyc-ems`, `china-120`, or a file), rows grouped into
 //!   incidents by `model::incidents::read`.
 //! - [`standards`]: the annual standards check (and `standards::calibrate`, the fit of a traffic
 //!   profile to a log's drives): target presets, the indicators and their
@@ -45,12 +45,15 @@
 //!   today's figures as running sums in `dispatch::today`.
 //! - [`api`]: the axum router behind `ems serve`, split by concern (state, bearer roles, JSON
 //!   bodies and idempotent writes, the event stream, the OpenAPI document, one route file per
-//!   resource); handlers are thin.
+//!   resource); handlers are thin. The dispatch board's page and assets (`src/api/web/`: HTML,
+//!   JS, CSS, vendored Leaflet and a Chinese font subset, each with its licence) are compiled
+//!   in and served by `api::routes::web`.
 //! - [`simulate`]: the discrete-event simulation of a year of calls with busy units and
 //!   hospital handover, Larson's exact hypercube model as its oracle (sparse Gauss–Seidel), and
 //!   the generator of the demo's synthetic incident log.
 //! - [`report`]: text, typed JSON and GeoJSON, and HTML pages from askama templates
-//!   (`src/report/templates/`: one base layout, the map and histogram partials).
+//!   (`src/report/templates/`: one base layout, the map and histogram partials); the web
+//!   pages' base map in `report::basemap`.
 //! - `src/main.rs` and `src/cli/` (the binary): the `ems` command line, one file per subcommand
 //!   (`import`, `route`, `population`, `check`, `synth-incidents`, `optimize`, `evaluate`,
 //!   `solve-instance`, `simulate`, `serve`, `demo`), each a clap `Args` struct and its `run`,

@@ -1,7 +1,7 @@
 //! Bearer-token roles: who made a request, and whether their role allows it.
 //!
 //! This module owns authentication. Tokens are compared in constant time and never logged. It
-//! must not know routes beyond the two public ones.
+//! must not know routes beyond the public ones.
 
 use axum::extract::{Request, State};
 use axum::http::{Method, header};
@@ -21,11 +21,13 @@ pub struct Principal {
 }
 
 /// Bearer tokens with roles: reading needs `viewer`, writing `dispatcher` (or `admin`).
-/// `/healthz` and `/openapi.json` are public. Tokens are compared in constant time and never
+/// `/healthz`, `/openapi.json` and the web pages with their assets (`/`, `/assets/...`: they
+/// hold no data) are public. Tokens are compared in constant time and never
 /// logged.
 pub(crate) async fn auth(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    if path == "/healthz" || path == "/openapi.json" {
+    if path == "/healthz" || path == "/openapi.json" || path == "/" || path.starts_with("/assets/")
+    {
         return next.run(req).await;
     }
     let given = req

@@ -39,7 +39,7 @@ pub use config::{Config, Role};
 pub use error::ApiError;
 pub use state::{AppState, ServeError, Service};
 
-use routes::{coverage, health, hospitals, incidents, units};
+use routes::{coverage, health, hospitals, incidents, units, web};
 
 /// Serves `state` on `listener` until `shutdown` completes, then finishes the requests in
 /// flight (event streams end at once) and stops the committer.
@@ -111,6 +111,11 @@ pub async fn run(
 pub fn app(state: AppState) -> Router {
     let limit = state.0.config.max_body_bytes;
     Router::new()
+        .route("/", get(web::board))
+        .route("/assets/{name}", get(web::asset))
+        .route("/v1/map", get(web::base_map))
+        .route("/v1/whoami", get(web::whoami))
+        .route("/v1/lifecycle", get(web::lifecycle))
         .route("/healthz", get(health::healthz))
         .route("/openapi.json", get(openapi::openapi))
         .route(

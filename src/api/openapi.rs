@@ -8,7 +8,7 @@ use utoipa::OpenApi;
 use super::state::{AppState, Service};
 
 use super::error;
-use super::routes::{coverage, health, hospitals, incidents, units};
+use super::routes::{coverage, health, hospitals, incidents, units, web};
 use super::stream;
 use crate::dispatch::coverage::{Gap, Gaps, Kpis, MoveUp};
 use crate::dispatch::recommend::{RankedHospital, RankedUnit};
@@ -22,7 +22,8 @@ use crate::dispatch::{IncidentRecord, Unit, UnitStatus};
         incidents::incidents_csv, incidents::get_incident, incidents::recommendation,
         incidents::assign, incidents::cancel, incidents::close, incidents::priority,
         units::list_units, units::unit_status, units::unit_position, units::move_up,
-        hospitals::list_hospitals, coverage::kpis, coverage::coverage_gaps, stream::events
+        hospitals::list_hospitals, coverage::kpis, coverage::coverage_gaps, stream::events,
+        web::base_map, web::whoami, web::lifecycle
     ),
     components(schemas(
         error::ErrorBody, health::Health, incidents::CreateIncident, incidents::Created,
@@ -30,7 +31,7 @@ use crate::dispatch::{IncidentRecord, Unit, UnitStatus};
         incidents::AssignRequest, incidents::CancelRequest, incidents::CloseRequest,
         incidents::PriorityRequest, units::StatusRequest, units::PositionRequest, units::MoveUpRequest,
         hospitals::HospitalView, Kpis, Gaps, Gap, MoveUp, Unit, IncidentRecord, UnitStatus,
-        crate::dispatch::Assignment, incidents::CsvRows
+        crate::dispatch::Assignment, incidents::CsvRows, web::WhoAmI, web::Step
     )),
     modifiers(&Bearer)
 )]

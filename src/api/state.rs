@@ -74,6 +74,8 @@ pub struct Service {
     /// With a traffic profile: the model of the current local hour, rebuilt when the hour
     /// changes (the graph re-weighted; network and snapping index shared).
     pub(crate) hour_model: std::sync::RwLock<Option<Arc<HourModel>>>,
+    /// The web pages' base map (GeoJSON text), built on its first request.
+    pub(crate) base_map: std::sync::OnceLock<Arc<String>>,
 }
 
 /// The travel model of one local hour, and the stations' coverage under it (computed on the
@@ -180,6 +182,7 @@ impl AppState {
             hospitals,
             coverage: Arc::new(coverage),
             hour_model: std::sync::RwLock::new(None),
+            base_map: std::sync::OnceLock::new(),
         })))
     }
 

@@ -3,6 +3,7 @@
 //! This module owns formatting. It must not compute anything a number depends on beyond
 //! presentation (units, rounding); analyses hand it finished results.
 
+pub mod basemap;
 pub mod calibrate;
 pub mod check;
 pub mod geojson;

@@ -6,3 +6,4 @@ pub(crate) mod health;
 pub(crate) mod hospitals;
 pub(crate) mod incidents;
 pub(crate) mod units;
+pub(crate) mod web;

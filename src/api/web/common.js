@@ -1,0 +1,277 @@
+// Shared by the ems web pages: the token (kept in this tab's sessionStorage, never in a URL),
+// API calls, the event stream with resume, and the bilingual labels.
+"use strict";
+
+const EMS = (() => {
+  const TOKEN_KEY = "ems.token";
+  const LANG_KEY = "ems.lang";
+
+  const LABELS = {
+    en: {
+      title: "ems dispatch board",
+      token_prompt: "Access token",
+      token_help: "Enter the token your administrator gave you. It is kept in this browser tab only.",
+      sign_in: "Open the board",
+      sign_out: "Sign out",
+      bad_token: "This token is not accepted.",
+      live: "live",
+      reconnecting: "reconnecting…",
+      read_only: "read-only (viewer)",
+      kpi_mean: "Mean response today",
+      kpi_within: "Within target",
+      kpi_departure: "Departure ≤ 3 min",
+      kpi_detention: "Detention",
+      kpi_coverage: "Coverage now",
+      kpi_calls: "Calls today",
+      incidents: "Open incidents",
+      units: "Units",
+      hospitals: "Hospitals",
+      move_up: "Suggested move-up",
+      no_move_up: "No move-up needed: every zone is covered, or no move helps.",
+      carry_out: "Carry out",
+      new_incident: "New incident",
+      new_help: "Click the map, or type coordinates.",
+      lon: "Longitude",
+      lat: "Latitude",
+      priority: "Priority",
+      condition: "Condition",
+      create: "Create",
+      recommendation: "Recommendation",
+      assign: "Assign",
+      eta: "ETA",
+      min: "min",
+      km: "km",
+      since: "for",
+      elapsed: "elapsed",
+      target: "target",
+      queue: "waiting",
+      detaining: "holding ambulances",
+      capabilities: "Capabilities",
+      none: "none",
+      no_incidents: "No open incidents.",
+      unit_on: "on",
+      hospital: "Hospital",
+      legend: "Legend",
+      covered: "covered",
+      uncovered: "not covered",
+      station: "station",
+      unstaffed: "station without ambulance",
+      error: "Error",
+      language: "中文",
+      incident: "Incident",
+      close: "Close",
+      cancel: "Cancel call",
+      status: {
+        available: "available", dispatched: "dispatched", en_route: "en route",
+        on_scene: "on scene", transporting: "transporting", at_hospital: "at hospital",
+        handover_complete: "handover complete", returning: "returning",
+        out_of_service: "out of service", relocating: "relocating",
+      },
+      conditions: {
+        "": "—", stroke: "stroke", chest_pain: "chest pain", trauma: "trauma",
+        maternal: "maternal", neonatal: "neonatal", other: "other",
+        emergency: "emergency department", pediatric: "paediatric", fever_clinic: "fever clinic",
+      },
+    },
+    zh: {
+      title: "ems 急救调度台",
+      token_prompt: "访问令牌",
+      token_help: "请输入管理员提供的令牌，仅保存在本浏览器标签页中。",
+      sign_in: "打开调度台",
+      sign_out: "退出",
+      bad_token: "令牌无效。",
+      live: "实时",
+      reconnecting: "正在重连…",
+      read_only: "只读（查看者）",
+      kpi_mean: "今日平均反应时间",
+      kpi_within: "达标率",
+      kpi_departure: "3分钟出车率",
+      kpi_detention: "压车率",
+      kpi_coverage: "当前覆盖率",
+      kpi_calls: "今日呼救",
+      incidents: "未结事件",
+      units: "救护车",
+      hospitals: "医院",
+      move_up: "建议调防",
+      no_move_up: "无需调防：所有区域已覆盖，或调防无益。",
+      carry_out: "执行",
+      new_incident: "新建事件",
+      new_help: "点击地图，或输入坐标。",
+      lon: "经度",
+      lat: "纬度",
+      priority: "优先级",
+      condition: "病情",
+      create: "创建",
+      recommendation: "推荐",
+      assign: "派车",
+      eta: "预计到达",
+      min: "分钟",
+      km: "公里",
+      since: "已",
+      elapsed: "已过",
+      target: "目标",
+      queue: "等待",
+      detaining: "压车中",
+      capabilities: "救治能力",
+      none: "无",
+      no_incidents: "暂无未结事件。",
+      unit_on: "执行",
+      hospital: "医院",
+      legend: "图例",
+      covered: "已覆盖",
+      uncovered: "未覆盖",
+      station: "急救站",
+      unstaffed: "无车急救站",
+      error: "错误",
+      language: "English",
+      incident: "事件",
+      close: "结案",
+      cancel: "取消呼救",
+      status: {
+        available: "待命", dispatched: "已派车", en_route: "出车途中",
+        on_scene: "到达现场", transporting: "转运途中", at_hospital: "到达医院",
+        handover_complete: "交接完成", returning: "返回途中",
+        out_of_service: "停用", relocating: "调防途中",
+      },
+      conditions: {
+        "": "—", stroke: "卒中", chest_pain: "胸痛", trauma: "创伤",
+        maternal: "孕产妇", neonatal: "新生儿", other: "其他",
+        emergency: "急诊", pediatric: "儿科", fever_clinic: "发热门诊",
+      },
+    },
+  };
+
+  let lang = localStorage.getItem(LANG_KEY) === "zh" ? "zh" : "en";
+
+  function t(key) {
+    const parts = key.split(".");
+    let v = LABELS[lang];
+    for (const p of parts) v = v == null ? undefined : v[p];
+    return v == null ? key : v;
+  }
+
+  function setLang(l) {
+    lang = l;
+    localStorage.setItem(LANG_KEY, l);
+    document.documentElement.lang = l === "zh" ? "zh-CN" : "en";
+    for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
+  }
+
+  function token() {
+    return sessionStorage.getItem(TOKEN_KEY);
+  }
+
+  function setToken(v) {
+    if (v) sessionStorage.setItem(TOKEN_KEY, v);
+    else sessionStorage.removeItem(TOKEN_KEY);
+  }
+
+  class ApiError extends Error {
+    constructor(status, body) {
+      super((body && body.message) || `HTTP ${status}`);
+      this.status = status;
+      this.body = body;
+    }
+  }
+
+  async function api(method, path, body) {
+    const headers = { Authorization: "Bearer " + token() };
+    const init = { method, headers };
+    if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      // A retry of the same action gets the first answer, not a second change.
+      headers["Idempotency-Key"] = crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2);
+      init.body = JSON.stringify(body);
+    }
+    const r = await fetch(path, init);
+    const text = await r.text();
+    let data = null;
+    try { data = text ? JSON.parse(text) : null; } catch (_) { data = text; }
+    if (!r.ok) throw new ApiError(r.status, data);
+    return data;
+  }
+
+  // The event stream through fetch (EventSource cannot send the Authorization header), resumed
+  // with Last-Event-ID after a drop; `resync` (the log could not be read) means reload all.
+  function stream(onEvent, onState) {
+    let last = null;
+    let stopped = false;
+    let controller = null;
+    async function once() {
+      controller = new AbortController();
+      const headers = { Authorization: "Bearer " + token(), Accept: "text/event-stream" };
+      if (last !== null) headers["Last-Event-ID"] = String(last);
+      const r = await fetch("/v1/events", { headers, signal: controller.signal });
+      if (!r.ok || !r.body) throw new ApiError(r.status, null);
+      onState("live");
+      const reader = r.body.getReader();
+      const dec = new TextDecoder();
+      let buf = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += dec.decode(value, { stream: true });
+        let k;
+        while ((k = buf.indexOf("\n\n")) >= 0) {
+          const block = buf.slice(0, k);
+          buf = buf.slice(k + 2);
+          let id = null, ev = "message", data = "";
+          for (const line of block.split("\n")) {
+            if (line.startsWith("id:")) id = line.slice(3).trim();
+            else if (line.startsWith("event:")) ev = line.slice(6).trim();
+            else if (line.startsWith("data:")) data += line.slice(5).trim();
+          }
+          if (ev === "resync") { last = null; onEvent({ resync: true }); continue; }
+          if (id !== null) last = Number(id);
+          if (data) {
+            try { onEvent(JSON.parse(data)); } catch (_) { /* a comment or keep-alive */ }
+          }
+        }
+      }
+    }
+    (async () => {
+      while (!stopped) {
+        try { await once(); } catch (e) { if (stopped) break; }
+        if (stopped) break;
+        onState("reconnecting");
+        await new Promise((res) => setTimeout(res, 1500));
+      }
+    })();
+    return {
+      stop() { stopped = true; if (controller) controller.abort(); },
+      lastId() { return last; },
+      drop() { if (controller) controller.abort(); },
+    };
+  }
+
+  function el(tag, attrs, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === "class") e.className = v;
+      else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+      else if (v !== undefined && v !== null && v !== false) e.setAttribute(k, v === true ? "" : v);
+    }
+    for (const c of children.flat()) {
+      if (c === null || c === undefined || c === false) continue;
+      e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return e;
+  }
+
+  function minutesSince(iso, now) {
+    if (!iso) return null;
+    return (now - Date.parse(iso)) / 60000;
+  }
+
+  function fmtMin(m) {
+    if (m === null || m === undefined || !isFinite(m)) return "—";
+    const s = Math.max(0, Math.round(m * 60));
+    return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+  }
+
+  function pct(v) {
+    return v === null || v === undefined ? "—" : (v * 100).toFixed(1) + " %";
+  }
+
+  return { t, setLang, lang: () => lang, token, setToken, api, ApiError, stream, el, minutesSince, fmtMin, pct };
+})();

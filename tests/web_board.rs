@@ -1,0 +1,207 @@
+//! Issue #15: the dispatch board at `/`, driven in Debian's chromium by Playwright
+//! (`tests/browser/board.mjs`) against the real `ems serve`, as a dispatcher and as a viewer:
+//! sign-in with the token kept in the tab, the base map from the scenario's own roads, a call
+//! created by a map click, the recommendation with its route, an assignment and lifecycle steps
+//! followed live by the viewer (also across a dropped stream), a coverage gap shaded and its
+//! move-up carried out, Chinese labels in the embedded font, and no request leaving the server.
+//! Screenshots land in `target/screenshots/board/`.
+//!
+//! Needs `/usr/bin/chromium` and `tests/browser/node_modules` (`.ci/run` installs both):
+//! missing, the test is skipped locally and fails under `CI=true`.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use reqwest::blocking::Client;
+use serde_json::Value;
+
+fn ready() -> bool {
+    let browser =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/node_modules/playwright-core");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let missing: Vec<String> = [
+        (Path::new(&chromium).exists(), chromium.clone()),
+        (browser.exists(), browser.display().to_string()),
+    ]
+    .into_iter()
+    .filter(|(ok, _)| !ok)
+    .map(|(_, p)| p)
+    .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!(
+            "browser test needs {} (.ci/run installs them)",
+            missing.join(", ")
+        );
+    }
+    eprintln!("skipping: missing {}", missing.join(", "));
+    false
+}
+
+struct Serve(Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `ems serve` on the demo with a 4.5-minute target (so a unit out of service opens a gap).
+fn serve(dir: &Path) -> (Serve, String) {
+    let config =
+        ems::api::config::DEMO.replace("response_target_min = 12", "response_target_min = 4.5");
+    assert!(config.contains("response_target_min = 4.5"));
+    let cfg = dir.join("dispatch.toml");
+    std::fs::write(&cfg, config).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ems"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&cfg)
+        .arg("--db")
+        .arg(dir.join("events.sqlite"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in `{line}`"))
+        .to_string();
+    (Serve(child), url)
+}
+
+/// Pages and assets load without a token and hold no data; every data call needs one.
+#[test]
+fn issue_15_pages_are_public_and_data_needs_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_s, url) = serve(dir.path());
+    let c = Client::new();
+    let r = c.get(format!("{url}/")).send().unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let page = r.text().unwrap();
+    assert!(
+        page.contains("/assets/leaflet.js") && !page.contains("http"),
+        "no external URL in the page"
+    );
+    for a in [
+        "leaflet.js",
+        "leaflet.css",
+        "board.js",
+        "common.js",
+        "ems.css",
+        "cjk-subset.woff2",
+        "OFL-cjk-subset.txt",
+        "LICENSE-leaflet.txt",
+    ] {
+        let r = c.get(format!("{url}/assets/{a}")).send().unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{a}");
+    }
+    let r = c.get(format!("{url}/assets/secret.txt")).send().unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    assert!(r.json::<Value>().unwrap()["message"].is_string());
+    for p in ["/v1/map", "/v1/whoami", "/v1/lifecycle", "/v1/units"] {
+        let r = c.get(format!("{url}{p}")).send().unwrap();
+        assert_eq!(r.status().as_u16(), 401, "{p} without a token");
+    }
+    let r = c
+        .get(format!("{url}/v1/map"))
+        .bearer_auth("demo-viewer")
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let etag = r.headers()["etag"].to_str().unwrap().to_string();
+    let map: Value = r.json().unwrap();
+    let kinds: std::collections::BTreeSet<&str> = map["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        ["boundary", "hospital", "road", "station", "zone"]
+    );
+    assert!(
+        map["properties"]["attribution"]
+            .as_str()
+            .unwrap()
+            .contains("OpenStreetMap")
+    );
+    let r = c
+        .get(format!("{url}/v1/map"))
+        .bearer_auth("demo-viewer")
+        .header("If-None-Match", &etag)
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 304, "the map is cached by its ETag");
+    let who: Value = c
+        .get(format!("{url}/v1/whoami"))
+        .bearer_auth("demo-viewer")
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(
+        (who["role"].as_str(), who["can_write"].as_bool()),
+        (Some("viewer"), Some(false))
+    );
+    let life: Value = c
+        .get(format!("{url}/v1/lifecycle"))
+        .bearer_auth("demo-viewer")
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let available = life
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["status"] == "available")
+        .unwrap();
+    assert_eq!(available["next"], serde_json::json!(["out_of_service"]));
+}
+
+#[test]
+fn issue_15_the_board_in_a_real_browser() {
+    if !ready() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_s, url) = serve(dir.path());
+    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots/board");
+    let out = Command::new("node")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/board.mjs"))
+        .arg(&url)
+        .arg(&shots)
+        .output()
+        .expect("node runs");
+    let log = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{log}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "the board's browser checks failed:\n{log}"
+    );
+    assert!(log.contains("all checks passed"));
+    for s in [
+        "board-dispatcher.png",
+        "board-recommendation.png",
+        "board-gap.png",
+        "board-zh.png",
+    ] {
+        assert!(shots.join(s).exists(), "{s}");
+    }
+}
