@@ -1,4 +1,4 @@
-//! Issue #15: the dispatch board at `/`, driven in Debian's chromium by Playwright
+//! Issue #15: the dispatch board at `/` and the planning page at `/plan`, driven in Debian's chromium by Playwright
 //! (`tests/browser/board.mjs`) against the real `ems serve`, as a dispatcher and as a viewer:
 //! sign-in with the token kept in the tab, the base map from the scenario's own roads, a call
 //! created by a map click, the recommendation with its route, an assignment and lifecycle steps
@@ -110,10 +110,52 @@ fn issue_15_pages_are_public_and_data_needs_a_token() {
         let r = c.get(format!("{url}/assets/{a}")).send().unwrap();
         assert_eq!(r.status().as_u16(), 200, "{a}");
     }
+    // Every served asset, grepped for references to other hosts. The only ones are never
+    // fetched: the SVG namespace, the link in Leaflet's default attribution prefix (the pages
+    // replace that prefix), and two bug-tracker links in comments of leaflet.css. The browser
+    // tests check that no request leaves the server.
+    let mut hosts = std::collections::BTreeSet::new();
+    for a in ems::api::asset_names() {
+        let text = c
+            .get(format!("{url}/assets/{a}"))
+            .send()
+            .unwrap()
+            .bytes()
+            .unwrap();
+        // Fonts and licence texts are not pages or scripts (the licences name their sources).
+        if a.ends_with(".woff2") || a.ends_with(".txt") {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&text);
+        for (k, _) in text.match_indices("://") {
+            let start = text[..k]
+                .rfind(|ch: char| !ch.is_ascii_alphanumeric())
+                .map_or(0, |i| i + 1);
+            let end = text[k + 3..]
+                .find(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '.' || ch == '-'))
+                .map_or(text.len(), |i| k + 3 + i);
+            hosts.insert(format!("{a}: {}", &text[start..end]));
+        }
+    }
+    assert_eq!(
+        hosts.into_iter().collect::<Vec<_>>(),
+        [
+            "leaflet.css: https://bugs.chromium.org",
+            "leaflet.css: https://bugzilla.mozilla.org",
+            "leaflet.js: http://www.w3.org",
+            "leaflet.js: https://leafletjs.com",
+        ]
+    );
     let r = c.get(format!("{url}/assets/secret.txt")).send().unwrap();
     assert_eq!(r.status().as_u16(), 404);
     assert!(r.json::<Value>().unwrap()["message"].is_string());
-    for p in ["/v1/map", "/v1/whoami", "/v1/lifecycle", "/v1/units"] {
+    for p in [
+        "/v1/map",
+        "/v1/whoami",
+        "/v1/lifecycle",
+        "/v1/units",
+        "/v1/plan/evaluate",
+    ] {
         let r = c.get(format!("{url}{p}")).send().unwrap();
         assert_eq!(r.status().as_u16(), 401, "{p} without a token");
     }
@@ -175,6 +217,95 @@ fn issue_15_pages_are_public_and_data_needs_a_token() {
     assert_eq!(available["next"], serde_json::json!(["out_of_service"]));
 }
 
+/// The planning API: a what-if and an optimisation give the standards check's own figures;
+/// bad parameters are 400 naming them; off-map sites and unknown stations 422.
+#[test]
+fn issue_15_plan_evaluate_and_optimize() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_s, url) = serve(dir.path());
+    let c = Client::new();
+    let get = |q: &str| {
+        let r = c
+            .get(format!("{url}{q}"))
+            .bearer_auth("demo-viewer")
+            .send()
+            .unwrap();
+        (
+            r.status().as_u16(),
+            r.json::<Value>().unwrap_or(Value::Null),
+        )
+    };
+    let (code, v) = get("/v1/plan/evaluate?close=fontvieille&add=7.4275,43.7395");
+    assert_eq!(code, 200, "{v}");
+    // The same evaluation as `ems evaluate` (its "all changes together" variant).
+    let out = Command::new(env!("CARGO_BIN_EXE_ems"))
+        .args([
+            "evaluate",
+            "--remove-station",
+            "fontvieille",
+            "--add-site",
+            "7.4275,43.7395",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let together = cli
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["label"] == "all changes together")
+        .unwrap();
+    let mean = v["after"]["modelled_response"]["summary"]["mean"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        (mean - together["mean_response_min"].as_f64().unwrap()).abs() < 1e-9,
+        "{mean} vs {together}"
+    );
+    assert_eq!(v["after"]["targets"], together["targets"]);
+    assert_eq!(
+        v["after"]["stations"].as_array().unwrap().len(),
+        v["before"]["stations"].as_array().unwrap().len()
+    );
+    for (q, want) in [
+        ("/v1/plan/evaluate?add=7.42", 400),
+        ("/v1/plan/evaluate?add=200,43", 422),
+        ("/v1/plan/evaluate?close=atlantis", 422),
+        ("/v1/plan/evaluate?add=0,0", 422),
+        ("/v1/plan/evaluate?colour=red", 400),
+        ("/v1/plan/optimize?model=magic", 400),
+        ("/v1/plan/optimize?add=0", 400),
+        ("/v1/plan/optimize?time_limit=600", 400),
+        ("/v1/plan/optimize?within=soon", 422),
+    ] {
+        let (code, e) = get(q);
+        assert_eq!(code, want, "{q}: {e}");
+        assert!(e["message"].is_string(), "{q}: {e}");
+    }
+    let (code, v) = get("/v1/plan/optimize?model=pmedian&add=2&time_limit=20");
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["sites"]["features"].as_array().unwrap().len(), 2);
+    assert_eq!(v["plan"]["plan"]["new_sites"].as_array().unwrap().len(), 2);
+    assert!(v["plan"]["plan"]["gap_pct"].as_f64().unwrap() >= 0.0);
+    let before = v["comparison"]["before"]["modelled_response"]["summary"]["mean"]
+        .as_f64()
+        .unwrap();
+    let after = v["comparison"]["after"]["modelled_response"]["summary"]["mean"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        after <= before,
+        "two more stations cannot slow the mean: {before} -> {after}"
+    );
+}
+
 #[test]
 fn issue_15_the_board_in_a_real_browser() {
     if !ready() {
@@ -204,4 +335,52 @@ fn issue_15_the_board_in_a_real_browser() {
     ] {
         assert!(shots.join(s).exists(), "{s}");
     }
+}
+
+/// The planning page in the browser: zones coloured by modelled response, a what-if by clicks,
+/// an optimisation with its sites, the plan downloaded as GeoJSON, Chinese labels.
+#[test]
+fn issue_15_the_planning_page_in_a_real_browser() {
+    if !ready() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_s, url) = serve(dir.path());
+    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots/plan");
+    let out = Command::new("node")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/plan.mjs"))
+        .arg(&url)
+        .arg(&shots)
+        .output()
+        .expect("node runs");
+    let log = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{log}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "the planning page's browser checks failed:\n{log}"
+    );
+    assert!(log.contains("all checks passed"));
+}
+
+/// The board keeps up with 50 events/s for a minute, and the page's JS heap (after a forced
+/// garbage collection, read through the DevTools protocol) does not grow.
+#[test]
+fn issue_15_the_board_keeps_up_with_50_events_per_second() {
+    if !ready() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_s, url) = serve(dir.path());
+    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots/board");
+    let out = Command::new("node")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/stream_load.mjs"))
+        .arg(&url)
+        .arg(&shots)
+        .arg("60")
+        .output()
+        .expect("node runs");
+    let log = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{log}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "the load check failed:\n{log}");
+    assert!(log.contains("all checks passed"));
 }

@@ -21,12 +21,16 @@ pub struct Principal {
 }
 
 /// Bearer tokens with roles: reading needs `viewer`, writing `dispatcher` (or `admin`).
-/// `/healthz`, `/openapi.json` and the web pages with their assets (`/`, `/assets/...`: they
+/// `/healthz`, `/openapi.json` and the web pages with their assets (`/`, `/plan`, `/assets/...`: they
 /// hold no data) are public. Tokens are compared in constant time and never
 /// logged.
 pub(crate) async fn auth(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    if path == "/healthz" || path == "/openapi.json" || path == "/" || path.starts_with("/assets/")
+    if path == "/healthz"
+        || path == "/openapi.json"
+        || path == "/"
+        || path == "/plan"
+        || path.starts_with("/assets/")
     {
         return next.run(req).await;
     }

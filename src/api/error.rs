@@ -32,6 +32,8 @@ pub enum ApiError {
     Unprocessable(String),
     /// 503: the event log cannot be written (disk full, I/O error); nothing was kept.
     Unavailable(String),
+    /// 429: a planning computation is already running; retry when it is done.
+    Busy(String),
     /// 500: a fault on the server's side (logged, not shown).
     Internal(String),
 }
@@ -40,7 +42,8 @@ pub enum ApiError {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// `bad_request`, `unauthorized`, `forbidden`, `not_found`, `conflict`,
-    /// `request_timeout`, `payload_too_large`, `unprocessable`, `storage_unavailable`, or `internal`.
+    /// `request_timeout`, `payload_too_large`, `unprocessable`, `storage_unavailable`, `busy`, or
+    /// `internal`.
     pub error: &'static str,
     pub message: String,
 }
@@ -78,6 +81,7 @@ impl ApiError {
                      recorded: retry later (GET /healthz says when writes work again)"
                 ),
             ),
+            ApiError::Busy(m) => (StatusCode::TOO_MANY_REQUESTS, "busy", m.clone()),
             ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -98,7 +102,7 @@ impl IntoResponse for ApiError {
             r.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::TOO_MANY_REQUESTS {
             r.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }

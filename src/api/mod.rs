@@ -39,7 +39,7 @@ pub use config::{Config, Role};
 pub use error::ApiError;
 pub use state::{AppState, ServeError, Service};
 
-use routes::{coverage, health, hospitals, incidents, units, web};
+use routes::{coverage, health, hospitals, incidents, plan, units, web};
 
 /// Serves `state` on `listener` until `shutdown` completes, then finishes the requests in
 /// flight (event streams end at once) and stops the committer.
@@ -107,6 +107,11 @@ pub async fn run(
     Ok(())
 }
 
+/// The names of the web pages' assets, served under `/assets/` (for tests and packagers).
+pub fn asset_names() -> Vec<&'static str> {
+    web::asset_names()
+}
+
 /// The router.
 pub fn app(state: AppState) -> Router {
     let limit = state.0.config.max_body_bytes;
@@ -115,6 +120,9 @@ pub fn app(state: AppState) -> Router {
         .route("/assets/{name}", get(web::asset))
         .route("/v1/map", get(web::base_map))
         .route("/v1/whoami", get(web::whoami))
+        .route("/plan", get(web::plan_page))
+        .route("/v1/plan/evaluate", get(plan::evaluate_plan))
+        .route("/v1/plan/optimize", get(plan::optimize_plan))
         .route("/v1/lifecycle", get(web::lifecycle))
         .route("/healthz", get(health::healthz))
         .route("/openapi.json", get(openapi::openapi))

@@ -8,7 +8,7 @@ use utoipa::OpenApi;
 use super::state::{AppState, Service};
 
 use super::error;
-use super::routes::{coverage, health, hospitals, incidents, units, web};
+use super::routes::{coverage, health, hospitals, incidents, plan, units, web};
 use super::stream;
 use crate::dispatch::coverage::{Gap, Gaps, Kpis, MoveUp};
 use crate::dispatch::recommend::{RankedHospital, RankedUnit};
@@ -23,7 +23,7 @@ use crate::dispatch::{IncidentRecord, Unit, UnitStatus};
         incidents::assign, incidents::cancel, incidents::close, incidents::priority,
         units::list_units, units::unit_status, units::unit_position, units::move_up,
         hospitals::list_hospitals, coverage::kpis, coverage::coverage_gaps, stream::events,
-        web::base_map, web::whoami, web::lifecycle
+        web::base_map, web::whoami, web::lifecycle, plan::evaluate_plan, plan::optimize_plan
     ),
     components(schemas(
         error::ErrorBody, health::Health, incidents::CreateIncident, incidents::Created,
@@ -31,7 +31,7 @@ use crate::dispatch::{IncidentRecord, Unit, UnitStatus};
         incidents::AssignRequest, incidents::CancelRequest, incidents::CloseRequest,
         incidents::PriorityRequest, units::StatusRequest, units::PositionRequest, units::MoveUpRequest,
         hospitals::HospitalView, Kpis, Gaps, Gap, MoveUp, Unit, IncidentRecord, UnitStatus,
-        crate::dispatch::Assignment, incidents::CsvRows, web::WhoAmI, web::Step
+        crate::dispatch::Assignment, incidents::CsvRows, web::WhoAmI, web::Step, plan::Side, plan::Comparison, plan::Optimised, plan::StationBrief
     )),
     modifiers(&Bearer)
 )]
@@ -130,6 +130,18 @@ fn complete(doc: &mut Value, svc: &Service) {
                             }
                             ("Idempotency-Key", "header") => {
                                 p["schema"] = json!({"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[!-~]+$"});
+                            }
+                            ("close", "query") => {
+                                p["schema"] = json!({"type": "array", "items": {"type": "string", "enum": station_ids}});
+                            }
+                            ("add", "query") if path == "/v1/plan/evaluate" => {
+                                p["schema"] = json!({"type": "array", "maxItems": 50, "items": {"type": "string", "pattern": "^-?[0-9]{1,3}(\\.[0-9]{1,7})?,-?[0-9]{1,2}(\\.[0-9]{1,7})?$"}});
+                            }
+                            ("model", "query") if path.starts_with("/v1/plan") => {
+                                p["schema"] = json!({"type": "string", "enum": ["pmedian", "mclp", "lscp", "pcenter"]});
+                            }
+                            ("within", "query") => {
+                                p["schema"] = json!({"type": "string", "pattern": "^[0-9]{1,3}(\\.[0-9]{1,2})? ?(min|km|m)$"});
                             }
                             ("Last-Event-ID", "header") => {
                                 p["schema"] =

@@ -76,6 +76,8 @@ pub struct Service {
     pub(crate) hour_model: std::sync::RwLock<Option<Arc<HourModel>>>,
     /// The web pages' base map (GeoJSON text), built on its first request.
     pub(crate) base_map: std::sync::OnceLock<Arc<String>>,
+    /// One planning computation (what-if, optimisation) at a time.
+    pub(crate) planning: tokio::sync::Semaphore,
 }
 
 /// The travel model of one local hour, and the stations' coverage under it (computed on the
@@ -183,6 +185,7 @@ impl AppState {
             coverage: Arc::new(coverage),
             hour_model: std::sync::RwLock::new(None),
             base_map: std::sync::OnceLock::new(),
+            planning: tokio::sync::Semaphore::new(1),
         })))
     }
 

@@ -184,16 +184,20 @@ fn stations(
     req: &PlanRequest,
     before: &CheckReport,
 ) -> Result<Made> {
-    let result = with_spinner(
+    let (result, ba) = with_spinner(
         "optimising (branch and bound; --time-limit caps it)",
-        || plan::plan(sc, tm, req),
+        || {
+            ems::optimize::evaluate::plan_before_after(
+                sc,
+                tm,
+                req,
+                a.ambulances_per_site,
+                &Targets::default_preset(),
+                &a.delays.check_options(sc, None),
+            )
+        },
     )?;
-    let after_sc = change::apply(
-        sc,
-        &result.changes(sc, a.ambulances_per_site),
-        "ems optimize",
-    )?;
-    let after = modelled(&after_sc, tm, a)?;
+    let (after_sc, after) = (ba.after_scenario, ba.after);
     let within = a.within.to_string();
     Ok(Made {
         heading: "Station plan 站点规划",

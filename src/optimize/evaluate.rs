@@ -41,6 +41,54 @@ pub enum EvaluateError {
     Nothing,
     #[error(transparent)]
     Check(#[from] CheckError),
+    /// The optimisation behind a plan failed.
+    #[error(transparent)]
+    Plan(#[from] super::plan::PlanError),
+}
+
+/// The current network and the network after a set of changes, both checked without the log:
+/// the before/after a planner compares.
+#[derive(Debug, Clone)]
+pub struct BeforeAfter {
+    pub before: CheckReport,
+    pub after: CheckReport,
+    /// The scenario with the changes applied.
+    pub after_scenario: Scenario,
+}
+
+/// Checks the current network and the network with all `changes` applied together (the
+/// "all changes together" variant of [`evaluate`]). `changes` may be empty (after = before).
+pub fn before_after(
+    sc: &Scenario,
+    tm: &TravelModel,
+    changes: &[Change],
+    targets: &Targets,
+    opts: &CheckOptions,
+    source: &str,
+) -> Result<BeforeAfter, EvaluateError> {
+    let none = IncidentLog::default();
+    let after_scenario = change::apply(sc, changes, source)?;
+    Ok(BeforeAfter {
+        before: standards::check(sc, tm, &none, targets, opts)?,
+        after: standards::check(&after_scenario, tm, &none, targets, opts)?,
+        after_scenario,
+    })
+}
+
+/// A station plan ([`super::plan::plan`]) with the standards before and after it, each new
+/// site opened with `ambulances_per_site`.
+pub fn plan_before_after(
+    sc: &Scenario,
+    tm: &TravelModel,
+    req: &super::plan::PlanRequest,
+    ambulances_per_site: u32,
+    targets: &Targets,
+    opts: &CheckOptions,
+) -> Result<(super::plan::Plan, BeforeAfter), EvaluateError> {
+    let plan = super::plan::plan(sc, tm, req)?;
+    let changes = plan.changes(sc, ambulances_per_site);
+    let ba = before_after(sc, tm, &changes, targets, opts, "ems optimize")?;
+    Ok((plan, ba))
 }
 
 /// The `source` of what-if stations.

@@ -147,6 +147,8 @@ try {
   current = v.page;
   await v.page.waitForFunction((u) => document.querySelector(`#units li[data-unit="${u}"] .badge`)?.textContent === "dispatched", first, { timeout: 10000 });
   check(true, "the viewer's board followed the assignment live");
+  const marker = await v.page.$eval(`.leaflet-marker-icon[title="${first}"]`, (e) => e.textContent.trim());
+  check(marker === "D", `the unit's map marker shows it dispatched (${marker})`);
 
   // Lifecycle from the dispatcher's board: en route.
   current = d.page;

@@ -5,5 +5,6 @@ pub(crate) mod coverage;
 pub(crate) mod health;
 pub(crate) mod hospitals;
 pub(crate) mod incidents;
+pub(crate) mod plan;
 pub(crate) mod units;
 pub(crate) mod web;

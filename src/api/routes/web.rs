@@ -1,4 +1,5 @@
-//! The web pages and what only they need: `GET /` (the dispatch board), its assets compiled
+//! The web pages and what only they need: `GET /` (the dispatch board) and `GET /plan` (the
+//! planning page), their assets compiled
 //! into the binary (`/assets/...`, no CDN), the base map (`GET /v1/map`), who the token is
 //! (`GET /v1/whoami`) and the unit lifecycle (`GET /v1/lifecycle`), so the page holds no copy
 //! of the dispatch rules.
@@ -26,6 +27,16 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         "board.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../web/board.js"),
+    ),
+    (
+        "plan.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../web/plan.js"),
+    ),
+    (
+        "map.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../web/map.js"),
     ),
     (
         "common.js",
@@ -64,7 +75,13 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
     ),
 ];
 
+/// The names of the files served under `/assets/`.
+pub(crate) fn asset_names() -> Vec<&'static str> {
+    ASSETS.iter().map(|(n, _, _)| *n).collect()
+}
+
 const BOARD: &str = include_str!("../web/board.html");
+const PLAN: &str = include_str!("../web/plan.html");
 
 fn html(page: &'static str) -> Response {
     (
@@ -86,6 +103,11 @@ fn html(page: &'static str) -> Response {
 /// `GET /`: the dispatch board.
 pub(crate) async fn board() -> Response {
     html(BOARD)
+}
+
+/// `GET /plan`: the planning page.
+pub(crate) async fn plan_page() -> Response {
+    html(PLAN)
 }
 
 /// `GET /assets/{name}`.

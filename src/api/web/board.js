@@ -13,11 +13,6 @@
     out_of_service: ["#757575", "X"], relocating: ["#1565c0", "M"],
   };
   const PRIORITY_COLOUR = { 1: "#d7191c", 2: "#f17c4a", 3: "#e5b400", 4: "#5a8dd6" };
-  const ROAD_STYLE = {
-    motorway: [4, "#e892a2"], trunk: [4, "#f9b29c"], primary: [3.5, "#fcd6a4"],
-    secondary: [3, "#f7fabf"], tertiary: [2.5, "#ffffff"],
-  };
-
   const state = {
     me: null, lifecycle: {}, units: [], incidents: [], hospitals: [], kpis: null, gaps: null,
     base: null, rec: null, pick: null,
@@ -31,99 +26,7 @@
     box.textContent = `${t("error")}: ${e.message || e}`;
   }
 
-  // ---- sign-in -------------------------------------------------------------------------
-  async function signIn() {
-    const dlg = document.getElementById("login");
-    for (;;) {
-      if (EMS.token()) {
-        try {
-          state.me = await api("GET", "/v1/whoami");
-          return;
-        } catch (e) {
-          EMS.setToken(null);
-          const err = document.getElementById("login-error");
-          err.hidden = false;
-          err.textContent = e.status === 401 ? t("bad_token") : `${t("error")}: ${e.message}`;
-        }
-      }
-      dlg.showModal();
-      await new Promise((res) => {
-        document.getElementById("login-form").addEventListener("submit", () => {
-          EMS.setToken(document.getElementById("token").value.trim());
-          res();
-        }, { once: true });
-      });
-    }
-  }
-
   // ---- the map -------------------------------------------------------------------------
-  function symbol(cls, colour, text, title) {
-    return L.divIcon({
-      className: "",
-      html: `<div class="sym ${cls}" style="${colour ? `background:${colour}` : ""}" title="${title || ""}"><span>${text}</span></div>`,
-      iconSize: [22, 22],
-      iconAnchor: [11, 11],
-    });
-  }
-
-  function drawBase() {
-    const fc = state.base;
-    const roads = fc.features.filter((f) => f.properties.kind === "road");
-    const zoneFs = fc.features.filter((f) => f.properties.kind === "zone");
-    L.geoJSON({ type: "FeatureCollection", features: roads }, {
-      interactive: false,
-      style: (f) => {
-        const cls = f.properties.class.replace("_link", "");
-        const [w, c] = ROAD_STYLE[cls] || [1.5, "#ffffff"];
-        return { weight: w, color: c, opacity: 1 };
-      },
-    }).addTo(layers.roads);
-    // Casing under the roads, so white streets show on the light background.
-    L.geoJSON({ type: "FeatureCollection", features: roads }, {
-      interactive: false,
-      style: (f) => {
-        const cls = f.properties.class.replace("_link", "");
-        const [w] = ROAD_STYLE[cls] || [1.5];
-        return { weight: w + 1.5, color: "#b9bdc4", opacity: 1 };
-      },
-    }).addTo(layers.casing);
-    L.geoJSON({ type: "FeatureCollection", features: fc.features.filter((f) => f.properties.kind === "boundary") }, {
-      interactive: false,
-      style: { color: "#37474f", weight: 2, dashArray: "6 4", fill: false },
-    }).addTo(layers.boundary);
-    layers.zoneShapes = {};
-    for (const f of zoneFs) {
-      const p = f.properties;
-      let shape;
-      if (f.geometry.type === "Point") {
-        const [lon, lat] = f.geometry.coordinates;
-        shape = L.circleMarker([lat, lon], { radius: 7, weight: 1, color: "#555", fillOpacity: 0.45 });
-      } else {
-        shape = L.geoJSON(f, { style: { weight: 1, color: "#777", fillOpacity: 0.25 } });
-      }
-      shape.bindTooltip(`${p.name || p.id} · ${Math.round(p.population || 0).toLocaleString()}`);
-      shape.addTo(layers.zones);
-      layers.zoneShapes[p.id] = shape;
-    }
-    for (const f of fc.features.filter((f) => f.properties.kind === "station")) {
-      const p = f.properties;
-      const [lon, lat] = f.geometry.coordinates;
-      const unstaffed = !p.ambulances;
-      L.marker([lat, lon], {
-        icon: L.divIcon({ className: "", html: `<div class="sym station${unstaffed ? " unstaffed" : ""}"></div>`, iconSize: [14, 14], iconAnchor: [7, 7] }),
-        keyboard: false,
-      }).bindTooltip(`${p.name || p.id} (${t("station")}) · ${p.ambulances || 0}`, { direction: "top" }).addTo(layers.stations);
-    }
-    const all = L.geoJSON(fc);
-    const b = all.getBounds();
-    if (b.isValid()) map.fitBounds(b, { padding: [10, 10] });
-    map.attributionControl.addAttribution(escapeHtml(fc.properties.attribution));
-  }
-
-  function escapeHtml(s) {
-    return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
-  }
-
   function legend() {
     const c = L.control({ position: "topright" });
     c.onAdd = () => {
@@ -166,14 +69,14 @@
     for (const h of state.hospitals) {
       const [lon, lat] = h.lon_lat;
       const q = h.units_waiting;
-      L.marker([lat, lon], { icon: symbol("hosp" + (h.detaining ? " detaining" : ""), null, q ? `H${q}` : "H"), zIndexOffset: 100 })
+      L.marker([lat, lon], { icon: EMSMap.symbol("hosp" + (h.detaining ? " detaining" : ""), null, q ? `H${q}` : "H"), zIndexOffset: 100 })
         .bindTooltip(`${h.name} · ${t("queue")} ${q}${h.detaining ? " · " + t("detaining") : ""}<br>${t("capabilities")}: ${h.capabilities.join(", ") || t("none")}`)
         .addTo(layers.live);
     }
     for (const i of state.incidents) {
       const [lon, lat] = i.lon_lat;
       const m = EMS.minutesSince(i.call_received, now);
-      L.marker([lat, lon], { icon: symbol("inc", PRIORITY_COLOUR[i.priority], String(i.priority)), zIndexOffset: 300 })
+      L.marker([lat, lon], { icon: EMSMap.symbol("inc", PRIORITY_COLOUR[i.priority], String(i.priority)), zIndexOffset: 300 })
         .bindTooltip(`${t("incident")} ${i.id} · P${i.priority} · ${fmtMin(m)}`)
         .on("click", () => showRecommendation(i.id))
         .addTo(layers.live);
@@ -181,7 +84,7 @@
     for (const u of state.units) {
       const [col, letter] = STATUS_STYLE[u.status] || ["#000", "?"];
       const [lon, lat] = u.position;
-      L.marker([lat, lon], { icon: symbol("unit", col, letter), zIndexOffset: 500, title: u.id })
+      L.marker([lat, lon], { icon: EMSMap.symbol("unit", col, letter), zIndexOffset: 500, title: u.id })
         .bindTooltip(`${u.id} · ${t("status." + u.status)}${u.since ? " · " + fmtMin(EMS.minutesSince(u.since, now)) : ""}`)
         .addTo(layers.live);
     }
@@ -398,29 +301,18 @@
     });
     document.getElementById("signout").addEventListener("click", () => { EMS.setToken(null); location.reload(); });
     fillConditions();
-    await signIn();
+    state.me = await EMS.signIn();
     const who = document.getElementById("who");
     who.textContent = state.me.can_write ? state.me.name : `${state.me.name} · ${t("read_only")}`;
     document.body.classList.toggle("readonly", !state.me.can_write);
 
-    map = L.map("map", { preferCanvas: false, zoomControl: true, attributionControl: true, zoomSnap: 0.25 });
-    map.attributionControl.setPrefix('<a href="/assets/LICENSE-leaflet.txt">Leaflet</a>');
-    L.control.scale({ metric: true, imperial: false }).addTo(map);
-    layers = {
-      casing: L.layerGroup().addTo(map),
-      roads: L.layerGroup().addTo(map),
-      zones: L.layerGroup().addTo(map),
-      boundary: L.layerGroup().addTo(map),
-      stations: L.layerGroup().addTo(map),
-      routes: L.layerGroup().addTo(map),
-      live: L.layerGroup().addTo(map),
-    };
+    ({ map, layers } = EMSMap.create("map", ["routes", "live"]));
     layers.legend = legend();
     layers.legend.addTo(map);
     const [base, lifecycle] = await Promise.all([api("GET", "/v1/map"), api("GET", "/v1/lifecycle")]);
     state.base = base;
     for (const s of lifecycle) state.lifecycle[s.status] = s.next;
-    drawBase();
+    EMSMap.drawBase(map, layers, base);
 
     const form = document.getElementById("create");
     map.on("click", (e) => {

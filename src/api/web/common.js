@@ -9,6 +9,40 @@ const EMS = (() => {
   const LABELS = {
     en: {
       title: "ems dispatch board",
+      plan_title: "ems planning",
+      board_link: "Dispatch board",
+      plan_link: "Planning",
+      whatif: "What if",
+      whatif_help: "Click the map to add a candidate site; click a station to close it (again to reopen).",
+      ambulances_per_site: "Ambulances per new site",
+      evaluate: "Evaluate",
+      clear: "Clear",
+      optimise: "Optimise new stations",
+      model: "Model",
+      add_n: "New stations",
+      within: "Standard",
+      time_limit: "Time limit (s)",
+      run: "Run",
+      results: "Targets before / after",
+      show_before: "map: before",
+      show_after: "map: after",
+      target_col: "Target",
+      before: "Before",
+      after: "After",
+      not_computed: "not computed",
+      mean_modelled: "Modelled mean response",
+      share_modelled: "Residents within target",
+      new_sites: "New sites",
+      download: "Download plan (GeoJSON)",
+      gap: "certified gap",
+      add_site: "new site",
+      close_station: "close",
+      running: "computing…",
+      no_changes: "No changes yet.",
+      zone_minutes: "Modelled response by zone (min)",
+      site_col: "Site",
+      gain: "gained",
+
       token_prompt: "Access token",
       token_help: "Enter the token your administrator gave you. It is kept in this browser tab only.",
       sign_in: "Open the board",
@@ -75,6 +109,40 @@ const EMS = (() => {
     },
     zh: {
       title: "ems 急救调度台",
+      plan_title: "ems 站点规划",
+      board_link: "调度台",
+      plan_link: "规划",
+      whatif: "方案评估",
+      whatif_help: "点击地图添加候选站点；点击急救站将其关闭（再次点击恢复）。",
+      ambulances_per_site: "每个新站点车辆数",
+      evaluate: "评估",
+      clear: "清除",
+      optimise: "新站点优化",
+      model: "模型",
+      add_n: "新增站点数",
+      within: "标准",
+      time_limit: "时间上限（秒）",
+      run: "运行",
+      results: "指标（前 / 后）",
+      show_before: "地图：调整前",
+      show_after: "地图：调整后",
+      target_col: "指标",
+      before: "调整前",
+      after: "调整后",
+      not_computed: "无法计算",
+      mean_modelled: "模型平均反应时间",
+      share_modelled: "目标内覆盖人口",
+      new_sites: "新站点",
+      download: "下载方案（GeoJSON）",
+      gap: "最优性间隙",
+      add_site: "新站点",
+      close_station: "关闭",
+      running: "计算中…",
+      no_changes: "暂无调整。",
+      zone_minutes: "各区域模型反应时间（分钟）",
+      site_col: "站点",
+      gain: "新增覆盖",
+
       token_prompt: "访问令牌",
       token_help: "请输入管理员提供的令牌，仅保存在本浏览器标签页中。",
       sign_in: "打开调度台",
@@ -244,6 +312,30 @@ const EMS = (() => {
     };
   }
 
+  // Asks for a token until one is accepted; answers who it is (GET /v1/whoami).
+  async function signIn() {
+    const dlg = document.getElementById("login");
+    for (;;) {
+      if (EMS.token()) {
+        try {
+          return await api("GET", "/v1/whoami");
+        } catch (e) {
+          EMS.setToken(null);
+          const err = document.getElementById("login-error");
+          err.hidden = false;
+          err.textContent = e.status === 401 ? t("bad_token") : `${t("error")}: ${e.message}`;
+        }
+      }
+      dlg.showModal();
+      await new Promise((res) => {
+        document.getElementById("login-form").addEventListener("submit", () => {
+          EMS.setToken(document.getElementById("token").value.trim());
+          res();
+        }, { once: true });
+      });
+    }
+  }
+
   function el(tag, attrs, ...children) {
     const e = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) {
@@ -273,5 +365,5 @@ const EMS = (() => {
     return v === null || v === undefined ? "—" : (v * 100).toFixed(1) + " %";
   }
 
-  return { t, setLang, lang: () => lang, token, setToken, api, ApiError, stream, el, minutesSince, fmtMin, pct };
+  return { t, setLang, lang: () => lang, token, setToken, api, ApiError, stream, el, minutesSince, fmtMin, pct, signIn };
 })();

@@ -2,8 +2,8 @@
 (Debian's fonts-noto-cjk, SIL Open Font License 1.1; see OFL.txt).
 
 The subset holds the 3,755 characters of GB 2312 level 1 (the common Chinese characters, which
-cover most place and hospital names), every character of the pages' own Chinese labels, and
-CJK punctuation; anything else falls back to the system's fonts character by character.
+cover most place and hospital names), every Chinese character in the sources under src/ (the
+pages' labels and the standards' Chinese labels), and CJK punctuation; anything else falls back to the system's fonts character by character.
 
     apt-get install fonts-noto-cjk && pip install fonttools brotli
     python3 src/api/web/fonts/subset.py
@@ -26,8 +26,11 @@ for hi in range(0xB0, 0xD8):
             chars.add(bytes([hi, lo]).decode("gb2312"))
         except UnicodeDecodeError:
             pass
-for js in HERE.parent.glob("*.js"):
-    chars.update(re.findall(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]", js.read_text("utf-8")))
+# Every Chinese character in the sources: the pages' labels and the targets' labels
+# (`label_zh`) the planning page shows.
+SRC = HERE.parent.parent.parent
+for f in [*SRC.rglob("*.js"), *SRC.rglob("*.rs"), *SRC.rglob("*.html")]:
+    chars.update(re.findall(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]", f.read_text("utf-8")))
 chars.update(chr(c) for c in range(0x3000, 0x3040))
 chars.update(chr(c) for c in range(0xFF01, 0xFF5F))
 
