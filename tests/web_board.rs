@@ -9,6 +9,8 @@
 //! Needs `/usr/bin/chromium` and `tests/browser/node_modules` (`.ci/run` installs both):
 //! missing, the test is skipped locally and fails under `CI=true`.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -52,16 +54,25 @@ impl Drop for Serve {
 
 /// `ems serve` on the demo with a 4.5-minute target (so a unit out of service opens a gap).
 fn serve(dir: &Path) -> (Serve, String) {
+    serve_scenario(dir, None)
+}
+
+/// `ems serve` on `scenario` (the demo when `None`).
+fn serve_scenario(dir: &Path, scenario: Option<&Path>) -> (Serve, String) {
     let config =
         ems::api::config::DEMO.replace("response_target_min = 12", "response_target_min = 4.5");
     assert!(config.contains("response_target_min = 4.5"));
     let cfg = dir.join("dispatch.toml");
     std::fs::write(&cfg, config).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ems"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ems"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--config"])
         .arg(&cfg)
         .arg("--db")
-        .arg(dir.join("events.sqlite"))
+        .arg(dir.join("events.sqlite"));
+    if let Some(sc) = scenario {
+        cmd.arg("--scenario").arg(sc);
+    }
+    let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -383,4 +394,80 @@ fn issue_15_the_board_keeps_up_with_50_events_per_second() {
     eprintln!("{log}{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "the load check failed:\n{log}");
     assert!(log.contains("all checks passed"));
+}
+
+/// A second city: the JEMSS Auckland model turned into a scenario by `ems init` (as
+/// tests/init_city.rs does), served, and its board and planning page drawn (screenshots in
+/// `target/screenshots/auckland/`).
+#[test]
+fn issue_15_the_pages_on_a_second_city() {
+    let Some(a) = common::shared("jemss-auckland") else {
+        return;
+    };
+    if !ready() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let city = dir.path().join("auckland");
+    let p = |rel: &str| a.join(rel).display().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_ems"))
+        .args(["init", city.to_str().unwrap(), "--map"])
+        .arg(p("data/roads/osm_2017/auckland_main_roads_tertiary+.osm"))
+        .arg("--boundary")
+        .arg(p("data/border/auckland_border.zip"))
+        .arg("--stations")
+        .arg(p("models/1/stations/stations_1.csv"))
+        .arg("--hospitals")
+        .arg(p("models/1/hospitals/hospitals_1.csv"))
+        .args(["--csv-skip-rows", "1", "--population-raster"])
+        .arg(p(
+            "data/population_density/census_2013/rasters/auckland-pop-densit-40m.zip",
+        ))
+        .args([
+            "--raster-density",
+            "per-km2",
+            "--ambulances-per-station",
+            "2",
+            "--off-road-kmh",
+            "47",
+            "--snap-limit",
+            "10000",
+            "--timezone",
+            "Pacific/Auckland",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_s, url) = serve_scenario(dir.path(), Some(&city.join("scenario.toml")));
+    // The attribution names the extract, not the server's folders.
+    let map: Value = Client::new()
+        .get(format!("{url}/v1/map"))
+        .bearer_auth("demo-viewer")
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let attribution = map["properties"]["attribution"].as_str().unwrap();
+    assert!(
+        attribution.ends_with("auckland_main_roads_tertiary+.osm") && !attribution.contains('/'),
+        "{attribution}"
+    );
+    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots/auckland");
+    let out = Command::new("node")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/city.mjs"))
+        .arg(&url)
+        .arg(&shots)
+        .arg("auckland")
+        .output()
+        .expect("node runs");
+    let log = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{log}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "the second city's browser checks failed:\n{log}"
+    );
 }

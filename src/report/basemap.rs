@@ -97,10 +97,14 @@ pub fn base_map(sc: &Scenario, net: &RoadNetwork) -> Value {
         parse(crate::model::hospitals_geojson(&sc.hospitals)),
         "hospital",
     ));
-    let attribution = format!(
-        "Roads: © OpenStreetMap contributors (ODbL), {}",
-        net.summary.source
-    );
+    // The extract's file name only: the server's folders are not the client's business.
+    let source = std::path::Path::new(&net.summary.source)
+        .file_name()
+        .map_or_else(
+            || net.summary.source.clone(),
+            |f| f.to_string_lossy().into_owned(),
+        );
+    let attribution = format!("Roads: © OpenStreetMap contributors (ODbL), {source}");
     json!({
         "type": "FeatureCollection",
         "features": features,

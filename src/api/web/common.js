@@ -42,6 +42,7 @@ const EMS = (() => {
       zone_minutes: "Modelled response by zone (min)",
       site_col: "Site",
       gain: "gained",
+      not_modelled: "not modelled (no road within the snapping limit)",
 
       token_prompt: "Access token",
       token_help: "Enter the token your administrator gave you. It is kept in this browser tab only.",
@@ -142,6 +143,7 @@ const EMS = (() => {
       zone_minutes: "各区域模型反应时间（分钟）",
       site_col: "站点",
       gain: "新增覆盖",
+      not_modelled: "未建模（捕捉范围内无道路）",
 
       token_prompt: "访问令牌",
       token_help: "请输入管理员提供的令牌，仅保存在本浏览器标签页中。",

@@ -29,7 +29,7 @@ const EMSMap = (() => {
     map.attributionControl.setPrefix('<a href="/assets/LICENSE-leaflet.txt">Leaflet</a>');
     L.control.scale({ metric: true, imperial: false }).addTo(map);
     const layers = {};
-    for (const k of ["casing", "roads", "zones", "boundary", "stations", ...extra]) layers[k] = L.layerGroup().addTo(map);
+    for (const k of ["zones", "casing", "roads", "boundary", "stations", ...extra]) layers[k] = L.layerGroup().addTo(map);
     return { map, layers };
   }
 
@@ -64,9 +64,9 @@ const EMSMap = (() => {
       let shape;
       if (f.geometry.type === "Point") {
         const [lon, lat] = f.geometry.coordinates;
-        shape = L.circleMarker([lat, lon], { radius: 7, weight: 1, color: "#555", fillOpacity: 0.45 });
+        shape = L.circleMarker([lat, lon], { radius: 7, weight: 0.5, color: "#555", opacity: 0.5, fillOpacity: 0.45 });
       } else {
-        shape = L.geoJSON(f, { style: { weight: 1, color: "#777", fillOpacity: 0.25 } });
+        shape = L.geoJSON(f, { style: { weight: 0.5, color: "#777", opacity: 0.35, fillOpacity: 0.25 } });
       }
       shape.bindTooltip(`${p.name || p.id} · ${Math.round(p.population || 0).toLocaleString()}`);
       shape.addTo(layers.zones);

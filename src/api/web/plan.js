@@ -30,9 +30,9 @@
     for (const [id, shape] of Object.entries(layers.zoneShapes || {})) {
       const z = zones.get(id);
       const m = z ? z.modelled_response_min : null;
-      shape.setStyle({ fillColor: EMSMap.minutesColour(m, target()), fillOpacity: 0.55, color: "#666", weight: 1 });
+      shape.setStyle({ fillColor: EMSMap.minutesColour(m, target()), fillOpacity: 0.55 });
       shape.unbindTooltip();
-      shape.bindTooltip(z ? `${z.name || z.id} · ${m.toFixed(1)} ${t("min")} · ${z.station}` : id);
+      shape.bindTooltip(z ? `${z.name || z.id} · ${m.toFixed(1)} ${t("min")} · ${z.station}` : `${id} · ${t("not_modelled")}`);
     }
   }
 
@@ -71,6 +71,7 @@
         d.append(el("b", {}, t("zone_minutes")), scale,
           el("div", { class: "row", style: "display:flex;justify-content:space-between" },
             el("span", {}, "0"), el("span", {}, `${(tg / 2).toFixed(1)}`), el("span", {}, `${tg} (${t("target")})`), el("span", {}, `≥ ${(tg * 1.5).toFixed(0)}`)),
+          el("div", {}, el("span", { class: "item", style: "width:auto" }, el("i", { style: "background:#9e9e9e" }), t("not_modelled"))),
           el("div", {}, el("span", { class: "item" }, el("i", { style: "background:#37474f" }), t("station")), " ",
             el("span", { class: "item" }, el("i", { style: "border:2px dashed #37474f" }), t("unstaffed")), " ",
             el("span", { class: "item" }, el("i", { style: "background:#c62828" }), t("close_station"))),
