@@ -14,6 +14,20 @@ use crate::network::RoadNetwork;
 use crate::spatial::LocalProjection;
 use crate::standards::{CheckReport, TargetResult, Unit};
 
+/// The pages' Chinese font (the subset the web pages serve, `src/api/web/fonts/`), as a data
+/// URI: the reports are single files, and Chinese must not depend on the reader's fonts.
+fn cjk_font_data_uri() -> &'static str {
+    static URI: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    URI.get_or_init(|| {
+        use base64::Engine;
+        format!(
+            "data:font/woff2;base64,{}",
+            base64::engine::general_purpose::STANDARD
+                .encode(include_bytes!("../api/web/fonts/cjk-subset.woff2"))
+        )
+    })
+}
+
 /// Green (fast) to red (slow) for a response time against the target.
 fn colour(minutes: f64, target: f64) -> String {
     let x = (minutes / target).clamp(0.0, 1.5) / 1.5;
@@ -81,16 +95,30 @@ struct ZoneShape {
     title: String,
 }
 
-/// A station or hospital marker.
+/// A station or hospital marker, with its label placed by [`place_labels`].
 struct Marker {
     x: f64,
     y: f64,
     title: String,
+    /// `station`, `unstaffed` (no ambulance), `new` (a site the plan adds) or `hospital`.
+    kind: &'static str,
+    label: String,
+    /// Where the label goes (`anchor` is the SVG `text-anchor`); `None`: it would overlap, so
+    /// the marker carries `key` and the label is listed under the map.
+    at: Option<(f64, f64, &'static str)>,
+    key: usize,
+}
+
+/// A legend swatch of the zone colours.
+struct Swatch {
+    x: f64,
+    fill: String,
     label: String,
 }
 
 /// The map partial's view: zones by modelled response, roads beyond the target, the boundary,
-/// hospitals and stations.
+/// hospitals and stations with their names, a legend, a scale bar and a north arrow. The view
+/// fits everything it draws (a hospital outside the boundary included).
 struct MapView {
     height: f64,
     target_min: f64,
@@ -98,16 +126,112 @@ struct MapView {
     roads_ok: String,
     roads_late: String,
     boundary: Vec<String>,
-    hospitals: Vec<Marker>,
-    stations: Vec<Marker>,
+    markers: Vec<Marker>,
+    /// Labels that did not fit beside their markers: `(key, name)`.
+    keyed: Vec<(usize, String)>,
+    swatches: Vec<Swatch>,
+    /// The legend's top edge, and the scale bar: its length in pixels and what it measures.
+    legend_y: f64,
+    scale_px: f64,
+    scale_label: String,
+}
+
+/// Width of the map's drawing area, pixels.
+const MAP_WIDTH: f64 = 760.0;
+
+/// A label's width in pixels at 11 px: CJK characters are about twice as wide as Latin ones.
+fn label_width(s: &str) -> f64 {
+    s.chars()
+        .map(|c| if c as u32 >= 0x2E80 { 11.0 } else { 6.2 })
+        .sum()
+}
+
+/// Places each marker's label beside it (right, left, above, below) where it overlaps no
+/// marker and no label placed before it, inside the canvas; markers are taken in order
+/// (hospitals first). A label that fits nowhere is replaced by a number, listed under the map.
+/// O(markers²).
+fn place_labels(markers: &mut [Marker], width: f64, height: f64) -> Vec<(usize, String)> {
+    type Rect = (f64, f64, f64, f64);
+    let overlaps = |a: &Rect, b: &Rect| a.0 < b.2 && b.0 < a.2 && a.1 < b.3 && b.1 < a.3;
+    let mut taken: Vec<Rect> = markers
+        .iter()
+        .map(|m| (m.x - 6.0, m.y - 6.0, m.x + 6.0, m.y + 6.0))
+        .collect();
+    let mut keyed = Vec::new();
+    for m in markers.iter_mut() {
+        let w = label_width(&m.label);
+        let candidates = [
+            (
+                m.x + 9.0,
+                m.y + 4.0,
+                "start",
+                (m.x + 8.0, m.y - 7.0, m.x + 9.0 + w, m.y + 6.0),
+            ),
+            (
+                m.x - 9.0,
+                m.y + 4.0,
+                "end",
+                (m.x - 9.0 - w, m.y - 7.0, m.x - 8.0, m.y + 6.0),
+            ),
+            (
+                m.x,
+                m.y - 10.0,
+                "middle",
+                (m.x - w / 2.0, m.y - 21.0, m.x + w / 2.0, m.y - 8.0),
+            ),
+            (
+                m.x,
+                m.y + 19.0,
+                "middle",
+                (m.x - w / 2.0, m.y + 8.0, m.x + w / 2.0, m.y + 21.0),
+            ),
+        ];
+        let mine = (m.x - 6.0, m.y - 6.0, m.x + 6.0, m.y + 6.0);
+        let free = candidates.into_iter().find(|(_, _, _, r)| {
+            r.0 >= -10.0
+                && r.2 <= width + 10.0
+                && r.1 >= -10.0
+                && r.3 <= height
+                && taken.iter().all(|t| *t == mine || !overlaps(t, r))
+        });
+        match free {
+            Some((x, y, anchor, r)) => {
+                m.at = Some((x, y, anchor));
+                taken.push(r);
+            }
+            None => {
+                m.key = keyed.len() + 1;
+                keyed.push((m.key, m.label.clone()));
+            }
+        }
+    }
+    keyed
+}
+
+/// A round length (1, 2 or 5 × 10^k metres) near `target_m`, and its label.
+fn scale_bar(target_m: f64) -> (f64, String) {
+    let p = 10f64.powf(target_m.max(1.0).log10().floor());
+    let m = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|f| f * p)
+        .rfind(|m| *m <= target_m)
+        .unwrap_or(p);
+    let label = if m >= 1000.0 {
+        format!("{} km", m / 1000.0)
+    } else {
+        format!("{m} m")
+    };
+    (m, label)
 }
 
 impl MapView {
+    /// `new_sites`: ids of the stations a plan adds (drawn as new sites).
     fn new(
         r: &CheckReport,
         sc: &Scenario,
         net: &RoadNetwork,
         node_minutes: &[Option<f64>],
+        new_sites: &[String],
     ) -> MapView {
         let target = r.modelled_response.as_ref().map_or(12.0, |m| m.target_min);
         let access = r
@@ -115,10 +239,13 @@ impl MapView {
             .as_ref()
             .map_or(&[][..], |m| &m.zones[..]);
         let rings = || sc.region.boundary.0.iter().map(|p| p.exterior());
-        let outline: Vec<[f64; 2]> = rings()
+        // Everything drawn as a point counts for the frame, so nothing is clipped.
+        let mut extent: Vec<[f64; 2]> = rings()
             .flat_map(|r| r.0.iter().map(|c| [c.x, c.y]))
             .collect();
-        let frame = Frame::new(&outline, 760.0);
+        extent.extend(sc.hospitals.iter().map(|h| h.lon_lat));
+        extent.extend(sc.stations.iter().map(|s| s.lon_lat));
+        let frame = Frame::new(&extent, MAP_WIDTH);
         let mut zones = Vec::new();
         for z in &sc.demand {
             let Some(acc) = access.iter().find(|a| a.zone == z.id) else {
@@ -148,17 +275,66 @@ impl MapView {
             let d = frame.path(seg.geometry.iter().copied());
             if beyond { &mut late } else { &mut ok }.push_str(&d);
         }
-        let marker = |p: [f64; 2], title: String, label: &str| {
+        let marker = |p: [f64; 2], title: String, kind: &'static str, label: &str| {
             let (x, y) = frame.xy(p);
             Marker {
                 x,
                 y,
                 title,
+                kind,
                 label: label.to_string(),
+                at: None,
+                key: 0,
             }
         };
+        let name = |name: &str, id: &str| {
+            if name.trim().is_empty() {
+                id.to_string()
+            } else {
+                name.to_string()
+            }
+        };
+        let mut markers: Vec<Marker> = sc
+            .hospitals
+            .iter()
+            .map(|h| {
+                marker(
+                    h.lon_lat,
+                    format!("{} ({})", h.name, h.id),
+                    "hospital",
+                    &name(&h.name, &h.id),
+                )
+            })
+            .collect();
+        markers.extend(sc.stations.iter().map(|s| {
+            let kind = if new_sites.contains(&s.id) {
+                "new"
+            } else if s.ambulances == 0 {
+                "unstaffed"
+            } else {
+                "station"
+            };
+            let title = format!("{} ({}): {} ambulances", s.name, s.id, s.ambulances);
+            marker(s.lon_lat, title, kind, &name(&s.name, &s.id))
+        }));
+        let keyed = place_labels(&mut markers, MAP_WIDTH, frame.height + 10.0);
+        let swatches = [0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5]
+            .iter()
+            .enumerate()
+            .map(|(k, f)| Swatch {
+                x: k as f64 * 34.0,
+                fill: colour(f * target, target),
+                label: if *f == 1.5 {
+                    format!("≥{:.0}", f * target)
+                } else {
+                    format!("{:.0}", f * target)
+                },
+            })
+            .collect();
+        // A scale bar about a fifth of the width (the local projection is in metres).
+        let (metres, scale_label) = scale_bar(MAP_WIDTH / 5.0 / frame.scale);
         MapView {
-            height: frame.height + 20.0,
+            height: frame.height + 20.0 + 80.0,
             target_min: target,
             zones,
             roads_ok: ok,
@@ -166,19 +342,12 @@ impl MapView {
             boundary: rings()
                 .map(|r| frame.path(r.0.iter().map(|c| [c.x, c.y])))
                 .collect(),
-            hospitals: sc
-                .hospitals
-                .iter()
-                .map(|h| marker(h.lon_lat, h.name.clone(), &h.id))
-                .collect(),
-            stations: sc
-                .stations
-                .iter()
-                .map(|s| {
-                    let title = format!("{} ({} ambulances)", s.name, s.ambulances);
-                    marker(s.lon_lat, title, &s.id)
-                })
-                .collect(),
+            markers,
+            keyed,
+            swatches,
+            legend_y: frame.height + 24.0,
+            scale_px: metres * frame.scale,
+            scale_label,
         }
     }
 }
@@ -197,8 +366,9 @@ struct Tick {
     label: String,
 }
 
-/// The histogram partial's view: 1-minute bins up to `max_min` (the last bin collects the
-/// rest), with a dashed line at `mark`.
+/// The histogram partial's view: 1-minute bins from 0 to the data's maximum (at least
+/// `min_span` minutes wide, at most [`HISTOGRAM_CAP`]); beyond the cap, the last bin collects the
+/// rest and says so. A dashed line at `mark`.
 struct Histogram {
     title: String,
     bars: Vec<Bar>,
@@ -207,39 +377,61 @@ struct Histogram {
     mark_x: f64,
     axis_y: f64,
     count: usize,
+    /// Values in the last, open-ended bin (`≥ cap`), 0 when the bins reach the maximum.
+    overflow: usize,
+    cap: usize,
 }
 
+/// The widest a histogram gets, minutes: longer values share the last bin.
+const HISTOGRAM_CAP: usize = 120;
+
 impl Histogram {
-    fn new(title: &str, values: &[f64], max_min: usize, mark: f64) -> Histogram {
-        let mut bins = vec![0usize; max_min + 1];
+    fn new(title: &str, values: &[f64], min_span: usize, mark: f64) -> Histogram {
+        let max = values.iter().copied().fold(0.0f64, f64::max);
+        let cap = (max.floor() as usize).clamp(min_span, HISTOGRAM_CAP);
+        let mut bins = vec![0usize; cap + 1];
         for v in values {
-            bins[(v.max(0.0).floor() as usize).min(max_min)] += 1;
+            bins[(v.max(0.0).floor() as usize).min(cap)] += 1;
         }
+        let overflow = values.iter().filter(|v| v.floor() as usize > cap).count();
         let top = bins.iter().copied().max().unwrap_or(1).max(1) as f64;
-        let (h, bw) = (180.0, 760.0 / (max_min + 1) as f64);
+        let (h, bw) = (180.0, 760.0 / (cap + 1) as f64);
         let bars = bins
             .iter()
             .enumerate()
             .map(|(i, c)| {
                 let height = *c as f64 / top * h;
-                let plus = if i == max_min { "+" } else { "" };
+                let label = if i == cap && overflow > 0 {
+                    format!("≥ {i} min")
+                } else {
+                    format!("{i}–{} min", i + 1)
+                };
                 Bar {
                     x: i as f64 * bw,
                     y: 20.0 + h - height,
-                    width: bw - 1.0,
+                    width: (bw - 1.0).max(0.5),
                     height,
-                    title: format!("{i}{plus} min: {c}"),
+                    title: format!("{label}: {c}"),
                 }
             })
             .collect();
-        let ticks = (0..=max_min)
-            .step_by(5)
+        let step = if cap <= 40 { 5 } else { 10 };
+        let mut ticks: Vec<Tick> = (0..=cap)
+            .step_by(step)
             .map(|i| Tick {
                 x: i as f64 * bw,
                 y: 20.0 + h + 14.0,
                 label: i.to_string(),
             })
             .collect();
+        if overflow > 0 {
+            ticks.retain(|t| t.x < cap as f64 * bw - 20.0);
+            ticks.push(Tick {
+                x: cap as f64 * bw,
+                y: 20.0 + h + 14.0,
+                label: format!("≥{cap}"),
+            });
+        }
         Histogram {
             title: title.to_string(),
             bars,
@@ -248,6 +440,8 @@ impl Histogram {
             mark_x: mark * bw,
             axis_y: 20.0 + h,
             count: values.len(),
+            overflow,
+            cap,
         }
     }
 }
@@ -267,13 +461,14 @@ impl From<&TargetResult> for TargetRow {
         let value = match t.value {
             None => "no data".to_string(),
             Some(v) if t.unit == Unit::Share => format!("{:.2} %", v * 100.0),
-            Some(v) if t.unit == Unit::Vehicles => format!("{v:.2} "),
+            Some(v) if t.unit == Unit::Vehicles => format!("{v:.2} per 30,000"),
             Some(v) => format!("{v:.2} {}", t.unit),
         };
         let threshold = match t.threshold {
             None => "(none)".to_string(),
             Some(v) if t.unit == Unit::Share => format!("{} {:.1} %", t.comparison, v * 100.0),
-            Some(v) => format!("{} {v}", t.comparison),
+            Some(v) if t.unit == Unit::Vehicles => format!("{} {v} per 30,000", t.comparison),
+            Some(v) => format!("{} {v} {}", t.comparison, t.unit),
         };
         let (class, verdict) = match t.pass {
             Some(true) => ("pass", "PASS 达标"),
@@ -435,6 +630,7 @@ fn distributions(r: &CheckReport, thresholds: &[f64]) -> Vec<Distribution> {
 #[derive(Template)]
 #[template(path = "check.html", config = "src/report/templates/askama.toml")]
 struct CheckPage<'a> {
+    font: &'static str,
     r: &'a CheckReport,
     title: String,
     rows: Vec<TargetRow>,
@@ -476,6 +672,7 @@ pub fn page(
         ));
     }
     CheckPage {
+        font: cjk_font_data_uri(),
         r,
         title: r
             .scenario
@@ -492,7 +689,7 @@ pub fn page(
                 row
             })
             .collect(),
-        map: map.map(|m| MapView::new(r, m.scenario, m.network, m.node_minutes)),
+        map: map.map(|m| MapView::new(r, m.scenario, m.network, m.node_minutes, &[])),
         distributions: distributions(r, thresholds),
         histograms,
         details: super::check::text(r),
@@ -507,12 +704,22 @@ struct CompareRow {
     after: String,
 }
 
+/// A station the plan adds, for the table under the maps.
+struct NewSiteRow {
+    id: String,
+    lon: String,
+    lat: String,
+    ambulances: u32,
+}
+
 #[derive(Template)]
 #[template(path = "plan.html", config = "src/report/templates/askama.toml")]
 struct PlanPage<'a> {
+    font: &'static str,
     heading: &'a str,
     summary: &'a [String],
     rows: Vec<CompareRow>,
+    new_sites: Vec<NewSiteRow>,
     before: MapView,
     after: MapView,
 }
@@ -527,9 +734,10 @@ pub fn plan_page(
     net: &RoadNetwork,
 ) -> Result<String, askama::Error> {
     let cell = |v: Option<f64>, unit: Unit| match v {
-        None => "n/a".to_string(),
+        None => "not computed".to_string(),
         Some(v) if unit == Unit::Share => format!("{:.1} %", v * 100.0),
-        Some(v) => format!("{v:.2}"),
+        Some(v) if unit == Unit::Vehicles => format!("{v:.2} per 30,000"),
+        Some(v) => format!("{v:.2} {unit}"),
     };
     let rows = before
         .0
@@ -542,12 +750,99 @@ pub fn plan_page(
             after: cell(a.value, a.unit),
         })
         .collect();
+    let added: Vec<String> = after
+        .1
+        .stations
+        .iter()
+        .filter(|s| !before.1.stations.iter().any(|b| b.id == s.id))
+        .map(|s| s.id.clone())
+        .collect();
+    let new_sites = after
+        .1
+        .stations
+        .iter()
+        .filter(|s| added.contains(&s.id))
+        .map(|s| NewSiteRow {
+            id: s.id.clone(),
+            lon: format!("{:.6}", s.lon_lat[0]),
+            lat: format!("{:.6}", s.lon_lat[1]),
+            ambulances: s.ambulances,
+        })
+        .collect();
     PlanPage {
+        font: cjk_font_data_uri(),
         heading,
         summary,
         rows,
-        before: MapView::new(before.0, before.1, net, before.2),
-        after: MapView::new(after.0, after.1, net, after.2),
+        new_sites,
+        before: MapView::new(before.0, before.1, net, before.2, &[]),
+        after: MapView::new(after.0, after.1, net, after.2, &added),
     }
     .render()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue #15: a histogram reaches the data's maximum, and beyond the cap the last bar
+    /// says it holds the rest.
+    #[test]
+    fn issue_15_histograms_extend_to_the_data_or_label_the_overflow() {
+        let h = Histogram::new("t", &[1.0, 44.5, 59.9], 30, 10.0);
+        assert_eq!((h.cap, h.overflow, h.bars.len()), (59, 0, 60));
+        assert_eq!(h.bars[59].title, "59–60 min: 1");
+        let h = Histogram::new("t", &[1.0, 150.0, 300.0, 120.5], 30, 10.0);
+        assert_eq!((h.cap, h.overflow), (HISTOGRAM_CAP, 2));
+        assert_eq!(h.bars[HISTOGRAM_CAP].title, "≥ 120 min: 3");
+        assert_eq!(h.ticks.last().unwrap().label, "≥120");
+        let h = Histogram::new("t", &[2.0], 30, 10.0);
+        assert_eq!(
+            (h.cap, h.overflow),
+            (30, 0),
+            "short data keeps the minimum span"
+        );
+    }
+
+    /// Labels never overlap one another; one that fits nowhere gets a key number.
+    #[test]
+    fn issue_15_labels_do_not_overlap() {
+        let mk = |x: f64, y: f64, label: &str| Marker {
+            x,
+            y,
+            title: String::new(),
+            kind: "station",
+            label: label.into(),
+            at: None,
+            key: 0,
+        };
+        // Five markers on one spot: four sides, then a key.
+        let mut ms: Vec<Marker> = (0..5)
+            .map(|k| mk(300.0, 300.0, &format!("Station {k}")))
+            .collect();
+        let keyed = place_labels(&mut ms, 760.0, 600.0);
+        assert_eq!(keyed, vec![(1, "Station 4".to_string())]);
+        let placed: Vec<_> = ms
+            .iter()
+            .filter_map(|m| m.at.map(|a| (a, &m.label)))
+            .collect();
+        assert_eq!(placed.len(), 4);
+        let anchors: std::collections::BTreeSet<_> = placed
+            .iter()
+            .map(|((x, y, a), _)| (x.to_bits(), y.to_bits(), *a))
+            .collect();
+        assert_eq!(anchors.len(), 4, "four different places");
+        // A marker at the right edge puts its label on the left.
+        let mut ms = vec![mk(755.0, 100.0, "Edge hospital")];
+        place_labels(&mut ms, 760.0, 600.0);
+        assert_eq!(ms[0].at.unwrap().2, "end");
+    }
+
+    #[test]
+    fn scale_bars_are_round() {
+        assert_eq!(scale_bar(180.0), (100.0, "100 m".into()));
+        assert_eq!(scale_bar(2600.0), (2000.0, "2 km".into()));
+        assert_eq!(scale_bar(7000.0), (5000.0, "5 km".into()));
+        assert_eq!(scale_bar(10_000.0), (10_000.0, "10 km".into()));
+    }
 }
