@@ -38,8 +38,9 @@ async function open(name) {
   });
   page.on("pageerror", (e) => problems.push(`${name}: page error: ${e.message}`));
   page.on("console", (m) => {
-    // The wrong token's 401 is the expected answer.
-    if (m.type() === "error" && !(name === "wrong" && /401/.test(m.text()))) problems.push(`${name}: console error: ${m.text()}`);
+    // The wrong token's 401 and the refused close's 409 are the expected answers.
+    const expected = (name === "wrong" && /401/.test(m.text())) || (name === "dispatcher" && /status of 409/.test(m.text()));
+    if (m.type() === "error" && !expected) problems.push(`${name}: console error: ${m.text()}`);
   });
   current = page;
   return { ctx, page };
@@ -149,6 +150,13 @@ try {
   check(true, "the viewer's board followed the assignment live");
   const marker = await v.page.$eval(`.leaflet-marker-icon[title="${first}"]`, (e) => e.textContent.trim());
   check(marker === "D", `the unit's map marker shows it dispatched (${marker})`);
+
+  // A refused action shows the server's own message: closing a call a unit is still on.
+  current = d.page;
+  await d.page.click('#incidents li[data-incident] .actions button:has-text("Close")');
+  await d.page.waitForSelector("#error:not([hidden])");
+  const refused = await d.page.textContent("#error");
+  check(/still on it/.test(refused), `a refused action shows the server's message (${refused.trim()})`);
 
   // Lifecycle from the dispatcher's board: en route.
   current = d.page;
