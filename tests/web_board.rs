@@ -89,6 +89,31 @@ fn serve_scenario(dir: &Path, scenario: Option<&Path>) -> (Serve, String) {
     (Serve(child), url)
 }
 
+/// Runs `tests/browser/<script>` against `url`, screenshots into `target/screenshots/<shots>`,
+/// and fails with its log unless every check passed.
+fn browser(script: &str, url: &str, shots: &str, extra: &[&str]) {
+    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target/screenshots")
+        .join(shots);
+    let out = Command::new("node")
+        .arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/browser")
+                .join(script),
+        )
+        .arg(url)
+        .arg(&shots)
+        .args(extra)
+        .output()
+        .expect("node runs");
+    let log = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{log}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success() && log.contains("all checks passed"),
+        "{script}: the browser checks failed:\n{log}"
+    );
+}
+
 /// Pages and assets load without a token and hold no data; every data call needs one.
 #[test]
 fn issue_15_pages_are_public_and_data_needs_a_token() {
@@ -324,20 +349,8 @@ fn issue_15_the_board_in_a_real_browser() {
     }
     let dir = tempfile::tempdir().unwrap();
     let (_s, url) = serve(dir.path());
+    browser("board.mjs", &url, "board", &[]);
     let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots/board");
-    let out = Command::new("node")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/board.mjs"))
-        .arg(&url)
-        .arg(&shots)
-        .output()
-        .expect("node runs");
-    let log = String::from_utf8_lossy(&out.stdout);
-    eprintln!("{log}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(
-        out.status.success(),
-        "the board's browser checks failed:\n{log}"
-    );
-    assert!(log.contains("all checks passed"));
     for s in [
         "board-dispatcher.png",
         "board-recommendation.png",
@@ -357,20 +370,7 @@ fn issue_15_the_planning_page_in_a_real_browser() {
     }
     let dir = tempfile::tempdir().unwrap();
     let (_s, url) = serve(dir.path());
-    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots/plan");
-    let out = Command::new("node")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/plan.mjs"))
-        .arg(&url)
-        .arg(&shots)
-        .output()
-        .expect("node runs");
-    let log = String::from_utf8_lossy(&out.stdout);
-    eprintln!("{log}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(
-        out.status.success(),
-        "the planning page's browser checks failed:\n{log}"
-    );
-    assert!(log.contains("all checks passed"));
+    browser("plan.mjs", &url, "plan", &[]);
 }
 
 /// The board keeps up with 50 events/s for a minute, and the page's JS heap (after a forced
@@ -382,18 +382,7 @@ fn issue_15_the_board_keeps_up_with_50_events_per_second() {
     }
     let dir = tempfile::tempdir().unwrap();
     let (_s, url) = serve(dir.path());
-    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots/board");
-    let out = Command::new("node")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/stream_load.mjs"))
-        .arg(&url)
-        .arg(&shots)
-        .arg("60")
-        .output()
-        .expect("node runs");
-    let log = String::from_utf8_lossy(&out.stdout);
-    eprintln!("{log}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "the load check failed:\n{log}");
-    assert!(log.contains("all checks passed"));
+    browser("stream_load.mjs", &url, "board", &["60"]);
 }
 
 /// A second city: the JEMSS Auckland model turned into a scenario by `ems init` (as
@@ -456,18 +445,5 @@ fn issue_15_the_pages_on_a_second_city() {
         attribution.ends_with("auckland_main_roads_tertiary+.osm") && !attribution.contains('/'),
         "{attribution}"
     );
-    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots/auckland");
-    let out = Command::new("node")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/city.mjs"))
-        .arg(&url)
-        .arg(&shots)
-        .arg("auckland")
-        .output()
-        .expect("node runs");
-    let log = String::from_utf8_lossy(&out.stdout);
-    eprintln!("{log}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(
-        out.status.success(),
-        "the second city's browser checks failed:\n{log}"
-    );
+    browser("city.mjs", &url, "auckland", &["auckland"]);
 }
