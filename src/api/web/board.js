@@ -4,7 +4,7 @@
 "use strict";
 
 (() => {
-  const { t, el, api, fmtMin, pct } = EMS;
+  const { t, el, api, showError, fmtMin, pct } = EMS;
 
   const STATUS_STYLE = {
     available: ["#2e7d32", "A"], dispatched: ["#ef6c00", "D"], en_route: ["#f4511e", "E"],
@@ -19,12 +19,6 @@
   };
   let map, layers, stream, refreshTimer;
 
-  function showError(e) {
-    const box = document.getElementById("error");
-    if (!e) { box.hidden = true; return; }
-    box.hidden = false;
-    box.textContent = `${t("error")}: ${e.message || e}`;
-  }
 
   // ---- the map -------------------------------------------------------------------------
   function legend() {

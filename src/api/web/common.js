@@ -338,6 +338,15 @@ const EMS = (() => {
     }
   }
 
+  // Shows an error (the server's message when it gave one) in the page's `#error` box, or
+  // hides the box when `e` is null.
+  function showError(e) {
+    const box = document.getElementById("error");
+    if (!e) { box.hidden = true; return; }
+    box.hidden = false;
+    box.textContent = `${t("error")}: ${e.message || e}`;
+  }
+
   function el(tag, attrs, ...children) {
     const e = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) {
@@ -367,5 +376,5 @@ const EMS = (() => {
     return v === null || v === undefined ? "—" : (v * 100).toFixed(1) + " %";
   }
 
-  return { t, setLang, lang: () => lang, token, setToken, api, ApiError, stream, el, minutesSince, fmtMin, pct, signIn };
+  return { t, setLang, lang: () => lang, token, setToken, api, ApiError, stream, el, minutesSince, fmtMin, pct, signIn, showError };
 })();

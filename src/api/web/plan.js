@@ -5,18 +5,12 @@
 "use strict";
 
 (() => {
-  const { t, el, api, pct } = EMS;
+  const { t, el, api, showError, pct } = EMS;
   const state = {
     me: null, base: null, adds: [], closes: new Set(), result: null, sites: null, show: "before",
   };
   let map, layers;
 
-  function showError(e) {
-    const box = document.getElementById("error");
-    if (!e) { box.hidden = true; return; }
-    box.hidden = false;
-    box.textContent = `${t("error")}: ${e.message || e}`;
-  }
 
   function target() {
     const m = state.result && state.result.before.modelled_response;
