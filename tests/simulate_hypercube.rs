@@ -4,7 +4,7 @@
 //! statistical tolerance, for 2 to 6 units with zero and infinite line capacity.
 
 use ems::model::Hospital;
-use ems::simulate::des::{self, Call, Dist, Geometry, QueuePolicy, Service, SimModel};
+use ems::simulate::des::{self, Call, Dist, Geometry, QueuePolicy, Service, SimModel, SimPolicy};
 use ems::simulate::hypercube::{Hypercube, LineCapacity};
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
@@ -59,6 +59,7 @@ fn system(
             atom_to_hospital: Vec::new(),
             hospital_to_atom: Vec::new(),
             hospital_to_station: Vec::new(),
+            station_to_station: vec![0.0; stations * stations],
         },
         unit_station,
         unit_ids,
@@ -74,6 +75,7 @@ fn system(
         hour_geometries: Vec::new(),
         hour_geometry: [None; 24],
         detention_threshold_min: 10.0,
+        policy: SimPolicy::default(),
     };
     System {
         model,

@@ -31,6 +31,7 @@ fn trace_replay_keeps_every_call_time() {
     let log = &sc.incidents;
     let o = SimOptions {
         replications: 1,
+        keep_incidents: true,
         ..SimOptions::default()
     };
     let p = sim::prepare(&sc, &tm, &o, Some(log)).unwrap();
@@ -228,6 +229,7 @@ fn the_scenario_sets_the_call_mix_and_handovers() {
     let o = SimOptions {
         days: 60.0,
         replications: 1,
+        keep_incidents: true,
         ..SimOptions::for_scenario(&sc)
     };
     assert_eq!(o.calls_per_1000, 45.0);
@@ -312,7 +314,7 @@ fn compare_reports_paired_differences() {
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let rows = v["rows"].as_array().unwrap();
-    assert_eq!(rows.len(), 6);
+    assert_eq!(rows.len(), 8);
     let waited = rows.iter().find(|r| r[0] == "calls that waited").unwrap();
     // Three more ambulances at the busiest station: fewer calls wait, on the same calls.
     assert!(waited[1]["mean"].as_f64().unwrap() > 0.0, "{waited}");

@@ -142,6 +142,51 @@ pub fn non_negative(s: &str) -> Result<f64, String> {
     }
 }
 
+/// `MEDIAN,P90` of a log-normal, minutes: `0 < median <= p90`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MedianP90(pub f64, pub f64);
+
+impl std::str::FromStr for MedianP90 {
+    type Err = String;
+    fn from_str(s: &str) -> Result<MedianP90, String> {
+        let (a, b) = s
+            .split_once(',')
+            .ok_or_else(|| format!("`{s}`: give MEDIAN,P90 in minutes, e.g. 20,60"))?;
+        let (m, p) = (positive(a)?, positive(b)?);
+        if p < m {
+            return Err(format!(
+                "`{s}`: the 90th percentile {p} is below the median {m}"
+            ));
+        }
+        Ok(MedianP90(m, p))
+    }
+}
+
+/// A comma-separated list of percentages, e.g. `0,2.5,5,10`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Percents(pub Vec<f64>);
+
+impl std::str::FromStr for Percents {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Percents, String> {
+        let v = s
+            .split(',')
+            .map(|x| {
+                let v = non_negative(x)?;
+                if v <= 100.0 {
+                    Ok(v)
+                } else {
+                    Err(format!("{v} is more than 100 %"))
+                }
+            })
+            .collect::<Result<Vec<f64>, String>>()?;
+        if v.is_empty() {
+            return Err("give at least one percentage".into());
+        }
+        Ok(Percents(v))
+    }
+}
+
 /// A share in `[0, 1]`.
 pub fn share(s: &str) -> Result<f64, String> {
     let v = number(s)?;

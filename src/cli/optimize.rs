@@ -24,6 +24,7 @@ enum PlanModel {
     Pcenter,
     Mexclp,
     Backup,
+    ComplianceTable,
 }
 
 impl From<PlanModel> for Model {
@@ -33,7 +34,7 @@ impl From<PlanModel> for Model {
             PlanModel::Mclp => Model::Mclp,
             PlanModel::Lscp => Model::Lscp,
             PlanModel::Pcenter => Model::PCenter,
-            PlanModel::Mexclp => Model::Mexclp,
+            PlanModel::Mexclp | PlanModel::ComplianceTable => Model::Mexclp,
             PlanModel::Backup => Model::Backup,
         }
     }
@@ -58,7 +59,9 @@ pub struct OptimizeArgs {
     /// new stations putting everyone within --within; --add is ignored), `pcenter`
     /// (smallest worst-case response time); or, to spread ambulances over stations,
     /// `mexclp` (expected coverage with busy ambulances) or `backup` (demand covered twice
-    /// within --within, everyone within --secondary).
+    /// within --within, everyone within --secondary); or `compliance-table` (the MEXCLP
+    /// posting for each number of free units 1..N, for `ems simulate --policy table` and
+    /// `ems serve`).
     #[arg(long, value_enum, default_value = "pmedian")]
     model: PlanModel,
     /// mexclp/backup: ambulances to place [default: ceil(population / 30,000)].
@@ -116,6 +119,13 @@ pub struct OptimizeArgs {
     /// Write a self-contained HTML page with before/after maps and standards.
     #[arg(long)]
     html: Option<PathBuf>,
+    /// compliance-table: keep the previous level plus one unit when that loses at most this
+    /// share of the optimum's expected coverage (fewer relocations between levels).
+    #[arg(long, default_value_t = 0.005, value_parser = share, allow_negative_numbers = true)]
+    nesting_tolerance: f64,
+    /// compliance-table: also write the table as CSV (level, slot, station) here.
+    #[arg(long)]
+    csv: Option<PathBuf>,
 }
 
 /// A plan made, in every output form, with the scenario after it.
@@ -242,6 +252,29 @@ fn fleet(
     })
 }
 
+/// `--model compliance-table`.
+fn table(sc: &Scenario, tm: &TravelModel, a: &OptimizeArgs, req: &PlanRequest) -> Result<()> {
+    let fr = FleetRequest {
+        ambulances: a.fleet.map(|n| n as usize),
+        busy: a.busy,
+        max_per_site: a.max_per_site.map(|n| n as usize),
+        secondary: None,
+        alpha: a.alpha,
+    };
+    let t = with_spinner(
+        "computing the compliance table (one MEXCLP per level; --time-limit caps each)",
+        || plan::compliance_table(sc, tm, req, &fr, a.nesting_tolerance),
+    )?;
+    if let Some(p) = &a.csv {
+        write_and_tell(p, report::optimize::compliance_csv(&t))?;
+    }
+    match a.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&t)?),
+        Format::Text => print!("{}", report::optimize::compliance_text(&t)),
+    }
+    Ok(())
+}
+
 pub fn run(a: OptimizeArgs) -> Result<()> {
     let mut req = request(&a)?;
     let mut sc = load_scenario(a.scenario.as_deref(), false)?;
@@ -251,6 +284,9 @@ pub fn run(a: OptimizeArgs) -> Result<()> {
     req.hours = a.delays.check_options(&sc, None).hours;
     let tm = sc.travel_model()?;
     let sc = super::on_map(sc, &tm);
+    if a.model == PlanModel::ComplianceTable {
+        return table(&sc, &tm, &a, &req);
+    }
     let before = modelled(&sc, &tm, &a)?;
     let made = if req.model.places_ambulances() {
         fleet(&sc, &tm, &a, &req, &before)?

@@ -32,6 +32,7 @@
 
 pub mod coverage;
 pub mod journal;
+pub mod policy;
 pub mod recommend;
 pub mod store;
 pub mod today;

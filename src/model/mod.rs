@@ -698,6 +698,26 @@ pub struct CallMix {
     pub condition_shares: Option<std::collections::BTreeMap<String, f64>>,
     /// Handover minutes by hospital id, `[median, 90th percentile]` of a log-normal.
     pub handover_min: Option<std::collections::BTreeMap<String, [f64; 2]>>,
+    /// Minutes on scene, `[median, 90th percentile]` of a log-normal.
+    pub on_scene_min: Option<[f64; 2]>,
+    /// Minutes on scene by priority (`"1" = [median, p90]`), overriding `on_scene_min`.
+    pub on_scene_min_by_priority: Option<std::collections::BTreeMap<String, [f64; 2]>>,
+    /// Share of calls transported to hospital, 0 to 1.
+    pub transport_share: Option<f64>,
+    /// Hospitals release an ambulance this many minutes after it arrives, handover done or not
+    /// (the NHS's 45-minute rule); absent: it waits as long as the handover takes.
+    pub release_after_min: Option<f64>,
+}
+
+/// Checks a `[median, p90]` pair; `field` names it.
+fn check_median_p90(field: &str, [median, p90]: [f64; 2]) -> Result<(), String> {
+    if median.is_finite() && median > 0.0 && p90.is_finite() && p90 >= median {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{field}` = [{median}, {p90}]: need 0 < median <= p90"
+        ))
+    }
 }
 
 impl CallMix {
@@ -751,12 +771,36 @@ impl CallMix {
                         "`simulation.handover_min.{id}`: no hospital `{id}`"
                     ));
                 }
-                if !(median.is_finite() && *median > 0.0 && p90.is_finite() && p90 >= median) {
+                check_median_p90(&format!("simulation.handover_min.{id}"), [*median, *p90])?;
+            }
+        }
+        if let Some(d) = self.on_scene_min {
+            check_median_p90("simulation.on_scene_min", d)?;
+        }
+        if let Some(by) = &self.on_scene_min_by_priority {
+            for (k, d) in by {
+                if !matches!(k.parse::<u8>(), Ok(1..=9)) {
                     return Err(format!(
-                        "`simulation.handover_min.{id}` = [{median}, {p90}]: need 0 < median <= p90"
+                        "`simulation.on_scene_min_by_priority.{k}`: the key must be a priority, \
+                         1 to 9"
                     ));
                 }
+                check_median_p90(&format!("simulation.on_scene_min_by_priority.{k}"), *d)?;
             }
+        }
+        if let Some(t) = self.transport_share
+            && !(t.is_finite() && (0.0..=1.0).contains(&t))
+        {
+            return Err(format!(
+                "`simulation.transport_share` = {t} must be between 0 and 1"
+            ));
+        }
+        if let Some(r) = self.release_after_min
+            && !(r.is_finite() && r > 0.0)
+        {
+            return Err(format!(
+                "`simulation.release_after_min` = {r} must be a positive number of minutes"
+            ));
         }
         Ok(())
     }

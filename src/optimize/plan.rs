@@ -874,3 +874,125 @@ pub fn plan_fleet(
         unreachable_demand: pb.unreachable.clone(),
     })
 }
+
+/// A compliance table ([`crate::dispatch::policy`]): for each number of free units `k` = 1..N
+/// (N = `fr.ambulances`, else the scenario's fleet), the posting over the scenario's stations
+/// that maximises expected coverage (the MEXCLP with `k` units and the busy fraction of `fr`,
+/// solved with its certified bound), in the order that moves the fewest units between
+/// consecutive levels.
+///
+/// Relocation-minimising: level `k` is the previous level plus the one station that adds the
+/// most, unless that loses more than `nesting_tolerance` (a share, e.g. 0.005) of the
+/// optimum's expected coverage; then it is the optimum. Either way the gap is measured
+/// against the certified bound of the `k`-unit MEXCLP. Posts the previous level already had
+/// come first, in its order.
+pub fn compliance_table(
+    sc: &Scenario,
+    tm: &TravelModel,
+    req: &PlanRequest,
+    fr: &FleetRequest,
+    nesting_tolerance: f64,
+) -> Result<crate::dispatch::policy::ComplianceTable, PlanError> {
+    use crate::dispatch::policy::{ComplianceTable, TableLevel};
+    if !(nesting_tolerance.is_finite() && (0.0..1.0).contains(&nesting_tolerance)) {
+        return Err(PlanError::Invalid(format!(
+            "the nesting tolerance {nesting_tolerance} must be a share in [0, 1)"
+        )));
+    }
+    let req = PlanRequest {
+        candidate_points: Vec::new(),
+        grid_m: None,
+        ..req.clone()
+    };
+    let pb = Problem::build(sc, tm, &req)?;
+    let m = pb.m;
+    let fleet: usize = sc.stations.iter().map(|s| s.ambulances as usize).sum();
+    let units = fr.ambulances.unwrap_or(fleet);
+    if units == 0 {
+        return Err(PlanError::Invalid(
+            "the scenario has no ambulances: give the fleet size (--fleet)".into(),
+        ));
+    }
+    let busy = match fr.busy {
+        Some(q) => q,
+        None => busy_from_log(&sc.incidents, units)?.q,
+    };
+    let (cost, limit) = pb.standard(req.standard);
+    let cov = super::mclp::Coverage {
+        weights: pb.w.clone(),
+        m,
+        covers: cost.iter().map(|c| *c <= limit).collect(),
+    };
+    let mut levels: Vec<TableLevel> = Vec::new();
+    let mut prev: Vec<usize> = Vec::new();
+    for k in 1..=units {
+        let o = FleetOptions {
+            max_per_site: fr.max_per_site,
+            solve: req.solve.clone(),
+            ..FleetOptions::new(k)
+        };
+        let sol = mexclp::solve(&cov, busy, &o).map_err(|e| pb.named(e, "ambulances"))?;
+        // The previous level plus the best single station.
+        let mut per_prev = vec![0usize; m];
+        for &s in &prev {
+            per_prev[s] += 1;
+        }
+        let nested = (0..m)
+            .filter(|&j| fr.max_per_site.is_none_or(|c| per_prev[j] < c))
+            .map(|j| {
+                let mut x = per_prev.clone();
+                x[j] += 1;
+                (mexclp::expected_covered(&cov, &x, busy), j)
+            })
+            .fold(None, |b: Option<(f64, usize)>, c| match b {
+                Some(b) if b.0 >= c.0 => Some(b),
+                _ => Some(c),
+            });
+        let optimum = sol.cert.objective;
+        let (per_site, objective) = match nested {
+            Some((v, j)) if v >= optimum * (1.0 - nesting_tolerance) - 1e-9 => {
+                let mut x = per_prev.clone();
+                x[j] += 1;
+                (x, v)
+            }
+            _ => (sol.per_site.clone(), optimum),
+        };
+        // Posts: the previous level's that stay, in order, then the new ones.
+        let mut left = per_site.clone();
+        let mut posts = Vec::with_capacity(k);
+        for &s in &prev {
+            if left[s] > 0 {
+                left[s] -= 1;
+                posts.push(s);
+            }
+        }
+        let kept = posts.len();
+        for (s, c) in left.iter().enumerate() {
+            posts.extend(std::iter::repeat_n(s, *c));
+        }
+        let bound = sol.cert.bound.max(objective);
+        levels.push(TableLevel {
+            free_units: k,
+            posts: posts.iter().map(|&s| sc.stations[s].id.clone()).collect(),
+            expected_coverage: objective,
+            bound,
+            gap_pct: super::gap_pct(objective, bound),
+            moves_from_previous: prev.len() - kept,
+        });
+        prev = posts;
+    }
+    Ok(ComplianceTable {
+        scenario: sc.name.clone(),
+        stations: sc.stations.iter().map(|s| s.id.clone()).collect(),
+        busy_fraction: busy,
+        response_target_min: match req.standard {
+            Standard::Minutes(x) => Some(x),
+            Standard::Km(_) => None,
+        },
+        weights: match req.demand {
+            DemandSource::Zones => "population".into(),
+            DemandSource::Incidents => "incident log".into(),
+        },
+        levels,
+    })
+}

@@ -357,3 +357,70 @@ pub fn fleet_geojson(p: &FleetPlan) -> PointCollection<FleetSiteProperties> {
         )
     }))
 }
+
+/// A compliance table as text: one line per level.
+pub fn compliance_text(t: &crate::dispatch::policy::ComplianceTable) -> String {
+    let mut o = format!(
+        "Compliance table for {} ({} stations, busy fraction {:.3}, weights: {})\n  {:>4} {:>16} {:>9} {:>6}  posts\n",
+        t.scenario,
+        t.stations.len(),
+        t.busy_fraction,
+        t.weights,
+        "free",
+        "expected cover",
+        "gap %",
+        "moves",
+    );
+    for l in &t.levels {
+        let mut counts: Vec<(String, usize)> = Vec::new();
+        for p in &l.posts {
+            match counts.iter_mut().find(|(s, _)| s == p) {
+                Some(c) => c.1 += 1,
+                None => counts.push((p.clone(), 1)),
+            }
+        }
+        let posts: Vec<String> = counts
+            .iter()
+            .map(|(s, c)| {
+                if *c > 1 {
+                    format!("{s}×{c}")
+                } else {
+                    s.clone()
+                }
+            })
+            .collect();
+        o.push_str(&format!(
+            "  {:>4} {:>16.1} {:>9.3} {:>6}  {}\n",
+            l.free_units,
+            l.expected_coverage,
+            l.gap_pct,
+            l.moves_from_previous,
+            posts.join(", ")
+        ));
+    }
+    o.push_str(
+        "expected cover: demand weight covered by a free unit within the standard, counting \
+         each unit free with probability 1 - busy fraction; gap: against the MEXCLP bound for \
+         that many units; moves: units of the level above that stand elsewhere\n",
+    );
+    o
+}
+
+/// A compliance table as CSV: `free_units,slot,station`.
+pub fn compliance_csv(t: &crate::dispatch::policy::ComplianceTable) -> String {
+    let mut o = String::from("free_units,slot,station,expected_coverage,bound,gap_pct\n");
+    for l in &t.levels {
+        for (k, s) in l.posts.iter().enumerate() {
+            o.push_str(&format!(
+                "{},{},{},{},{},{}\n",
+                l.free_units,
+                k + 1,
+                s,
+                l.expected_coverage,
+                l.bound,
+                l.gap_pct
+            ));
+        }
+    }
+    o
+}

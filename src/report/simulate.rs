@@ -1,7 +1,8 @@
 //! Simulation results as text: the summary with its confidence intervals, and paired
 //! comparisons of two plans.
 
-use crate::simulate::scenario::{Comparison, Estimate, Summary};
+use crate::simulate::des::Dist;
+use crate::simulate::scenario::{Comparison, Estimate, Summary, Sweep};
 
 /// A comparison as text.
 pub fn compare_text(c: &Comparison, a: &str, b: &str) -> String {
@@ -10,7 +11,7 @@ pub fn compare_text(c: &Comparison, a: &str, b: &str) -> String {
         None => "n/a".into(),
     };
     let mut o = format!(
-        "ems simulate --compare: A = {a}, B = {b} (same calls; 95 % confidence intervals)\n  {:<22} {:>20} {:>20} {:>20}\n",
+        "ems simulate: A = {a}, B = {b} (same calls; 95 % confidence intervals)\n  {:<22} {:>20} {:>20} {:>20}\n",
         "figure", "A", "B", "B - A"
     );
     for (name, x, y, d) in &c.rows {
@@ -59,6 +60,13 @@ pub fn text(s: &Summary) -> String {
         e(&s.detention_rate, 100.0, " %"),
         e(&s.lost_hours, 1.0, " h"),
     ));
+    if s.policy != crate::dispatch::policy::PolicyKind::Static {
+        o.push_str(&format!(
+            "  move-up policy         {} ({} relocations per unit-hour)\n",
+            s.policy,
+            e(&s.relocations_per_unit_hour, 1.0, "")
+        ));
+    }
     o.push_str("By priority\n");
     for (p, m, w) in &s.by_priority {
         o.push_str(&format!(
@@ -79,5 +87,59 @@ pub fn text(s: &Summary) -> String {
     for (u, b) in &s.unit_busy {
         o.push_str(&format!("  {u:<20} {}\n", e(b, 100.0, " %")));
     }
+    o
+}
+
+/// A detention sweep as text.
+pub fn sweep_text(s: &Sweep) -> String {
+    let e = |x: &Option<Estimate>, scale: f64| match x {
+        Some(x) => format!("{:.2} ± {:.2}", x.mean * scale, x.ci95 * scale),
+        None => "n/a".into(),
+    };
+    let excess = match s.detained_excess_min {
+        Dist::LogNormal { median, p90 } => {
+            format!("log-normal, median {median} min, P90 {p90} min")
+        }
+        d => format!("{d:?}"),
+    };
+    let mut o = format!(
+        "ems simulate --detention-sweep: {} replications on the same calls (95 % confidence \
+         intervals)\na detained handover lasts {:.0} min plus {excess}; the others stay under \
+         {:.0} min\n  {:>9} {:>14} {:>18} {:>18} {:>16} {:>18}\n",
+        s.replications,
+        s.detention_threshold_min,
+        s.detention_threshold_min,
+        "detention",
+        "measured %",
+        "mean response min",
+        format!("within {:.0} min %", s.response_target_min),
+        "late arrivals %",
+        "vs first level s",
+    );
+    for l in &s.levels {
+        o.push_str(&format!(
+            "  {:>8}% {:>14} {:>18} {:>18} {:>16} {:>18}\n",
+            l.detention_pct,
+            e(&l.measured_pct, 1.0),
+            e(&l.mean_response_min, 1.0),
+            e(&l.share_within_target, 100.0),
+            e(&l.late_share, 100.0),
+            e(&l.mean_response_diff_s, 1.0),
+        ));
+    }
+    match &s.seconds_per_point {
+        Some(x) => o.push_str(&format!(
+            "each percentage point of detention costs {:.2} ± {:.2} s of mean response here",
+            x.mean, x.ci95
+        )),
+        None => o.push_str("the cost per point of detention cannot be computed (one level only)"),
+    }
+    if let Some(w) = &s.within_points_per_point {
+        o.push_str(&format!(
+            " and changes the share within {:.0} min by {:.3} ± {:.3} points",
+            s.response_target_min, w.mean, w.ci95
+        ));
+    }
+    o.push('\n');
     o
 }

@@ -20,9 +20,20 @@
 //!   (hospital chosen by the dispatch rule with the live handover queues), handover at the
 //!   emergency department (waiting for a bay when the hospital has bays), and the drive back.
 //! - Travel times are scaled by an hour-of-day factor. Time 0 is local midnight.
-//! - Every call draws its random times from its own generator, seeded by the replication seed
-//!   and its index, so two plans see the same calls with the same on-scene and handover times
-//!   (common random numbers).
+//! - Every call draws its random numbers from its own generator, seeded by the replication seed
+//!   and its index, as uniforms turned into times by each distribution's quantile function
+//!   ([`Dist::quantile`]): two plans, two policies or two detention levels see the same calls
+//!   with the same on-scene and handover draws (common random numbers), and a longer
+//!   distribution stretches the same draw.
+//! - Move-ups ([`SimPolicy`], the rules of [`crate::dispatch::policy`]): a free unit stands at
+//!   or drives to its **post** (its home station under the static policy). A unit relocating
+//!   between posts is free; its ETA to a call is the shorter of driving on to the new post and
+//!   from there, or turning back to the old post (the time already driven) and from there.
+//! - Hospital release rule: with `release_after_min`, an ambulance still waiting or handing
+//!   over that long after arriving is released (the handover is complete then).
+//! - Memory: calls are pulled from an iterator as they arrive and each call's record is handed
+//!   to a sink as soon as it is final (the unit leaves the scene or the hospital), so a run
+//!   holds only the calls in progress.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -31,7 +42,11 @@ use ordered_float::OrderedFloat;
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 use serde::Serialize;
+use statrs::distribution::ContinuousCDF;
 
+use crate::dispatch::policy::{
+    self, Candidate, Caps, CoverModel, FreeUnit, PolicyKind, RelocationLog,
+};
 use crate::dispatch::recommend;
 use crate::model::{Capability, Hospital};
 
@@ -51,6 +66,8 @@ pub struct Geometry {
     pub hospital_to_atom: Vec<f64>,
     /// `[h * stations + s]`
     pub hospital_to_station: Vec<f64>,
+    /// `[s * stations + t]` (relocations).
+    pub station_to_station: Vec<f64>,
 }
 
 /// A distribution of a duration.
@@ -86,23 +103,66 @@ impl Dist {
         }
     }
 
-    fn draw(&self, rng: &mut ChaCha8Rng) -> f64 {
+    /// The value at cumulative probability `u` (clamped into (0, 1)): the inverse CDF.
+    pub fn quantile(&self, u: f64) -> f64 {
+        let u = u.clamp(1e-12, 1.0 - 1e-12);
         match *self {
             Dist::Fixed(v) => v,
+            Dist::Exponential { mean } => -mean * (1.0 - u).ln(),
+            Dist::LogNormal { median, p90 } => median * (log_sigma(median, p90) * probit(u)).exp(),
+        }
+    }
+
+    /// `P(X ≤ x)`.
+    pub fn cdf(&self, x: f64) -> f64 {
+        match *self {
+            Dist::Fixed(v) => f64::from(u8::from(x >= v)),
             Dist::Exponential { mean } => {
-                let u: f64 = rng.random();
-                -mean * (1.0 - u).ln()
+                if x <= 0.0 {
+                    0.0
+                } else {
+                    1.0 - (-x / mean).exp()
+                }
             }
             Dist::LogNormal { median, p90 } => {
-                // z_0.9 = 1.2815515655446004
-                let sigma = (p90 / median).ln() / 1.281_551_565_544_600_4;
-                let u1: f64 = rng.random();
-                let u2: f64 = rng.random();
-                let z = (-2.0 * (1.0 - u1).ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
-                median * (sigma * z).exp()
+                if x <= 0.0 {
+                    return 0.0;
+                }
+                let sigma = log_sigma(median, p90);
+                if sigma == 0.0 {
+                    return f64::from(u8::from(x >= median));
+                }
+                normal().cdf((x / median).ln() / sigma)
             }
         }
     }
+
+    /// The mean.
+    pub fn mean(&self) -> f64 {
+        match *self {
+            Dist::Fixed(v) => v,
+            Dist::Exponential { mean } => mean,
+            Dist::LogNormal { median, p90 } => {
+                median * (log_sigma(median, p90).powi(2) / 2.0).exp()
+            }
+        }
+    }
+}
+
+/// The standard normal.
+fn normal() -> statrs::distribution::Normal {
+    statrs::distribution::Normal::standard()
+}
+
+/// `Φ⁻¹(u)`.
+fn probit(u: f64) -> f64 {
+    use statrs::distribution::ContinuousCDF;
+    normal().inverse_cdf(u)
+}
+
+/// The log-normal's σ from its median and 90th percentile (z_0.9 = 1.2815515655446004).
+fn log_sigma(median: f64, p90: f64) -> f64 {
+    (p90 / median).ln() / 1.281_551_565_544_600_4
 }
 
 /// What a unit does after dispatch.
@@ -125,6 +185,54 @@ pub struct RoadService {
     pub handover_min: Vec<Dist>,
     /// Multiplies handover times (0.5 halves detention).
     pub handover_scale: f64,
+    /// On-scene minutes by priority, overriding `on_scene_min`.
+    pub on_scene_by_priority: Vec<(u8, Dist)>,
+    /// An ambulance is released this many minutes after arriving at the hospital, handover
+    /// done or not (the NHS's 45-minute rule); `None`: it waits as long as it takes.
+    pub release_after_min: Option<f64>,
+    /// Set the share of detained arrivals directly (the detention sweep).
+    pub detention: Option<DetentionMix>,
+}
+
+/// Handover times that make a given share of hospital arrivals detained: with probability
+/// `share` the handover lasts the detention threshold plus a draw of `excess_min`; otherwise a
+/// draw of the hospital's handover distribution conditioned below the threshold (its quantile
+/// at `u × F(threshold)`). Waiting for a bay comes on top, so the detention measured can be a
+/// little higher.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct DetentionMix {
+    pub share: f64,
+    pub excess_min: Dist,
+}
+
+/// The move-up policy the engine applies (see [`crate::dispatch::policy`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimPolicy {
+    pub kind: PolicyKind,
+    /// Which zones a unit idle at each station covers (dynamic MEXCLP).
+    pub cover: Option<CoverModel>,
+    /// The compliance table: `table[k - 1]` holds the stations of `k` free units.
+    pub table: Vec<Vec<usize>>,
+    pub caps: Caps,
+    /// The busy fraction for dynamic MEXCLP; `None`: the running share of time units have
+    /// been busy so far (starting from 0.3 for the first hour).
+    pub busy: Option<f64>,
+    /// The response target, seconds (which units reach a call in time).
+    pub target_s: f64,
+}
+
+impl Default for SimPolicy {
+    /// The static policy.
+    fn default() -> Self {
+        SimPolicy {
+            kind: PolicyKind::Static,
+            cover: None,
+            table: Vec::new(),
+            caps: Caps::default(),
+            busy: None,
+            target_s: 12.0 * 60.0,
+        }
+    }
 }
 
 /// What happens to a call when no unit is free.
@@ -161,6 +269,7 @@ pub struct SimModel {
     /// Travel-time factor by local hour (1 = free flow).
     pub hour_factor: [f64; 24],
     pub detention_threshold_min: f64,
+    pub policy: SimPolicy,
 }
 
 /// A call.
@@ -204,6 +313,24 @@ pub struct Replication {
     /// Calls waiting for a unit when the last call was handled: a backlog that grows with the
     /// horizon means the load exceeds the fleet.
     pub left_waiting: usize,
+    /// Relocations made (see [`crate::dispatch::policy`]).
+    pub relocations: u64,
+}
+
+/// A run's figures beyond each call's record (which goes to the sink of [`run_with`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunStats {
+    pub calls: usize,
+    pub waited: usize,
+    pub lost: usize,
+    pub unit_busy_s: Vec<f64>,
+    /// `dispatches[u][a]`, when counted (empty otherwise).
+    pub dispatches: Vec<Vec<u64>>,
+    pub horizon_s: f64,
+    pub left_waiting: usize,
+    pub relocations: u64,
+    /// Seconds driven relocating.
+    pub relocation_s: f64,
 }
 
 /// Why a simulation cannot run.
@@ -247,6 +374,7 @@ impl SimModel {
             (g.atom_to_hospital.len(), g.hospitals * g.atoms),
             (g.hospital_to_atom.len(), g.hospitals * g.atoms),
             (g.hospital_to_station.len(), g.hospitals * g.stations),
+            (g.station_to_station.len(), g.stations * g.stations),
         ];
         let same_shape = |h: &Geometry| {
             h.stations == g.stations
@@ -257,6 +385,7 @@ impl SimModel {
                 && h.atom_to_hospital.len() == g.atom_to_hospital.len()
                 && h.hospital_to_atom.len() == g.hospital_to_atom.len()
                 && h.hospital_to_station.len() == g.hospital_to_station.len()
+                && h.station_to_station.len() == g.station_to_station.len()
         };
         if sizes.iter().any(|(a, b)| a != b)
             || self.hospitals.len() != g.hospitals
@@ -306,57 +435,175 @@ impl SimModel {
                         r.handover_scale
                     )));
                 }
+                for (p, d) in &r.on_scene_by_priority {
+                    d.check(&format!("on-scene time of priority {p}"))?;
+                }
+                if let Some(n) = r.release_after_min
+                    && !(n.is_finite() && n > 0.0)
+                {
+                    return Err(SimError::Invalid(format!(
+                        "release_after_min {n} must be a positive number of minutes"
+                    )));
+                }
+                if let Some(mix) = &r.detention {
+                    if !(0.0..=1.0).contains(&mix.share) {
+                        return Err(SimError::Invalid(format!(
+                            "detention share {} must be in [0, 1]",
+                            mix.share
+                        )));
+                    }
+                    mix.excess_min
+                        .check("detained handover beyond the threshold")?;
+                }
             }
+        }
+        self.check_policy()
+    }
+
+    fn check_policy(&self) -> Result<(), SimError> {
+        let p = &self.policy;
+        let s = self.geometry.stations;
+        p.caps.check().map_err(SimError::Invalid)?;
+        match p.kind {
+            PolicyKind::Static => {}
+            PolicyKind::Table => {
+                if p.table.len() != self.unit_station.len()
+                    || p.table.iter().enumerate().any(|(k, l)| l.len() != k + 1)
+                    || p.table.iter().flatten().any(|&x| x >= s)
+                {
+                    return Err(SimError::Invalid(format!(
+                        "the compliance table needs one level per number of free units, 1 to {}, \
+                         on this scenario's {s} stations",
+                        self.unit_station.len()
+                    )));
+                }
+            }
+            PolicyKind::Dmexclp => {
+                if p.cover.as_ref().is_none_or(|c| c.stations() != s) {
+                    return Err(SimError::Invalid(
+                        "dynamic MEXCLP needs the stations' coverage of the demand zones".into(),
+                    ));
+                }
+                if let Some(q) = p.busy
+                    && !(0.0..1.0).contains(&q)
+                {
+                    return Err(SimError::Invalid(format!(
+                        "busy fraction {q} must be in [0, 1)"
+                    )));
+                }
+            }
+        }
+        if !(p.target_s.is_finite() && p.target_s > 0.0) {
+            return Err(SimError::Invalid(
+                "the response target must be positive".into(),
+            ));
         }
         Ok(())
     }
 }
 
+/// Where a unit is coming from on its way back.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Loc {
+    Hospital(usize),
+    Scene(usize),
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Where {
-    AtStation,
+    /// Free at its post.
+    Idle,
     Busy,
-    /// Returning from a hospital (`Some`) or a scene, back at the station at `arrive`.
+    /// On its way back to its post from a job, there at `arrive`.
     Returning {
-        hospital: Option<usize>,
+        from: Loc,
+        arrive: f64,
+    },
+    /// Moving up from station `from` (left at `start`) to its post, there at `arrive`.
+    Relocating {
+        from: usize,
+        start: f64,
         arrive: f64,
     },
 }
 
+impl Where {
+    fn free(self) -> bool {
+        self != Where::Busy
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Ev {
+    /// The next call comes in.
+    Arrival,
     /// Call `i` handled: dispatch it.
     Ready(usize),
-    /// Unit `u` (epoch) free at its station.
+    /// Unit `u` (epoch) back at its post from a job.
     Free(usize, u64),
+    /// Unit `u` (epoch) at its new post.
+    Moved(usize, u64),
     OnScene(usize, u64),
     LeaveScene(usize, u64),
     AtHospital(usize, u64),
     HandoverDone(usize, u64),
+    /// The hospital's release rule.
+    Release(usize, u64),
 }
 
-struct Sim<'a> {
+/// The uniforms each call draws, in order: call handling, turnout, on scene, transport,
+/// handover, detained or not, detained excess.
+const DRAWS: usize = 7;
+
+/// A call in progress.
+struct Active {
+    call: Call,
+    rec: CallRecord,
+    u: [f64; DRAWS],
+}
+
+/// Per-unit state.
+struct UnitState {
+    at: Where,
+    /// The station it stands at or heads to.
+    post: usize,
+    epoch: u64,
+    job: Option<usize>,
+    busy_since: f64,
+    /// At a hospital since (waiting for a bay or handing over).
+    at_hospital_since: f64,
+    in_bay: bool,
+    moves: RelocationLog,
+}
+
+struct Sim<'a, 's> {
     m: &'a SimModel,
-    calls: &'a [Call],
+    seed: u64,
+    source: Box<dyn Iterator<Item = Call> + 'a>,
+    /// The next call, not yet arrived.
+    pending: Option<Call>,
+    pulled: usize,
+    last_t: f64,
+    error: Option<SimError>,
+    active: std::collections::HashMap<usize, Active>,
+    sink: &'s mut dyn FnMut(usize, &Call, &CallRecord),
     t: f64,
     heap: BinaryHeap<Reverse<(OrderedFloat<f64>, u64, Ev)>>,
     seq: u64,
-    unit: Vec<Where>,
-    epoch: Vec<u64>,
-    job: Vec<Option<usize>>,
-    busy_since: Vec<f64>,
-    rec: Vec<CallRecord>,
-    rngs: Vec<ChaCha8Rng>,
+    units: Vec<UnitState>,
+    n_busy: usize,
+    busy_area: f64,
     queue: BinaryHeap<Reverse<(u8, OrderedFloat<f64>, usize)>>,
     /// Units waiting for a bay, and bays in use, per hospital.
     ed_wait: Vec<VecDeque<(usize, u64)>>,
     ed_busy: Vec<usize>,
     /// Units at each hospital (in a bay or waiting for one), as the live API counts them.
     at_hosp: Vec<Vec<usize>>,
-    out: Replication,
+    stats: RunStats,
+    count_dispatches: bool,
 }
 
-impl<'a> Sim<'a> {
+impl<'a, 's> Sim<'a, 's> {
     fn at(&mut self, t: f64, ev: Ev) {
         self.seq += 1;
         self.heap.push(Reverse((OrderedFloat(t), self.seq, ev)));
@@ -379,117 +626,401 @@ impl<'a> Sim<'a> {
         }
     }
 
+    /// Pulls the next call from the source (checked) into `pending` and schedules its arrival.
+    fn pull(&mut self) {
+        let Some(c) = self.source.next() else {
+            self.pending = None;
+            return;
+        };
+        let bad = if c.atom >= self.m.geometry.atoms {
+            Some(format!(
+                "a call at {} s refers to atom {} of {}",
+                c.t, c.atom, self.m.geometry.atoms
+            ))
+        } else if !c.t.is_finite() {
+            Some("a call has no valid time".to_string())
+        } else if c.t < self.last_t {
+            Some("calls must be sorted by time".to_string())
+        } else {
+            None
+        };
+        if let Some(msg) = bad {
+            self.error = Some(SimError::Invalid(msg));
+            self.pending = None;
+            return;
+        }
+        self.last_t = c.t;
+        self.at(c.t, Ev::Arrival);
+        self.pending = Some(c);
+    }
+
+    /// The pending call comes in: it gets its draws and is handled.
+    fn arrive(&mut self) {
+        let Some(c) = self.pending.take() else { return };
+        let i = self.pulled;
+        self.pulled += 1;
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        rng.set_stream(i as u64 + 1);
+        let u: [f64; DRAWS] = std::array::from_fn(|_| rng.random::<f64>());
+        let handling = self.m.call_handling_s.quantile(u[0]);
+        self.at(c.t + handling, Ev::Ready(i));
+        self.stats.calls += 1;
+        self.active.insert(
+            i,
+            Active {
+                rec: CallRecord {
+                    received: c.t,
+                    dispatched: None,
+                    departed: None,
+                    on_scene: None,
+                    at_hospital: None,
+                    handover_complete: None,
+                    unit: None,
+                    hospital: None,
+                    waited: false,
+                    lost: false,
+                },
+                call: c,
+                u,
+            },
+        );
+        self.pull();
+    }
+
+    /// Hands call `i`'s final record to the sink.
+    fn finish(&mut self, i: usize) {
+        if let Some(a) = self.active.remove(&i) {
+            (self.sink)(i, &a.call, &a.rec);
+        }
+    }
+
+    fn call(&self, i: usize) -> &Active {
+        &self.active[&i]
+    }
+
+    fn rec(&mut self, i: usize) -> &mut CallRecord {
+        &mut self.active.get_mut(&i).expect("an active call").rec
+    }
+
     /// Unit `u`'s travel time to atom `a` now, and whether it is already rolling; `None` when it
     /// is busy (or has no road to the atom).
     fn travel(&self, u: usize, a: usize) -> Option<(f64, bool)> {
         let g = self.geo();
         let f = self.factor();
-        let s = self.m.unit_station[u];
-        let (t, rolling) = match self.unit[u] {
-            Where::AtStation => (g.station_to_atom[s * g.atoms + a] * f, false),
+        let st = &self.units[u];
+        let to = |s: usize| g.station_to_atom[s * g.atoms + a] * f;
+        let (t, rolling) = match st.at {
+            Where::Idle => (to(st.post), false),
             Where::Busy => return None,
             Where::Returning {
-                hospital: Some(h), ..
+                from: Loc::Hospital(h),
+                ..
             } => (g.hospital_to_atom[h * g.atoms + a] * f, true),
             Where::Returning {
-                hospital: None,
+                from: Loc::Scene(_),
+                arrive,
+            } => ((arrive - self.t).max(0.0) + to(st.post), true),
+            Where::Relocating {
+                from,
+                start,
                 arrive,
             } => (
-                (arrive - self.t).max(0.0) + g.station_to_atom[s * g.atoms + a] * f,
+                ((arrive - self.t).max(0.0) + to(st.post)).min((self.t - start) + to(from)),
                 true,
             ),
         };
         t.is_finite().then_some((t, rolling))
     }
 
-    /// The free unit with the smallest ETA to atom `a` (and its travel and whether it rolls).
-    fn best_unit(&self, a: usize) -> Option<(usize, f64, bool)> {
+    /// Free unit `u`'s drive to station `x` now (0 to its own post).
+    fn drive_to(&self, u: usize, x: usize) -> f64 {
+        let g = self.geo();
+        let f = self.factor();
+        let st = &self.units[u];
+        if x == st.post {
+            return 0.0;
+        }
+        let ss = |a: usize| g.station_to_station[a * g.stations + x] * f;
+        match st.at {
+            Where::Idle => ss(st.post),
+            Where::Busy => f64::INFINITY,
+            Where::Returning {
+                from: Loc::Hospital(h),
+                ..
+            } => g.hospital_to_station[h * g.stations + x] * f,
+            Where::Returning {
+                from: Loc::Scene(_),
+                arrive,
+            } => (arrive - self.t).max(0.0) + ss(st.post),
+            Where::Relocating {
+                from,
+                start,
+                arrive,
+            } => ((arrive - self.t).max(0.0) + ss(st.post)).min((self.t - start) + ss(from)),
+        }
+    }
+
+    /// The busy fraction dynamic MEXCLP uses now.
+    fn busy_fraction(&self) -> f64 {
+        if let Some(q) = self.m.policy.busy {
+            return q;
+        }
+        let n = self.units.len() as f64;
+        let prior = 0.3 * n * 3600.0;
+        ((self.busy_area + prior) / (n * (self.t.max(0.0) + 3600.0))).clamp(0.0, 0.99)
+    }
+
+    /// The free unit to send to call `i` at atom `a` (and its travel and whether it rolls).
+    fn best_unit(&self, i: usize, a: usize) -> Option<(usize, f64, bool)> {
         // Expected turnout ranks units; the drawn turnout applies to the one sent.
         let mean_turnout = match self.m.turnout_s {
             Dist::Fixed(v) => v,
             Dist::Exponential { mean } => mean,
             Dist::LogNormal { median, .. } => median,
         };
-        let mut best: Option<(f64, usize, f64, bool)> = None;
-        for u in 0..self.unit.len() {
-            let Some((travel, rolling)) = self.travel(u, a) else {
-                continue;
-            };
-            let eta = recommend::turnout_delay(rolling, mean_turnout) + travel;
-            if best.is_none_or(|b| {
-                recommend::unit_order((eta, &self.m.unit_ids[u]), (b.0, &self.m.unit_ids[b.1]))
-                    .is_lt()
-            }) {
-                best = Some((eta, u, travel, rolling));
+        let mut free: Vec<(f64, usize, f64, bool)> = Vec::new();
+        for u in 0..self.units.len() {
+            if let Some((travel, rolling)) = self.travel(u, a) {
+                let eta = recommend::turnout_delay(rolling, mean_turnout) + travel;
+                free.push((eta, u, travel, rolling));
             }
         }
-        best.map(|(_, u, travel, rolling)| (u, travel, rolling))
+        let pick = match (&self.m.policy.kind, &self.m.policy.cover) {
+            (PolicyKind::Dmexclp, Some(cm)) => {
+                let waited = self.t - self.call(i).call.t;
+                let posts = self.units.iter().filter(|s| s.at.free()).map(|s| s.post);
+                let counts = cm.counts(posts);
+                let cands: Vec<Candidate> = free
+                    .iter()
+                    .map(|&(eta, u, _, _)| Candidate {
+                        post: self.units[u].post,
+                        eta_s: eta,
+                        in_time: waited + eta <= self.m.policy.target_s,
+                    })
+                    .collect();
+                policy::dmexclp_dispatch(cm, &counts, self.busy_fraction(), &cands)
+            }
+            _ => (0..free.len()).min_by(|&x, &y| {
+                recommend::unit_order(
+                    (free[x].0, &self.m.unit_ids[free[x].1]),
+                    (free[y].0, &self.m.unit_ids[free[y].1]),
+                )
+            }),
+        };
+        pick.map(|k| (free[k].1, free[k].2, free[k].3))
     }
 
     fn dispatch(&mut self, u: usize, i: usize, travel: f64, rolling: bool) {
-        let call = &self.calls[i];
-        if !matches!(self.unit[u], Where::Returning { .. }) {
-            self.busy_since[u] = self.t;
+        let (atom, u_turnout) = {
+            let a = self.call(i);
+            (a.call.atom, a.u[1])
+        };
+        let was_returning = matches!(self.units[u].at, Where::Returning { .. });
+        let st = &mut self.units[u];
+        if !was_returning {
+            st.busy_since = self.t;
         }
-        self.unit[u] = Where::Busy;
-        self.epoch[u] += 1;
-        self.job[u] = Some(i);
-        self.out.dispatches[u][call.atom] += 1;
+        st.at = Where::Busy;
+        st.epoch += 1;
+        st.job = Some(i);
+        let e = st.epoch;
+        self.n_busy += 1;
+        if self.count_dispatches {
+            self.stats.dispatches[u][atom] += 1;
+        }
         let turnout = if rolling {
             0.0
         } else {
-            self.m.turnout_s.draw(&mut self.rngs[i])
+            self.m.turnout_s.quantile(u_turnout)
         };
-        let r = &mut self.rec[i];
-        r.dispatched = Some(self.t);
-        r.departed = Some(self.t + turnout);
-        r.on_scene = Some(self.t + turnout + travel);
+        let t = self.t;
+        let r = self.rec(i);
+        r.dispatched = Some(t);
+        r.departed = Some(t + turnout);
+        r.on_scene = Some(t + turnout + travel);
         r.unit = Some(u);
-        let e = self.epoch[u];
         match &self.m.service {
             Service::Exponential { mean_min } => {
                 let d = Dist::Exponential {
                     mean: mean_min * 60.0,
                 }
-                .draw(&mut self.rngs[i]);
+                .quantile(self.call(i).u[2]);
                 self.at(self.t + d, Ev::Free(u, e));
             }
             Service::Road(_) => self.at(self.t + turnout + travel, Ev::OnScene(u, e)),
         }
     }
 
-    /// A unit became free (at its station or returning): it takes the head of the queue.
-    fn serve_queue(&mut self, u: usize) {
+    /// A unit became free (at its post or on its way): it takes the head of the queue.
+    fn serve_queue(&mut self, u: usize) -> bool {
         if let Some(&Reverse((_, _, i))) = self.queue.peek()
-            && let Some((travel, rolling)) = self.travel(u, self.calls[i].atom)
+            && let Some((travel, rolling)) = self.travel(u, self.call(i).call.atom)
         {
             self.queue.pop();
             self.dispatch(u, i, travel, rolling);
+            return true;
+        }
+        false
+    }
+
+    /// The exponential service's end: back at its station, free.
+    fn free(&mut self, u: usize) {
+        let st = &mut self.units[u];
+        self.stats.unit_busy_s[u] += self.t - st.busy_since;
+        st.at = Where::Idle;
+        if let Some(i) = st.job.take() {
+            self.n_busy -= 1;
+            self.finish(i);
+        }
+        self.serve_queue(u);
+    }
+
+    /// Unit `u` has finished its job at `from`: it heads home (or where the policy says), or
+    /// takes a waiting call.
+    fn release(&mut self, u: usize, from: Loc) {
+        if let Some(i) = self.units[u].job.take() {
+            self.finish(i);
+        }
+        self.n_busy -= 1;
+        let home = self.m.unit_station[u];
+        self.units[u].post = home;
+        let drive = self.drive_from(from, home);
+        self.head_back(u, from, drive);
+        if self.serve_queue(u) {
+            return;
+        }
+        match self.m.policy.kind {
+            PolicyKind::Static => {}
+            PolicyKind::Table => self.rebalance(),
+            PolicyKind::Dmexclp => self.dmexclp_return(u, from),
         }
     }
 
-    fn free(&mut self, u: usize) {
-        self.out.unit_busy_s[u] += self.t - self.busy_since[u];
-        self.unit[u] = Where::AtStation;
-        self.job[u] = None;
-        self.serve_queue(u);
+    fn drive_from(&self, from: Loc, s: usize) -> f64 {
+        let g = self.geo();
+        let f = self.factor();
+        match from {
+            Loc::Hospital(h) => g.hospital_to_station[h * g.stations + s] * f,
+            Loc::Scene(a) => g.atom_to_station[a * g.stations + s] * f,
+        }
     }
 
-    fn returning(&mut self, u: usize, hospital: Option<usize>, drive: f64) {
+    /// Sets unit `u` on its way back from `from` to its post, `drive` seconds away.
+    fn head_back(&mut self, u: usize, from: Loc, drive: f64) {
         let arrive = self.t + drive;
-        self.unit[u] = Where::Returning { hospital, arrive };
-        self.job[u] = None;
-        self.epoch[u] += 1;
-        let e = self.epoch[u];
+        let st = &mut self.units[u];
+        st.at = Where::Returning { from, arrive };
+        st.epoch += 1;
+        let e = st.epoch;
         self.at(arrive, Ev::Free(u, e));
-        self.serve_queue(u);
+    }
+
+    /// Dynamic MEXCLP: the post that adds the most expected coverage for a unit just freed.
+    fn dmexclp_return(&mut self, u: usize, from: Loc) {
+        let Some(cm) = &self.m.policy.cover else {
+            return;
+        };
+        let caps = self.m.policy.caps;
+        let t = self.t;
+        if !self.units[u].moves.may_move(t, &caps) {
+            return;
+        }
+        let home = self.m.unit_station[u];
+        let mut candidates = vec![home];
+        for s in 0..self.m.geometry.stations {
+            if s != home && self.drive_from(from, s) <= caps.max_relocation_s {
+                candidates.push(s);
+            }
+        }
+        let others = self
+            .units
+            .iter()
+            .enumerate()
+            .filter(|(k, s)| *k != u && s.at.free())
+            .map(|(_, s)| s.post);
+        let counts = cm.counts(others);
+        let q = self.busy_fraction();
+        if let Some(s) = policy::dmexclp_post(cm, &counts, q, &candidates)
+            && s != home
+        {
+            let drive = self.drive_from(from, s);
+            self.units[u].post = s;
+            self.head_back(u, from, drive);
+            self.count_move(u, drive);
+        }
+    }
+
+    fn count_move(&mut self, u: usize, drive: f64) {
+        self.units[u].moves.record(self.t);
+        self.stats.relocations += 1;
+        self.stats.relocation_s += drive;
+    }
+
+    /// Compliance table: moves the free units towards the level of their number.
+    fn rebalance(&mut self) {
+        let free: Vec<usize> = (0..self.units.len())
+            .filter(|&u| self.units[u].at.free())
+            .collect();
+        let k = free.len();
+        if k == 0 || k > self.m.policy.table.len() {
+            return;
+        }
+        let caps = self.m.policy.caps;
+        let t = self.t;
+        let fu: Vec<FreeUnit> = free
+            .iter()
+            .map(|&u| FreeUnit {
+                post: self.units[u].post,
+                movable: self.units[u].moves.may_move(t, &caps),
+            })
+            .collect();
+        let moves = policy::table_moves(
+            &self.m.policy.table[k - 1],
+            &fu,
+            self.m.geometry.stations,
+            &|j, x| self.drive_to(free[j], x),
+            caps.max_relocation_s,
+        );
+        for (j, x) in moves {
+            self.send(free[j], x);
+        }
+    }
+
+    /// Sends free unit `u` to station `x`.
+    fn send(&mut self, u: usize, x: usize) {
+        let drive = self.drive_to(u, x);
+        let t = self.t;
+        let st = &mut self.units[u];
+        let from = st.post;
+        st.post = x;
+        st.epoch += 1;
+        let e = st.epoch;
+        match st.at {
+            Where::Returning { from: loc, .. } => {
+                st.at = Where::Returning {
+                    from: loc,
+                    arrive: t + drive,
+                };
+                self.at(t + drive, Ev::Free(u, e));
+            }
+            _ => {
+                st.at = Where::Relocating {
+                    from,
+                    start: t,
+                    arrive: t + drive,
+                };
+                self.at(t + drive, Ev::Moved(u, e));
+            }
+        }
+        self.count_move(u, drive);
     }
 
     fn choose_hospital(&self, i: usize) -> Option<usize> {
         let g = self.geo();
-        let a = self.calls[i].atom;
+        let c = &self.call(i).call;
+        let a = c.atom;
         let f = self.factor();
-        let needed = self.calls[i].condition;
+        let needed = c.condition;
         let mut best: Option<(bool, bool, f64, usize)> = None;
         for (h, hosp) in self.m.hospitals.iter().enumerate() {
             let eta = g.atom_to_hospital[a * g.hospitals + h] * f;
@@ -499,8 +1030,7 @@ impl<'a> Sim<'a> {
             let waiting = self.at_hosp[h].len();
             let longest = self.at_hosp[h]
                 .iter()
-                .filter_map(|&uu| self.job[uu].and_then(|c| self.rec[c].at_hospital))
-                .map(|t0| (self.t - t0) / 60.0)
+                .map(|&uu| (self.t - self.units[uu].at_hospital_since) / 60.0)
                 .fold(0.0, f64::max);
             let key = (
                 recommend::designated(hosp, needed),
@@ -520,85 +1050,162 @@ impl<'a> Sim<'a> {
         best.map(|b| b.3)
     }
 
+    /// Handover minutes at hospital `h` for call `i`.
+    fn handover_min(&self, r: &RoadService, h: usize, i: usize) -> f64 {
+        let u = &self.call(i).u;
+        let base = r.handover_min[h];
+        match r.detention {
+            None => base.quantile(u[4]) * r.handover_scale,
+            Some(mix) => {
+                let thr = self.m.detention_threshold_min;
+                if u[5] < mix.share {
+                    thr + mix.excess_min.quantile(u[6])
+                } else if r.handover_scale <= 0.0 {
+                    0.0
+                } else {
+                    let below = base.cdf(thr / r.handover_scale);
+                    (base.quantile(u[4] * below) * r.handover_scale).min(thr)
+                }
+            }
+        }
+    }
+
     fn start_handover(&mut self, u: usize, h: usize, e: u64) {
         let Service::Road(r) = &self.m.service else {
             return;
         };
-        let Some(i) = self.job[u] else { return };
+        let Some(i) = self.units[u].job else { return };
         self.ed_busy[h] += 1;
-        let d = r.handover_min[h].draw(&mut self.rngs[i]) * 60.0 * r.handover_scale;
+        self.units[u].in_bay = true;
+        let d = self.handover_min(r, h, i) * 60.0;
         self.at(self.t + d, Ev::HandoverDone(u, e));
+    }
+
+    /// Unit `u` leaves hospital `h` (handover done, or released by the rule).
+    fn leave_hospital(&mut self, u: usize, h: usize, e: u64) {
+        if let Some(i) = self.units[u].job {
+            let t = self.t;
+            self.rec(i).handover_complete = Some(t);
+        }
+        if self.units[u].in_bay {
+            self.units[u].in_bay = false;
+            self.ed_busy[h] -= 1;
+            if let Some((w, we)) = self.ed_wait[h].pop_front() {
+                self.start_handover(w, h, we);
+            }
+        } else {
+            self.ed_wait[h].retain(|&(w, we)| !(w == u && we == e));
+        }
+        self.at_hosp[h].retain(|&x| x != u);
+        self.release(u, Loc::Hospital(h));
     }
 
     fn step(&mut self, ev: Ev) {
         let g = self.geo();
         match ev {
+            Ev::Arrival => self.arrive(),
             Ev::Ready(i) => {
-                if i + 1 == self.calls.len() {
-                    // Calls still queued when the last one arrives: the backlog.
-                    self.out.left_waiting = self.queue.len();
+                if self.pending.is_none() && i + 1 == self.pulled {
+                    // Calls still queued when the last one is handled: the backlog.
+                    self.stats.left_waiting = self.queue.len();
                 }
-                let a = self.calls[i].atom;
-                match self.best_unit(a) {
-                    Some((u, travel, rolling)) => self.dispatch(u, i, travel, rolling),
+                let (a, pr, ct) = {
+                    let c = &self.call(i).call;
+                    (c.atom, c.priority, c.t)
+                };
+                match self.best_unit(i, a) {
+                    Some((u, travel, rolling)) => {
+                        self.dispatch(u, i, travel, rolling);
+                        if self.m.policy.kind == PolicyKind::Table {
+                            self.rebalance();
+                        }
+                    }
                     None => match self.m.queue {
-                        QueuePolicy::Lost => self.rec[i].lost = true,
+                        QueuePolicy::Lost => {
+                            self.rec(i).lost = true;
+                            self.stats.lost += 1;
+                            self.finish(i);
+                        }
                         QueuePolicy::Infinite => {
-                            self.rec[i].waited = true;
-                            let c = &self.calls[i];
-                            self.queue.push(Reverse((c.priority, OrderedFloat(c.t), i)));
+                            self.rec(i).waited = true;
+                            self.stats.waited += 1;
+                            self.queue.push(Reverse((pr, OrderedFloat(ct), i)));
                         }
                     },
                 }
             }
             Ev::Free(u, e) => {
-                if self.epoch[u] == e {
+                if self.units[u].epoch != e {
+                    return;
+                }
+                if self.units[u].at == Where::Busy {
+                    // The exponential service: the job ends here.
                     self.free(u);
+                } else {
+                    let st = &mut self.units[u];
+                    self.stats.unit_busy_s[u] += self.t - st.busy_since;
+                    st.at = Where::Idle;
+                }
+            }
+            Ev::Moved(u, e) => {
+                if self.units[u].epoch == e {
+                    self.units[u].at = Where::Idle;
                 }
             }
             Ev::OnScene(u, e) => {
-                if self.epoch[u] != e {
+                if self.units[u].epoch != e {
                     return;
                 }
-                let (Service::Road(r), Some(i)) = (&self.m.service, self.job[u]) else {
+                let (Service::Road(r), Some(i)) = (&self.m.service, self.units[u].job) else {
                     return;
                 };
-                let d = r.on_scene_min.draw(&mut self.rngs[i]) * 60.0;
+                let c = self.call(i);
+                let dist = r
+                    .on_scene_by_priority
+                    .iter()
+                    .find(|(p, _)| *p == c.call.priority)
+                    .map_or(r.on_scene_min, |x| x.1);
+                let d = dist.quantile(c.u[2]) * 60.0;
                 self.at(self.t + d, Ev::LeaveScene(u, e));
             }
             Ev::LeaveScene(u, e) => {
-                if self.epoch[u] != e {
+                if self.units[u].epoch != e {
                     return;
                 }
-                let (Service::Road(r), Some(i)) = (&self.m.service, self.job[u]) else {
+                let (Service::Road(r), Some(i)) = (&self.m.service, self.units[u].job) else {
                     return;
                 };
-                let transport = self.rngs[i].random::<f64>() < r.transport_share;
-                let a = self.calls[i].atom;
+                let transport = self.call(i).u[3] < r.transport_share;
+                let a = self.call(i).call.atom;
                 let f = self.factor();
                 match transport.then(|| self.choose_hospital(i)).flatten() {
                     Some(h) => {
-                        self.rec[i].hospital = Some(h);
+                        self.rec(i).hospital = Some(h);
                         let d = g.atom_to_hospital[a * g.hospitals + h] * f;
                         self.at(self.t + d, Ev::AtHospital(u, e));
                     }
-                    None => {
-                        let s = self.m.unit_station[u];
-                        let d = g.atom_to_station[a * g.stations + s] * f;
-                        self.returning(u, None, d);
-                    }
+                    None => self.release(u, Loc::Scene(a)),
                 }
             }
             Ev::AtHospital(u, e) => {
-                if self.epoch[u] != e {
+                if self.units[u].epoch != e {
                     return;
                 }
-                let Some(i) = self.job[u] else { return };
-                let Some(h) = self.rec[i].hospital else {
+                let Some(i) = self.units[u].job else { return };
+                let Some(h) = self.call(i).rec.hospital else {
                     return;
                 };
-                self.rec[i].at_hospital = Some(self.t);
+                let t = self.t;
+                self.rec(i).at_hospital = Some(t);
+                self.units[u].at_hospital_since = t;
                 self.at_hosp[h].push(u);
+                if let Service::Road(RoadService {
+                    release_after_min: Some(n),
+                    ..
+                }) = &self.m.service
+                {
+                    self.at(t + n * 60.0, Ev::Release(u, e));
+                }
                 let bays = self.m.hospitals[h].ed_bays;
                 if bays.is_some_and(|b| self.ed_busy[h] >= b as usize) {
                     self.ed_wait[h].push_back((u, e));
@@ -606,96 +1213,129 @@ impl<'a> Sim<'a> {
                     self.start_handover(u, h, e);
                 }
             }
-            Ev::HandoverDone(u, e) => {
-                if self.epoch[u] != e {
+            Ev::HandoverDone(u, e) | Ev::Release(u, e) => {
+                if self.units[u].epoch != e {
                     return;
                 }
-                let Some(i) = self.job[u] else { return };
-                let Some(h) = self.rec[i].hospital else {
+                let Some(i) = self.units[u].job else { return };
+                let Some(h) = self.call(i).rec.hospital else {
                     return;
                 };
-                self.rec[i].handover_complete = Some(self.t);
-                self.ed_busy[h] -= 1;
-                self.at_hosp[h].retain(|&x| x != u);
-                if let Some((w, we)) = self.ed_wait[h].pop_front() {
-                    self.start_handover(w, h, we);
-                }
-                let s = self.m.unit_station[u];
-                let d = g.hospital_to_station[h * g.stations + s] * self.factor();
-                self.returning(u, Some(h), d);
+                self.leave_hospital(u, h, e);
             }
         }
     }
 }
 
-/// Simulates `calls` (sorted by time) through `m`, with random times from `seed`.
-pub fn run(m: &SimModel, calls: &[Call], seed: u64) -> Result<Replication, SimError> {
+/// Simulates `calls` (sorted by time) through `m`, with random draws from `seed`, handing each
+/// call's record to `sink` once it is final (in completion order, with the call's index).
+/// `count_dispatches` fills [`RunStats::dispatches`] (units × atoms).
+pub fn run_with<'a>(
+    m: &'a SimModel,
+    calls: impl IntoIterator<Item = Call> + 'a,
+    seed: u64,
+    count_dispatches: bool,
+    sink: &mut dyn FnMut(usize, &Call, &CallRecord),
+) -> Result<RunStats, SimError> {
     m.check()?;
-    if let Some(c) = calls.iter().find(|c| c.atom >= m.geometry.atoms) {
-        return Err(SimError::Invalid(format!(
-            "a call at {} s refers to atom {} of {}",
-            c.t, c.atom, m.geometry.atoms
-        )));
-    }
-    if calls.windows(2).any(|w| w[1].t < w[0].t) {
-        return Err(SimError::Invalid("calls must be sorted by time".into()));
-    }
     let n_units = m.unit_station.len();
     let h = m.geometry.hospitals;
     let mut sim = Sim {
         m,
-        calls,
+        seed,
+        source: Box::new(calls.into_iter()),
+        pending: None,
+        pulled: 0,
+        last_t: f64::NEG_INFINITY,
+        error: None,
+        active: std::collections::HashMap::new(),
+        sink,
         t: 0.0,
         heap: BinaryHeap::new(),
         seq: 0,
-        unit: vec![Where::AtStation; n_units],
-        epoch: vec![0; n_units],
-        job: vec![None; n_units],
-        busy_since: vec![0.0; n_units],
-        rec: Vec::with_capacity(calls.len()),
-        rngs: Vec::with_capacity(calls.len()),
+        units: m
+            .unit_station
+            .iter()
+            .map(|&s| UnitState {
+                at: Where::Idle,
+                post: s,
+                epoch: 0,
+                job: None,
+                busy_since: 0.0,
+                at_hospital_since: 0.0,
+                in_bay: false,
+                moves: RelocationLog::default(),
+            })
+            .collect(),
+        n_busy: 0,
+        busy_area: 0.0,
         queue: BinaryHeap::new(),
         ed_wait: vec![VecDeque::new(); h],
         ed_busy: vec![0; h],
         at_hosp: vec![Vec::new(); h],
-        out: Replication {
-            calls: Vec::new(),
+        stats: RunStats {
+            calls: 0,
+            waited: 0,
+            lost: 0,
             unit_busy_s: vec![0.0; n_units],
-            dispatches: vec![vec![0; m.geometry.atoms]; n_units],
+            dispatches: if count_dispatches {
+                vec![vec![0; m.geometry.atoms]; n_units]
+            } else {
+                Vec::new()
+            },
             horizon_s: 0.0,
             left_waiting: 0,
+            relocations: 0,
+            relocation_s: 0.0,
         },
+        count_dispatches,
     };
-    for (i, c) in calls.iter().enumerate() {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        rng.set_stream(i as u64 + 1);
-        let handling = m.call_handling_s.draw(&mut rng);
-        sim.rngs.push(rng);
-        sim.rec.push(CallRecord {
-            received: c.t,
-            dispatched: None,
-            departed: None,
-            on_scene: None,
-            at_hospital: None,
-            handover_complete: None,
-            unit: None,
-            hospital: None,
-            waited: false,
-            lost: false,
-        });
-        sim.at(c.t + handling, Ev::Ready(i));
-    }
+    sim.pull();
+    let mut first = true;
     while let Some(Reverse((t, _, ev))) = sim.heap.pop() {
+        if let Some(e) = sim.error.take() {
+            return Err(e);
+        }
+        if first {
+            sim.t = t.0;
+            first = false;
+        }
+        sim.busy_area += sim.n_busy as f64 * (t.0 - sim.t);
         sim.t = t.0;
         sim.step(ev);
     }
-    let end = sim.t.max(calls.last().map_or(0.0, |c| c.t));
+    if let Some(e) = sim.error.take() {
+        return Err(e);
+    }
+    let end = sim.t.max(sim.last_t);
     for u in 0..n_units {
-        if sim.unit[u] != Where::AtStation {
-            sim.out.unit_busy_s[u] += end - sim.busy_since[u];
+        if sim.units[u].at != Where::Idle && !matches!(sim.units[u].at, Where::Relocating { .. }) {
+            sim.stats.unit_busy_s[u] += end - sim.units[u].busy_since;
         }
     }
-    sim.out.horizon_s = end;
-    sim.out.calls = sim.rec;
-    Ok(sim.out)
+    // Calls still in progress (none once every event has run), in order.
+    let mut left: Vec<usize> = sim.active.keys().copied().collect();
+    left.sort_unstable();
+    for i in left {
+        sim.finish(i);
+    }
+    sim.stats.horizon_s = end.max(0.0);
+    Ok(sim.stats)
+}
+
+/// Simulates `calls` (sorted by time) through `m`, with random times from `seed`, keeping
+/// every call's record and counting dispatches by unit and atom.
+pub fn run(m: &SimModel, calls: &[Call], seed: u64) -> Result<Replication, SimError> {
+    let mut recs: Vec<Option<CallRecord>> = vec![None; calls.len()];
+    let stats = run_with(m, calls.iter().cloned(), seed, true, &mut |i, _, r| {
+        recs[i] = Some(r.clone());
+    })?;
+    Ok(Replication {
+        calls: recs.into_iter().flatten().collect(),
+        unit_busy_s: stats.unit_busy_s,
+        dispatches: stats.dispatches,
+        horizon_s: stats.horizon_s,
+        left_waiting: stats.left_waiting,
+        relocations: stats.relocations,
+    })
 }

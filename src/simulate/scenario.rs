@@ -22,14 +22,17 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::des::{
-    self, Call, Dist, Geometry, QueuePolicy, RoadService, Service, SimError, SimModel,
+    self, Call, DetentionMix, Dist, Geometry, QueuePolicy, RoadService, Service, SimError,
+    SimModel, SimPolicy,
 };
 use super::synthetic::HOUR_PROFILE;
+use crate::dispatch::policy::{Caps, ComplianceTable, CoverModel, PolicyKind};
 
 use crate::model::{Capability, Incident, IncidentLog, Scenario};
 use crate::network::traffic::HourTimes;
 use crate::network::{Snapped, TravelModel};
-use crate::standards::{self, DataQuality};
+use crate::standards::log::{DetentionSums, HandoverRules, ResponseSums};
+use crate::standards::{self, DataQuality, ZoneAssigner};
 
 /// Simulation settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +60,38 @@ pub struct SimOptions {
     pub condition_shares: Vec<(Capability, f64)>,
     /// Handover distributions by hospital id, overriding `handover_min`.
     pub handover_by_hospital: Vec<(String, Dist)>,
+    /// On-scene distributions by priority, overriding `on_scene_min`.
+    pub on_scene_by_priority: Vec<(u8, Dist)>,
+    /// Hospitals release an ambulance this many minutes after its arrival.
+    pub release_after_min: Option<f64>,
+    /// Set the detained share of hospital arrivals directly (the detention sweep).
+    pub detention: Option<DetentionMix>,
+    pub policy: PolicyOptions,
+    /// Keep the first replication's incident log ([`Outcome::incidents`]); otherwise each
+    /// replication keeps only its figures.
+    pub keep_incidents: bool,
+}
+
+/// The move-up policy of a simulation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyOptions {
+    pub kind: PolicyKind,
+    /// The compliance table and the file it came from (the `table` policy).
+    pub table: Option<(String, ComplianceTable)>,
+    pub caps: Caps,
+    /// Dynamic MEXCLP's busy fraction (`None`: the running estimate).
+    pub busy: Option<f64>,
+}
+
+impl Default for PolicyOptions {
+    fn default() -> Self {
+        PolicyOptions {
+            kind: PolicyKind::Static,
+            table: None,
+            caps: Caps::default(),
+            busy: None,
+        }
+    }
 }
 
 impl SimOptions {
@@ -95,6 +130,20 @@ impl SimOptions {
                 })
                 .collect();
         }
+        let ln = |[median, p90]: [f64; 2]| Dist::LogNormal { median, p90 };
+        if let Some(d) = m.on_scene_min {
+            o.on_scene_min = ln(d);
+        }
+        if let Some(by) = &m.on_scene_min_by_priority {
+            o.on_scene_by_priority = by
+                .iter()
+                .filter_map(|(k, d)| Some((k.parse::<u8>().ok()?, ln(*d))))
+                .collect();
+        }
+        if let Some(t) = m.transport_share {
+            o.transport_share = t;
+        }
+        o.release_after_min = m.release_after_min;
         o
     }
 }
@@ -137,6 +186,11 @@ impl Default for SimOptions {
                 (Capability::Neonatal, 0.01),
             ],
             handover_by_hospital: Vec::new(),
+            on_scene_by_priority: Vec::new(),
+            release_after_min: None,
+            detention: None,
+            policy: PolicyOptions::default(),
+            keep_incidents: false,
         }
     }
 }
@@ -234,6 +288,10 @@ pub struct Summary {
     /// The travel model behind the times: free flow, or the traffic profile at each call's
     /// local hour (times the `hour_factor` option where it is not 1).
     pub travel: String,
+    /// The move-up policy.
+    pub policy: PolicyKind,
+    /// Relocations per unit per hour of the simulated period.
+    pub relocations_per_unit_hour: Option<Estimate>,
 }
 
 /// One replication's headline figures (for paired comparisons).
@@ -245,6 +303,7 @@ pub struct RepFigures {
     pub detention_rate: Option<f64>,
     pub lost_hours: f64,
     pub waited_share: f64,
+    pub relocations_per_unit_hour: f64,
 }
 
 /// The simulation's output: figures, each replication's headline figures, and the first
@@ -268,13 +327,17 @@ pub type ComparisonRow = (String, Option<Estimate>, Option<Estimate>, Option<Est
 /// Compares two outcomes replication by replication.
 pub fn compare(a: &Outcome, b: &Outcome) -> Comparison {
     type Get = fn(&RepFigures) -> Option<f64>;
-    let figures: [(&str, Get); 6] = [
+    let figures: [(&str, Get); 8] = [
         ("mean response (min)", |r| r.mean_response_min),
         ("share within target", |r| r.share_within_target),
+        ("late arrivals", |r| r.share_within_target.map(|w| 1.0 - w)),
         ("P90 response (min)", |r| r.p90_response_min),
         ("detention rate", |r| r.detention_rate),
         ("lost hours at EDs", |r| Some(r.lost_hours)),
         ("calls that waited", |r| Some(r.waited_share)),
+        ("relocations/unit-hour", |r| {
+            Some(r.relocations_per_unit_hour)
+        }),
     ];
     let rows = figures
         .iter()
@@ -296,6 +359,136 @@ pub fn compare(a: &Outcome, b: &Outcome) -> Comparison {
         })
         .collect();
     Comparison { rows }
+}
+
+/// One detention level of [`detention_sweep`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SweepLevel {
+    /// The share of hospital arrivals made detained, percent.
+    pub detention_pct: f64,
+    /// The detention measured (bay waits come on top), percent.
+    pub measured_pct: Option<Estimate>,
+    pub mean_response_min: Option<Estimate>,
+    pub share_within_target: Option<Estimate>,
+    /// Calls reached beyond the target.
+    pub late_share: Option<Estimate>,
+    /// Mean response minus the first level's, seconds, paired by replication.
+    pub mean_response_diff_s: Option<Estimate>,
+    pub lost_hours: Option<Estimate>,
+}
+
+/// What detention costs in response: each level on the same calls, and the slopes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Sweep {
+    pub replications: usize,
+    pub response_target_min: f64,
+    pub detention_threshold_min: f64,
+    /// A detained handover lasts the threshold plus a draw of this (minutes).
+    pub detained_excess_min: Dist,
+    pub levels: Vec<SweepLevel>,
+    /// Seconds of mean response per percentage point of measured detention: the least-squares
+    /// slope within each replication, then its mean and 95 % interval over replications.
+    pub seconds_per_point: Option<Estimate>,
+    /// Percentage points of calls within the target per percentage point of detention.
+    pub within_points_per_point: Option<Estimate>,
+}
+
+/// Least-squares slope of `y` on `x` (`None` when `x` does not vary).
+fn slope(x: &[f64], y: &[f64]) -> Option<f64> {
+    let n = x.len() as f64;
+    let mx = x.iter().sum::<f64>() / n;
+    let my = y.iter().sum::<f64>() / n;
+    let sxx: f64 = x.iter().map(|a| (a - mx).powi(2)).sum();
+    let sxy: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
+    (sxx > 1e-12).then(|| sxy / sxx)
+}
+
+/// Runs the simulation at each detention level (percent of hospital arrivals detained, see
+/// [`DetentionMix`]) on the same calls, and estimates what each point of detention costs.
+pub fn detention_sweep(
+    sc: &Scenario,
+    p: &mut Prepared,
+    o: &SimOptions,
+    levels_pct: &[f64],
+    excess_min: Dist,
+) -> Result<Sweep, SimError> {
+    if levels_pct.is_empty() {
+        return Err(SimError::Invalid(
+            "--detention-sweep needs at least one level".into(),
+        ));
+    }
+    if let Some(bad) = levels_pct
+        .iter()
+        .find(|l| !(l.is_finite() && (0.0..=100.0).contains(*l)))
+    {
+        return Err(SimError::Invalid(format!(
+            "--detention-sweep: level {bad} is not a percentage between 0 and 100"
+        )));
+    }
+    excess_min.check("--detained-excess-min")?;
+    let mut outs = Vec::new();
+    for &l in levels_pct {
+        if let Service::Road(r) = &mut p.model.service {
+            r.detention = Some(DetentionMix {
+                share: l / 100.0,
+                excess_min,
+            });
+        }
+        outs.push(simulate(sc, p, o)?);
+    }
+    if let Service::Road(r) = &mut p.model.service {
+        r.detention = None;
+    }
+    let reps = o.replications;
+    let per_rep = |get: &dyn Fn(&RepFigures) -> Option<f64>, k: usize| -> Vec<f64> {
+        outs.iter().filter_map(|out| get(&out.reps[k])).collect()
+    };
+    let mut secs = Vec::new();
+    let mut within = Vec::new();
+    for k in 0..reps {
+        let x = per_rep(&|r| r.detention_rate.map(|d| d * 100.0), k);
+        let y = per_rep(&|r| r.mean_response_min.map(|m| m * 60.0), k);
+        let w = per_rep(&|r| r.share_within_target.map(|m| m * 100.0), k);
+        if x.len() == outs.len() && y.len() == outs.len() {
+            secs.extend(slope(&x, &y));
+        }
+        if x.len() == outs.len() && w.len() == outs.len() {
+            within.extend(slope(&x, &w));
+        }
+    }
+    let levels = outs
+        .iter()
+        .zip(levels_pct)
+        .map(|(out, &l)| {
+            let diff: Vec<f64> = out
+                .reps
+                .iter()
+                .zip(&outs[0].reps)
+                .filter_map(|(b, a)| Some((b.mean_response_min? - a.mean_response_min?) * 60.0))
+                .collect();
+            let col = |get: &dyn Fn(&RepFigures) -> Option<f64>| {
+                estimate(&out.reps.iter().filter_map(get).collect::<Vec<_>>())
+            };
+            SweepLevel {
+                detention_pct: l,
+                measured_pct: col(&|r| r.detention_rate.map(|d| d * 100.0)),
+                mean_response_min: out.summary.mean_response_min,
+                share_within_target: out.summary.share_within_target,
+                late_share: col(&|r| r.share_within_target.map(|w| 1.0 - w)),
+                mean_response_diff_s: estimate(&diff),
+                lost_hours: out.summary.lost_hours,
+            }
+        })
+        .collect();
+    Ok(Sweep {
+        replications: reps,
+        response_target_min: o.response_target_min,
+        detention_threshold_min: o.detention_threshold_min,
+        detained_excess_min: excess_min,
+        levels,
+        seconds_per_point: estimate(&secs),
+        within_points_per_point: estimate(&within),
+    })
 }
 
 fn snap(tm: &TravelModel, p: [f64; 2], what: &str) -> Result<Snapped, SimError> {
@@ -405,6 +598,7 @@ fn geometry(
         atom_to_hospital: flat(tm.matrix(atoms, hospitals, None)),
         hospital_to_atom: flat(tm.matrix(hospitals, atoms, None)),
         hospital_to_station: flat(tm.matrix(hospitals, stations, None)),
+        station_to_station: flat(tm.matrix(stations, stations, None)),
     }
 }
 
@@ -522,12 +716,16 @@ pub fn prepare(
                 })
                 .collect(),
             handover_scale: o.handover_scale,
+            on_scene_by_priority: o.on_scene_by_priority.clone(),
+            release_after_min: o.release_after_min,
+            detention: o.detention,
         }),
         call_handling_s: o.call_handling_s,
         turnout_s: o.turnout_s,
         queue: QueuePolicy::Infinite,
         hour_factor,
         detention_threshold_min: o.detention_threshold_min,
+        policy: sim_policy(sc, tm, o, &stations)?,
     };
     model.check()?;
     let (trace_calls, trace_ids) = match trace {
@@ -554,6 +752,76 @@ pub fn prepare(
     })
 }
 
+/// The coverage the move-up policies weigh: each demand zone (weighted by its residents) is
+/// covered by a unit idle at a station that reaches it within the response target minus the
+/// mean call handling and turnout (the live board's rule, [`crate::dispatch::coverage`]).
+pub fn policy_cover(
+    sc: &Scenario,
+    tm: &TravelModel,
+    o: &SimOptions,
+    stations: &[Snapped],
+) -> CoverModel {
+    let zones: Vec<Option<Snapped>> = sc.demand.iter().map(|z| tm.snap(z.lon_lat).ok()).collect();
+    let points: Vec<Snapped> = zones.iter().flatten().copied().collect();
+    let m = tm.matrix(stations, &points, None);
+    let budget = o.response_target_min * 60.0 - o.call_handling_s.mean() - o.turnout_s.mean();
+    let mut col = Vec::with_capacity(zones.len());
+    let mut k = 0;
+    for z in &zones {
+        col.push(z.map(|_| {
+            k += 1;
+            k - 1
+        }));
+    }
+    let weights = sc
+        .demand
+        .iter()
+        .zip(&col)
+        .map(|(z, c)| if c.is_some() { z.population } else { 0.0 })
+        .collect();
+    CoverModel::new(stations.len(), weights, |s, z| {
+        col[z].is_some_and(|c| m.get(s, c).is_some_and(|e| e.seconds() <= budget))
+    })
+}
+
+/// The engine's policy from the options: the compliance table checked against the scenario,
+/// or dynamic MEXCLP's coverage.
+fn sim_policy(
+    sc: &Scenario,
+    tm: &TravelModel,
+    o: &SimOptions,
+    stations: &[Snapped],
+) -> Result<SimPolicy, SimError> {
+    let p = &o.policy;
+    p.caps.check().map_err(SimError::Invalid)?;
+    let units: usize = sc.stations.iter().map(|s| s.ambulances as usize).sum();
+    let mut out = SimPolicy {
+        kind: p.kind,
+        caps: p.caps,
+        busy: p.busy,
+        target_s: o.response_target_min * 60.0,
+        ..SimPolicy::default()
+    };
+    match p.kind {
+        PolicyKind::Static => {}
+        PolicyKind::Table => {
+            let Some((path, table)) = &p.table else {
+                return Err(SimError::Invalid(
+                    "the table policy needs a compliance table (--table FILE, from `ems optimize \
+                     --model compliance-table`)"
+                        .into(),
+                ));
+            };
+            let ids: Vec<String> = sc.stations.iter().map(|s| s.id.clone()).collect();
+            out.table = table
+                .resolve(path, &sc.name, &ids, units)
+                .map_err(|e| SimError::Invalid(e.to_string()))?;
+        }
+        PolicyKind::Dmexclp => out.cover = Some(policy_cover(sc, tm, o, stations)),
+    }
+    Ok(out)
+}
+
 fn weighted(rng: &mut ChaCha8Rng, w: &[f64]) -> usize {
     let total: f64 = w.iter().sum();
     let mut x = rng.random::<f64>() * total;
@@ -566,9 +834,23 @@ fn weighted(rng: &mut ChaCha8Rng, w: &[f64]) -> usize {
     w.len() - 1
 }
 
-/// Poisson calls from the zone atoms over `days` (a function of the seed only, so two plans
-/// see the same calls).
-fn generate(p: &Prepared, o: &SimOptions, seed: u64) -> Vec<Call> {
+/// Poisson calls from the zone atoms over `days`, in time order (a function of the seed
+/// only, so two plans see the same calls), generated as they are pulled.
+struct CallGen {
+    rng: ChaCha8Rng,
+    per_s: Vec<f64>,
+    profile: [f64; 24],
+    hour_mean: f64,
+    peak: f64,
+    total: f64,
+    horizon: f64,
+    priority_shares: Vec<f64>,
+    conditions: Vec<Option<Capability>>,
+    condition_w: Vec<f64>,
+    t: f64,
+}
+
+fn generate(p: &Prepared, o: &SimOptions, seed: u64) -> CallGen {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(u64::MAX);
     let per_s: Vec<f64> = p
@@ -576,40 +858,58 @@ fn generate(p: &Prepared, o: &SimOptions, seed: u64) -> Vec<Call> {
         .iter()
         .map(|pop| o.calls_per_1000 * pop / 1000.0 / (365.0 * 86_400.0))
         .collect();
-    let profile = &o.hour_profile;
+    let profile = o.hour_profile;
     let hour_mean = profile.iter().sum::<f64>() / 24.0;
     let peak = profile.iter().copied().fold(0.0, f64::max) / hour_mean;
     let total: f64 = per_s.iter().sum::<f64>() * peak;
-    let horizon = o.days * 86_400.0;
-    let mut out = Vec::new();
-    if total <= 0.0 || !total.is_finite() {
-        return out;
-    }
     let mut conditions: Vec<Option<Capability>> =
         o.condition_shares.iter().map(|(c, _)| Some(*c)).collect();
     let mut condition_w: Vec<f64> = o.condition_shares.iter().map(|(_, w)| *w).collect();
     conditions.push(None);
     condition_w.push((1.0 - condition_w.iter().sum::<f64>()).max(0.0));
-    // Thinning: candidate arrivals at the peak rate, kept by the hour's share.
-    let mut t = 0.0;
-    loop {
-        t += -(1.0 - rng.random::<f64>()).ln() / total;
-        if t > horizon {
-            return out;
+    CallGen {
+        rng,
+        per_s,
+        profile,
+        hour_mean,
+        peak,
+        total,
+        horizon: o.days * 86_400.0,
+        priority_shares: o.priority_shares.clone(),
+        conditions,
+        condition_w,
+        t: 0.0,
+    }
+}
+
+impl Iterator for CallGen {
+    type Item = Call;
+
+    fn next(&mut self) -> Option<Call> {
+        if self.total <= 0.0 || !self.total.is_finite() {
+            return None;
         }
-        let hour = ((t / 3600.0) as usize) % 24;
-        if rng.random::<f64>() * peak > profile[hour] / hour_mean {
-            continue;
+        // Thinning: candidate arrivals at the peak rate, kept by the hour's share.
+        loop {
+            self.t += -(1.0 - self.rng.random::<f64>()).ln() / self.total;
+            if self.t > self.horizon {
+                self.total = 0.0;
+                return None;
+            }
+            let hour = ((self.t / 3600.0) as usize) % 24;
+            if self.rng.random::<f64>() * self.peak > self.profile[hour] / self.hour_mean {
+                continue;
+            }
+            let atom = weighted(&mut self.rng, &self.per_s);
+            let priority = weighted(&mut self.rng, &self.priority_shares) as u8 + 1;
+            let condition = self.conditions[weighted(&mut self.rng, &self.condition_w)];
+            return Some(Call {
+                t: self.t,
+                atom,
+                priority,
+                condition,
+            });
         }
-        let atom = weighted(&mut rng, &per_s);
-        let priority = weighted(&mut rng, &o.priority_shares) as u8 + 1;
-        let condition = conditions[weighted(&mut rng, &condition_w)];
-        out.push(Call {
-            t,
-            atom,
-            priority,
-            condition,
-        });
     }
 }
 
@@ -617,158 +917,184 @@ fn condition_name(c: Option<Capability>) -> Option<String> {
     c.map(|c| c.as_str().to_string())
 }
 
-/// A replication's calls as the incident log the standards check reads.
-fn to_incidents(p: &Prepared, calls: &[Call], r: &des::Replication) -> Vec<Incident> {
+/// Call `k` of a replication as the incident log the standards check reads.
+fn to_incident(p: &Prepared, k: usize, c: &Call, rec: &des::CallRecord) -> Incident {
     let at = |s: f64| p.origin + Duration::milliseconds((s * 1000.0).round() as i64);
-    calls
-        .iter()
-        .zip(&r.calls)
-        .enumerate()
-        .map(|(k, (c, rec))| Incident {
-            line: k as u64 + 2,
-            dispatched: rec.dispatched.map(at),
-            departed: rec.departed.map(at),
-            on_scene: rec.on_scene.map(at),
-            at_hospital: rec.at_hospital.map(at),
-            handover_complete: rec.handover_complete.map(at),
-            unit: rec.unit.map(|u| p.model.unit_ids[u].clone()),
-            hospital: rec.hospital.map(|h| p.model.hospitals[h].id.clone()),
-            condition: condition_name(c.condition),
-            zone: p.atom_zone[c.atom].clone(),
-            ..Incident::call(
-                p.trace_ids
-                    .get(k)
-                    .cloned()
-                    .unwrap_or_else(|| format!("sim-{:06}", k + 1)),
-                at(rec.received),
-                c.priority,
-                p.atom_point[c.atom],
-            )
-        })
-        .collect()
+    Incident {
+        line: k as u64 + 2,
+        dispatched: rec.dispatched.map(at),
+        departed: rec.departed.map(at),
+        on_scene: rec.on_scene.map(at),
+        at_hospital: rec.at_hospital.map(at),
+        handover_complete: rec.handover_complete.map(at),
+        unit: rec.unit.map(|u| p.model.unit_ids[u].clone()),
+        hospital: rec.hospital.map(|h| p.model.hospitals[h].id.clone()),
+        condition: condition_name(c.condition),
+        zone: p.atom_zone[c.atom].clone(),
+        ..Incident::call(
+            p.trace_ids
+                .get(k)
+                .cloned()
+                .unwrap_or_else(|| format!("sim-{:06}", k + 1)),
+            at(rec.received),
+            c.priority,
+            p.atom_point[c.atom],
+        )
+    }
 }
 
-/// Runs the replications in parallel and summarises them.
-pub fn simulate(sc: &Scenario, p: &Prepared, o: &SimOptions) -> Result<Outcome, SimError> {
-    struct Rep {
-        incidents: Vec<Incident>,
-        busy: Vec<f64>,
-        waited: f64,
-        unstable: bool,
+/// One replication's figures (its incidents are summed as they finish, not kept).
+struct Rep {
+    calls: usize,
+    response: standards::log::Response,
+    detention: standards::log::Detention,
+    busy: Vec<f64>,
+    waited: f64,
+    unstable: bool,
+    relocations_per_unit_hour: f64,
+    incidents: Option<Vec<Incident>>,
+}
+
+/// Runs replication `k`: its calls stream through the engine and each finished call is added
+/// to the response and detention sums by the standards' own definitions.
+fn replicate(
+    sc: &Scenario,
+    p: &Prepared,
+    o: &SimOptions,
+    zones: &ZoneAssigner,
+    k: u64,
+) -> Result<Rep, SimError> {
+    let seed = o.seed.wrapping_mul(1_000_003).wrapping_add(k);
+    let calls: Box<dyn Iterator<Item = Call> + '_> = match &p.trace {
+        Some(c) => Box::new(c.iter().cloned()),
+        None => Box::new(generate(p, o, seed)),
+    };
+    let mut resp = ResponseSums::default();
+    let mut det = DetentionSums::default();
+    let mut dq = DataQuality::default();
+    let mut kept = (o.keep_incidents && k == 0).then(Vec::new);
+    let r = des::run_with(&p.model, calls, seed, false, &mut |i, c, rec| {
+        let inc = to_incident(p, i, c, rec);
+        resp.push(&inc, zones.zone_of(&inc).map(str::to_string), &mut dq);
+        det.push(&inc, &mut dq);
+        if let Some(v) = &mut kept {
+            v.push(inc);
+        }
+    })?;
+    if let Some(v) = &mut kept {
+        v.sort_by_key(|i| i.line);
     }
+    let rules = HandoverRules {
+        detention_threshold_min: o.detention_threshold_min,
+        thresholds_min: &standards::targets::DEFAULT_HANDOVER_THRESHOLDS_MIN,
+        lost_after_min: standards::targets::DEFAULT_HANDOVER_LOST_AFTER_MIN,
+    };
+    let horizon = r.horizon_s.max(1e-9);
+    let unit_hours = r.unit_busy_s.len() as f64 * horizon / 3600.0;
+    Ok(Rep {
+        calls: r.calls,
+        response: resp.finish(o.response_target_min),
+        detention: det.finish(&|id| standards::hospital_name(sc, id), &rules),
+        busy: r.unit_busy_s.iter().map(|b| b / horizon).collect(),
+        waited: r.waited as f64 / r.calls.max(1) as f64,
+        unstable: r.left_waiting >= 10 && r.left_waiting * 100 >= r.calls,
+        relocations_per_unit_hour: r.relocations as f64 / unit_hours.max(1e-9),
+        incidents: kept,
+    })
+}
+
+/// Runs the replications in parallel and summarises them. Each replication is reduced to its
+/// figures as it finishes, so memory does not grow with the number of replications.
+pub fn simulate(sc: &Scenario, p: &Prepared, o: &SimOptions) -> Result<Outcome, SimError> {
+    let zones = ZoneAssigner::new(sc);
     let reps: Vec<Result<Rep, SimError>> = (0..o.replications as u64)
         .into_par_iter()
-        .map(|k| {
-            let seed = o.seed.wrapping_mul(1_000_003).wrapping_add(k);
-            let calls = match &p.trace {
-                Some(c) => c.clone(),
-                None => generate(p, o, seed),
-            };
-            let r = des::run(&p.model, &calls, seed)?;
-            let busy = r
-                .unit_busy_s
-                .iter()
-                .map(|b| b / r.horizon_s.max(1e-9))
-                .collect();
-            let waited =
-                r.calls.iter().filter(|c| c.waited).count() as f64 / r.calls.len().max(1) as f64;
-            Ok(Rep {
-                incidents: to_incidents(p, &calls, &r),
-                busy,
-                waited,
-                unstable: r.left_waiting >= 10 && r.left_waiting * 100 >= r.calls.len(),
-            })
-        })
+        .map(|k| replicate(sc, p, o, &zones, k))
         .collect();
-    let reps: Vec<Rep> = reps.into_iter().collect::<Result<_, _>>()?;
-    let mut resp = Vec::new();
-    let mut det = Vec::new();
-    for r in &reps {
-        let mut dq = DataQuality::default();
-        resp.push(standards::response_from_log(
-            sc,
-            &r.incidents,
-            o.response_target_min,
-            &mut dq,
-        ));
-        det.push(standards::detention_from_log(
-            sc,
-            &r.incidents,
-            o.detention_threshold_min,
-            &mut dq,
-        ));
-    }
-    let col = |f: &dyn Fn(usize) -> Option<f64>| -> Option<Estimate> {
-        estimate(&(0..reps.len()).filter_map(f).collect::<Vec<_>>())
+    let mut reps: Vec<Rep> = reps.into_iter().collect::<Result<_, _>>()?;
+    let col = |f: &dyn Fn(&Rep) -> Option<f64>| -> Option<Estimate> {
+        estimate(&reps.iter().filter_map(f).collect::<Vec<_>>())
     };
-    let mut priorities: Vec<u8> = resp
+    let mut priorities: Vec<u8> = reps
         .iter()
-        .flat_map(|r| r.by_priority.keys().copied())
+        .flat_map(|r| r.response.by_priority.keys().copied())
         .collect();
     priorities.sort_unstable();
     priorities.dedup();
-    let mut zones: Vec<String> = resp
+    let mut zone_ids: Vec<String> = reps
         .iter()
-        .flat_map(|r| r.by_zone.keys().cloned())
+        .flat_map(|r| r.response.by_zone.keys().cloned())
         .collect();
-    zones.sort();
-    zones.dedup();
+    zone_ids.sort();
+    zone_ids.dedup();
+    let overall = |r: &Rep| r.response.overall.clone();
     let summary = Summary {
         replications: reps.len(),
-        calls_per_replication: col(&|k| Some(reps[k].incidents.len() as f64)),
-        mean_response_min: col(&|k| resp[k].overall.as_ref().map(|g| g.summary.mean)),
-        share_within_target: col(&|k| resp[k].overall.as_ref().map(|g| g.share_within_target)),
-        p90_response_min: col(&|k| resp[k].overall.as_ref().map(|g| g.summary.p90)),
+        calls_per_replication: col(&|r| Some(r.calls as f64)),
+        mean_response_min: col(&|r| overall(r).map(|g| g.summary.mean)),
+        share_within_target: col(&|r| overall(r).map(|g| g.share_within_target)),
+        p90_response_min: col(&|r| overall(r).map(|g| g.summary.p90)),
         response_target_min: o.response_target_min,
         by_priority: priorities
             .iter()
             .map(|pr| {
                 (
                     *pr,
-                    col(&|k| resp[k].by_priority.get(pr).map(|g| g.summary.mean)),
-                    col(&|k| resp[k].by_priority.get(pr).map(|g| g.share_within_target)),
+                    col(&|r| r.response.by_priority.get(pr).map(|g| g.summary.mean)),
+                    col(&|r| {
+                        r.response
+                            .by_priority
+                            .get(pr)
+                            .map(|g| g.share_within_target)
+                    }),
                 )
             })
             .collect(),
-        by_zone: zones
+        by_zone: zone_ids
             .iter()
             .map(|z| {
                 (
                     z.clone(),
-                    col(&|k| resp[k].by_zone.get(z).map(|g| g.summary.mean)),
-                    col(&|k| resp[k].by_zone.get(z).map(|g| g.share_within_target)),
+                    col(&|r| r.response.by_zone.get(z).map(|g| g.summary.mean)),
+                    col(&|r| r.response.by_zone.get(z).map(|g| g.share_within_target)),
                 )
             })
             .collect(),
-        detention_rate: col(&|k| det[k].rate),
+        detention_rate: col(&|r| r.detention.rate),
         detention_threshold_min: o.detention_threshold_min,
-        lost_hours: col(&|k| Some(det[k].lost_hours)),
-        waited_share: col(&|k| Some(reps[k].waited)),
+        lost_hours: col(&|r| Some(r.detention.lost_hours)),
+        waited_share: col(&|r| Some(r.waited)),
         unit_busy: p
             .model
             .unit_ids
             .iter()
             .enumerate()
-            .map(|(u, id)| (id.clone(), col(&|k| Some(reps[k].busy[u]))))
+            .map(|(u, id)| (id.clone(), col(&|r| Some(r.busy[u]))))
             .collect(),
         unstable: reps.iter().any(|r| r.unstable),
         calls_left_out: p.calls_left_out,
         travel: p.travel.clone(),
+        policy: o.policy.kind,
+        relocations_per_unit_hour: col(&|r| Some(r.relocations_per_unit_hour)),
     };
-    let figures = (0..reps.len())
-        .map(|k| RepFigures {
-            mean_response_min: resp[k].overall.as_ref().map(|g| g.summary.mean),
-            share_within_target: resp[k].overall.as_ref().map(|g| g.share_within_target),
-            p90_response_min: resp[k].overall.as_ref().map(|g| g.summary.p90),
-            detention_rate: det[k].rate,
-            lost_hours: det[k].lost_hours,
-            waited_share: reps[k].waited,
+    let figures = reps
+        .iter()
+        .map(|r| {
+            let g = overall(r);
+            RepFigures {
+                mean_response_min: g.as_ref().map(|g| g.summary.mean),
+                share_within_target: g.as_ref().map(|g| g.share_within_target),
+                p90_response_min: g.as_ref().map(|g| g.summary.p90),
+                detention_rate: r.detention.rate,
+                lost_hours: r.detention.lost_hours,
+                waited_share: r.waited,
+                relocations_per_unit_hour: r.relocations_per_unit_hour,
+            }
         })
         .collect();
     let incidents = reps
-        .into_iter()
-        .next()
-        .map(|r| r.incidents)
+        .first_mut()
+        .and_then(|r| r.incidents.take())
         .unwrap_or_default();
     Ok(Outcome {
         summary,

@@ -225,60 +225,85 @@ pub fn response_from_log(
     target_min: f64,
     dq: &mut DataQuality,
 ) -> Response {
-    let mut all = Vec::new();
-    let mut by_priority: BTreeMap<u8, Vec<f64>> = BTreeMap::new();
-    let mut by_zone: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    let (mut handling, mut turnout, mut travel) = (Vec::new(), Vec::new(), Vec::new());
+    let mut sums = ResponseSums::default();
     for i in log {
+        sums.push(i, zone_of(i), dq);
+    }
+    sums.finish(target_min)
+}
+
+/// [`response_from_log`] one incident at a time, for a log that is never held whole (the
+/// simulator's replications): the same figures, keeping only the durations.
+#[derive(Debug, Clone, Default)]
+pub struct ResponseSums {
+    incidents: usize,
+    all: Vec<f64>,
+    by_priority: BTreeMap<u8, Vec<f64>>,
+    by_zone: BTreeMap<String, Vec<f64>>,
+    handling: Vec<f64>,
+    turnout: Vec<f64>,
+    travel: Vec<f64>,
+}
+
+impl ResponseSums {
+    /// Adds incident `i`, whose zone is `zone`.
+    pub fn push(&mut self, i: &Incident, zone: Option<String>, dq: &mut DataQuality) {
+        self.incidents += 1;
         if let Some(on) = i.on_scene {
             let r = minutes(i.call_received, on);
             if r < 0.0 {
                 dq.response_out_of_order.add(i.line);
             } else {
-                all.push(r);
-                by_priority.entry(i.priority).or_default().push(r);
-                if let Some(z) = zone_of(i) {
-                    by_zone.entry(z).or_default().push(r);
+                self.all.push(r);
+                self.by_priority.entry(i.priority).or_default().push(r);
+                if let Some(z) = zone {
+                    self.by_zone.entry(z).or_default().push(r);
                 }
             }
         }
         push_stage(
             stage(Some(i.call_received), i.dispatched),
             i.line,
-            &mut handling,
+            &mut self.handling,
             &mut dq.call_handling_out_of_order,
         );
         push_stage(
             stage(i.dispatched, i.departed),
             i.line,
-            &mut turnout,
+            &mut self.turnout,
             &mut dq.turnout_out_of_order,
         );
         push_stage(
             stage(i.departed, i.on_scene),
             i.line,
-            &mut travel,
+            &mut self.travel,
             &mut dq.travel_out_of_order,
         );
     }
-    Response {
-        target_min,
-        incidents: log.len(),
-        reached_scene: all.len(),
-        overall: group(&all, target_min),
-        by_priority: by_priority
-            .iter()
-            .filter_map(|(k, v)| group(v, target_min).map(|g| (*k, g)))
-            .collect(),
-        by_zone: by_zone
-            .iter()
-            .filter_map(|(k, v)| group(v, target_min).map(|g| (k.clone(), g)))
-            .collect(),
-        call_handling_min: stats::summarize(&handling),
-        departure_3min_rate: stats::share_within(&turnout, 3.0),
-        turnout_min: stats::summarize(&turnout),
-        travel_min: stats::summarize(&travel),
-        samples_min: all,
+
+    /// The figures of the incidents added, against `target_min`.
+    pub fn finish(self, target_min: f64) -> Response {
+        Response {
+            target_min,
+            incidents: self.incidents,
+            reached_scene: self.all.len(),
+            overall: group(&self.all, target_min),
+            by_priority: self
+                .by_priority
+                .iter()
+                .filter_map(|(k, v)| group(v, target_min).map(|g| (*k, g)))
+                .collect(),
+            by_zone: self
+                .by_zone
+                .iter()
+                .filter_map(|(k, v)| group(v, target_min).map(|g| (k.clone(), g)))
+                .collect(),
+            call_handling_min: stats::summarize(&self.handling),
+            departure_3min_rate: stats::share_within(&self.turnout, 3.0),
+            turnout_min: stats::summarize(&self.turnout),
+            travel_min: stats::summarize(&self.travel),
+            samples_min: self.all,
+        }
     }
 }
 
@@ -310,17 +335,6 @@ pub fn transport_from_log(log: &[Incident], dq: &mut DataQuality) -> Transport {
     }
 }
 
-/// Samples grouped by hospital id (`(unknown)` when the log does not say).
-fn by_hospital(items: Vec<(Option<&String>, f64)>) -> BTreeMap<String, Vec<f64>> {
-    let mut per: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for (h, v) in items {
-        per.entry(h.cloned().unwrap_or_else(|| "(unknown)".into()))
-            .or_default()
-            .push(v);
-    }
-    per
-}
-
 /// Detention and the handover distribution from the log; `name_of` names a hospital id.
 pub fn detention_from_log(
     log: &[Incident],
@@ -328,88 +342,130 @@ pub fn detention_from_log(
     rules: &HandoverRules,
     dq: &mut DataQuality,
 ) -> Detention {
-    let mut items = Vec::new();
-    let mut walls = Vec::new();
+    let mut sums = DetentionSums::default();
     for i in log {
-        let Some(arr) = i.at_hospital else { continue };
+        sums.push(i, dq);
+    }
+    sums.finish(name_of, rules)
+}
+
+/// Durations grouped by hospital id (`(unknown)` when the log does not say), and all of them.
+#[derive(Debug, Clone, Default)]
+struct ByHospital {
+    all: Vec<f64>,
+    per: BTreeMap<String, Vec<f64>>,
+}
+
+impl ByHospital {
+    fn push(&mut self, hospital: Option<&String>, v: f64) {
+        self.all.push(v);
+        match hospital {
+            Some(h) => match self.per.get_mut(h) {
+                Some(p) => p.push(v),
+                None => {
+                    self.per.insert(h.clone(), vec![v]);
+                }
+            },
+            None => self.per.entry("(unknown)".into()).or_default().push(v),
+        }
+    }
+}
+
+/// [`detention_from_log`] one incident at a time (see [`ResponseSums`]).
+#[derive(Debug, Clone, Default)]
+pub struct DetentionSums {
+    hospital_arrivals: usize,
+    handover: ByHospital,
+    wall: ByHospital,
+}
+
+impl DetentionSums {
+    /// Adds incident `i`.
+    pub fn push(&mut self, i: &Incident, dq: &mut DataQuality) {
+        let Some(arr) = i.at_hospital else { return };
+        self.hospital_arrivals += 1;
         match stage(Some(arr), i.available) {
             Some(d) if d < 0.0 => dq.wall_time_out_of_order.add(i.line),
-            Some(d) => walls.push((i.hospital.as_ref(), d)),
+            Some(d) => self.wall.push(i.hospital.as_ref(), d),
             None => {}
         }
         let Some(done) = i.handover_complete else {
             dq.handover_missing.add(i.line);
-            continue;
+            return;
         };
         let h = minutes(arr, done);
         if h < 0.0 {
             dq.handover_out_of_order.add(i.line);
-            continue;
+            return;
         }
-        items.push((i.hospital.as_ref(), h));
+        self.handover.push(i.hospital.as_ref(), h);
     }
-    let all: Vec<f64> = items.iter().map(|x| x.1).collect();
-    // `+ 0.0`: an empty sum is -0.0, which would print as "-0.0 h".
-    let lost = |v: &[f64]| {
-        v.iter()
-            .map(|h| (h - rules.lost_after_min).max(0.0))
-            .sum::<f64>()
-            / 60.0
-            + 0.0
-    };
-    let t = rules.detention_threshold_min;
-    let detained = |v: &[f64]| v.iter().filter(|h| **h > t).count();
-    let per_hospital = by_hospital(items)
-        .into_iter()
-        .filter_map(|(id, v)| {
-            let s = stats::summarize(&v)?;
-            Some(HospitalHandover {
-                name: name_of(&id),
-                hospital: id,
-                arrivals: v.len(),
-                median_min: s.median,
-                p90_min: s.p90,
-                detained: detained(&v),
-                detention_rate: detained(&v) as f64 / v.len() as f64,
-                over: over(&v, rules.thresholds_min),
-                lost_hours: lost(&v),
-                samples_min: v,
+
+    /// The figures of the incidents added; `name_of` names a hospital id.
+    pub fn finish(self, name_of: &dyn Fn(&str) -> String, rules: &HandoverRules) -> Detention {
+        let ByHospital { all, per } = self.handover;
+        // `+ 0.0`: an empty sum is -0.0, which would print as "-0.0 h".
+        let lost = |v: &[f64]| {
+            v.iter()
+                .map(|h| (h - rules.lost_after_min).max(0.0))
+                .sum::<f64>()
+                / 60.0
+                + 0.0
+        };
+        let t = rules.detention_threshold_min;
+        let detained = |v: &[f64]| v.iter().filter(|h| **h > t).count();
+        let per_hospital = per
+            .into_iter()
+            .filter_map(|(id, v)| {
+                let s = stats::summarize(&v)?;
+                Some(HospitalHandover {
+                    name: name_of(&id),
+                    hospital: id,
+                    arrivals: v.len(),
+                    median_min: s.median,
+                    p90_min: s.p90,
+                    detained: detained(&v),
+                    detention_rate: detained(&v) as f64 / v.len() as f64,
+                    over: over(&v, rules.thresholds_min),
+                    lost_hours: lost(&v),
+                    samples_min: v,
+                })
             })
-        })
-        .collect();
-    Detention {
-        threshold_min: t,
-        hospital_arrivals: log.iter().filter(|i| i.at_hospital.is_some()).count(),
-        arrivals: all.len(),
-        detained: detained(&all),
-        rate: (!all.is_empty()).then(|| detained(&all) as f64 / all.len() as f64),
-        handover_min: stats::summarize(&all),
-        over: if all.is_empty() {
-            Vec::new()
-        } else {
-            over(&all, rules.thresholds_min)
-        },
-        lost_after_min: rules.lost_after_min,
-        lost_hours: lost(&all),
-        per_hospital,
-        wall_time_proxy: wall_time(walls, name_of, rules.thresholds_min),
-        samples_min: all,
+            .collect();
+        Detention {
+            threshold_min: t,
+            hospital_arrivals: self.hospital_arrivals,
+            arrivals: all.len(),
+            detained: detained(&all),
+            rate: (!all.is_empty()).then(|| detained(&all) as f64 / all.len() as f64),
+            handover_min: stats::summarize(&all),
+            over: if all.is_empty() {
+                Vec::new()
+            } else {
+                over(&all, rules.thresholds_min)
+            },
+            lost_after_min: rules.lost_after_min,
+            lost_hours: lost(&all),
+            per_hospital,
+            wall_time_proxy: wall_time(self.wall, name_of, rules.thresholds_min),
+            samples_min: all,
+        }
     }
 }
 
 fn wall_time(
-    items: Vec<(Option<&String>, f64)>,
+    wall: ByHospital,
     name_of: &dyn Fn(&str) -> String,
     thresholds: &[f64],
 ) -> Option<WallTime> {
-    let all: Vec<f64> = items.iter().map(|x| x.1).collect();
+    let ByHospital { all, per } = wall;
     let summary = stats::summarize(&all)?;
     Some(WallTime {
         definition: "at_hospital -> available (unit back in service): a proxy for the handover \
                      that includes cleaning and restocking; not used for the detention rate",
         summary,
         over: over(&all, thresholds),
-        per_hospital: by_hospital(items)
+        per_hospital: per
             .into_iter()
             .filter_map(|(id, v)| {
                 let s = stats::summarize(&v)?;
