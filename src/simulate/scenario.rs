@@ -989,12 +989,25 @@ fn replicate(
         thresholds_min: &standards::targets::DEFAULT_HANDOVER_THRESHOLDS_MIN,
         lost_after_min: standards::targets::DEFAULT_HANDOVER_LOST_AFTER_MIN,
     };
+    // Only the figures stay: the samples behind them would grow with the replications.
+    let mut response = resp.finish(o.response_target_min);
+    response.samples_min = Vec::new();
+    let mut detention = det.finish(&|id| standards::hospital_name(sc, id), &rules);
+    detention.samples_min = Vec::new();
+    for h in &mut detention.per_hospital {
+        h.samples_min = Vec::new();
+    }
+    if let Some(w) = &mut detention.wall_time_proxy {
+        for h in &mut w.per_hospital {
+            h.samples_min = Vec::new();
+        }
+    }
     let horizon = r.horizon_s.max(1e-9);
     let unit_hours = r.unit_busy_s.len() as f64 * horizon / 3600.0;
     Ok(Rep {
         calls: r.calls,
-        response: resp.finish(o.response_target_min),
-        detention: det.finish(&|id| standards::hospital_name(sc, id), &rules),
+        response,
+        detention,
         busy: r.unit_busy_s.iter().map(|b| b / horizon).collect(),
         waited: r.waited as f64 / r.calls.max(1) as f64,
         unstable: r.left_waiting >= 10 && r.left_waiting * 100 >= r.calls,

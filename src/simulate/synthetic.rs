@@ -36,7 +36,7 @@ use rand_distr::{Distribution, LogNormal, Poisson};
 
 use crate::model::population::weight;
 use crate::model::{Capability, Scenario, TimeZoneSpec};
-use crate::network::{Direction, Snapped, TravelModel};
+use crate::network::{Snapped, TravelModel};
 use crate::spatial::PolygonIndex;
 
 /// Relative call volume by hour of day (0-23): a night trough and a late-morning peak, the shape
@@ -222,7 +222,6 @@ impl Delays {
 /// Where each call's patient goes, and the stations and hospitals on the road.
 struct Places<'a> {
     sc: &'a Scenario,
-    tm: &'a TravelModel,
     stations: Vec<Snapped>,
     /// Hospitals that snapped, with their index in the scenario.
     hospitals: Vec<(usize, Snapped)>,
@@ -230,21 +229,17 @@ struct Places<'a> {
 
 impl Places<'_> {
     /// Step 6: the nearest emergency department with the capability the condition needs (the
-    /// nearest one if none has it), with the drive there.
+    /// nearest one if none has it), with the drive there; `to_h[k]` is the drive to
+    /// `hospitals[k]`.
     fn hospital(
         &self,
-        q: &mut crate::network::Dijkstra,
-        scene: &Snapped,
+        to_h: &[Option<crate::network::Eta>],
         condition: Option<&str>,
     ) -> Option<(usize, crate::network::Eta)> {
-        let points: Vec<Snapped> = self.hospitals.iter().map(|h| h.1).collect();
-        let to_h = self
-            .tm
-            .one_to_many(q, scene, &points, Direction::Forward, None);
         let pick = |need: Option<Capability>| {
             self.hospitals
                 .iter()
-                .zip(&to_h)
+                .zip(to_h)
                 .filter_map(|((hi, _), e)| e.map(|e| (*hi, e)))
                 .filter(|(hi, _)| {
                     let h = &self.sc.hospitals[*hi];
@@ -291,7 +286,6 @@ pub fn generate(
     }
     let places = Places {
         sc,
-        tm,
         stations,
         hospitals: sc
             .hospitals
@@ -305,7 +299,12 @@ pub fn generate(
     // 4-7. Units, delays, transport.
     let d = Delays::new();
     let mut next_unit = vec![0u32; sc.stations.len()];
-    let mut q = tm.query();
+    // Two matrices for all calls at once (one search per station and per hospital, not two
+    // per call).
+    let points: Vec<Snapped> = calls.iter().map(|c| c.point).collect();
+    let hospital_points: Vec<Snapped> = places.hospitals.iter().map(|h| h.1).collect();
+    let from_stations = tm.matrix(&places.stations, &points, None);
+    let to_hospitals = tm.matrix(&points, &hospital_points, None);
     let fmt = |t: DateTime<Utc>| -> String {
         let local: DateTime<FixedOffset> = match tz {
             TimeZoneSpec::Fixed(o) => t.with_timezone(o),
@@ -316,12 +315,8 @@ pub fn generate(
     let mut out = crate::model::incidents::COLUMNS.join(",");
     out.push('\n');
     for (k, c) in calls.iter().enumerate() {
-        let from_stations =
-            tm.one_to_many(&mut q, &c.point, &places.stations, Direction::Reverse, None);
-        let Some((si, eta)) = from_stations
-            .iter()
-            .enumerate()
-            .filter_map(|(i, e)| e.map(|e| (i, e)))
+        let Some((si, eta)) = (0..places.stations.len())
+            .filter_map(|i| from_stations.get(i, k).map(|e| (i, e)))
             .min_by_key(|(_, e)| e.time_ms)
         else {
             continue;
@@ -337,7 +332,10 @@ pub fn generate(
         let transported = rng.random::<f64>() < 0.7;
         let mut hospital = String::new();
         let (mut at_h, mut done) = (String::new(), String::new());
-        if transported && let Some((hi, e)) = places.hospital(&mut q, &c.point, c.condition) {
+        let to_h: Vec<Option<crate::network::Eta>> = (0..hospital_points.len())
+            .map(|h| to_hospitals.get(k, h))
+            .collect();
+        if transported && let Some((hi, e)) = places.hospital(&to_h, c.condition) {
             let arrive = scene
                 + secs(d.on_scene.sample(&mut rng))
                 + secs(e.seconds() * d.noise.sample(&mut rng));
