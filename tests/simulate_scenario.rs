@@ -268,6 +268,14 @@ fn the_scenario_sets_the_call_mix_and_handovers() {
         ("handover_min = { chpg = [9.0, 5.0] }", "median <= p90"),
         ("calls_per_1000 = -3", "non-negative"),
         ("colour = 1", "unknown field"),
+        // Issue #16: on scene by priority, transport share, release rule.
+        ("on_scene_min = [20.0, 10.0]", "on_scene_min"),
+        (
+            "on_scene_min_by_priority = { urgent = [10.0, 20.0] }",
+            "on_scene_min_by_priority.urgent",
+        ),
+        ("transport_share = 1.5", "transport_share"),
+        ("release_after_min = -45", "release_after_min"),
     ] {
         let toml =
             common::demo_toml().replace("[profile]", &format!("[simulation]\n{bad}\n\n[profile]"));

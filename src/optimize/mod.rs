@@ -8,7 +8,8 @@
 //! - Where to put stations: **p-median** ([`pmedian`]), **MCLP** ([`mclp`]), and **LSCP** and
 //!   **p-center** through certified MCLP subproblems ([`covering`]).
 //! - How to spread ambulances over stations: **MEXCLP** ([`mexclp`]) and **backup coverage**,
-//!   the double standard model ([`backup`]), on the slots of [`fleet`].
+//!   the double standard model ([`backup`]), on the slots of [`fleet`]; and for each number of
+//!   free units, a **compliance table** of MEXCLP postings ([`compliance`]).
 //! - Every solver reports a Lagrangian bound and the gap, and proves optimality by the shared
 //!   branch and bound (`bnb`) where it finishes within the time limit.
 //! - Every solver takes a [`SolveOptions`] (time limit, node budget, seed) and answers with a
@@ -20,6 +21,7 @@
 pub mod backup;
 mod bnb;
 pub mod change;
+pub mod compliance;
 pub mod covering;
 pub mod evaluate;
 pub mod fleet;

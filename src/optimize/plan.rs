@@ -894,18 +894,12 @@ pub fn compliance_table(
     nesting_tolerance: f64,
 ) -> Result<crate::dispatch::policy::ComplianceTable, PlanError> {
     use crate::dispatch::policy::{ComplianceTable, TableLevel};
-    if !(nesting_tolerance.is_finite() && (0.0..1.0).contains(&nesting_tolerance)) {
-        return Err(PlanError::Invalid(format!(
-            "the nesting tolerance {nesting_tolerance} must be a share in [0, 1)"
-        )));
-    }
     let req = PlanRequest {
         candidate_points: Vec::new(),
         grid_m: None,
         ..req.clone()
     };
     let pb = Problem::build(sc, tm, &req)?;
-    let m = pb.m;
     let fleet: usize = sc.stations.iter().map(|s| s.ambulances as usize).sum();
     let units = fr.ambulances.unwrap_or(fleet);
     if units == 0 {
@@ -920,67 +914,28 @@ pub fn compliance_table(
     let (cost, limit) = pb.standard(req.standard);
     let cov = super::mclp::Coverage {
         weights: pb.w.clone(),
-        m,
+        m: pb.m,
         covers: cost.iter().map(|c| *c <= limit).collect(),
     };
-    let mut levels: Vec<TableLevel> = Vec::new();
-    let mut prev: Vec<usize> = Vec::new();
-    for k in 1..=units {
-        let o = FleetOptions {
-            max_per_site: fr.max_per_site,
-            solve: req.solve.clone(),
-            ..FleetOptions::new(k)
-        };
-        let sol = mexclp::solve(&cov, busy, &o).map_err(|e| pb.named(e, "ambulances"))?;
-        // The previous level plus the best single station.
-        let mut per_prev = vec![0usize; m];
-        for &s in &prev {
-            per_prev[s] += 1;
-        }
-        let nested = (0..m)
-            .filter(|&j| fr.max_per_site.is_none_or(|c| per_prev[j] < c))
-            .map(|j| {
-                let mut x = per_prev.clone();
-                x[j] += 1;
-                (mexclp::expected_covered(&cov, &x, busy), j)
-            })
-            .fold(None, |b: Option<(f64, usize)>, c| match b {
-                Some(b) if b.0 >= c.0 => Some(b),
-                _ => Some(c),
-            });
-        let optimum = sol.cert.objective;
-        let (per_site, objective) = match nested {
-            Some((v, j)) if v >= optimum * (1.0 - nesting_tolerance) - 1e-9 => {
-                let mut x = per_prev.clone();
-                x[j] += 1;
-                (x, v)
-            }
-            _ => (sol.per_site.clone(), optimum),
-        };
-        // Posts: the previous level's that stay, in order, then the new ones.
-        let mut left = per_site.clone();
-        let mut posts = Vec::with_capacity(k);
-        for &s in &prev {
-            if left[s] > 0 {
-                left[s] -= 1;
-                posts.push(s);
-            }
-        }
-        let kept = posts.len();
-        for (s, c) in left.iter().enumerate() {
-            posts.extend(std::iter::repeat_n(s, *c));
-        }
-        let bound = sol.cert.bound.max(objective);
-        levels.push(TableLevel {
-            free_units: k,
-            posts: posts.iter().map(|&s| sc.stations[s].id.clone()).collect(),
-            expected_coverage: objective,
-            bound,
-            gap_pct: super::gap_pct(objective, bound),
-            moves_from_previous: prev.len() - kept,
-        });
-        prev = posts;
-    }
+    let levels = super::compliance::levels(
+        &cov,
+        busy,
+        units,
+        fr.max_per_site,
+        &req.solve,
+        nesting_tolerance,
+    )
+    .map_err(|e| pb.named(e, "ambulances"))?
+    .into_iter()
+    .map(|l| TableLevel {
+        free_units: l.posts.len(),
+        posts: l.posts.iter().map(|&s| sc.stations[s].id.clone()).collect(),
+        expected_coverage: l.expected,
+        bound: l.bound,
+        gap_pct: l.gap_pct,
+        moves_from_previous: l.moves_from_previous,
+    })
+    .collect();
     Ok(ComplianceTable {
         scenario: sc.name.clone(),
         stations: sc.stations.iter().map(|s| s.id.clone()).collect(),

@@ -406,21 +406,32 @@ pub fn compliance_text(t: &crate::dispatch::policy::ComplianceTable) -> String {
     o
 }
 
-/// A compliance table as CSV: `free_units,slot,station`.
+/// A compliance table as CSV: `free_units,slot,station,expected_coverage,bound,gap_pct`.
 pub fn compliance_csv(t: &crate::dispatch::policy::ComplianceTable) -> String {
-    let mut o = String::from("free_units,slot,station,expected_coverage,bound,gap_pct\n");
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut rows: Vec<[String; 6]> = vec![[
+        "free_units".into(),
+        "slot".into(),
+        "station".into(),
+        "expected_coverage".into(),
+        "bound".into(),
+        "gap_pct".into(),
+    ]];
     for l in &t.levels {
         for (k, s) in l.posts.iter().enumerate() {
-            o.push_str(&format!(
-                "{},{},{},{},{},{}\n",
-                l.free_units,
-                k + 1,
-                s,
-                l.expected_coverage,
-                l.bound,
-                l.gap_pct
-            ));
+            rows.push([
+                l.free_units.to_string(),
+                (k + 1).to_string(),
+                s.clone(),
+                l.expected_coverage.to_string(),
+                l.bound.to_string(),
+                l.gap_pct.to_string(),
+            ]);
         }
     }
-    o
+    for r in rows {
+        // Writing to memory cannot fail.
+        let _ = w.write_record(&r);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }

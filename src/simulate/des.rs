@@ -9,9 +9,12 @@
 //! # Model
 //! - A call at atom `a` is handled (call-handling delay), then dispatched to the free unit with
 //!   the smallest ETA = turnout (none if already rolling) + travel. Free units are those at
-//!   their station and those returning. A unit returning from a hospital drives from that
-//!   hospital; one returning from a scene is taken to finish its return first (the engine has
-//!   no scene-to-scene times), a documented approximation.
+//!   their post, those returning and those relocating. A moving unit's position is not
+//!   tracked: its ETA is the shorter of two routes it could take, driving on to where it is
+//!   heading and from there, or turning back (the time it has driven) to where it left and
+//!   from there (a hospital; for calls, not a scene, as the engine has no scene-to-scene
+//!   times, so a unit returning from a scene finishes its return first), a
+//!   documented approximation.
 //! - With no free unit the call waits in a priority queue (priority, then arrival); the first
 //!   unit to become free takes the head of the queue. With [`QueuePolicy::Lost`] it is lost.
 //! - [`Service::Exponential`]: the unit is busy for one exponential time from dispatch and
@@ -514,9 +517,10 @@ enum Where {
     /// Free at its post.
     Idle,
     Busy,
-    /// On its way back to its post from a job, there at `arrive`.
+    /// On its way back to its post from a job at `from` (left at `start`), there at `arrive`.
     Returning {
         from: Loc,
+        start: f64,
         arrive: f64,
     },
     /// Moving up from station `from` (left at `start`) to its post, there at `arrive`.
@@ -713,13 +717,20 @@ impl<'a, 's> Sim<'a, 's> {
             Where::Idle => (to(st.post), false),
             Where::Busy => return None,
             Where::Returning {
-                from: Loc::Hospital(h),
-                ..
-            } => (g.hospital_to_atom[h * g.atoms + a] * f, true),
-            Where::Returning {
-                from: Loc::Scene(_),
+                from,
+                start,
                 arrive,
-            } => ((arrive - self.t).max(0.0) + to(st.post), true),
+            } => {
+                let back = match from {
+                    Loc::Hospital(h) => g.hospital_to_atom[h * g.atoms + a] * f,
+                    // The matrices have no scene-to-scene times: only the way on.
+                    Loc::Scene(_) => f64::INFINITY,
+                };
+                (
+                    ((arrive - self.t).max(0.0) + to(st.post)).min((self.t - start) + back),
+                    true,
+                )
+            }
             Where::Relocating {
                 from,
                 start,
@@ -745,13 +756,16 @@ impl<'a, 's> Sim<'a, 's> {
             Where::Idle => ss(st.post),
             Where::Busy => f64::INFINITY,
             Where::Returning {
-                from: Loc::Hospital(h),
-                ..
-            } => g.hospital_to_station[h * g.stations + x] * f,
-            Where::Returning {
-                from: Loc::Scene(_),
+                from,
+                start,
                 arrive,
-            } => (arrive - self.t).max(0.0) + ss(st.post),
+            } => {
+                let back = match from {
+                    Loc::Hospital(h) => g.hospital_to_station[h * g.stations + x] * f,
+                    Loc::Scene(a) => g.atom_to_station[a * g.stations + x] * f,
+                };
+                ((arrive - self.t).max(0.0) + ss(st.post)).min((self.t - start) + back)
+            }
             Where::Relocating {
                 from,
                 start,
@@ -908,8 +922,13 @@ impl<'a, 's> Sim<'a, 's> {
     /// Sets unit `u` on its way back from `from` to its post, `drive` seconds away.
     fn head_back(&mut self, u: usize, from: Loc, drive: f64) {
         let arrive = self.t + drive;
+        let start = self.t;
         let st = &mut self.units[u];
-        st.at = Where::Returning { from, arrive };
+        st.at = Where::Returning {
+            from,
+            start,
+            arrive,
+        };
         st.epoch += 1;
         let e = st.epoch;
         self.at(arrive, Ev::Free(u, e));
@@ -996,9 +1015,12 @@ impl<'a, 's> Sim<'a, 's> {
         st.epoch += 1;
         let e = st.epoch;
         match st.at {
-            Where::Returning { from: loc, .. } => {
+            Where::Returning {
+                from: loc, start, ..
+            } => {
                 st.at = Where::Returning {
                     from: loc,
+                    start,
                     arrive: t + drive,
                 };
                 self.at(t + drive, Ev::Free(u, e));
@@ -1290,15 +1312,14 @@ pub fn run_with<'a>(
         },
         count_dispatches,
     };
+    // The table's posting for the whole fleet free, from the start.
+    if m.policy.kind == PolicyKind::Table {
+        sim.rebalance();
+    }
     sim.pull();
-    let mut first = true;
     while let Some(Reverse((t, _, ev))) = sim.heap.pop() {
         if let Some(e) = sim.error.take() {
             return Err(e);
-        }
-        if first {
-            sim.t = t.0;
-            first = false;
         }
         sim.busy_area += sim.n_busy as f64 * (t.0 - sim.t);
         sim.t = t.0;
