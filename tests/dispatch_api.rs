@@ -1821,3 +1821,144 @@ fn issue_14_several_units_per_incident() {
     assert_eq!(k["reached_scene"], 1);
     assert_eq!(k["hospital_arrivals"], 1);
 }
+
+/// A compliance table for the demo that wants every free unit at `station`.
+fn all_at(sc: &Scenario, station: &str) -> Value {
+    let units: usize = sc.stations.iter().map(|s| s.ambulances as usize).sum();
+    json!({
+        "scenario": sc.name,
+        "stations": sc.stations.iter().map(|s| s.id.clone()).collect::<Vec<_>>(),
+        "busy_fraction": 0.3,
+        "response_target_min": 12.0,
+        "weights": "population",
+        "levels": (1..=units).map(|k| json!({
+            "free_units": k,
+            "posts": vec![station; k],
+            "expected_coverage": 0.0,
+            "bound": 0.0,
+            "gap_pct": 0.0,
+            "moves_from_previous": 0,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Issue #16: the live server recomputes the compliance table's posting after each event,
+/// serves it and streams it; the dispatcher accepts a move through `POST /v1/move-ups`, and
+/// the cap on relocations per hour holds.
+#[test]
+fn issue_16_the_live_posting_follows_the_compliance_table() {
+    use std::io::{BufRead, BufReader};
+    let sc = Scenario::demo().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("table.json");
+    let home = sc.stations[0].id.clone();
+    std::fs::write(&table, all_at(&sc, &home).to_string()).unwrap();
+    let t = table.clone();
+    let s = Server::start_with(move |c| {
+        c.move_up_policy = ems::dispatch::policy::PolicyKind::Table;
+        c.compliance_table = Some(t);
+        c.max_relocations_per_hour = 1;
+    });
+    let (code, p) = s.get(VIEWER, "/v1/posting");
+    assert_eq!(code, 200, "{p}");
+    assert_eq!(p["policy"], "table");
+    let free = p["free_units"].as_u64().unwrap() as usize;
+    let away: Vec<&str> = sc
+        .stations
+        .iter()
+        .filter(|st| st.id != home)
+        .flat_map(|st| std::iter::repeat_n(st.id.as_str(), st.ambulances as usize))
+        .collect();
+    let moves = p["moves"].as_array().unwrap();
+    assert_eq!(moves.len(), away.len(), "{p}");
+    assert!(moves.iter().all(|m| m["to_station"] == home.as_str()));
+    assert!(p["level"].as_array().unwrap().len() == free);
+    // The stream sends the posting.
+    let resp = Client::builder()
+        .timeout(std::time::Duration::from_secs(20))
+        .build()
+        .unwrap()
+        .get(s.url("/v1/events"))
+        .bearer_auth(VIEWER)
+        .send()
+        .unwrap();
+    let mut lines = BufReader::new(resp).lines();
+    let mut next_posting = || loop {
+        let line = lines.next().unwrap().unwrap();
+        if line == "event: posting" {
+            let data = lines.next().unwrap().unwrap();
+            let v: Value = serde_json::from_str(data.strip_prefix("data: ").unwrap()).unwrap();
+            return v;
+        }
+    };
+    assert_eq!(
+        next_posting()["moves"].as_array().unwrap().len(),
+        away.len()
+    );
+    // Accept the first move: the posting then asks for one move fewer.
+    let m = &moves[0];
+    s.ok(
+        "/v1/move-ups",
+        json!({"unit_id": m["unit"], "to_station": m["to_station"]}),
+    );
+    let after = next_posting();
+    assert_eq!(
+        after["moves"].as_array().unwrap().len(),
+        away.len() - 1,
+        "{after}"
+    );
+    assert!(after["seq"].as_u64().unwrap() > p["seq"].as_u64().unwrap());
+    // Arrived, then sent home again by hand, the unit is over its cap (one move an hour): the
+    // posting does not ask it to move again.
+    let unit = m["unit"].as_str().unwrap();
+    s.ok(
+        &format!("/v1/units/{unit}/status"),
+        json!({"status": "available"}),
+    );
+    let own = sc
+        .stations
+        .iter()
+        .find(|st| unit.starts_with(&st.id))
+        .map(|st| st.id.clone())
+        .unwrap();
+    s.ok("/v1/move-ups", json!({"unit_id": unit, "to_station": own}));
+    let (_, p3) = s.get(VIEWER, "/v1/posting");
+    assert!(
+        p3["moves"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|x| x["unit"] != unit),
+        "{p3}"
+    );
+    assert_eq!(
+        p3["moves"].as_array().unwrap().len(),
+        away.len() - 1,
+        "{p3}"
+    );
+}
+
+#[test]
+fn issue_16_a_bad_policy_configuration_is_refused_at_start() {
+    let sc = Scenario::demo().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let base = format!("{}\n", api::config::DEMO);
+    let e = Config::parse(&format!("move_up_policy = \"table\"\n{base}"), "c.toml").unwrap_err();
+    assert!(e.to_string().contains("compliance_table"), "{e}");
+    let e = Config::parse(&format!("move_up_policy = \"fancy\"\n{base}"), "c.toml").unwrap_err();
+    assert!(e.to_string().contains("line 1"), "{e}");
+    let e = Config::parse(&format!("max_relocations_per_hour = 0\n{base}"), "c.toml").unwrap_err();
+    assert!(e.to_string().contains("max_relocations_per_hour"), "{e}");
+    let mut other = all_at(&sc, &sc.stations[0].id);
+    other["scenario"] = json!("somewhere else");
+    let path = dir.path().join("other.json");
+    std::fs::write(&path, other.to_string()).unwrap();
+    let mut c = config(&dir.path().join("e.sqlite"));
+    c.move_up_policy = ems::dispatch::policy::PolicyKind::Table;
+    c.compliance_table = Some(path);
+    let e = AppState::open(sc, c).err().unwrap().to_string();
+    assert!(
+        e.contains("other.json") && e.contains("somewhere else"),
+        "{e}"
+    );
+}

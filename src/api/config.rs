@@ -90,6 +90,33 @@ pub struct Config {
     pub max_connections: usize,
     #[serde(default)]
     pub tokens: Vec<Token>,
+    /// The move-up policy whose posting `GET /v1/posting` and the event stream recommend:
+    /// `static` (none), `table` (with `compliance_table`) or `dmexclp`.
+    #[serde(default)]
+    pub move_up_policy: crate::dispatch::policy::PolicyKind,
+    /// The compliance table (JSON from `ems optimize --model compliance-table`), relative
+    /// paths under the working directory.
+    #[serde(default)]
+    pub compliance_table: Option<PathBuf>,
+    /// Relocations one unit may be asked to make in any 60 minutes (at least 1).
+    #[serde(default = "default_relocations")]
+    pub max_relocations_per_hour: u32,
+    /// The longest relocation drive a posting asks for, minutes.
+    #[serde(default = "default_relocation_min")]
+    pub max_relocation_min: f64,
+    /// Dynamic MEXCLP's busy fraction (and the expected coverage the posting reports).
+    #[serde(default = "default_busy")]
+    pub busy_fraction: f64,
+}
+
+fn default_relocations() -> u32 {
+    2
+}
+fn default_relocation_min() -> f64 {
+    15.0
+}
+fn default_busy() -> f64 {
+    0.3
 }
 
 fn default_db() -> PathBuf {
@@ -244,6 +271,37 @@ impl Config {
         }
         if c.max_connections == 0 {
             return Err(bad("max_connections", "must be positive".into()));
+        }
+        if c.max_relocations_per_hour == 0 {
+            return Err(bad(
+                "max_relocations_per_hour",
+                "must be at least 1 (a unit may be asked to move once an hour)".into(),
+            ));
+        }
+        if !(c.max_relocation_min.is_finite() && c.max_relocation_min > 0.0) {
+            return Err(bad(
+                "max_relocation_min",
+                format!(
+                    "{} must be a positive number of minutes",
+                    c.max_relocation_min
+                ),
+            ));
+        }
+        if !(c.busy_fraction.is_finite() && (0.0..1.0).contains(&c.busy_fraction)) {
+            return Err(bad(
+                "busy_fraction",
+                format!("{} must be at least 0 and below 1", c.busy_fraction),
+            ));
+        }
+        if c.move_up_policy == crate::dispatch::policy::PolicyKind::Table
+            && c.compliance_table.is_none()
+        {
+            return Err(bad(
+                "compliance_table",
+                "move_up_policy = \"table\" needs a compliance table file (from `ems optimize \
+                 --model compliance-table --format json`)"
+                    .into(),
+            ));
         }
         for (k, t) in c.tokens.iter().enumerate() {
             if t.token.len() < 8 {

@@ -147,6 +147,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/hospitals", get(hospitals::list_hospitals))
         .route("/v1/kpis", get(coverage::kpis))
         .route("/v1/coverage/gaps", get(coverage::coverage_gaps))
+        .route("/v1/posting", get(coverage::posting))
         .route("/v1/events", get(stream::events))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), auth::auth))

@@ -4,6 +4,7 @@
 //! This module owns opening the service (building the model, replaying the log). It must not
 //! hold dispatch rules ([`crate::dispatch`]) nor routes ([`super::routes`]).
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, MutexGuard};
 
 use chrono::Utc;
@@ -14,6 +15,8 @@ use super::error::ApiError;
 use crate::dispatch::Fleet;
 use crate::dispatch::coverage::{Budget, Coverage};
 use crate::dispatch::journal::{Committed, Core, Journal, JournalError, JournalOptions};
+use crate::dispatch::policy::{Caps, ComplianceTable, CoverModel, PolicyKind, RelocationLog};
+use crate::dispatch::posting::{LivePolicy, Posting};
 use crate::model::Scenario;
 use crate::network::profile::ProfileError;
 use crate::network::{SnapError, Snapped, TravelModel};
@@ -37,6 +40,12 @@ pub enum ServeError {
         #[source]
         source: SnapError,
     },
+    /// The compliance table is unreadable or for another scenario.
+    #[error(transparent)]
+    Table(#[from] crate::dispatch::policy::TableError),
+    /// The posting worker thread cannot start (the system is out of threads or memory).
+    #[error("cannot start the posting worker: {0}")]
+    Thread(std::io::Error),
 }
 
 /// One message of the event stream: its sequence number (the SSE `id:`) and its JSON.
@@ -78,6 +87,14 @@ pub struct Service {
     pub(crate) base_map: std::sync::OnceLock<Arc<String>>,
     /// One planning computation (what-if, optimisation) at a time.
     pub(crate) planning: tokio::sync::Semaphore,
+    /// The move-up policy, its coverage, the stations on the road and each unit's recent
+    /// relocations (`unit_moved` events, seconds since the Unix epoch).
+    pub(crate) policy: LivePolicy,
+    pub(crate) cover_model: CoverModel,
+    pub(crate) station_points: Vec<Snapped>,
+    pub(crate) relocations: Arc<std::sync::Mutex<BTreeMap<String, RelocationLog>>>,
+    /// The latest posting's JSON, recomputed after each commit (policies other than static).
+    pub(crate) posting: watch::Sender<Option<Arc<str>>>,
 }
 
 /// The travel model of one local hour, and the stations' coverage under it (computed on the
@@ -86,6 +103,78 @@ pub(crate) struct HourModel {
     hour: usize,
     model: Arc<TravelModel>,
     coverage: std::sync::OnceLock<Arc<Coverage>>,
+}
+
+/// The live policy from the configuration: the compliance table read and checked against the
+/// scenario (its name, its stations in order, one level per unit).
+fn live_policy(sc: &Scenario, config: &Config) -> Result<LivePolicy, ServeError> {
+    let units: usize = sc.stations.iter().map(|s| s.ambulances as usize).sum();
+    let table = match (&config.compliance_table, config.move_up_policy) {
+        (Some(path), PolicyKind::Table) => {
+            let t = ComplianceTable::read(path)?;
+            let ids: Vec<String> = sc.stations.iter().map(|s| s.id.clone()).collect();
+            t.resolve(&path.display().to_string(), &sc.name, &ids, units)?
+        }
+        _ => Vec::new(),
+    };
+    Ok(LivePolicy {
+        kind: config.move_up_policy,
+        table,
+        caps: Caps {
+            per_unit_hour: config.max_relocations_per_hour,
+            max_relocation_s: config.max_relocation_min * 60.0,
+        },
+        busy: config.busy_fraction,
+    })
+}
+
+/// Adds the `unit_moved` events among `events` to each unit's relocation log.
+fn record_moves<'a>(
+    logs: &std::sync::Mutex<BTreeMap<String, RelocationLog>>,
+    events: impl Iterator<Item = &'a crate::dispatch::Event>,
+) {
+    if let Ok(mut m) = logs.lock() {
+        for e in events {
+            if let crate::dispatch::Event::UnitMoved { unit, at, .. } = e {
+                m.entry(unit.clone())
+                    .or_default()
+                    .record(at.timestamp_millis() as f64 / 1000.0);
+            }
+        }
+    }
+}
+
+/// Recomputes the posting after each commit and publishes it when it changed; ends when the
+/// service is gone.
+fn posting_worker(svc: std::sync::Weak<Service>, woken: std::sync::mpsc::Receiver<()>) {
+    let mut last: Option<String> = None;
+    loop {
+        match woken.recv_timeout(std::time::Duration::from_secs(1)) {
+            Ok(()) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                if svc.strong_count() == 0 {
+                    return;
+                }
+                continue;
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+        }
+        let Some(s) = svc.upgrade() else { return };
+        let json = s.posting_json();
+        // The sequence number changes with every event: publish only a new recommendation.
+        let key = serde_json::from_str::<serde_json::Value>(&json)
+            .ok()
+            .map(|mut v| {
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("seq");
+                }
+                v.to_string()
+            });
+        if key != last {
+            last = key;
+            s.posting.send_replace(Some(json.into()));
+        }
+    }
 }
 
 /// The router's state: the service behind an `Arc`.
@@ -133,6 +222,21 @@ impl AppState {
         );
         let (events, _) = broadcast::channel(config.stream_buffer);
         let tx = events.clone();
+        let policy = live_policy(&sc, &config)?;
+        let station_points: Vec<Snapped> = sc
+            .stations
+            .iter()
+            .map(|st| {
+                tm.snap(st.lon_lat).map_err(|e| ServeError::Snap {
+                    what: format!("station `{}`", st.id),
+                    source: e,
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        let relocations: Arc<std::sync::Mutex<BTreeMap<String, RelocationLog>>> = Arc::default();
+        let moved = relocations.clone();
+        // Wakes the posting worker after a commit (coalesced: one pending wake-up).
+        let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
         let detention_min = config
             .detention_threshold_min
             .unwrap_or_else(|| standards::Targets::default_preset().detention_threshold_min);
@@ -156,6 +260,8 @@ impl AppState {
                         }
                     }
                 }
+                record_moves(&moved, batch.iter().map(|c| &c.event));
+                let _ = wake.try_send(());
                 for c in batch {
                     let json = stream_json(c.seq, Some(&c.actor), &c.event);
                     // No subscriber is fine: the log has it.
@@ -171,8 +277,17 @@ impl AppState {
                 t.update(i);
             }
         }
+        // Relocations of the last hour count against the cap after a restart too.
+        if let Ok(reader) = crate::dispatch::store::Reader::open(&config.db)
+            && let Ok(last) = reader.last_seq()
+            && let Ok(recent) = reader.events_after((last - 5000).max(0), 5000)
+        {
+            record_moves(&relocations, recent.iter().map(|e| &e.event));
+        }
+        let cover_model = coverage.cover_model();
+        let (posting, _) = watch::channel(None);
         let (stop, _) = watch::channel(false);
-        Ok(AppState(Arc::new(Service {
+        let state = AppState(Arc::new(Service {
             sc,
             tm: Arc::new(tm),
             config,
@@ -186,7 +301,25 @@ impl AppState {
             hour_model: std::sync::RwLock::new(None),
             base_map: std::sync::OnceLock::new(),
             planning: tokio::sync::Semaphore::new(1),
-        })))
+            policy,
+            cover_model,
+            station_points,
+            relocations,
+            posting,
+        }));
+        if state.0.policy.kind != PolicyKind::Static {
+            let weak = Arc::downgrade(&state.0);
+            std::thread::Builder::new()
+                .name("ems-posting".into())
+                .spawn(move || posting_worker(weak, woken))
+                .map_err(ServeError::Thread)?;
+            // `send_replace`: `send` does nothing while no client listens.
+            state
+                .0
+                .posting
+                .send_replace(Some(state.0.posting_json().into()));
+        }
+        Ok(state)
     }
 
     /// Stops the committer (after committing what is queued) and releases the event log's
@@ -246,6 +379,35 @@ impl Service {
             *g = Some(h.clone());
         }
         Some(h)
+    }
+
+    /// The posting the move-up policy recommends now ([`crate::dispatch::posting`]).
+    pub(crate) fn posting_now(&self) -> Posting {
+        let (units, seq) = {
+            let core = self.journal.lock();
+            (core.fleet.units.clone(), self.journal.durable_seq())
+        };
+        let moved = self
+            .relocations
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default();
+        let (tm, _) = self.model_now();
+        crate::dispatch::posting::posting(
+            &self.sc,
+            &tm,
+            &self.station_points,
+            &self.cover_model,
+            &units,
+            &self.policy,
+            &moved,
+            Utc::now().timestamp_millis() as f64 / 1000.0,
+            seq,
+        )
+    }
+
+    pub(crate) fn posting_json(&self) -> String {
+        serde_json::to_string(&self.posting_now()).unwrap_or_else(|_| "null".into())
     }
 
     pub(crate) fn lock(&self) -> Result<MutexGuard<'_, Core>, ApiError> {

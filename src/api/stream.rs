@@ -9,6 +9,10 @@
 //! the client gets one `event: resync` message naming the last id it got and the stream ends:
 //! it reloads the state with the `GET` routes, or reconnects with that `Last-Event-ID`. A gap is
 //! never silent.
+//!
+//! With a move-up policy configured (`move_up_policy`), the stream also carries `event:
+//! posting` messages (no id): the policy's recommended posting ([`crate::dispatch::posting`],
+//! as `GET /v1/posting` answers), the current one on connect and each new one after a commit.
 
 use std::convert::Infallible;
 
@@ -164,8 +168,12 @@ pub(crate) async fn events(
         },
     };
     let mut stop = s.0.stop.subscribe();
-    let all = stream::unfold(cursor, Cursor::next)
-        .flat_map(stream::iter)
+    let log = stream::unfold(cursor, Cursor::next).flat_map(stream::iter);
+    // The move-up policy's posting, when it changes (no id: it is not a logged event).
+    let postings = tokio_stream::wrappers::WatchStream::new(s.0.posting.subscribe()).filter_map(
+        |p| async move { p.map(|json| SseEvent::default().event("posting").data(&*json)) },
+    );
+    let all = stream::select(log, postings)
         .map(Ok::<_, Infallible>)
         .take_until(async move {
             let _ = stop.wait_for(|v| *v).await;

@@ -176,6 +176,14 @@ impl Coverage {
         cover
     }
 
+    /// The coverage the move-up policies weigh ([`super::policy`]): stations by zones,
+    /// residents as weights.
+    pub fn cover_model(&self) -> super::policy::CoverModel {
+        super::policy::CoverModel::new(self.station_cover.len(), self.population.clone(), |s, z| {
+            self.station_cover[s][z]
+        })
+    }
+
     /// The zones an idle unit at station `k` (scenario order) covers.
     pub fn station_cover(&self, k: usize) -> &[bool] {
         &self.station_cover[k]

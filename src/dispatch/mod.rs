@@ -33,6 +33,7 @@
 pub mod coverage;
 pub mod journal;
 pub mod policy;
+pub mod posting;
 pub mod recommend;
 pub mod store;
 pub mod today;

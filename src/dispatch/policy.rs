@@ -36,9 +36,11 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 /// Which move-up policy runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PolicyKind {
+    #[default]
+    #[serde(alias = "none")]
     Static,
     Table,
     Dmexclp,

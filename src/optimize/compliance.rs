@@ -9,8 +9,8 @@
 //! Level `k` (1..=N) places `k` units over the sites to maximise expected coverage
 //! ([`super::mexclp`], busy fraction `q`), solved by branch and bound with its certified bound.
 //! To keep relocations few, level `k` is level `k − 1` plus the one site that adds the most
-//! ("nested"), unless that loses more than `tolerance` (a share) of the optimum's expected
-//! coverage; then it is the optimum. The gap of either is against the `k`-unit bound.
+//! ("nested"; among sites that add as much, the one holding fewer units), unless that loses
+//! more than `tolerance` (a share) of the optimum's expected coverage; then it is the optimum. The gap of either is against the `k`-unit bound.
 //! Cost: N MEXCLP solves, plus `O(N · m · n)` for the nested candidates.
 
 use super::fleet::FleetOptions;
@@ -56,7 +56,8 @@ pub fn levels(
         for &s in &prev {
             per_prev[s] += 1;
         }
-        // The previous level plus the best single site (ties: the first site).
+        // The previous level plus the best single site (ties: the site holding fewer units,
+        // then the first, so equal sites share the units).
         let mut nested: Option<(f64, usize)> = None;
         for j in 0..m {
             if max_per_site.is_some_and(|c| per_prev[j] >= c) {
@@ -65,7 +66,11 @@ pub fn levels(
             per_prev[j] += 1;
             let v = mexclp::expected_covered(cov, &per_prev, q);
             per_prev[j] -= 1;
-            if nested.is_none_or(|b| v > b.0) {
+            let better = match nested {
+                None => true,
+                Some((bv, bj)) => v > bv + 1e-9 || (v > bv - 1e-9 && per_prev[j] < per_prev[bj]),
+            };
+            if better {
                 nested = Some((v, j));
             }
         }

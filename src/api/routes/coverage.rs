@@ -1,5 +1,6 @@
-//! `GET /v1/kpis` and `GET /v1/coverage/gaps`: today's figures, coverage now and the best
-//! move-up, computed by [`crate::dispatch::coverage`].
+//! `GET /v1/kpis`, `GET /v1/coverage/gaps` and `GET /v1/posting`: today's figures, coverage
+//! now, the best single move-up ([`crate::dispatch::coverage`]) and the move-up policy's
+//! posting ([`crate::dispatch::posting`]).
 
 use axum::Json;
 use axum::extract::State;
@@ -9,6 +10,7 @@ use crate::api::body::blocking;
 use crate::api::error::ApiError;
 use crate::api::state::AppState;
 use crate::dispatch::coverage::{self, Gaps, Kpis};
+use crate::dispatch::posting::Posting;
 
 #[utoipa::path(get, path = "/v1/kpis", responses((status = 200, body = Kpis)),
     security(("bearer" = [])))]
@@ -51,4 +53,14 @@ pub(crate) async fn coverage_gaps(State(s): State<AppState>) -> Result<Json<Gaps
         Ok(Json(g))
     })
     .await
+}
+
+/// Where the configured move-up policy (`move_up_policy`) wants the free units now, as moves
+/// to accept with `POST /v1/move-ups`; the event stream sends it as `event: posting` when it
+/// changes.
+#[utoipa::path(get, path = "/v1/posting", responses((status = 200, body = Posting)),
+    security(("bearer" = [])))]
+pub(crate) async fn posting(State(s): State<AppState>) -> Result<Json<Posting>, ApiError> {
+    let svc = s.0.clone();
+    blocking(move || Ok(Json(svc.posting_now()))).await
 }
