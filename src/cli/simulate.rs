@@ -64,8 +64,9 @@ pub struct SimulateArgs {
     /// Write the first replication's incidents as CSV (readable by `ems check`).
     #[arg(long)]
     export_incidents: Option<PathBuf>,
-    /// Move-up policy: static (units go home), table (a compliance table, --table) or dmexclp
-    /// (dynamic MEXCLP for the return post and the dispatched unit).
+    /// Move-up policy: static (units go home), table (a compliance table, --table), dmexclp
+    /// (dynamic MEXCLP for the return post and the dispatched unit) or dmexclp-return (the
+    /// return post only; the nearest unit is dispatched).
     #[arg(long, default_value = "static")]
     policy: PolicyKind,
     /// Compare two policies on the same calls, e.g. `static,dmexclp`: each figure for both and

@@ -17,6 +17,8 @@
 //!   units stand ([`CoverModel::gain`]); for dispatch (Jagtenberg et al. 2017), among the free
 //!   units that reach the call within the target, the one whose absence loses the least
 //!   expected coverage ([`dmexclp_dispatch`]); with none in time, the nearest.
+//!   `dmexclp-return` applies the return rule only and dispatches the nearest unit, as in the
+//!   2015 paper.
 //!
 //! Expected coverage (Daskin's MEXCLP) is `Σ_z w_z (1 − q^{c_z})` with `c_z` the free units
 //! whose post covers zone `z` and `q` the busy fraction. Adding a unit at station `s` gains
@@ -44,6 +46,10 @@ pub enum PolicyKind {
     Static,
     Table,
     Dmexclp,
+    /// Dynamic MEXCLP for the return post only; the nearest unit is dispatched (the setting of
+    /// Jagtenberg et al. 2015).
+    #[serde(rename = "dmexclp-return")]
+    DmexclpReturn,
 }
 
 impl PolicyKind {
@@ -52,6 +58,7 @@ impl PolicyKind {
             PolicyKind::Static => "static",
             PolicyKind::Table => "table",
             PolicyKind::Dmexclp => "dmexclp",
+            PolicyKind::DmexclpReturn => "dmexclp-return",
         }
     }
 }
@@ -69,8 +76,10 @@ impl std::str::FromStr for PolicyKind {
             "static" | "none" => Ok(PolicyKind::Static),
             "table" | "compliance-table" => Ok(PolicyKind::Table),
             "dmexclp" => Ok(PolicyKind::Dmexclp),
+            "dmexclp-return" => Ok(PolicyKind::DmexclpReturn),
             other => Err(format!(
-                "unknown move-up policy `{other}`: use static (or none), table or dmexclp"
+                "unknown move-up policy `{other}`: use static (or none), table, dmexclp or \
+                 dmexclp-return"
             )),
         }
     }

@@ -141,7 +141,7 @@ pub fn posting(
                 }
             }
         }
-        PolicyKind::Dmexclp => {
+        PolicyKind::Dmexclp | PolicyKind::DmexclpReturn => {
             for j in 0..free.len() {
                 let (u, s) = free[j];
                 if u.status != UnitStatus::Returning || !may_move(u) {

@@ -481,7 +481,7 @@ impl SimModel {
                     )));
                 }
             }
-            PolicyKind::Dmexclp => {
+            PolicyKind::Dmexclp | PolicyKind::DmexclpReturn => {
                 if p.cover.as_ref().is_none_or(|c| c.stations() != s) {
                     return Err(SimError::Invalid(
                         "dynamic MEXCLP needs the stations' coverage of the demand zones".into(),
@@ -906,7 +906,7 @@ impl<'a, 's> Sim<'a, 's> {
         match self.m.policy.kind {
             PolicyKind::Static => {}
             PolicyKind::Table => self.rebalance(),
-            PolicyKind::Dmexclp => self.dmexclp_return(u, from),
+            PolicyKind::Dmexclp | PolicyKind::DmexclpReturn => self.dmexclp_return(u, from),
         }
     }
 

@@ -817,7 +817,9 @@ fn sim_policy(
                 .resolve(path, &sc.name, &ids, units)
                 .map_err(|e| SimError::Invalid(e.to_string()))?;
         }
-        PolicyKind::Dmexclp => out.cover = Some(policy_cover(sc, tm, o, stations)),
+        PolicyKind::Dmexclp | PolicyKind::DmexclpReturn => {
+            out.cover = Some(policy_cover(sc, tm, o, stations))
+        }
     }
     Ok(out)
 }
