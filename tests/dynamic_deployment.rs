@@ -13,6 +13,7 @@ use ems::optimize::mclp::Coverage;
 use ems::optimize::mexclp;
 use ems::simulate::des::{
     self, Call, Dist, Geometry, QueuePolicy, RoadService, Service, SimModel, SimPolicy,
+    StretcherRule,
 };
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
@@ -50,6 +51,9 @@ fn line(policy: SimPolicy) -> SimModel {
             on_scene_by_priority: Vec::new(),
             release_after_min: None,
             detention: None,
+            stretchers: Vec::new(),
+            stretcher_hold_min: Dist::Fixed(60.0),
+            stretcher_rule: StretcherRule::Wait,
         }),
         call_handling_s: Dist::Fixed(0.0),
         turnout_s: Dist::Fixed(0.0),
@@ -278,6 +282,9 @@ fn issue_16_the_release_rule_and_the_detention_mix() {
             on_scene_by_priority: vec![(1, Dist::Fixed(20.0))],
             release_after_min: release,
             detention,
+            stretchers: vec![None],
+            stretcher_hold_min: Dist::Fixed(60.0),
+            stretcher_rule: StretcherRule::Wait,
         })
     };
     let calls: Vec<Call> = (0..40)
@@ -324,6 +331,86 @@ fn issue_16_the_release_rule_and_the_detention_mix() {
             .unwrap_err()
             .to_string()
             .contains("release_after_min")
+    );
+}
+
+#[test]
+fn issue_16_stretchers_are_a_finite_resource() {
+    // Two units at A, one hospital 300 s away with one stretcher that a patient keeps for two
+    // hours after a 5-minute handover; two calls at A a minute apart, 10 minutes on scene.
+    let mut m = line(SimPolicy::default());
+    m.unit_station = vec![0, 0];
+    m.unit_ids = vec!["a-1".into(), "a-2".into()];
+    m.geometry.hospitals = 1;
+    m.geometry.atom_to_hospital = vec![300.0; 3];
+    m.geometry.hospital_to_atom = vec![300.0; 3];
+    m.geometry.hospital_to_station = vec![300.0; 3];
+    m.hospitals = vec![ems::model::Hospital {
+        id: "h".into(),
+        name: "H".into(),
+        lon_lat: [0.0, 0.0],
+        capabilities: vec![ems::model::Capability::Emergency],
+        ed_bays: None,
+        source: None,
+    }];
+    let road = |stretchers: Option<u32>, rule| {
+        Service::Road(RoadService {
+            on_scene_min: Dist::Fixed(10.0),
+            transport_share: 1.0,
+            handover_min: vec![Dist::Fixed(5.0)],
+            handover_scale: 1.0,
+            on_scene_by_priority: Vec::new(),
+            release_after_min: None,
+            detention: None,
+            stretchers: vec![stretchers],
+            stretcher_hold_min: Dist::Fixed(120.0),
+            stretcher_rule: rule,
+        })
+    };
+    let calls: Vec<Call> = [0.0, 60.0]
+        .into_iter()
+        .map(|t| Call {
+            t,
+            atom: 0,
+            priority: 2,
+            condition: None,
+        })
+        .collect();
+    let run = |m: &SimModel| {
+        let mut recs = vec![None; 2];
+        let stats = des::run_with(m, calls.clone(), 1, false, &mut |i, _, r| {
+            recs[i] = Some(r.clone())
+        })
+        .unwrap();
+        let h: Vec<f64> = recs
+            .iter()
+            .map(|r| {
+                let r = r.as_ref().unwrap();
+                (r.handover_complete.unwrap() - r.at_hospital.unwrap()) / 60.0
+            })
+            .collect();
+        (h, stats)
+    };
+    // No limit: both hand over in 5 minutes.
+    m.service = road(None, StretcherRule::Wait);
+    assert_eq!(run(&m).0, vec![5.0, 5.0]);
+    // One stretcher, wait: the second arrives at 960 s, the stretcher is free at
+    // 900 + 300 + 7200 = 8400 s, its handover ends at 8700 s: 129 minutes at the hospital.
+    m.service = road(Some(1), StretcherRule::Wait);
+    let (h, stats) = run(&m);
+    assert_eq!(h, vec![5.0, 129.0]);
+    assert_eq!((stats.hospital_arrivals, stats.stretcher_short), (2, 1));
+    // One stretcher, leave: the second leaves its own, hands over in 5 minutes, and is busy
+    // until it is back at its station (300 s later): 1260 + 300 - 60 = 1500 s of work.
+    m.service = road(Some(1), StretcherRule::Leave);
+    let (h, stats) = run(&m);
+    assert_eq!(h, vec![5.0, 5.0]);
+    assert_eq!(stats.stretcher_short, 1);
+    let busy: f64 = stats.unit_busy_s.iter().sum();
+    assert!(
+        (busy - (1500.0 + 1500.0)).abs() < 1e-6,
+        "{:?}",
+        stats.unit_busy_s
     );
 }
 

@@ -276,6 +276,9 @@ fn the_scenario_sets_the_call_mix_and_handovers() {
         ),
         ("transport_share = 1.5", "transport_share"),
         ("release_after_min = -45", "release_after_min"),
+        ("stretchers = { chpg = -2 }", "stretchers.chpg"),
+        ("stretchers = { nowhere = 2 }", "no hospital `nowhere`"),
+        ("stretcher_rule = \"push\"", "stretcher_rule"),
     ] {
         let toml =
             common::demo_toml().replace("[profile]", &format!("[simulation]\n{bad}\n\n[profile]"));

@@ -707,6 +707,14 @@ pub struct CallMix {
     /// Hospitals release an ambulance this many minutes after it arrives, handover done or not
     /// (the NHS's 45-minute rule); absent: it waits as long as the handover takes.
     pub release_after_min: Option<f64>,
+    /// Stretchers (trolleys) for ambulance patients by hospital id; hospitals not named have
+    /// no limit.
+    pub stretchers: Option<std::collections::BTreeMap<String, i64>>,
+    /// Minutes a patient keeps a hospital stretcher after the handover, `[median, p90]`.
+    pub stretcher_hold_min: Option<[f64; 2]>,
+    /// With no free stretcher the ambulance `wait`s (detention) or `leave`s its own and drives
+    /// to its station for a spare.
+    pub stretcher_rule: Option<String>,
 }
 
 /// Checks a `[median, p90]` pair; `field` names it.
@@ -793,6 +801,29 @@ impl CallMix {
         {
             return Err(format!(
                 "`simulation.transport_share` = {t} must be between 0 and 1"
+            ));
+        }
+        if let Some(st) = &self.stretchers {
+            for (id, n) in st {
+                if !hospitals.iter().any(|x| &x.id == id) {
+                    return Err(format!("`simulation.stretchers.{id}`: no hospital `{id}`"));
+                }
+                if !(0..=100_000).contains(n) {
+                    return Err(format!(
+                        "`simulation.stretchers.{id}` = {n}: a stretcher count is 0 or more"
+                    ));
+                }
+            }
+        }
+        if let Some(d) = self.stretcher_hold_min {
+            check_median_p90("simulation.stretcher_hold_min", d)?;
+        }
+        if let Some(r) = &self.stretcher_rule
+            && r != "wait"
+            && r != "leave"
+        {
+            return Err(format!(
+                "`simulation.stretcher_rule` = \"{r}\": use \"wait\" or \"leave\""
             ));
         }
         if let Some(r) = self.release_after_min

@@ -60,6 +60,12 @@ pub fn text(s: &Summary) -> String {
         e(&s.detention_rate, 100.0, " %"),
         e(&s.lost_hours, 1.0, " h"),
     ));
+    if s.stretcher_short_share.is_some() {
+        o.push_str(&format!(
+            "  no free stretcher      {} of hospital arrivals\n",
+            e(&s.stretcher_short_share, 100.0, " %")
+        ));
+    }
     if s.policy != crate::dispatch::policy::PolicyKind::Static {
         o.push_str(&format!(
             "  move-up policy         {} ({} relocations per unit-hour)\n",

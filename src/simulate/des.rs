@@ -34,6 +34,12 @@
 //!   from there, or turning back to the old post (the time already driven) and from there.
 //! - Hospital release rule: with `release_after_min`, an ambulance still waiting or handing
 //!   over that long after arriving is released (the handover is complete then).
+//! - Stretchers: a hospital with `stretchers` has that many trolleys for ambulance patients; a
+//!   patient keeps one from the handover's end for a draw of `stretcher_hold_min`. An
+//!   ambulance that finds none free either waits for one before its handover
+//!   ([`StretcherRule::Wait`], the wait counts as detention) or leaves its own stretcher with
+//!   the patient and drives back to its station for a spare, busy until it is there
+//!   ([`StretcherRule::Leave`]).
 //! - Memory: calls are pulled from an iterator as they arrive and each call's record is handed
 //!   to a sink as soon as it is final (the unit leaves the scene or the hospital), so a run
 //!   holds only the calls in progress.
@@ -195,6 +201,21 @@ pub struct RoadService {
     pub release_after_min: Option<f64>,
     /// Set the share of detained arrivals directly (the detention sweep).
     pub detention: Option<DetentionMix>,
+    /// Stretchers for ambulance patients at each hospital (`None`: not limited).
+    pub stretchers: Vec<Option<u32>>,
+    /// Minutes a patient keeps a hospital stretcher after the handover.
+    pub stretcher_hold_min: Dist,
+    pub stretcher_rule: StretcherRule,
+}
+
+/// What an ambulance does when the hospital has no free stretcher.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub enum StretcherRule {
+    /// It waits with the patient on its own stretcher until one is free (detention).
+    #[default]
+    Wait,
+    /// It leaves its stretcher with the patient and drives to its station for a spare.
+    Leave,
 }
 
 /// Handover times that make a given share of hospital arrivals detained: with probability
@@ -334,6 +355,9 @@ pub struct RunStats {
     pub relocations: u64,
     /// Seconds driven relocating.
     pub relocation_s: f64,
+    /// Hospital arrivals, and those that found no free stretcher (hospitals with a count).
+    pub hospital_arrivals: usize,
+    pub stretcher_short: usize,
 }
 
 /// Why a simulation cannot run.
@@ -448,6 +472,12 @@ impl SimModel {
                         "release_after_min {n} must be a positive number of minutes"
                     )));
                 }
+                if r.stretchers.len() != g.hospitals {
+                    return Err(SimError::Invalid(
+                        "one stretcher count (or none) per hospital".into(),
+                    ));
+                }
+                r.stretcher_hold_min.check("stretcher_hold_min")?;
                 if let Some(mix) = &r.detention {
                     if !(0.0..=1.0).contains(&mix.share) {
                         return Err(SimError::Invalid(format!(
@@ -553,11 +583,15 @@ enum Ev {
     HandoverDone(usize, u64),
     /// The hospital's release rule.
     Release(usize, u64),
+    /// Unit `u` (epoch) back at its station with a spare stretcher.
+    Restocked(usize, u64),
+    /// A stretcher at hospital `h` is free again.
+    StretcherFree(usize),
 }
 
 /// The uniforms each call draws, in order: call handling, turnout, on scene, transport,
-/// handover, detained or not, detained excess.
-const DRAWS: usize = 7;
+/// handover, detained or not, detained excess, stretcher hold.
+const DRAWS: usize = 8;
 
 /// A call in progress.
 struct Active {
@@ -577,6 +611,10 @@ struct UnitState {
     /// At a hospital since (waiting for a bay or handing over).
     at_hospital_since: f64,
     in_bay: bool,
+    /// It holds one of the hospital's stretchers for its patient.
+    hospital_stretcher: bool,
+    /// It left its stretcher at a hospital: back to its station, busy, for a spare.
+    restock: bool,
     moves: RelocationLog,
 }
 
@@ -603,6 +641,9 @@ struct Sim<'a, 's> {
     ed_busy: Vec<usize>,
     /// Units at each hospital (in a bay or waiting for one), as the live API counts them.
     at_hosp: Vec<Vec<usize>>,
+    /// Free stretchers, and units waiting for one, per hospital.
+    stretchers_free: Vec<u32>,
+    stretcher_wait: Vec<VecDeque<(usize, u64)>>,
     stats: RunStats,
     count_dispatches: bool,
 }
@@ -895,8 +936,19 @@ impl<'a, 's> Sim<'a, 's> {
         if let Some(i) = self.units[u].job.take() {
             self.finish(i);
         }
-        self.n_busy -= 1;
         let home = self.m.unit_station[u];
+        if self.units[u].restock {
+            // Busy until it has a spare stretcher at its station.
+            self.units[u].restock = false;
+            self.units[u].post = home;
+            let drive = self.drive_from(from, home);
+            let st = &mut self.units[u];
+            st.epoch += 1;
+            let e = st.epoch;
+            self.at(self.t + drive, Ev::Restocked(u, e));
+            return;
+        }
+        self.n_busy -= 1;
         self.units[u].post = home;
         let drive = self.drive_from(from, home);
         self.head_back(u, from, drive);
@@ -1103,12 +1155,30 @@ impl<'a, 's> Sim<'a, 's> {
         self.at(self.t + d, Ev::HandoverDone(u, e));
     }
 
+    /// Unit `u` at hospital `h` goes for a bay (waits when all are taken) and hands over.
+    fn to_bay(&mut self, u: usize, h: usize, e: u64) {
+        let bays = self.m.hospitals[h].ed_bays;
+        if bays.is_some_and(|b| self.ed_busy[h] >= b as usize) {
+            self.ed_wait[h].push_back((u, e));
+        } else {
+            self.start_handover(u, h, e);
+        }
+    }
+
     /// Unit `u` leaves hospital `h` (handover done, or released by the rule).
     fn leave_hospital(&mut self, u: usize, h: usize, e: u64) {
         if let Some(i) = self.units[u].job {
             let t = self.t;
             self.rec(i).handover_complete = Some(t);
+            if self.units[u].hospital_stretcher {
+                self.units[u].hospital_stretcher = false;
+                if let Service::Road(r) = &self.m.service {
+                    let hold = r.stretcher_hold_min.quantile(self.call(i).u[7]) * 60.0;
+                    self.at(t + hold, Ev::StretcherFree(h));
+                }
+            }
         }
+        self.stretcher_wait[h].retain(|&(w, we)| !(w == u && we == e));
         if self.units[u].in_bay {
             self.units[u].in_bay = false;
             self.ed_busy[h] -= 1;
@@ -1228,11 +1298,46 @@ impl<'a, 's> Sim<'a, 's> {
                 {
                     self.at(t + n * 60.0, Ev::Release(u, e));
                 }
-                let bays = self.m.hospitals[h].ed_bays;
-                if bays.is_some_and(|b| self.ed_busy[h] >= b as usize) {
-                    self.ed_wait[h].push_back((u, e));
-                } else {
-                    self.start_handover(u, h, e);
+                self.stats.hospital_arrivals += 1;
+                let limited = match &self.m.service {
+                    Service::Road(r) => r.stretchers[h].is_some().then_some(r.stretcher_rule),
+                    Service::Exponential { .. } => None,
+                };
+                match limited {
+                    Some(_) if self.stretchers_free[h] > 0 => {
+                        self.stretchers_free[h] -= 1;
+                        self.units[u].hospital_stretcher = true;
+                        self.to_bay(u, h, e);
+                    }
+                    Some(StretcherRule::Wait) => {
+                        self.stats.stretcher_short += 1;
+                        self.stretcher_wait[h].push_back((u, e));
+                    }
+                    Some(StretcherRule::Leave) => {
+                        self.stats.stretcher_short += 1;
+                        self.units[u].restock = true;
+                        self.to_bay(u, h, e);
+                    }
+                    None => self.to_bay(u, h, e),
+                }
+            }
+            Ev::StretcherFree(h) => match self.stretcher_wait[h].pop_front() {
+                Some((w, we)) => {
+                    self.units[w].hospital_stretcher = true;
+                    self.to_bay(w, h, we);
+                }
+                None => self.stretchers_free[h] += 1,
+            },
+            Ev::Restocked(u, e) => {
+                if self.units[u].epoch != e {
+                    return;
+                }
+                self.n_busy -= 1;
+                let st = &mut self.units[u];
+                self.stats.unit_busy_s[u] += self.t - st.busy_since;
+                st.at = Where::Idle;
+                if !self.serve_queue(u) && self.m.policy.kind == PolicyKind::Table {
+                    self.rebalance();
                 }
             }
             Ev::HandoverDone(u, e) | Ev::Release(u, e) => {
@@ -1286,6 +1391,8 @@ pub fn run_with<'a>(
                 busy_since: 0.0,
                 at_hospital_since: 0.0,
                 in_bay: false,
+                hospital_stretcher: false,
+                restock: false,
                 moves: RelocationLog::default(),
             })
             .collect(),
@@ -1295,6 +1402,11 @@ pub fn run_with<'a>(
         ed_wait: vec![VecDeque::new(); h],
         ed_busy: vec![0; h],
         at_hosp: vec![Vec::new(); h],
+        stretchers_free: match &m.service {
+            Service::Road(r) => r.stretchers.iter().map(|s| s.unwrap_or(0)).collect(),
+            Service::Exponential { .. } => vec![0; h],
+        },
+        stretcher_wait: vec![VecDeque::new(); h],
         stats: RunStats {
             calls: 0,
             waited: 0,
@@ -1309,6 +1421,8 @@ pub fn run_with<'a>(
             left_waiting: 0,
             relocations: 0,
             relocation_s: 0.0,
+            hospital_arrivals: 0,
+            stretcher_short: 0,
         },
         count_dispatches,
     };

@@ -23,7 +23,7 @@ use serde::Serialize;
 
 use super::des::{
     self, Call, DetentionMix, Dist, Geometry, QueuePolicy, RoadService, Service, SimError,
-    SimModel, SimPolicy,
+    SimModel, SimPolicy, StretcherRule,
 };
 use super::synthetic::HOUR_PROFILE;
 use crate::dispatch::policy::{Caps, ComplianceTable, CoverModel, PolicyKind};
@@ -66,6 +66,10 @@ pub struct SimOptions {
     pub release_after_min: Option<f64>,
     /// Set the detained share of hospital arrivals directly (the detention sweep).
     pub detention: Option<DetentionMix>,
+    /// Stretchers by hospital id (hospitals not named: no limit).
+    pub stretchers: Vec<(String, u32)>,
+    pub stretcher_hold_min: Dist,
+    pub stretcher_rule: StretcherRule,
     pub policy: PolicyOptions,
     /// Keep the first replication's incident log ([`Outcome::incidents`]); otherwise each
     /// replication keeps only its figures.
@@ -144,6 +148,18 @@ impl SimOptions {
             o.transport_share = t;
         }
         o.release_after_min = m.release_after_min;
+        if let Some(st) = &m.stretchers {
+            o.stretchers = st
+                .iter()
+                .map(|(id, n)| (id.clone(), (*n).clamp(0, u32::MAX as i64) as u32))
+                .collect();
+        }
+        if let Some(d) = m.stretcher_hold_min {
+            o.stretcher_hold_min = ln(d);
+        }
+        if m.stretcher_rule.as_deref() == Some("leave") {
+            o.stretcher_rule = StretcherRule::Leave;
+        }
         o
     }
 }
@@ -189,6 +205,12 @@ impl Default for SimOptions {
             on_scene_by_priority: Vec::new(),
             release_after_min: None,
             detention: None,
+            stretchers: Vec::new(),
+            stretcher_hold_min: Dist::LogNormal {
+                median: 60.0,
+                p90: 180.0,
+            },
+            stretcher_rule: StretcherRule::Wait,
             policy: PolicyOptions::default(),
             keep_incidents: false,
         }
@@ -292,6 +314,8 @@ pub struct Summary {
     pub policy: PolicyKind,
     /// Relocations per unit per hour of the simulated period.
     pub relocations_per_unit_hour: Option<Estimate>,
+    /// Hospital arrivals that found no free stretcher (`null` without stretcher counts).
+    pub stretcher_short_share: Option<Estimate>,
 }
 
 /// One replication's headline figures (for paired comparisons).
@@ -719,6 +743,13 @@ pub fn prepare(
             on_scene_by_priority: o.on_scene_by_priority.clone(),
             release_after_min: o.release_after_min,
             detention: o.detention,
+            stretchers: sc
+                .hospitals
+                .iter()
+                .map(|h| o.stretchers.iter().find(|(id, _)| *id == h.id).map(|x| x.1))
+                .collect(),
+            stretcher_hold_min: o.stretcher_hold_min,
+            stretcher_rule: o.stretcher_rule,
         }),
         call_handling_s: o.call_handling_s,
         turnout_s: o.turnout_s,
@@ -954,6 +985,8 @@ struct Rep {
     waited: f64,
     unstable: bool,
     relocations_per_unit_hour: f64,
+    /// Hospital arrivals that found no free stretcher (`None`: no hospital counts them).
+    stretcher_short: Option<f64>,
     incidents: Option<Vec<Incident>>,
 }
 
@@ -1014,6 +1047,8 @@ fn replicate(
         waited: r.waited as f64 / r.calls.max(1) as f64,
         unstable: r.left_waiting >= 10 && r.left_waiting * 100 >= r.calls,
         relocations_per_unit_hour: r.relocations as f64 / unit_hours.max(1e-9),
+        stretcher_short: (!o.stretchers.is_empty() && r.hospital_arrivals > 0)
+            .then(|| r.stretcher_short as f64 / r.hospital_arrivals as f64),
         incidents: kept,
     })
 }
@@ -1091,6 +1126,7 @@ pub fn simulate(sc: &Scenario, p: &Prepared, o: &SimOptions) -> Result<Outcome, 
         travel: p.travel.clone(),
         policy: o.policy.kind,
         relocations_per_unit_hour: col(&|r| Some(r.relocations_per_unit_hour)),
+        stretcher_short_share: col(&|r| r.stretcher_short),
     };
     let figures = reps
         .iter()
