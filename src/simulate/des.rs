@@ -1156,7 +1156,7 @@ impl<'a, 's> Sim<'a, 's> {
     }
 
     /// Unit `u` at hospital `h` goes for a bay (waits when all are taken) and hands over.
-    fn to_bay(&mut self, u: usize, h: usize, e: u64) {
+    fn seek_bay(&mut self, u: usize, h: usize, e: u64) {
         let bays = self.m.hospitals[h].ed_bays;
         if bays.is_some_and(|b| self.ed_busy[h] >= b as usize) {
             self.ed_wait[h].push_back((u, e));
@@ -1307,7 +1307,7 @@ impl<'a, 's> Sim<'a, 's> {
                     Some(_) if self.stretchers_free[h] > 0 => {
                         self.stretchers_free[h] -= 1;
                         self.units[u].hospital_stretcher = true;
-                        self.to_bay(u, h, e);
+                        self.seek_bay(u, h, e);
                     }
                     Some(StretcherRule::Wait) => {
                         self.stats.stretcher_short += 1;
@@ -1316,15 +1316,15 @@ impl<'a, 's> Sim<'a, 's> {
                     Some(StretcherRule::Leave) => {
                         self.stats.stretcher_short += 1;
                         self.units[u].restock = true;
-                        self.to_bay(u, h, e);
+                        self.seek_bay(u, h, e);
                     }
-                    None => self.to_bay(u, h, e),
+                    None => self.seek_bay(u, h, e),
                 }
             }
             Ev::StretcherFree(h) => match self.stretcher_wait[h].pop_front() {
                 Some((w, we)) => {
                     self.units[w].hospital_stretcher = true;
-                    self.to_bay(w, h, we);
+                    self.seek_bay(w, h, we);
                 }
                 None => self.stretchers_free[h] += 1,
             },
