@@ -257,10 +257,8 @@ fn issue_16_compliance_tables_agree_with_brute_force() {
     }
 }
 
-#[test]
-fn issue_16_the_release_rule_and_the_detention_mix() {
-    // One hospital 300 s from every atom and station; handovers of exactly 60 minutes.
-    let mut m = line(SimPolicy::default());
+/// The line with one hospital 300 s from every atom and station.
+fn with_hospital(mut m: SimModel) -> SimModel {
     m.geometry.hospitals = 1;
     m.geometry.atom_to_hospital = vec![300.0; 3];
     m.geometry.hospital_to_atom = vec![300.0; 3];
@@ -273,6 +271,13 @@ fn issue_16_the_release_rule_and_the_detention_mix() {
         ed_bays: None,
         source: None,
     }];
+    m
+}
+
+#[test]
+fn issue_16_the_release_rule_and_the_detention_mix() {
+    // One hospital 300 s from every atom and station; handovers of exactly 60 minutes.
+    let mut m = with_hospital(line(SimPolicy::default()));
     let road = |release: Option<f64>, detention| {
         Service::Road(RoadService {
             on_scene_min: Dist::Fixed(10.0),
@@ -338,21 +343,9 @@ fn issue_16_the_release_rule_and_the_detention_mix() {
 fn issue_16_stretchers_are_a_finite_resource() {
     // Two units at A, one hospital 300 s away with one stretcher that a patient keeps for two
     // hours after a 5-minute handover; two calls at A a minute apart, 10 minutes on scene.
-    let mut m = line(SimPolicy::default());
+    let mut m = with_hospital(line(SimPolicy::default()));
     m.unit_station = vec![0, 0];
     m.unit_ids = vec!["a-1".into(), "a-2".into()];
-    m.geometry.hospitals = 1;
-    m.geometry.atom_to_hospital = vec![300.0; 3];
-    m.geometry.hospital_to_atom = vec![300.0; 3];
-    m.geometry.hospital_to_station = vec![300.0; 3];
-    m.hospitals = vec![ems::model::Hospital {
-        id: "h".into(),
-        name: "H".into(),
-        lon_lat: [0.0, 0.0],
-        capabilities: vec![ems::model::Capability::Emergency],
-        ed_bays: None,
-        source: None,
-    }];
     let road = |stretchers: Option<u32>, rule| {
         Service::Road(RoadService {
             on_scene_min: Dist::Fixed(10.0),
