@@ -13,7 +13,9 @@
 //!   replications in parallel, figures with 95 % confidence intervals, the exported log.
 //! - [`hypercube`]: Larson's exact hypercube model, the oracle the engine is tested against.
 //! - [`synthetic`]: the generator of the demo's synthetic incident log (no queueing).
+//! - [`demand`]: call rates by zone and hour of week from counts, with a backtest.
 
+pub mod demand;
 pub mod des;
 pub mod hypercube;
 pub mod scenario;
