@@ -147,7 +147,7 @@ fn record_moves<'a>(
 /// Recomputes the posting after each commit and publishes it when it changed; ends when the
 /// service is gone.
 fn posting_worker(svc: std::sync::Weak<Service>, woken: std::sync::mpsc::Receiver<()>) {
-    let mut last: Option<String> = None;
+    let mut last: Option<Posting> = None;
     loop {
         match woken.recv_timeout(std::time::Duration::from_secs(1)) {
             Ok(()) => {}
@@ -160,18 +160,15 @@ fn posting_worker(svc: std::sync::Weak<Service>, woken: std::sync::mpsc::Receive
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
         }
         let Some(s) = svc.upgrade() else { return };
-        let json = s.posting_json();
+        let posting = s.posting_now();
         // The sequence number changes with every event: publish only a new recommendation.
-        let key = serde_json::from_str::<serde_json::Value>(&json)
-            .ok()
-            .map(|mut v| {
-                if let Some(o) = v.as_object_mut() {
-                    o.remove("seq");
-                }
-                v.to_string()
-            });
-        if key != last {
-            last = key;
+        let key = Posting {
+            seq: 0,
+            ..posting.clone()
+        };
+        if last.as_ref() != Some(&key) {
+            last = Some(key);
+            let json = serde_json::to_string(&posting).unwrap_or_else(|_| "null".into());
             s.posting.send_replace(Some(json.into()));
         }
     }

@@ -131,15 +131,16 @@ pub struct RelocationLog {
 
 impl RelocationLog {
     /// Whether the unit may relocate at `t` (seconds).
-    pub fn may_move(&mut self, t: f64, caps: &Caps) -> bool {
+    pub fn may_move(&self, t: f64, caps: &Caps) -> bool {
+        let recent = self.times.iter().filter(|&&x| x > t - 3600.0).count();
+        recent < caps.per_unit_hour as usize
+    }
+
+    /// Records a relocation at `t` (and forgets those an hour before it).
+    pub fn record(&mut self, t: f64) {
         while self.times.front().is_some_and(|&x| x <= t - 3600.0) {
             self.times.pop_front();
         }
-        self.times.len() < caps.per_unit_hour as usize
-    }
-
-    /// Records a relocation at `t`.
-    pub fn record(&mut self, t: f64) {
         self.times.push_back(t);
     }
 }
@@ -302,7 +303,7 @@ pub fn table_moves(
     level: &[usize],
     units: &[FreeUnit],
     stations: usize,
-    drive_s: &dyn Fn(usize, usize) -> f64,
+    drive_s: &mut dyn FnMut(usize, usize) -> f64,
     max_s: f64,
 ) -> Vec<(usize, usize)> {
     let mut want = vec![0i64; stations];
@@ -571,12 +572,15 @@ mod tests {
                 movable: true,
             },
         ];
-        let drive = |_: usize, s: usize| s as f64 * 100.0;
-        assert_eq!(table_moves(&[0, 2], &units, 3, &drive, 1e9), vec![(0, 2)]);
+        let mut drive = |_: usize, s: usize| s as f64 * 100.0;
+        assert_eq!(
+            table_moves(&[0, 2], &units, 3, &mut drive, 1e9),
+            vec![(0, 2)]
+        );
         // Too far: nobody moves.
-        assert!(table_moves(&[0, 2], &units, 3, &drive, 150.0).is_empty());
+        assert!(table_moves(&[0, 2], &units, 3, &mut drive, 150.0).is_empty());
         // Already in place: nothing.
-        assert!(table_moves(&[0, 0], &units, 3, &drive, 1e9).is_empty());
+        assert!(table_moves(&[0, 0], &units, 3, &mut drive, 1e9).is_empty());
         // A unit over its cap stays; the other one moves.
         let capped = [
             FreeUnit {
@@ -585,7 +589,10 @@ mod tests {
             },
             units[1],
         ];
-        assert_eq!(table_moves(&[0, 2], &capped, 3, &drive, 1e9), vec![(1, 2)]);
+        assert_eq!(
+            table_moves(&[0, 2], &capped, 3, &mut drive, 1e9),
+            vec![(1, 2)]
+        );
     }
 
     #[test]

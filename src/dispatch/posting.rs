@@ -107,8 +107,9 @@ pub fn posting(
         row[x]
     };
     let may_move = |u: &Unit| {
-        let mut log = moved.get(&u.id).cloned().unwrap_or_default();
-        log.may_move(now_s, &p.caps)
+        moved
+            .get(&u.id)
+            .is_none_or(|log| log.may_move(now_s, &p.caps))
     };
     let mut posts: Vec<usize> = free.iter().map(|(_, s)| *s).collect();
     let mut moves = Vec::new();
@@ -127,17 +128,15 @@ pub fn posting(
                         movable: u.status == UnitStatus::Available && may_move(u),
                     })
                     .collect();
-                let drives_cell = std::cell::RefCell::new(&mut drive);
                 let chosen = policy::table_moves(
                     target,
                     &fu,
                     sc.stations.len(),
-                    &|j, x| (drives_cell.borrow_mut())(free[j].0, x),
+                    &mut |j, x| drive(free[j].0, x),
                     p.caps.max_relocation_s,
                 );
                 for (j, x) in chosen {
-                    let d = (drives_cell.borrow_mut())(free[j].0, x);
-                    moves.push((j, x, d));
+                    moves.push((j, x, drive(free[j].0, x)));
                 }
             }
         }

@@ -535,9 +535,10 @@ impl SimModel {
     }
 }
 
-/// Where a unit is coming from on its way back.
+/// Where a unit is, or left from.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Loc {
+    Station(usize),
     Hospital(usize),
     Scene(usize),
 }
@@ -747,72 +748,52 @@ impl<'a, 's> Sim<'a, 's> {
         &mut self.active.get_mut(&i).expect("an active call").rec
     }
 
-    /// Unit `u`'s travel time to atom `a` now, and whether it is already rolling; `None` when it
-    /// is busy (or has no road to the atom).
-    fn travel(&self, u: usize, a: usize) -> Option<(f64, bool)> {
-        let g = self.geo();
-        let f = self.factor();
+    /// Free unit `u`'s time to a place, given `from(loc)`, the time from a station, hospital or
+    /// scene to it: from its post when idle; when moving, the shorter of driving on (the rest
+    /// of the drive, then from its post) and turning back (the time driven, then from where it
+    /// left). `None` when it is busy.
+    fn reach(&self, u: usize, from: impl Fn(Loc) -> f64) -> Option<f64> {
         let st = &self.units[u];
-        let to = |s: usize| g.station_to_atom[s * g.atoms + a] * f;
-        let (t, rolling) = match st.at {
-            Where::Idle => (to(st.post), false),
+        let (origin, start, arrive) = match st.at {
+            Where::Idle => return Some(from(Loc::Station(st.post))),
             Where::Busy => return None,
             Where::Returning {
                 from,
                 start,
                 arrive,
-            } => {
-                let back = match from {
-                    Loc::Hospital(h) => g.hospital_to_atom[h * g.atoms + a] * f,
-                    // The matrices have no scene-to-scene times: only the way on.
-                    Loc::Scene(_) => f64::INFINITY,
-                };
-                (
-                    ((arrive - self.t).max(0.0) + to(st.post)).min((self.t - start) + back),
-                    true,
-                )
-            }
+            } => (from, start, arrive),
             Where::Relocating {
                 from,
                 start,
                 arrive,
-            } => (
-                ((arrive - self.t).max(0.0) + to(st.post)).min((self.t - start) + to(from)),
-                true,
-            ),
+            } => (Loc::Station(from), start, arrive),
         };
+        let on = (arrive - self.t).max(0.0) + from(Loc::Station(st.post));
+        Some(on.min((self.t - start) + from(origin)))
+    }
+
+    /// Unit `u`'s travel time to atom `a` now, and whether it is already rolling; `None` when it
+    /// is busy (or has no road to the atom).
+    fn travel(&self, u: usize, a: usize) -> Option<(f64, bool)> {
+        let g = self.geo();
+        let f = self.factor();
+        let t = self.reach(u, |loc| match loc {
+            Loc::Station(s) => g.station_to_atom[s * g.atoms + a] * f,
+            Loc::Hospital(h) => g.hospital_to_atom[h * g.atoms + a] * f,
+            // The matrices have no scene-to-scene times: only the way on.
+            Loc::Scene(_) => f64::INFINITY,
+        })?;
+        let rolling = self.units[u].at != Where::Idle;
         t.is_finite().then_some((t, rolling))
     }
 
     /// Free unit `u`'s drive to station `x` now (0 to its own post).
     fn drive_to(&self, u: usize, x: usize) -> f64 {
-        let g = self.geo();
-        let f = self.factor();
-        let st = &self.units[u];
-        if x == st.post {
+        if x == self.units[u].post {
             return 0.0;
         }
-        let ss = |a: usize| g.station_to_station[a * g.stations + x] * f;
-        match st.at {
-            Where::Idle => ss(st.post),
-            Where::Busy => f64::INFINITY,
-            Where::Returning {
-                from,
-                start,
-                arrive,
-            } => {
-                let back = match from {
-                    Loc::Hospital(h) => g.hospital_to_station[h * g.stations + x] * f,
-                    Loc::Scene(a) => g.atom_to_station[a * g.stations + x] * f,
-                };
-                ((arrive - self.t).max(0.0) + ss(st.post)).min((self.t - start) + back)
-            }
-            Where::Relocating {
-                from,
-                start,
-                arrive,
-            } => ((arrive - self.t).max(0.0) + ss(st.post)).min((self.t - start) + ss(from)),
-        }
+        self.reach(u, |loc| self.drive_from(loc, x))
+            .unwrap_or(f64::INFINITY)
     }
 
     /// The busy fraction dynamic MEXCLP uses now.
@@ -966,6 +947,7 @@ impl<'a, 's> Sim<'a, 's> {
         let g = self.geo();
         let f = self.factor();
         match from {
+            Loc::Station(k) => g.station_to_station[k * g.stations + s] * f,
             Loc::Hospital(h) => g.hospital_to_station[h * g.stations + s] * f,
             Loc::Scene(a) => g.atom_to_station[a * g.stations + s] * f,
         }
@@ -1049,7 +1031,7 @@ impl<'a, 's> Sim<'a, 's> {
             &self.m.policy.table[k - 1],
             &fu,
             self.m.geometry.stations,
-            &|j, x| self.drive_to(free[j], x),
+            &mut |j, x| self.drive_to(free[j], x),
             caps.max_relocation_s,
         );
         for (j, x) in moves {

@@ -26,7 +26,8 @@ use super::des::{
     SimModel, SimPolicy, StretcherRule,
 };
 use super::synthetic::HOUR_PROFILE;
-use crate::dispatch::policy::{Caps, ComplianceTable, CoverModel, PolicyKind};
+use crate::dispatch::coverage::{Budget, Coverage};
+use crate::dispatch::policy::{Caps, ComplianceTable, PolicyKind};
 
 use crate::model::{Capability, Incident, IncidentLog, Scenario};
 use crate::network::traffic::HourTimes;
@@ -756,7 +757,7 @@ pub fn prepare(
         queue: QueuePolicy::Infinite,
         hour_factor,
         detention_threshold_min: o.detention_threshold_min,
-        policy: sim_policy(sc, tm, o, &stations)?,
+        policy: sim_policy(sc, tm, o)?,
     };
     model.check()?;
     let (trace_calls, trace_ids) = match trace {
@@ -783,46 +784,9 @@ pub fn prepare(
     })
 }
 
-/// The coverage the move-up policies weigh: each demand zone (weighted by its residents) is
-/// covered by a unit idle at a station that reaches it within the response target minus the
-/// mean call handling and turnout (the live board's rule, [`crate::dispatch::coverage`]).
-pub fn policy_cover(
-    sc: &Scenario,
-    tm: &TravelModel,
-    o: &SimOptions,
-    stations: &[Snapped],
-) -> CoverModel {
-    let zones: Vec<Option<Snapped>> = sc.demand.iter().map(|z| tm.snap(z.lon_lat).ok()).collect();
-    let points: Vec<Snapped> = zones.iter().flatten().copied().collect();
-    let m = tm.matrix(stations, &points, None);
-    let budget = o.response_target_min * 60.0 - o.call_handling_s.mean() - o.turnout_s.mean();
-    let mut col = Vec::with_capacity(zones.len());
-    let mut k = 0;
-    for z in &zones {
-        col.push(z.map(|_| {
-            k += 1;
-            k - 1
-        }));
-    }
-    let weights = sc
-        .demand
-        .iter()
-        .zip(&col)
-        .map(|(z, c)| if c.is_some() { z.population } else { 0.0 })
-        .collect();
-    CoverModel::new(stations.len(), weights, |s, z| {
-        col[z].is_some_and(|c| m.get(s, c).is_some_and(|e| e.seconds() <= budget))
-    })
-}
-
 /// The engine's policy from the options: the compliance table checked against the scenario,
 /// or dynamic MEXCLP's coverage.
-fn sim_policy(
-    sc: &Scenario,
-    tm: &TravelModel,
-    o: &SimOptions,
-    stations: &[Snapped],
-) -> Result<SimPolicy, SimError> {
+fn sim_policy(sc: &Scenario, tm: &TravelModel, o: &SimOptions) -> Result<SimPolicy, SimError> {
     let p = &o.policy;
     p.caps.check().map_err(SimError::Invalid)?;
     let units: usize = sc.stations.iter().map(|s| s.ambulances as usize).sum();
@@ -849,7 +813,13 @@ fn sim_policy(
                 .map_err(|e| SimError::Invalid(e.to_string()))?;
         }
         PolicyKind::Dmexclp | PolicyKind::DmexclpReturn => {
-            out.cover = Some(policy_cover(sc, tm, o, stations))
+            // The live board's coverage rule, with the mean delays.
+            let budget = Budget {
+                response_target_min: o.response_target_min,
+                call_handling_s: o.call_handling_s.mean(),
+                turnout_s: o.turnout_s.mean(),
+            };
+            out.cover = Some(Coverage::new(sc, tm, budget).cover_model())
         }
     }
     Ok(out)
