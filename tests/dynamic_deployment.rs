@@ -584,3 +584,298 @@ fn issue_16_tables_policies_and_the_sweep_from_the_command_line() {
     ]);
     assert!(e.contains("garbage.json"), "{e}");
 }
+
+/// A log in our own format: `calls` at the given local times, all at Larvotto's point.
+fn larvotto_log(path: &std::path::Path, times: &[String], zone: &str) {
+    let mut csv = String::from("id,call_received,priority,lon,lat,zone\n");
+    for (k, t) in times.iter().enumerate() {
+        csv.push_str(&format!("c{k},{t},1,7.431844,43.746075,{zone}\n"));
+    }
+    std::fs::write(path, csv).unwrap();
+}
+
+/// Six calls every Saturday 22:05-22:55 for eight weeks (Saturday 2024-01-06 onwards).
+fn saturday_nights() -> Vec<String> {
+    let saturdays = [
+        "2024-01-06",
+        "2024-01-13",
+        "2024-01-20",
+        "2024-01-27",
+        "2024-02-03",
+        "2024-02-10",
+        "2024-02-17",
+        "2024-02-24",
+    ];
+    saturdays
+        .iter()
+        .flat_map(|d| (0..6).map(move |m| format!("{d}T22:{:02}:00+01:00", 5 + 10 * m)))
+        .collect()
+}
+
+fn read(path: &std::path::Path) -> ems::model::IncidentLog {
+    ems::model::read_incidents(
+        path,
+        &ems::model::ParseOptions {
+            timezone: ems::model::TimeZoneSpec::default(),
+            skip_invalid: false,
+        },
+    )
+    .unwrap()
+}
+
+/// Item 5: the generator draws calls by zone and hour of week as fitted to the log, and the
+/// compliance table weighs zones by the fitted call shares.
+#[test]
+fn issue_16_demand_fitted_to_a_log_drives_the_generator_and_the_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("saturdays.csv");
+    let times = saturday_nights();
+    assert_eq!(times.len(), 48);
+    larvotto_log(&log, &times, "larvotto");
+    let log_s = log.to_str().unwrap();
+
+    // The fit: every call in Larvotto on Saturday 22:00, and the data choose no smoothing
+    // (the held-back quarter is the same pattern).
+    let j: serde_json::Value = serde_json::from_str(&ok(&[
+        "demand",
+        "--incidents",
+        log_s,
+        "--scenario",
+        &format!("{}/data/demo/scenario.toml", env!("CARGO_MANIFEST_DIR")),
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(j["calls_used"], 48);
+    let weeks = j["weeks"].as_f64().unwrap();
+    // First call Saturday 6 January 22:05, last Saturday 24 February 22:55.
+    let span_h = 7.0 * 7.0 * 24.0 + 50.0 / 60.0;
+    assert!((weeks - span_h / 168.0).abs() < 1e-9, "{weeks}");
+    let per_week = j["fitted"]["calls_per_week"].as_f64().unwrap();
+    assert!((per_week - 48.0 / weeks).abs() < 1e-9);
+    let zones: Vec<String> = serde_json::from_value(j["zones"].clone()).unwrap();
+    let lar = zones.iter().position(|z| z == "larvotto").unwrap();
+    assert!(
+        j["fitted"]["zone_share"][lar].as_f64().unwrap() > 0.99,
+        "{j}"
+    );
+    // Saturday 22:00 is hour 5 · 24 + 22 of the week.
+    let sat22 = j["fitted"]["profile"][5 * 24 + 22].as_f64().unwrap();
+    assert!(sat22 > 160.0, "{sat22}");
+    let rows = j["backtest"]["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+
+    // The generator: 28 days from Wednesday 1 January 2025 hold four Saturdays.
+    let out = dir.path().join("sim.csv");
+    ok(&[
+        "simulate",
+        "--demand-from",
+        log_s,
+        "--days",
+        "28",
+        "--replications",
+        "1",
+        "--export-incidents",
+        out.to_str().unwrap(),
+    ]);
+    let sim = read(&out);
+    let n = sim.incidents.len();
+    assert!((10..=50).contains(&n), "{n} calls, expected about 4 × 6.85");
+    let in_lar = sim
+        .incidents
+        .iter()
+        .filter(|i| i.zone.as_deref() == Some("larvotto"))
+        .count();
+    let on_sat22 = sim
+        .incidents
+        .iter()
+        .filter(|i| ems::simulate::demand::hour_of_week(&i.call_received) == 5 * 24 + 22)
+        .count();
+    assert!(in_lar * 10 >= n * 9, "{in_lar} of {n} in Larvotto");
+    assert!(
+        on_sat22 * 10 >= n * 9,
+        "{on_sat22} of {n} on Saturday 22:00"
+    );
+    // Without the log: residents by hour of day, Larvotto has its 6 % of residents.
+    ok(&[
+        "simulate",
+        "--days",
+        "28",
+        "--replications",
+        "1",
+        "--export-incidents",
+        out.to_str().unwrap(),
+    ]);
+    let base = read(&out);
+    let base_lar = base
+        .incidents
+        .iter()
+        .filter(|i| i.zone.as_deref() == Some("larvotto"))
+        .count();
+    assert!(base_lar * 4 < base.incidents.len(), "{base_lar}");
+
+    // The compliance table weighs the zones by the fitted shares. Within 2.3 km by road only
+    // one station covers Larvotto: with every call there, both free units wait at it, while
+    // by residents the second one covers other quarters.
+    let table = |demand: &str| -> serde_json::Value {
+        serde_json::from_str(&ok(&[
+            "optimize",
+            "--model",
+            "compliance-table",
+            "--demand",
+            demand,
+            "--incidents",
+            log_s,
+            "--busy",
+            "0.3",
+            "--within",
+            "2.3km",
+            "--time-limit",
+            "5",
+            "--format",
+            "json",
+        ]))
+        .unwrap()
+    };
+    let fitted = table("fitted");
+    let residents = table("zones");
+    assert!(
+        fitted["weights"]
+            .as_str()
+            .unwrap()
+            .contains("saturdays.csv"),
+        "{fitted}"
+    );
+    let posts = |t: &serde_json::Value, k: usize| -> Vec<String> {
+        serde_json::from_value(t["levels"][k]["posts"].clone()).unwrap()
+    };
+    let one = posts(&fitted, 0);
+    assert_eq!(posts(&fitted, 1), vec![one[0].clone(), one[0].clone()]);
+    assert_ne!(posts(&residents, 1), posts(&fitted, 1), "{residents}");
+    // All the weight (the residents' total, redistributed) is covered by the first unit,
+    // free with probability 1 − q.
+    let zones: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(format!(
+            "{}/data/demo/demand.geojson",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let residents_total: f64 = zones["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["population"].as_f64().unwrap())
+        .sum();
+    let first = fitted["levels"][0]["expected_coverage"].as_f64().unwrap();
+    assert!(
+        (first - 0.7 * residents_total).abs() < 0.01 * residents_total,
+        "{first}"
+    );
+}
+
+#[test]
+fn issue_16_demand_fitting_refuses_what_it_cannot_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = format!("{}/data/demo/scenario.toml", env!("CARGO_MANIFEST_DIR"));
+    let log = dir.path().join("saturdays.csv");
+    larvotto_log(&log, &saturday_nights(), "larvotto");
+    let e = err(&[
+        "demand",
+        "--incidents",
+        log.to_str().unwrap(),
+        "--holdout",
+        "0.9",
+    ]);
+    assert!(e.contains("holdout 0.9"), "{e}");
+    // No scenario and no zone column: nothing to place the calls in.
+    let bare = dir.path().join("nozone.csv");
+    larvotto_log(&bare, &saturday_nights(), "");
+    let e = err(&["demand", "--incidents", bare.to_str().unwrap()]);
+    assert!(e.contains("nozone.csv") && e.contains("zone column"), "{e}");
+    // One evening is not a demand model.
+    let short = dir.path().join("short.csv");
+    larvotto_log(&short, &saturday_nights()[..6], "larvotto");
+    let e = err(&[
+        "simulate",
+        "--demand-from",
+        short.to_str().unwrap(),
+        "--days",
+        "7",
+    ]);
+    assert!(
+        e.contains("short.csv") && e.contains("less than a day"),
+        "{e}"
+    );
+    // Calls outside the scenario's region.
+    let far = dir.path().join("far.csv");
+    std::fs::write(
+        &far,
+        "id,call_received,priority,lon,lat\na,2024-01-01T10:00:00Z,1,2.35,48.85\n\
+         b,2024-01-09T10:00:00Z,1,2.35,48.85\n",
+    )
+    .unwrap();
+    let e = err(&[
+        "demand",
+        "--incidents",
+        far.to_str().unwrap(),
+        "--scenario",
+        &demo,
+    ]);
+    assert!(
+        e.contains("far.csv") && e.contains("2 with a location outside"),
+        "{e}"
+    );
+    // A replayed trace and a fitted demand are two different sources of calls.
+    let e = err(&[
+        "simulate",
+        "--demand-from",
+        log.to_str().unwrap(),
+        "--calls",
+        log.to_str().unwrap(),
+    ]);
+    assert!(e.contains("--calls") || e.contains("cannot be used"), "{e}");
+}
+
+/// Item 5 on a real log: the Montgomery County 911 feed (EMS calls, townships as zones), the
+/// last quarter held back.
+#[test]
+fn issue_16_demand_backtest_on_the_montgomery_county_911_log() {
+    let Some(path) = common::shared("ems-incidents-montco-pa/911_subset.csv") else {
+        return;
+    };
+    let mapping = common::fixture("logs/montco.toml");
+    let j: serde_json::Value = serde_json::from_str(&ok(&[
+        "demand",
+        "--incidents",
+        path.to_str().unwrap(),
+        "--columns",
+        mapping.to_str().unwrap(),
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    // Independently: the EMS rows of the raw file, and their townships.
+    let raw = std::fs::read_to_string(&path).unwrap();
+    let ems_rows: Vec<Vec<&str>> = raw
+        .lines()
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|f| f.len() >= 5 && f[2].starts_with("EMS:"))
+        .collect();
+    let mut twp: Vec<&str> = ems_rows.iter().map(|f| f[4]).collect();
+    twp.sort_unstable();
+    twp.dedup();
+    assert_eq!(j["calls_used"], ems_rows.len() as u64);
+    assert_eq!(j["zones"].as_array().unwrap().len(), twp.len());
+    let b = &j["backtest"];
+    let dev = |k: usize| b["rows"][k]["errors"]["deviance"].as_f64().unwrap();
+    // The smoothed model predicts the held-back quarter better than the raw counts and than
+    // equal shares flat over the week.
+    assert!(dev(0) < dev(1), "{b}");
+    assert!(dev(0) < dev(3), "{b}");
+    assert_eq!(
+        b["train_calls"].as_u64().unwrap() + b["test_calls"].as_u64().unwrap(),
+        ems_rows.len() as u64
+    );
+}

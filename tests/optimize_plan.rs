@@ -20,6 +20,7 @@ fn request(model: Model, add: usize, standard: Standard) -> PlanRequest {
         call_handling_s: 60.0,
         turnout_s: 60.0,
         hours: ems::network::Hours::default(),
+        zone_weights: None,
         solve: SolveOptions::default(),
     }
 }

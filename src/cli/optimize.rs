@@ -43,8 +43,13 @@ impl From<PlanModel> for Model {
 /// `--demand`.
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 enum PlanDemand {
+    /// The demand zones weighted by residents.
     Zones,
+    /// The incident log's locations, one each.
     Incidents,
+    /// The demand zones weighted by call shares fitted to the incident log (smoothed toward
+    /// residents; `ems demand` shows the fit and its backtest).
+    Fitted,
 }
 
 /// Where to add stations: the sites that most improve mean response time (p-median) or
@@ -94,13 +99,14 @@ pub struct OptimizeArgs {
     /// Let existing stations move instead of keeping them open.
     #[arg(long)]
     relocate: bool,
-    /// The incident log for `--demand incidents` and the busy fraction [default: the
+    /// The incident log for `--demand incidents|fitted` and the busy fraction [default: the
     /// scenario's]; another system's export with --columns.
     #[arg(long)]
     incidents: Option<PathBuf>,
     #[command(flatten)]
     log: LogArgs,
-    /// Weight by `zones` (population) or `incidents` (historical calls).
+    /// Weight by `zones` (residents), `incidents` (historical calls, one point each) or
+    /// `fitted` (zones weighted by call shares fitted to the log).
     #[arg(long, value_enum, default_value = "zones")]
     demand: PlanDemand,
     /// Branch-and-bound time limit, seconds.
@@ -173,7 +179,7 @@ fn request(a: &OptimizeArgs) -> Result<PlanRequest> {
         add: a.add,
         standard: a.within,
         demand: match a.demand {
-            PlanDemand::Zones => DemandSource::Zones,
+            PlanDemand::Zones | PlanDemand::Fitted => DemandSource::Zones,
             PlanDemand::Incidents => DemandSource::Incidents,
         },
         candidate_points,
@@ -184,7 +190,35 @@ fn request(a: &OptimizeArgs) -> Result<PlanRequest> {
         // Set from the scenario once it is loaded.
         hours: ems::network::Hours::default(),
         solve: SolveOptions::seconds(a.time_limit),
+        // Set from the log once the scenario is loaded.
+        zone_weights: None,
     })
+}
+
+/// `--demand fitted`: each zone's share of the calls fitted to the log, scaled to the
+/// residents' total so figures keep their units.
+fn fitted_weights(sc: &Scenario, a: &OptimizeArgs) -> Result<(String, Vec<(String, f64)>)> {
+    let source = match &a.incidents {
+        Some(p) => p.display().to_string(),
+        None => format!("the incident log of scenario `{}`", sc.name),
+    };
+    if sc.incidents.incidents.is_empty() {
+        anyhow::bail!("--demand fitted needs an incident log: give it with --incidents FILE");
+    }
+    let d = ems::simulate::demand::from_log(Some(sc), &sc.incidents, &source, 0.25)?;
+    let total = sc.population().max(1.0);
+    Ok((
+        format!(
+            "zone call shares fitted to {source} ({} calls, {:.1} weeks; smoothing α = {}), \
+             scaled to the residents' total",
+            d.calls_used, d.weeks, d.smoothing.alpha
+        ),
+        d.zones
+            .iter()
+            .zip(&d.fitted.zone_share)
+            .map(|(z, s)| (z.clone(), s * total))
+            .collect(),
+    ))
 }
 
 fn stations(
@@ -284,6 +318,9 @@ pub fn run(a: OptimizeArgs) -> Result<()> {
     req.hours = a.delays.check_options(&sc, None).hours;
     let tm = sc.travel_model()?;
     let sc = super::on_map(sc, &tm);
+    if a.demand == PlanDemand::Fitted {
+        req.zone_weights = Some(fitted_weights(&sc, &a)?);
+    }
     if a.model == PlanModel::ComplianceTable {
         return table(&sc, &tm, &a, &req);
     }

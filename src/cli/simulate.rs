@@ -15,6 +15,7 @@ use ems::dispatch::policy::{Caps, ComplianceTable, PolicyKind};
 use ems::model::{self, Scenario};
 use ems::optimize::change::{self, Change};
 use ems::report;
+use ems::simulate::demand::{self, LogDemand};
 use ems::simulate::des::Dist;
 use ems::simulate::scenario::{self as sim, PolicyOptions, SimOptions};
 
@@ -31,6 +32,12 @@ pub struct SimulateArgs {
     calls: Option<PathBuf>,
     #[command(flatten)]
     log: LogArgs,
+    /// Generate calls by zone and hour of week as fitted to this incident log (its weekly
+    /// volume, zone shares smoothed toward the residents', its hour-of-week profile) instead
+    /// of residents × --calls-per-1000 by hour of day; read with --columns etc. `ems demand`
+    /// prints the fit and its backtest.
+    #[arg(long, value_name = "LOG", conflicts_with_all = ["calls", "calls_per_1000"])]
+    demand_from: Option<PathBuf>,
     /// Compare two scenario files on the same calls: each figure for both and the paired
     /// difference B - A with its confidence interval.
     #[arg(long, num_args = 2, value_names = ["A", "B"], conflicts_with = "scenario")]
@@ -124,8 +131,19 @@ fn busy_fraction(s: &str) -> Result<f64, String> {
 }
 
 impl SimulateArgs {
-    /// The scenario's simulation settings with the command line's overrides.
-    fn options(&self, sc: &Scenario) -> SimOptions {
+    /// The demand fitted to `--demand-from`, with the scenario's zones.
+    fn fitted(&self, sc: &Scenario) -> Result<Option<LogDemand>> {
+        let Some(p) = &self.demand_from else {
+            return Ok(None);
+        };
+        let log = model::read_log(p, &self.log.options(sc.timezone, "the scenario", false))?;
+        let d = demand::from_log(Some(sc), &log, &p.display().to_string(), 0.25)?;
+        Ok(Some(d))
+    }
+
+    /// The scenario's simulation settings with the command line's overrides and the fitted
+    /// demand.
+    fn options(&self, sc: &Scenario, fitted: &Option<LogDemand>) -> SimOptions {
         let base = SimOptions::for_scenario(sc);
         let mut hour_factor = [1.0; 24];
         for h in [7, 8, 9, 17, 18, 19] {
@@ -140,6 +158,7 @@ impl SimulateArgs {
             hour_factor,
             release_after_min: self.release_after_min.or(base.release_after_min),
             keep_incidents: self.export_incidents.is_some(),
+            fitted_demand: fitted.clone(),
             ..base
         }
     }
@@ -186,9 +205,10 @@ fn compare(a: &SimulateArgs, pa: &Path, pb: &Path) -> Result<()> {
         let sc = Scenario::load(p)?;
         let tm = sc.travel_model()?;
         let sc = super::on_map(sc, &tm);
+        let fitted = a.fitted(&sc)?;
         let o = SimOptions {
             policy: a.policy(a.policy)?,
-            ..a.options(&sc)
+            ..a.options(&sc, &fitted)
         };
         let prepared = sim::prepare(&sc, &tm, &o, None)?;
         Ok(sim::simulate(&sc, &prepared, &o)?)
@@ -218,12 +238,13 @@ fn compare_policies(a: &SimulateArgs, spec: &str) -> Result<()> {
         })
         .collect::<Result<_>>()?;
     let (sc, tm, trace) = setup(a)?;
+    let fitted = a.fitted(&sc)?;
     let mut outs = Vec::new();
     for k in &kinds {
         let o = SimOptions {
             policy: a.policy(*k)?,
             keep_incidents: false,
-            ..a.options(&sc)
+            ..a.options(&sc, &fitted)
         };
         let prepared = sim::prepare(&sc, &tm, &o, trace.as_ref())?;
         outs.push(sim::simulate(&sc, &prepared, &o)?);
@@ -269,10 +290,11 @@ pub fn run(a: SimulateArgs) -> Result<()> {
     }
     if let Some(levels) = &a.detention_sweep {
         let (sc, tm, trace) = setup(&a)?;
+        let fitted = a.fitted(&sc)?;
         let o = SimOptions {
             policy: a.policy(a.policy)?,
             keep_incidents: false,
-            ..a.options(&sc)
+            ..a.options(&sc, &fitted)
         };
         let mut prepared = sim::prepare(&sc, &tm, &o, trace.as_ref())?;
         let MedianP90(median, p90) = a.detained_excess_min;
@@ -292,9 +314,10 @@ pub fn run(a: SimulateArgs) -> Result<()> {
         };
     }
     let (sc, tm, trace) = setup(&a)?;
+    let fitted = a.fitted(&sc)?;
     let o = SimOptions {
         policy: a.policy(a.policy)?,
-        ..a.options(&sc)
+        ..a.options(&sc, &fitted)
     };
     let prepared = sim::prepare(&sc, &tm, &o, trace.as_ref())?;
     let out = sim::simulate(&sc, &prepared, &o)?;

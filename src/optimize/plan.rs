@@ -179,6 +179,9 @@ pub struct PlanRequest {
     /// the mean over hours weighted by call volume.
     pub hours: crate::network::Hours,
     pub solve: SolveOptions,
+    /// Zone weights by zone id replacing the residents (with [`DemandSource::Zones`]; a zone
+    /// not named weighs 0), and what they are (e.g. calls fitted to a log).
+    pub zone_weights: Option<(String, Vec<(String, f64)>)>,
 }
 
 /// A chosen new site.
@@ -347,7 +350,13 @@ impl Problem {
             DemandSource::Zones => sc
                 .demand
                 .iter()
-                .map(|z| (z.lon_lat, z.population, z.id.as_str()))
+                .map(|z| {
+                    let w = match &req.zone_weights {
+                        Some((_, w)) => w.iter().find(|x| x.0 == z.id).map_or(0.0, |x| x.1),
+                        None => z.population,
+                    };
+                    (z.lon_lat, w, z.id.as_str())
+                })
                 .collect(),
             DemandSource::Incidents => {
                 let split = crate::model::placement::split_by_region(sc, &sc.incidents.incidents);
@@ -944,9 +953,10 @@ pub fn compliance_table(
             Standard::Minutes(x) => Some(x),
             Standard::Km(_) => None,
         },
-        weights: match req.demand {
-            DemandSource::Zones => "population".into(),
-            DemandSource::Incidents => "incident log".into(),
+        weights: match (req.demand, &req.zone_weights) {
+            (DemandSource::Zones, Some((what, _))) => what.clone(),
+            (DemandSource::Zones, None) => "population".into(),
+            (DemandSource::Incidents, _) => "incident log".into(),
         },
         levels,
     })

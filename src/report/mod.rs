@@ -6,6 +6,7 @@
 pub mod basemap;
 pub mod calibrate;
 pub mod check;
+pub mod demand;
 pub mod geojson;
 pub mod html;
 pub mod optimize;

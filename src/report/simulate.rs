@@ -36,6 +36,7 @@ pub fn text(s: &Summary) -> String {
         s.replications,
         e(&s.calls_per_replication, 1.0, "")
     );
+    o.push_str(&format!("calls: {}\n", s.calls));
     o.push_str(&format!("travel times: {}\n", s.travel));
     if s.calls_left_out > 0 {
         o.push_str(&format!(

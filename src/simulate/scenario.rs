@@ -21,6 +21,7 @@ use rand::{RngExt, SeedableRng};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::demand::LogDemand;
 use super::des::{
     self, Call, DetentionMix, Dist, Geometry, QueuePolicy, RoadService, Service, SimError,
     SimModel, SimPolicy, StretcherRule,
@@ -75,6 +76,9 @@ pub struct SimOptions {
     /// Keep the first replication's incident log ([`Outcome::incidents`]); otherwise each
     /// replication keeps only its figures.
     pub keep_incidents: bool,
+    /// Generated calls by zone and hour of week as fitted to an incident log (replacing
+    /// `calls_per_1000` and `hour_profile`).
+    pub fitted_demand: Option<LogDemand>,
 }
 
 /// The move-up policy of a simulation.
@@ -214,6 +218,7 @@ impl Default for SimOptions {
             stretcher_rule: StretcherRule::Wait,
             policy: PolicyOptions::default(),
             keep_incidents: false,
+            fitted_demand: None,
         }
     }
 }
@@ -311,6 +316,9 @@ pub struct Summary {
     /// The travel model behind the times: free flow, or the traffic profile at each call's
     /// local hour (times the `hour_factor` option where it is not 1).
     pub travel: String,
+    /// Where the calls come from: generated per zone (by residents, or fitted to a log) or
+    /// replayed.
+    pub calls: String,
     /// The move-up policy.
     pub policy: PolicyKind,
     /// Relocations per unit per hour of the simulated period.
@@ -842,7 +850,9 @@ fn weighted(rng: &mut ChaCha8Rng, w: &[f64]) -> usize {
 struct CallGen {
     rng: ChaCha8Rng,
     per_s: Vec<f64>,
-    profile: [f64; 24],
+    /// Relative volume by hour of day (24) or of week (168), from time 0's hour `offset`.
+    profile: Vec<f64>,
+    offset: usize,
     hour_mean: f64,
     peak: f64,
     total: f64,
@@ -856,13 +866,29 @@ struct CallGen {
 fn generate(p: &Prepared, o: &SimOptions, seed: u64) -> CallGen {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(u64::MAX);
-    let per_s: Vec<f64> = p
-        .atom_population
-        .iter()
-        .map(|pop| o.calls_per_1000 * pop / 1000.0 / (365.0 * 86_400.0))
-        .collect();
-    let profile = o.hour_profile;
-    let hour_mean = profile.iter().sum::<f64>() / 24.0;
+    let (per_s, profile, offset): (Vec<f64>, Vec<f64>, usize) = match &o.fitted_demand {
+        None => (
+            p.atom_population
+                .iter()
+                .map(|pop| o.calls_per_1000 * pop / 1000.0 / (365.0 * 86_400.0))
+                .collect(),
+            o.hour_profile.to_vec(),
+            0,
+        ),
+        // A zone's rate is its share of the log's weekly calls; zones off the map have none.
+        Some(d) => (
+            p.atom_zone
+                .iter()
+                .map(|z| {
+                    let share = z.as_deref().and_then(|z| d.share_of(z)).unwrap_or(0.0);
+                    d.fitted.calls_per_week * share / (7.0 * 86_400.0)
+                })
+                .collect(),
+            d.fitted.profile.clone(),
+            super::demand::hour_of_week(&p.origin),
+        ),
+    };
+    let hour_mean = profile.iter().sum::<f64>() / profile.len() as f64;
     let peak = profile.iter().copied().fold(0.0, f64::max) / hour_mean;
     let total: f64 = per_s.iter().sum::<f64>() * peak;
     let mut conditions: Vec<Option<Capability>> =
@@ -874,6 +900,7 @@ fn generate(p: &Prepared, o: &SimOptions, seed: u64) -> CallGen {
         rng,
         per_s,
         profile,
+        offset,
         hour_mean,
         peak,
         total,
@@ -899,7 +926,7 @@ impl Iterator for CallGen {
                 self.total = 0.0;
                 return None;
             }
-            let hour = ((self.t / 3600.0) as usize) % 24;
+            let hour = (self.offset + (self.t / 3600.0) as usize) % self.profile.len();
             if self.rng.random::<f64>() * self.peak > self.profile[hour] / self.hour_mean {
                 continue;
             }
@@ -913,6 +940,29 @@ impl Iterator for CallGen {
                 condition,
             });
         }
+    }
+}
+
+/// Where the calls come from, for reports.
+fn calls_text(p: &Prepared, o: &SimOptions) -> String {
+    match (&p.trace, &o.fitted_demand) {
+        (Some(c), _) => format!("{} calls replayed from the incident log", c.len()),
+        (None, Some(d)) => format!(
+            "Poisson by zone and hour of week, fitted to {}: {:.1} calls per week ({} calls over \
+             {:.1} weeks; zone shares shrunk toward {}, α = {}, β = {}, γ = {})",
+            d.source,
+            d.fitted.calls_per_week,
+            d.calls_used,
+            d.weeks,
+            d.prior,
+            d.smoothing.alpha,
+            d.smoothing.beta,
+            d.smoothing.gamma
+        ),
+        (None, None) => format!(
+            "Poisson by zone, {} per 1,000 residents per year, by hour of day",
+            o.calls_per_1000
+        ),
     }
 }
 
@@ -1094,6 +1144,7 @@ pub fn simulate(sc: &Scenario, p: &Prepared, o: &SimOptions) -> Result<Outcome, 
         unstable: reps.iter().any(|r| r.unstable),
         calls_left_out: p.calls_left_out,
         travel: p.travel.clone(),
+        calls: calls_text(p, o),
         policy: o.policy.kind,
         relocations_per_unit_hour: col(&|r| Some(r.relocations_per_unit_hour)),
         stretcher_short_share: col(&|r| r.stretcher_short),

@@ -295,6 +295,7 @@ pub(crate) async fn optimize_plan(
             call_handling_s: opts.call_handling_s,
             turnout_s: opts.turnout_s,
             hours: opts.hours,
+            zone_weights: None,
             solve: SolveOptions::seconds(time_limit),
         };
         let (plan, ba) = evaluate::plan_before_after(
