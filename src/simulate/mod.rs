@@ -13,7 +13,8 @@
 //!   replications in parallel, figures with 95 % confidence intervals, the exported log.
 //! - [`hypercube`]: Larson's exact hypercube model, the oracle the engine is tested against.
 //! - [`synthetic`]: the generator of the demo's synthetic incident log (no queueing).
-//! - [`demand`]: call rates by zone and hour of week from counts, with a backtest.
+//! - [`demand`]: call rates by zone and hour of week fitted to an incident log, with a backtest
+//!   (the generator's `--demand-from` and the optimiser's `--demand fitted`).
 
 pub mod demand;
 pub mod des;
