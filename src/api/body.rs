@@ -96,87 +96,107 @@ impl Written {
 
 pub(crate) type Answer = (StatusCode, Value);
 
+/// How many times a write lost to another replica is made again before the client is told
+/// to retry.
+const WRITE_ATTEMPTS: usize = 20;
+
 /// One write (see the module docs of [`super`] and [`crate::dispatch::journal`]): the
 /// idempotency key checked, the event built from the state by `build`, put on the server
 /// clock, validated, applied and queued for the log with its answer from `answer` (kept as
 /// the idempotency record); answered once the log has it. A storage fault answers 503 and
-/// keeps nothing.
-pub(crate) async fn write<T>(
+/// keeps nothing. On a shared log, a write another replica beat to the log is made again on
+/// the caught-up state (its key checked, its event built and validated again).
+pub(crate) async fn write<T: serde::de::DeserializeOwned>(
     s: &AppState,
     principal: Principal,
     headers: &HeaderMap,
     route: String,
     body: JsonBody<T>,
-    build: impl FnOnce(&Service, &Fleet, DateTime<Utc>, T) -> Result<Event, ApiError>,
-    answer: impl FnOnce(&Fleet, &Event) -> Result<Answer, ApiError>,
+    mut build: impl FnMut(&Service, &Fleet, DateTime<Utc>, T) -> Result<Event, ApiError>,
+    mut answer: impl FnMut(&Fleet, &Event) -> Result<Answer, ApiError>,
 ) -> Result<Written, ApiError> {
     let key = idempotency_key(headers)?;
     let svc = &s.0;
-    let ticket = {
-        let mut core = svc.lock()?;
-        let idem_key = key.map(|k| (principal.name.clone(), route, k));
-        if let Some(k) = &idem_key {
-            match core.idempotent(k)? {
-                Seen::New => {}
-                Seen::InFlight => {
-                    return Err(ApiError::Conflict(format!(
-                        "a request with Idempotency-Key `{}` is being written; retry in a moment",
-                        k.2
-                    )));
-                }
-                Seen::Answered(a) => {
-                    if a.request != body.raw {
-                        return Err(ApiError::Unprocessable(format!(
-                            "Idempotency-Key `{}` was used for a different request",
+    let JsonBody { value, raw } = body;
+    let mut value = Some(value);
+    let idem_key = key.map(|k| (principal.name.clone(), route, k));
+    for _ in 0..WRITE_ATTEMPTS {
+        let value = match value.take() {
+            Some(v) => v,
+            None => serde_json::from_str(&raw)
+                .map_err(|e| ApiError::Internal(format!("request body read again: {e}")))?,
+        };
+        let (ticket, status, body) = {
+            let mut core = svc.lock()?;
+            if let Some(k) = &idem_key {
+                match core.idempotent(k)? {
+                    Seen::New => {}
+                    Seen::InFlight => {
+                        return Err(ApiError::Conflict(format!(
+                            "a request with Idempotency-Key `{}` is being written; retry in a moment",
                             k.2
                         )));
                     }
-                    let body = serde_json::from_str(&a.body)
-                        .map_err(|e| ApiError::Internal(format!("stored answer: {e}")))?;
-                    return Ok(Written {
-                        status: StatusCode::from_u16(a.status).unwrap_or(StatusCode::OK),
-                        body,
-                        replayed: true,
-                    });
+                    Seen::Answered(a) => {
+                        if a.request != raw {
+                            return Err(ApiError::Unprocessable(format!(
+                                "Idempotency-Key `{}` was used for a different request",
+                                k.2
+                            )));
+                        }
+                        let body = serde_json::from_str(&a.body)
+                            .map_err(|e| ApiError::Internal(format!("stored answer: {e}")))?;
+                        return Ok(Written {
+                            status: StatusCode::from_u16(a.status).unwrap_or(StatusCode::OK),
+                            body,
+                            replayed: true,
+                        });
+                    }
                 }
             }
-        }
-        let now = Utc::now();
-        let mut ev = build(svc, &core.fleet, now, body.value)?;
-        core.fleet.stamp(&mut ev, now, svc.config.clock_skew_s)?;
-        core.fleet.validate(&ev, now)?;
-        let json = serde_json::to_string(&ev).map_err(|e| ApiError::Internal(e.to_string()))?;
-        let undo = core.fleet.apply(&ev);
-        let (status, value) = match answer(&core.fleet, &ev) {
-            Ok(a) => a,
-            Err(e) => {
-                core.fleet.undo(undo);
-                return Err(e);
-            }
+            let now = Utc::now();
+            let mut ev = build(svc, &core.fleet, now, value)?;
+            core.fleet.stamp(&mut ev, now, svc.config.clock_skew_s)?;
+            core.fleet.validate(&ev, now)?;
+            let json =
+                serde_json::to_string(&ev).map_err(|e| ApiError::Internal(e.to_string()))?;
+            let undo = core.fleet.apply(&ev);
+            let (status, value) = match answer(&core.fleet, &ev) {
+                Ok(a) => a,
+                Err(e) => {
+                    core.fleet.undo(undo);
+                    return Err(e);
+                }
+            };
+            let idem = idem_key.clone().map(|(principal, route, key)| Idempotency {
+                principal,
+                route,
+                key,
+                request: raw.clone(),
+                status: status.as_u16(),
+                body: value.to_string(),
+            });
+            let ticket = core.submit(ev, json, undo, &principal.name, idem);
+            drop(core);
+            svc.journal.wake();
+            (ticket, status, value)
         };
-        let idem = idem_key.map(|(principal, route, key)| Idempotency {
-            principal,
-            route,
-            key,
-            request: body.raw,
-            status: status.as_u16(),
-            body: value.to_string(),
-        });
-        let ticket = core.submit(ev, json, undo, &principal.name, idem);
-        drop(core);
-        svc.journal.wake();
-        (ticket, status, value)
-    };
-    let (ticket, status, body) = ticket;
-    match ticket.await {
-        Ok(Ok(_seq)) => Ok(Written {
-            status,
-            body,
-            replayed: false,
-        }),
-        Ok(Err(fault)) => Err(ApiError::Unavailable(fault.reason)),
-        Err(_) => Err(ApiError::Internal("the committer stopped".into())),
+        match ticket.await {
+            Ok(Ok(_seq)) => {
+                return Ok(Written {
+                    status,
+                    body,
+                    replayed: false,
+                });
+            }
+            Ok(Err(fault)) if fault.retry => continue,
+            Ok(Err(fault)) => return Err(ApiError::Unavailable(fault.reason)),
+            Err(_) => return Err(ApiError::Internal("the committer stopped".into())),
+        }
     }
+    Err(ApiError::Unavailable(format!(
+        "other servers on the same log appended first {WRITE_ATTEMPTS} times; retry"
+    )))
 }
 
 pub(crate) async fn blocking<T: Send + 'static>(

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::dispatch::store::Location;
+
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -44,9 +46,10 @@ impl std::fmt::Debug for Token {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// The SQLite event log; relative paths are under the working directory.
+    /// The event log: a SQLite file (relative paths are under the working directory), or a
+    /// PostgreSQL URL `postgres://user:password@host:port/database` shared by replicas.
     #[serde(default = "default_db")]
-    pub db: PathBuf,
+    pub db: Location,
     /// `host:port` to listen on.
     #[serde(default = "default_listen")]
     pub listen: String,
@@ -119,8 +122,8 @@ fn default_busy() -> f64 {
     0.3
 }
 
-fn default_db() -> PathBuf {
-    PathBuf::from("ems-dispatch.sqlite")
+fn default_db() -> Location {
+    Location::Sqlite(PathBuf::from("ems-dispatch.sqlite"))
 }
 fn default_listen() -> String {
     "127.0.0.1:8080".into()

@@ -128,6 +128,12 @@ impl From<DispatchError> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
-        ApiError::Internal(e.to_string())
+        match e {
+            // The database is down or another replica was first: try again, here or elsewhere.
+            StoreError::Postgres { .. } | StoreError::Conflict { .. } => {
+                ApiError::Unavailable(e.to_string())
+            }
+            _ => ApiError::Internal(e.to_string()),
+        }
     }
 }

@@ -21,6 +21,7 @@ pub mod error;
 
 mod auth;
 mod body;
+mod fresh;
 mod guard;
 mod openapi;
 mod routes;
@@ -150,6 +151,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/posting", get(coverage::posting))
         .route("/v1/events", get(stream::events))
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), fresh::freshness))
         .layer(middleware::from_fn_with_state(state.clone(), auth::auth))
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn(guard::limits))

@@ -275,7 +275,7 @@ impl AppState {
             }
         }
         // Relocations of the last hour count against the cap after a restart too.
-        if let Ok(reader) = crate::dispatch::store::Reader::open(&config.db)
+        if let Ok(mut reader) = crate::dispatch::store::open_reader(&config.db)
             && let Ok(last) = reader.last_seq()
             && let Ok(recent) = reader.events_after((last - 5000).max(0), 5000)
         {

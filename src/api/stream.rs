@@ -26,7 +26,7 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use super::error::ApiError;
 use super::state::{AppState, StreamMessage, stream_json};
-use crate::dispatch::store::Reader;
+use crate::dispatch::store::open_reader;
 
 /// Events read from the log at a time while catching up.
 pub(crate) const CHUNK: usize = 500;
@@ -70,10 +70,10 @@ impl Cursor {
                 // Subscribe before reading, so nothing committed meanwhile is missed (it is in
                 // both; the live copy is skipped by its id).
                 let rx = BroadcastStream::new(self.svc.0.events.subscribe());
-                let path = self.svc.0.config.db.clone();
+                let at = self.svc.0.config.db.clone();
                 let after = self.last as i64;
                 let rows = tokio::task::spawn_blocking(move || {
-                    Reader::open(&path)?.events_after(after, CHUNK)
+                    open_reader(&at)?.events_after(after, CHUNK)
                 })
                 .await;
                 let rows = rows

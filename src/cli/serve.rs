@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use super::load_scenario;
+use ems::dispatch::store::Location;
 use ems::api::{self, AppState, Config};
 
 /// Serve the live dispatch API: nearest units by road, hospital choice, the unit
@@ -19,10 +20,11 @@ pub struct ServeArgs {
     /// host:port to listen on [default: the config's, 127.0.0.1:8080]; port 0 picks a free one.
     #[arg(long)]
     listen: Option<String>,
-    /// The SQLite event log [default: the config's, ems-dispatch.sqlite in the working
-    /// directory].
-    #[arg(long)]
-    db: Option<PathBuf>,
+    /// The event log: a SQLite file, or a PostgreSQL URL (postgres://user:password@host/db)
+    /// that several replicas share [default: the config's `db`, else ems-dispatch.sqlite in
+    /// the working directory].
+    #[arg(long, value_name = "FILE|postgres://...")]
+    db: Option<Location>,
     /// Service configuration TOML (tokens, delays, targets) [default: the demo's].
     #[arg(long)]
     config: Option<PathBuf>,
@@ -38,19 +40,20 @@ pub struct ServeArgs {
 }
 
 /// `--check-log [--repair]`.
-fn check_log(a: &ServeArgs, db: &std::path::Path) -> Result<std::process::ExitCode> {
+fn check_log(a: &ServeArgs, at: &Location) -> Result<std::process::ExitCode> {
     use ems::dispatch::journal;
-    use ems::dispatch::store::Reader;
     use std::process::ExitCode;
-    if !db.exists() {
+    if let Some(db) = at.path()
+        && !db.exists()
+    {
         anyhow::bail!("event log {}: no such file", db.display());
     }
     let sc = load_scenario(a.scenario.as_deref(), false)?;
-    let reader = Reader::open(db)?;
-    let check = journal::check_log(&sc, &reader)?;
+    let mut reader = ems::dispatch::store::open_reader(at)?;
+    let check = journal::check_log(&sc, reader.as_mut())?;
     println!(
         "event log {}: {} events, {} do not replay{}",
-        db.display(),
+        at,
         check.events,
         check.failing.len(),
         if check.set_aside > 0 {
@@ -72,6 +75,12 @@ fn check_log(a: &ServeArgs, db: &std::path::Path) -> Result<std::process::ExitCo
         );
         return Ok(ExitCode::from(1));
     }
+    let Some(db) = at.path() else {
+        anyhow::bail!(
+            "--repair works on a SQLite log; for {at}, `ems db migrate` it to a SQLite file, \
+             repair that, and migrate it back"
+        );
+    };
     let mut backup = db.as_os_str().to_owned();
     backup.push(format!(
         ".before-repair-{}.sqlite",
@@ -143,10 +152,7 @@ pub fn run(a: ServeArgs) -> Result<std::process::ExitCode> {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let addr = listener.local_addr()?;
-        println!(
-            "listening on http://{addr} (event log {})",
-            config.db.display()
-        );
+        println!("listening on http://{addr} (event log {})", config.db);
         use std::io::Write;
         std::io::stdout().flush()?;
         api::run(listener, state, shutdown_signal()).await?;

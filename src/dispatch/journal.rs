@@ -25,7 +25,10 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 
-use super::store::{Append, Idempotency, Reader, Store, StoreError, StoredAnswer, StoredEvent};
+use super::store::{
+    self, Append, Idempotency, Location, LogReader, LogWriter, Store, StoreError, StoredAnswer,
+    StoredEvent,
+};
 use super::{DispatchError, Event, Fleet, Undo};
 use crate::model::Scenario;
 
@@ -52,6 +55,9 @@ pub enum JournalError {
 #[error("the event log cannot be written: {reason}")]
 pub struct WriteFault {
     pub reason: String,
+    /// Another replica appended first: the state has caught up, and the write may be made
+    /// again (validated against the new state).
+    pub retry: bool,
 }
 
 /// The journal's health: `None` while writes succeed.
@@ -103,14 +109,14 @@ pub struct Core {
     pub fleet: Fleet,
     queue: Vec<Pending>,
     in_flight: HashSet<IdemKey>,
-    reader: Reader,
+    reader: Box<dyn LogReader>,
     idempotency_window_s: i64,
 }
 
 impl Core {
     /// What an idempotency key finds (see [`Seen`]); `request` is the body, to tell a retry
     /// from a different request under the same key.
-    pub fn idempotent(&self, key: &IdemKey) -> Result<Seen, StoreError> {
+    pub fn idempotent(&mut self, key: &IdemKey) -> Result<Seen, StoreError> {
         if self.in_flight.contains(key) {
             return Ok(Seen::InFlight);
         }
@@ -204,7 +210,7 @@ fn replay_events<'a>(
 }
 
 /// Replays the log into a fleet for `sc`, stopping at the first event that does not apply.
-pub fn replay(sc: &Scenario, reader: &Reader) -> Result<Fleet, JournalError> {
+pub fn replay(sc: &Scenario, reader: &mut dyn LogReader) -> Result<Fleet, JournalError> {
     replay_events(sc, &reader.events()?, |e, source| {
         Err(JournalError::Replay { seq: e.seq, source })
     })
@@ -223,7 +229,7 @@ pub struct LogCheck {
 
 /// Replays the log at `reader` for `sc` without stopping at an event that does not apply: each
 /// such event is reported and left out of the state the rest is checked against.
-pub fn check_log(sc: &Scenario, reader: &Reader) -> Result<LogCheck, JournalError> {
+pub fn check_log(sc: &Scenario, reader: &mut dyn LogReader) -> Result<LogCheck, JournalError> {
     let events = reader.events()?;
     let mut failing = Vec::new();
     replay_events(sc, &events, |e, why| {
@@ -256,17 +262,18 @@ pub fn repair_log(path: &Path, check: &LogCheck, backup: &Path) -> Result<(), Jo
 }
 
 impl Journal {
-    /// Locks and opens the log at `path`, replays it, and starts the committer, which calls
-    /// `publish` with each committed batch in log order (before the writers are answered).
+    /// Opens the log at `at` (a SQLite file is locked), replays it, and starts the committer,
+    /// which calls `publish` with each committed batch in log order (before the writers are
+    /// answered), including the batches other replicas commit to a shared log.
     pub fn open(
         sc: &Scenario,
-        path: &Path,
+        at: &Location,
         options: JournalOptions,
         publish: impl Fn(&[Committed]) + Send + 'static,
     ) -> Result<Arc<Journal>, JournalError> {
-        let store = Store::open(path)?;
-        let reader = store.reader()?;
-        let fleet = replay(sc, &reader)?;
+        let store = store::open_writer(at, &sc.name, options.idempotency_window_s)?;
+        let mut reader = store::open_reader(at)?;
+        let fleet = replay(sc, reader.as_mut())?;
         let durable = fleet.seq.into();
         let j = Arc::new(Journal {
             core: Mutex::new(Core {
@@ -284,14 +291,34 @@ impl Journal {
             committed: Default::default(),
             durable,
         });
+        let thread_err = |e| StoreError::LockFile {
+            lock: "(committer thread)".into(),
+            source: e,
+        };
+        if let Location::Postgres(url) = at {
+            // Other replicas' commits wake the committer, which catches up.
+            let weak = Arc::downgrade(&j);
+            let url = url.clone();
+            std::thread::Builder::new()
+                .name("ems-follower".into())
+                .spawn(move || {
+                    store::postgres::follow(
+                        &url,
+                        || {
+                            if let Some(j) = weak.upgrade() {
+                                j.wake();
+                            }
+                        },
+                        || weak.upgrade().is_none_or(|j| j.stopping()),
+                    )
+                })
+                .map_err(thread_err)?;
+        }
         let jc = j.clone();
         let handle = std::thread::Builder::new()
             .name("ems-committer".into())
             .spawn(move || jc.commit_loop(store, options, publish))
-            .map_err(|e| StoreError::LockFile {
-                lock: "(committer thread)".into(),
-                source: e,
-            })?;
+            .map_err(thread_err)?;
         *j.committer.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
         Ok(j)
     }
@@ -344,15 +371,16 @@ impl Journal {
 
     fn commit_loop(
         &self,
-        mut store: Store,
+        mut store: Box<dyn LogWriter>,
         options: JournalOptions,
         publish: impl Fn(&[Committed]),
     ) {
         let mut last_expiry = Instant::now() - Duration::from_secs(3600);
+        let shared = store.shared();
         loop {
             let batch: Vec<Pending> = {
                 let mut core = self.lock();
-                while core.queue.is_empty() {
+                if core.queue.is_empty() {
                     if self.stopping() {
                         drop(core);
                         // Dropping the store releases the lock file.
@@ -367,6 +395,13 @@ impl Journal {
                 }
                 std::mem::take(&mut core.queue)
             };
+            if batch.is_empty() {
+                // Woken by another replica's commit, or every half second: follow the log.
+                if shared {
+                    self.catch_up(store.as_mut(), &publish);
+                }
+                continue;
+            }
             let appends: Vec<Append> = batch.iter().map(|p| p.append.clone()).collect();
             match store.append(&appends) {
                 Ok(()) => {
@@ -402,7 +437,14 @@ impl Journal {
                         let _ = p.done.send(Ok(p.append.seq));
                     }
                 }
-                Err(e) => self.take_back(batch, e),
+                Err(e) => {
+                    let follow: Option<(&mut dyn LogWriter, &dyn Fn(&[Committed]))> = if shared {
+                        Some((store.as_mut(), &publish))
+                    } else {
+                        None
+                    };
+                    self.take_back(batch, e, follow);
+                }
             }
             if last_expiry.elapsed() > Duration::from_secs(60) {
                 last_expiry = Instant::now();
@@ -416,18 +458,100 @@ impl Journal {
         }
     }
 
+    /// Applies and publishes the events other replicas appended after the last durable one,
+    /// while nothing of ours is queued (a queued write made on the old state will conflict,
+    /// and [`Journal::take_back`] catches up).
+    fn catch_up(&self, store: &mut dyn LogWriter, publish: &impl Fn(&[Committed])) {
+        loop {
+            let (committed, more) = {
+                let mut core = self.lock();
+                if !core.queue.is_empty() {
+                    return;
+                }
+                self.pull(&mut core, store)
+            };
+            if !committed.is_empty() {
+                publish(&committed);
+            }
+            if !more {
+                return;
+            }
+        }
+    }
+
+    /// Under the core lock, with nothing of ours applied beyond the durable state: reads the
+    /// next events after it from the log, applies them, and returns them (to publish once the
+    /// lock is released) and whether there may be more.
+    fn pull(&self, core: &mut Core, store: &mut dyn LogWriter) -> (Vec<Committed>, bool) {
+        const CHUNK: usize = 500;
+        let after = core.fleet.seq;
+        let events = match store.events_after(after as i64, CHUNK) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!("following the log: {e}");
+                return (Vec::new(), false);
+            }
+        };
+        let mut committed = Vec::with_capacity(events.len());
+        for e in &events {
+            if let Err(why) = core.fleet.validate(&e.event, DateTime::<Utc>::MAX_UTC) {
+                // Every replica validates before appending, so this is a log written by another
+                // scenario or another version: stop following, loudly.
+                let reason = format!(
+                    "event {} of the shared log does not apply here: {why}; this replica \
+                     stopped following the log (restart it)",
+                    e.seq
+                );
+                tracing::error!("{reason}");
+                *self.fault.lock().unwrap_or_else(|p| p.into_inner()) = Some(Fault {
+                    reason,
+                    since: Utc::now(),
+                    failed_writes: 0,
+                });
+                return (committed, false);
+            }
+            let undo = core.fleet.apply(&e.event);
+            core.fleet.seq = e.seq as u64;
+            self.durable
+                .store(core.fleet.seq, std::sync::atomic::Ordering::SeqCst);
+            let incidents = undo
+                .incident_ids()
+                .filter_map(|id| core.fleet.incidents.get(&id).cloned())
+                .collect();
+            committed.push(Committed {
+                seq: e.seq as u64,
+                actor: e.actor.clone().unwrap_or_default(),
+                event: e.event.clone(),
+                incidents,
+            });
+        }
+        let more = events.len() == CHUNK;
+        (committed, more)
+    }
+
     /// A failed commit: every write not yet durable (the batch, and what was queued behind it,
     /// which may depend on it) is undone newest first and told why.
-    fn take_back(&self, batch: Vec<Pending>, e: StoreError) {
+    fn take_back(
+        &self,
+        batch: Vec<Pending>,
+        e: StoreError,
+        shared: Option<(&mut dyn LogWriter, &dyn Fn(&[Committed]))>,
+    ) {
         let reason = match &e {
             StoreError::Sqlite { source, .. } => source.to_string(),
             other => other.to_string(),
         };
-        tracing::error!("write failed, {} change(s) taken back: {e}", batch.len());
+        let retry = e.is_conflict();
+        if retry {
+            tracing::info!("{} change(s) taken back to retry: {e}", batch.len());
+        } else {
+            tracing::error!("write failed, {} change(s) taken back: {e}", batch.len());
+        }
         let fault = WriteFault {
             reason: reason.clone(),
+            retry,
         };
-        let failed = {
+        let (waiting, pulled, publish) = {
             let mut core = self.lock();
             let later = std::mem::take(&mut core.queue);
             let all: Vec<Pending> = batch.into_iter().chain(later).collect();
@@ -436,13 +560,41 @@ impl Journal {
                     core.in_flight.remove(k);
                 }
             }
-            let n = all.len() as u64;
+            let mut waiting = Vec::with_capacity(all.len());
             for p in all.into_iter().rev() {
                 core.fleet.undo(p.undo);
-                let _ = p.done.send(Err(fault.clone()));
+                waiting.push(p.done);
             }
-            n
+            // A shared log: another replica's events (or, after a commit whose outcome was
+            // lost with the connection, our own) may be there; caught up before the writers
+            // hear, so a retry builds on the new state.
+            let mut pulled = Vec::new();
+            let mut publish = None;
+            if let Some((store, p)) = shared {
+                loop {
+                    let (c, more) = self.pull(&mut core, &mut *store);
+                    pulled.extend(c);
+                    if !more {
+                        break;
+                    }
+                }
+                publish = Some(p);
+            }
+            (waiting, pulled, publish)
         };
+        if let Some(p) = publish
+            && !pulled.is_empty()
+        {
+            p(&pulled);
+        }
+        let failed = waiting.len() as u64;
+        for done in waiting {
+            let _ = done.send(Err(fault.clone()));
+        }
+        if retry {
+            // Not a fault: the log is healthy, another replica was first.
+            return;
+        }
         let mut f = self.fault.lock().unwrap_or_else(|p| p.into_inner());
         let since = f.as_ref().map_or_else(Utc::now, |f| f.since);
         let before = f.as_ref().map_or(0, |f| f.failed_writes);

@@ -50,3 +50,78 @@ pub fn demo_toml() -> String {
         ),
     )
 }
+
+/// The PostgreSQL the tests use: `$EMS_TEST_POSTGRES`, else the role `.ci/run` creates.
+pub const POSTGRES_DEFAULT: &str = "postgres://ems:ems@127.0.0.1:5432/postgres";
+
+/// The admin URL of the test PostgreSQL if a server answers there. Without one a test skips
+/// locally (with a message) and fails under `CI=true`.
+pub fn postgres_admin() -> Option<String> {
+    static ADMIN: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    ADMIN
+        .get_or_init(|| {
+            let url =
+                std::env::var("EMS_TEST_POSTGRES").unwrap_or_else(|_| POSTGRES_DEFAULT.into());
+            let mut config: postgres::Config = url.parse().expect("EMS_TEST_POSTGRES is a URL");
+            config.connect_timeout(std::time::Duration::from_secs(3));
+            match config.connect(postgres::NoTls) {
+                Ok(_) => Some(url),
+                Err(e) => {
+                    if std::env::var("CI").is_ok_and(|v| v == "true") {
+                        panic!("PostgreSQL needed under CI at {url}: {e} (.ci/run starts it)");
+                    }
+                    eprintln!(
+                        "skipping the PostgreSQL tests: no server at {url} ({e}); see README \
+                         \"Several replicas on PostgreSQL\""
+                    );
+                    None
+                }
+            }
+        })
+        .clone()
+}
+
+/// A database created for one test and dropped after it.
+pub struct PgDb {
+    pub url: String,
+    admin: String,
+    name: String,
+}
+
+impl PgDb {
+    /// A new empty database (`None`: no PostgreSQL, see [`postgres_admin`]).
+    pub fn create() -> Option<PgDb> {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let admin = postgres_admin()?;
+        let name = format!(
+            "ems_test_{}_{}",
+            std::process::id(),
+            N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        );
+        let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+        // Two statements: neither may run inside a transaction block.
+        c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .unwrap();
+        c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        let (base, _) = admin.rsplit_once('/').expect("the URL names a database");
+        Some(PgDb {
+            url: format!("{base}/{name}"),
+            admin,
+            name,
+        })
+    }
+
+    /// Runs SQL on this database (for tests that damage or inspect it).
+    pub fn execute(&self, sql: &str) {
+        let mut c = postgres::Client::connect(&self.url, postgres::NoTls).unwrap();
+        c.batch_execute(sql).unwrap();
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        if let Ok(mut c) = postgres::Client::connect(&self.admin, postgres::NoTls) {
+            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        }
+    }
+}

@@ -555,14 +555,14 @@ fn incident_answer(
 }
 
 /// An incident action: the event `make` builds, answered with the incident.
-async fn incident_action<T: Send + 'static>(
+async fn incident_action<T: serde::de::DeserializeOwned + Send + 'static>(
     s: AppState,
     p: Principal,
     id: String,
     action: &str,
     headers: HeaderMap,
     body: JsonBody<T>,
-    make: impl FnOnce(u64, chrono::DateTime<Utc>, T) -> Event,
+    make: impl Fn(u64, chrono::DateTime<Utc>, T) -> Event,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let route = format!("POST /v1/incidents/{id}/{action}");

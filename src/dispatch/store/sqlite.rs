@@ -1,5 +1,5 @@
-//! The durable event log: an embedded SQLite database (WAL mode, `synchronous=FULL`), held by
-//! one process at a time.
+//! The event log in an embedded SQLite database (WAL mode, `synchronous=FULL`), held by one
+//! process at a time.
 //!
 //! This module owns the database file and its lock file: the schema (and its upgrade from older
 //! logs), appending a batch of events together with the idempotency records of the requests
@@ -20,90 +20,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use super::Event;
-
-/// The log cannot be opened, read or written.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// SQLite failed: check that the file is a database this program wrote, that its folder is
-    /// writable, and that the disk has space.
-    #[error("event log {path}: {source}")]
-    Sqlite {
-        path: String,
-        #[source]
-        source: rusqlite::Error,
-    },
-    /// A stored event does not decode: the file was written by an incompatible version or
-    /// edited by hand.
-    #[error("event log {path}: event {seq} does not decode: {message}")]
-    Corrupt {
-        path: String,
-        seq: i64,
-        message: String,
-    },
-    /// Another process holds the log: stop it, or give this one its own `--db`.
-    #[error(
-        "event log {path} is in use by another ems serve ({holder}; lock file {lock}): stop that \
-         server first, or give this one its own --db"
-    )]
-    Locked {
-        path: String,
-        lock: String,
-        holder: String,
-    },
-    /// The lock file cannot be created or locked: check that the folder exists and is
-    /// writable.
-    #[error(
-        "event log {lock}: cannot create or lock this lock file beside the log (check that the \
-         folder exists and is writable): {source}"
-    )]
-    LockFile {
-        lock: String,
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-/// The first answer given to an idempotent request.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredAnswer {
-    /// The request body it answered.
-    pub request: String,
-    pub status: u16,
-    pub body: String,
-}
-
-/// An idempotency record to write with an event: who asked, the route, their key, the request
-/// body, and the answer.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Idempotency {
-    pub principal: String,
-    pub route: String,
-    pub key: String,
-    pub request: String,
-    pub status: u16,
-    pub body: String,
-}
-
-/// One event to append: its sequence number (the fleet's, after applying it), its JSON, the
-/// token name that caused it, and the request's idempotency record.
-#[derive(Debug, Clone)]
-pub struct Append {
-    pub seq: u64,
-    pub body: String,
-    pub actor: String,
-    pub recorded: chrono::DateTime<chrono::Utc>,
-    pub idempotency: Option<Idempotency>,
-}
-
-/// A stored event as read back.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredEvent {
-    pub seq: i64,
-    pub event: Event,
-    /// The token name that caused it (`None` in logs written before it was recorded).
-    pub actor: Option<String>,
-}
+use super::{Append, LogReader, LogWriter, StoreError, StoredAnswer, StoredEvent};
 
 /// The open log, for writing: one per process ([`Store::open`] locks it).
 pub struct Store {
@@ -198,6 +115,10 @@ const SCHEMA: &str = "
         seq INTEGER NOT NULL REFERENCES events(seq),
         PRIMARY KEY (principal, route, key)
     );
+    CREATE TABLE IF NOT EXISTS meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
     CREATE TABLE IF NOT EXISTS set_aside (
         seq INTEGER PRIMARY KEY,
         recorded TEXT NOT NULL,
@@ -235,7 +156,84 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch("CREATE INDEX IF NOT EXISTS idempotency_created ON idempotency(created)")
 }
 
+/// Up to `limit` events of the log on `conn` (at `path`) above `after`, in order.
+fn read_events(
+    conn: &Connection,
+    path: &str,
+    after: i64,
+    limit: usize,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let err = sqlite_err(path);
+    let actor = has_column(conn, "events", "actor").map_err(&err)?;
+    let sql = format!(
+        "SELECT seq, body, {} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        if actor { "actor" } else { "NULL" }
+    );
+    let mut st = conn.prepare_cached(&sql).map_err(&err)?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = st
+        .query_map(params![after, limit], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        })
+        .map_err(&err)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, body, actor) = row.map_err(&err)?;
+        let event = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
+            path: path.to_string(),
+            seq,
+            message: e.to_string(),
+        })?;
+        out.push(StoredEvent { seq, event, actor });
+    }
+    Ok(out)
+}
+
 impl Store {
+    /// Records that this log belongs to `scenario` (and the schema version), or checks it: a
+    /// log of another scenario, or of a newer schema, is refused. Logs written before the
+    /// record was kept are adopted.
+    pub fn claim(&self, scenario: &str) -> Result<(), StoreError> {
+        let err = sqlite_err(&self.path);
+        let get = |k: &str| -> Result<Option<String>, StoreError> {
+            self.conn
+                .query_row("SELECT value FROM meta WHERE key = ?1", params![k], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(&err)
+        };
+        if let Some(v) = get("schema_version")?
+            && v.parse::<u32>().map_or(true, |n| n > super::SCHEMA_VERSION)
+        {
+            return Err(StoreError::Schema {
+                url: self.path.clone(),
+                found: v,
+                known: super::SCHEMA_VERSION,
+            });
+        }
+        match get("scenario")? {
+            Some(found) if found != scenario => Err(StoreError::OtherScenario {
+                url: self.path.clone(),
+                found,
+                expected: scenario.to_string(),
+            }),
+            _ => self
+                .conn
+                .execute_batch(&format!(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', '{}');
+                     INSERT OR IGNORE INTO meta (key, value) VALUES ('scenario', {});",
+                    super::SCHEMA_VERSION,
+                    sql_quote(scenario)
+                ))
+                .map_err(&err),
+        }
+    }
+
     /// Locks and opens (or creates) the log at `path`.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let lock = take_lock(path)?;
@@ -346,6 +344,47 @@ impl Store {
     }
 }
 
+/// `s` as an SQL string literal.
+fn sql_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+impl LogWriter for Store {
+    fn append(&mut self, batch: &[Append]) -> Result<(), StoreError> {
+        Store::append(self, batch)
+    }
+    fn expire_idempotency(&mut self, before: i64) -> Result<usize, StoreError> {
+        Store::expire_idempotency(self, before)
+    }
+    fn events_after(&mut self, after: i64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        read_events(&self.conn, &self.path, after, limit)
+    }
+    fn shared(&self) -> bool {
+        false
+    }
+}
+
+impl LogReader for Reader {
+    fn events_after(&mut self, after: i64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        Reader::events_after(self, after, limit)
+    }
+    fn last_seq(&mut self) -> Result<i64, StoreError> {
+        Reader::last_seq(self)
+    }
+    fn answer(
+        &mut self,
+        principal: &str,
+        route: &str,
+        key: &str,
+        since: i64,
+    ) -> Result<Option<StoredAnswer>, StoreError> {
+        Reader::answer(self, principal, route, key, since)
+    }
+    fn set_aside(&mut self) -> Result<Vec<(i64, String, String)>, StoreError> {
+        Reader::set_aside(self)
+    }
+}
+
 /// A read-only connection to a log (no lock: readers never block the writer in WAL mode).
 pub struct Reader {
     conn: Connection,
@@ -380,33 +419,7 @@ impl Reader {
 
     /// Up to `limit` events with a sequence number above `after`, in order.
     pub fn events_after(&self, after: i64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        let actor = has_column(&self.conn, "events", "actor").map_err(|e| self.err(e))?;
-        let sql = format!(
-            "SELECT seq, body, {} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-            if actor { "actor" } else { "NULL" }
-        );
-        let mut st = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = st
-            .query_map(params![after, limit], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                ))
-            })
-            .map_err(|e| self.err(e))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (seq, body, actor) = row.map_err(|e| self.err(e))?;
-            let event = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
-                path: self.path.clone(),
-                seq,
-                message: e.to_string(),
-            })?;
-            out.push(StoredEvent { seq, event, actor });
-        }
-        Ok(out)
+        read_events(&self.conn, &self.path, after, limit)
     }
 
     /// The highest sequence number in the log (0 when empty).
