@@ -102,7 +102,7 @@ fn bench(c: &mut Criterion) {
     // A whole POST /v1/incidents on the demo (validation, recommendation, durable append).
     let rt = tokio::runtime::Runtime::new().unwrap();
     let mut cfg = Config::demo();
-    cfg.db = dir.join("api.sqlite");
+    cfg.db = ems::dispatch::store::Location::Sqlite(dir.join("api.sqlite"));
     let state = AppState::open(Scenario::demo().unwrap(), cfg).unwrap();
     let listener = rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))

@@ -120,6 +120,8 @@ pub(crate) async fn write<T: serde::de::DeserializeOwned>(
     let JsonBody { value, raw } = body;
     let mut value = Some(value);
     let idem_key = key.map(|k| (principal.name.clone(), route, k));
+    // A shared log: validated against its head, not against what this server last heard.
+    svc.journal.sync().await;
     for _ in 0..WRITE_ATTEMPTS {
         let value = match value.take() {
             Some(v) => v,
@@ -158,8 +160,7 @@ pub(crate) async fn write<T: serde::de::DeserializeOwned>(
             let mut ev = build(svc, &core.fleet, now, value)?;
             core.fleet.stamp(&mut ev, now, svc.config.clock_skew_s)?;
             core.fleet.validate(&ev, now)?;
-            let json =
-                serde_json::to_string(&ev).map_err(|e| ApiError::Internal(e.to_string()))?;
+            let json = serde_json::to_string(&ev).map_err(|e| ApiError::Internal(e.to_string()))?;
             let undo = core.fleet.apply(&ev);
             let (status, value) = match answer(&core.fleet, &ev) {
                 Ok(a) => a,

@@ -21,6 +21,15 @@ pub const MAX_WAIT: Duration = Duration::from_secs(2);
 
 /// `EMS-Min-Seq` on the way in, `EMS-Seq` on the way out.
 pub(crate) async fn freshness(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let mut r = answer(&s, req, next).await;
+    let seq = s.0.journal.durable_seq();
+    if let Ok(v) = HeaderValue::from_str(&seq.to_string()) {
+        r.headers_mut().insert("ems-seq", v);
+    }
+    r
+}
+
+async fn answer(s: &AppState, req: Request, next: Next) -> Response {
     let min = match req.headers().get("ems-min-seq") {
         None => None,
         Some(v) => match v.to_str().ok().and_then(|t| t.trim().parse::<u64>().ok()) {
@@ -50,10 +59,5 @@ pub(crate) async fn freshness(State(s): State<AppState>, req: Request, next: Nex
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
-    let mut r = next.run(req).await;
-    let seq = s.0.journal.durable_seq();
-    if let Ok(v) = HeaderValue::from_str(&seq.to_string()) {
-        r.headers_mut().insert("ems-seq", v);
-    }
-    r
+    next.run(req).await
 }

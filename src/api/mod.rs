@@ -151,7 +151,10 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/posting", get(coverage::posting))
         .route("/v1/events", get(stream::events))
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), fresh::freshness))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            fresh::freshness,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), auth::auth))
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn(guard::limits))

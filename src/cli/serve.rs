@@ -6,8 +6,8 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use super::load_scenario;
-use ems::dispatch::store::Location;
 use ems::api::{self, AppState, Config};
+use ems::dispatch::store::Location;
 
 /// Serve the live dispatch API: nearest units by road, hospital choice, the unit
 /// lifecycle, and a durable SQLite event log. Without arguments: the embedded demo on

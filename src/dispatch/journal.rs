@@ -79,6 +79,9 @@ pub struct Committed {
     pub incidents: Vec<super::IncidentRecord>,
 }
 
+/// A shared log's writer and the publisher of what it reads (for catching up).
+type Follow<'a> = (&'a mut dyn LogWriter, &'a dyn Fn(&[Committed]));
+
 /// A queued write's outcome: its sequence number once durable.
 pub type Ticket = oneshot::Receiver<Result<u64, WriteFault>>;
 
@@ -111,6 +114,8 @@ pub struct Core {
     in_flight: HashSet<IdemKey>,
     reader: Box<dyn LogReader>,
     idempotency_window_s: i64,
+    /// Writers waiting for the committer to catch up with a shared log before they validate.
+    sync_waiters: Vec<oneshot::Sender<()>>,
 }
 
 impl Core {
@@ -180,6 +185,8 @@ pub struct Journal {
     committed: std::sync::atomic::AtomicU64,
     /// The sequence number of the last durable event (set before it is published).
     durable: std::sync::atomic::AtomicU64,
+    /// Whether other processes append to the same log.
+    shared: bool,
 }
 
 /// How long idempotency records are kept, and how often expired ones are deleted.
@@ -282,6 +289,7 @@ impl Journal {
                 in_flight: HashSet::new(),
                 reader,
                 idempotency_window_s: options.idempotency_window_s,
+                sync_waiters: Vec::new(),
             }),
             wake: Condvar::new(),
             fault: Mutex::new(None),
@@ -290,6 +298,7 @@ impl Journal {
             commits: Default::default(),
             committed: Default::default(),
             durable,
+            shared: store.shared(),
         });
         let thread_err = |e| StoreError::LockFile {
             lock: "(committer thread)".into(),
@@ -332,6 +341,24 @@ impl Journal {
     /// Tells the committer there is work.
     pub fn wake(&self) {
         self.wake.notify_one();
+    }
+
+    /// Whether other servers append to this log (PostgreSQL).
+    pub fn shared(&self) -> bool {
+        self.shared
+    }
+
+    /// Waits (up to 5 s) until the committer has read the shared log's head, so a write is
+    /// validated against every event committed before it was asked. At once on a log nobody
+    /// else writes.
+    pub async fn sync(&self) {
+        if !self.shared {
+            return;
+        }
+        let (tx, rx) = oneshot::channel();
+        self.lock().sync_waiters.push(tx);
+        self.wake();
+        let _ = tokio::time::timeout(Duration::from_secs(5), rx).await;
     }
 
     /// The storage fault, while writes fail.
@@ -378,9 +405,9 @@ impl Journal {
         let mut last_expiry = Instant::now() - Duration::from_secs(3600);
         let shared = store.shared();
         loop {
-            let batch: Vec<Pending> = {
+            let (batch, waiters) = {
                 let mut core = self.lock();
-                if core.queue.is_empty() {
+                if core.queue.is_empty() && core.sync_waiters.is_empty() {
                     if self.stopping() {
                         drop(core);
                         // Dropping the store releases the lock file.
@@ -393,13 +420,25 @@ impl Journal {
                         .unwrap_or_else(|p| p.into_inner())
                         .0;
                 }
-                std::mem::take(&mut core.queue)
+                (
+                    std::mem::take(&mut core.queue),
+                    std::mem::take(&mut core.sync_waiters),
+                )
+            };
+            // Writers waiting to validate against the head: this iteration's read or commit
+            // starts after they asked.
+            let release = |waiters: Vec<oneshot::Sender<()>>| {
+                for w in waiters {
+                    let _ = w.send(());
+                }
             };
             if batch.is_empty() {
-                // Woken by another replica's commit, or every half second: follow the log.
+                // Woken by another replica's commit or a writer, or every half second: follow
+                // the log.
                 if shared {
                     self.catch_up(store.as_mut(), &publish);
                 }
+                release(waiters);
                 continue;
             }
             let appends: Vec<Append> = batch.iter().map(|p| p.append.clone()).collect();
@@ -438,7 +477,7 @@ impl Journal {
                     }
                 }
                 Err(e) => {
-                    let follow: Option<(&mut dyn LogWriter, &dyn Fn(&[Committed]))> = if shared {
+                    let follow: Option<Follow> = if shared {
                         Some((store.as_mut(), &publish))
                     } else {
                         None
@@ -446,6 +485,7 @@ impl Journal {
                     self.take_back(batch, e, follow);
                 }
             }
+            release(waiters);
             if last_expiry.elapsed() > Duration::from_secs(60) {
                 last_expiry = Instant::now();
                 let before = Utc::now().timestamp() - options.idempotency_window_s;
@@ -531,12 +571,7 @@ impl Journal {
 
     /// A failed commit: every write not yet durable (the batch, and what was queued behind it,
     /// which may depend on it) is undone newest first and told why.
-    fn take_back(
-        &self,
-        batch: Vec<Pending>,
-        e: StoreError,
-        shared: Option<(&mut dyn LogWriter, &dyn Fn(&[Committed]))>,
-    ) {
+    fn take_back(&self, batch: Vec<Pending>, e: StoreError, shared: Option<Follow>) {
         let reason = match &e {
             StoreError::Sqlite { source, .. } => source.to_string(),
             other => other.to_string(),

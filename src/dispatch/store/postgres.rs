@@ -71,7 +71,10 @@ pub fn redact(url: &str) -> String {
     let host = match host.split_once("password=") {
         Some((before, after)) => {
             let tail = after.split_once('&').map_or("", |x| x.1);
-            format!("{before}password=***{}{tail}", if tail.is_empty() { "" } else { "&" })
+            format!(
+                "{before}password=***{}{tail}",
+                if tail.is_empty() { "" } else { "&" }
+            )
         }
         None => host.to_string(),
     };
@@ -117,18 +120,22 @@ fn pg_err(url: &str, e: &postgres::Error) -> StoreError {
 }
 
 fn connect(url: &str, shown: &str) -> Result<Client, StoreError> {
-    let mut config: postgres::Config = url.parse().map_err(|e: postgres::Error| StoreError::Postgres {
-        url: shown.to_string(),
-        message: format!("not a PostgreSQL URL: {e}"),
-    })?;
+    let mut config: postgres::Config =
+        url.parse()
+            .map_err(|e: postgres::Error| StoreError::Postgres {
+                url: shown.to_string(),
+                message: format!("not a PostgreSQL URL: {e}"),
+            })?;
     config.connect_timeout(CONNECT_TIMEOUT);
     if config.get_application_name().is_none() {
         config.application_name("ems serve");
     }
     let mut c = config.connect(NoTls).map_err(|e| pg_err(shown, &e))?;
     // A statement that waits this long is an outage, not a slow query.
-    c.batch_execute("SET statement_timeout = 10000; SET lock_timeout = 5000; SET client_min_messages = warning")
-        .map_err(|e| pg_err(shown, &e))?;
+    c.batch_execute(
+        "SET statement_timeout = 10000; SET lock_timeout = 5000; SET client_min_messages = warning",
+    )
+    .map_err(|e| pg_err(shown, &e))?;
     Ok(c)
 }
 
@@ -241,14 +248,15 @@ impl PgStore {
             tx.execute("SELECT pg_advisory_xact_lock(74150017)", &[])
                 .map_err(err)?;
             tx.batch_execute(SCHEMA).map_err(err)?;
-            let get = |tx: &mut postgres::Transaction, k: &str| -> Result<Option<String>, StoreError> {
-                Ok(tx
-                    .query_opt("SELECT value FROM ems_meta WHERE key = $1", &[&k])
-                    .map_err(err)?
-                    .map(|r| r.get(0)))
-            };
+            let get =
+                |tx: &mut postgres::Transaction, k: &str| -> Result<Option<String>, StoreError> {
+                    Ok(tx
+                        .query_opt("SELECT value FROM ems_meta WHERE key = $1", &[&k])
+                        .map_err(err)?
+                        .map(|r| r.get(0)))
+                };
             if let Some(v) = get(&mut tx, "schema_version")?
-                && v.parse::<u32>().map_or(true, |n| n != super::SCHEMA_VERSION)
+                && !v.parse::<u32>().is_ok_and(|n| n == super::SCHEMA_VERSION)
             {
                 return Err(StoreError::Schema {
                     url: url.to_string(),
@@ -438,9 +446,16 @@ impl LogReader for PgReader {
 
     fn set_aside(&mut self) -> Result<Vec<(i64, String, String)>, StoreError> {
         self.conn.call(|c, url| {
-            c.query("SELECT seq, body, reason FROM ems_set_aside ORDER BY seq", &[])
-                .map(|rows| rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
-                .map_err(|e| pg_err(url, &e))
+            c.query(
+                "SELECT seq, body, reason FROM ems_set_aside ORDER BY seq",
+                &[],
+            )
+            .map(|rows| {
+                rows.iter()
+                    .map(|r| (r.get(0), r.get(1), r.get(2)))
+                    .collect()
+            })
+            .map_err(|e| pg_err(url, &e))
         })
     }
 }

@@ -208,7 +208,7 @@ impl Store {
                 .map_err(&err)
         };
         if let Some(v) = get("schema_version")?
-            && v.parse::<u32>().map_or(true, |n| n > super::SCHEMA_VERSION)
+            && !v.parse::<u32>().is_ok_and(|n| n <= super::SCHEMA_VERSION)
         {
             return Err(StoreError::Schema {
                 url: self.path.clone(),
