@@ -34,6 +34,7 @@ enum Command {
     SolveInstance(cli::solve_instance::SolveInstanceArgs),
     Simulate(cli::simulate::SimulateArgs),
     Serve(cli::serve::ServeArgs),
+    Db(cli::db::DbArgs),
     Demo(cli::demo::DemoArgs),
 }
 
@@ -52,6 +53,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::SolveInstance(a) => cli::solve_instance::run(a).map(|()| ExitCode::SUCCESS),
         Command::Simulate(a) => cli::simulate::run(a).map(|()| ExitCode::SUCCESS),
         Command::Serve(a) => cli::serve::run(a),
+        Command::Db(a) => cli::db::run(a).map(|()| ExitCode::SUCCESS),
         Command::Demo(a) => cli::demo::run(a).map(|()| ExitCode::SUCCESS),
     }
 }

@@ -516,3 +516,126 @@ fn issue_17_a_bad_database_is_refused_at_start() {
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("schema version 99"), "{err}");
 }
+
+/// `ems db migrate`: a SQLite log to PostgreSQL and back keeps every event with its sequence
+/// number and every idempotency record (a retried request is answered from the record, not
+/// written again); a non-empty target, the same log twice and a missing file are refused.
+#[test]
+fn issue_17_migrate_sqlite_to_postgres_and_back() {
+    let Some(db) = common::PgDb::create() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = dir.path().join("events.sqlite");
+    let sqlite_s = sqlite.to_str().unwrap();
+    let (mut child, base) = spawn(sqlite_s);
+    let mut keys = Vec::new();
+    for n in 0..5 {
+        let key = format!("m{n}");
+        let (code, _, _) = post(
+            &base,
+            "/v1/incidents",
+            Some(&key),
+            json!({"lon": 7.42, "lat": 43.735, "priority": 1, "note": key}),
+        )
+        .unwrap();
+        assert_eq!(code, 201);
+        keys.push(key);
+    }
+    let (code, _, _) = post(
+        &base,
+        "/v1/incidents/2/assign",
+        Some("a2"),
+        json!({"unit_id": "condamine-1"}),
+    )
+    .unwrap();
+    assert_eq!(code, 200);
+    let state = |base: &str| -> (u64, Value, Value) {
+        let (_, seq, units) = get(base, "/v1/units", None);
+        let (_, _, incidents) = get(base, "/v1/incidents?limit=1000", None);
+        (seq, units, incidents)
+    };
+    let before = state(&base);
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let migrate = |from: &str, to: &str| {
+        Command::new(env!("CARGO_BIN_EXE_ems"))
+            .args(["db", "migrate", "--from", from, "--to", to])
+            .output()
+            .unwrap()
+    };
+    let out = migrate(sqlite_s, &db.url);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("6 events") && text.contains("6 idempotency records"),
+        "{text}"
+    );
+    assert!(!text.contains(":ems@"), "password shown: {text}");
+
+    let (pg, base_pg) = spawn(&db.url);
+    let _guard = Replicas(vec![pg]);
+    let after = state(&base_pg);
+    assert_eq!(after.0, before.0, "the sequence numbers are kept");
+    assert_eq!((&after.1, &after.2), (&before.1, &before.2));
+    // The first answer, from the migrated record; nothing written.
+    let r = client()
+        .post(format!("{base_pg}/v1/incidents"))
+        .bearer_auth(DISPATCHER)
+        .header("Idempotency-Key", "m3")
+        .json(&json!({"lon": 7.42, "lat": 43.735, "priority": 1, "note": "m3"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    assert!(r.headers().get("idempotent-replayed").is_some());
+    assert_eq!(r.json::<Value>().unwrap()["id"], 4);
+    let (code, seq, v) = post(
+        &base_pg,
+        "/v1/incidents",
+        None,
+        json!({"lon": 7.42, "lat": 43.735, "priority": 1}),
+    )
+    .unwrap();
+    assert_eq!((code, v["id"].as_u64()), (201, Some(6)), "ids continue");
+    assert_eq!(seq, before.0 + 1);
+
+    // Back to a new SQLite file, which a server then runs on.
+    let back = dir.path().join("back.sqlite");
+    let out = migrate(&db.url, back.to_str().unwrap());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let moved = state(&base_pg);
+    let (mut c2, base2) = spawn(back.to_str().unwrap());
+    let again = state(&base2);
+    c2.kill().unwrap();
+    c2.wait().unwrap();
+    assert_eq!((again.0, &again.1, &again.2), (moved.0, &moved.1, &moved.2));
+
+    // Refused: a target that holds events, the same log twice, a missing source.
+    let out = migrate(sqlite_s, &db.url);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && e.contains("already holds events"),
+        "{e}"
+    );
+    let out = migrate(sqlite_s, sqlite_s);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && e.contains("same log"), "{e}");
+    let out = migrate(
+        dir.path().join("none.sqlite").to_str().unwrap(),
+        back.to_str().unwrap(),
+    );
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && e.contains("none.sqlite") && e.contains("no such file"),
+        "{e}"
+    );
+}

@@ -10,6 +10,7 @@
 pub mod args;
 pub mod calibrate;
 pub mod check;
+pub mod db;
 pub mod demand;
 pub mod demo;
 pub mod evaluate;

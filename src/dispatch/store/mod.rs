@@ -86,6 +86,9 @@ pub enum StoreError {
         found: String,
         expected: String,
     },
+    /// A migration cannot be made (the message says why).
+    #[error("ems db migrate: {0}")]
+    Migrate(String),
     /// The log's schema is not one this program knows.
     #[error(
         "event log {url} has schema version {found}; this ems knows version {known}: use the ems \
@@ -146,6 +149,22 @@ pub struct StoredEvent {
     pub actor: Option<String>,
 }
 
+/// An idempotency record as stored: (principal, route, key, request, status, response, seq,
+/// created).
+pub type IdempotencyRow = (String, String, String, String, i64, String, i64, i64);
+
+/// A whole log as stored, for moving it between stores ([`migrate`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Dump {
+    /// The scenario the log belongs to (`None`: a log from before this was recorded).
+    pub scenario: Option<String>,
+    /// (seq, recorded, body, actor)
+    pub events: Vec<(i64, String, String, Option<String>)>,
+    pub idempotency: Vec<IdempotencyRow>,
+    /// (seq, recorded, body, actor, reason, set_aside_at)
+    pub set_aside: Vec<(i64, String, String, Option<String>, String, String)>,
+}
+
 /// Appends to a log.
 pub trait LogWriter: Send {
     /// Appends a batch of events (with their idempotency records) in one durable transaction:
@@ -159,6 +178,9 @@ pub trait LogWriter: Send {
     fn events_after(&mut self, after: i64, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
     /// Whether other processes may append to the same log (then the journal follows it).
     fn shared(&self) -> bool;
+    /// Writes a whole log into this empty one in one transaction, keeping sequence numbers,
+    /// times, actors, idempotency records and set-aside events.
+    fn import(&mut self, dump: &Dump) -> Result<(), StoreError>;
 }
 
 /// Reads a log.
@@ -182,6 +204,8 @@ pub trait LogReader: Send {
     ) -> Result<Option<StoredAnswer>, StoreError>;
     /// Events set aside by a repair, as (seq, body, reason).
     fn set_aside(&mut self) -> Result<Vec<(i64, String, String)>, StoreError>;
+    /// The whole log as stored.
+    fn dump(&mut self) -> Result<Dump, StoreError>;
 }
 
 /// Where a log lives: a SQLite file, or a PostgreSQL database.
@@ -263,5 +287,62 @@ pub fn open_reader(at: &Location) -> Result<Box<dyn LogReader>, StoreError> {
     Ok(match at {
         Location::Sqlite(p) => Box::new(Reader::open(p)?),
         Location::Postgres(url) => Box::new(postgres::PgReader::open(url)?),
+    })
+}
+
+/// What [`migrate`] moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Migrated {
+    pub events: usize,
+    pub idempotency: usize,
+    pub set_aside: usize,
+    pub last_seq: i64,
+}
+
+/// Copies the log at `from` into the empty log at `to` (created if new), keeping sequence
+/// numbers and idempotency records. `scenario` names the log's scenario when the source does
+/// not record it. A SQLite source or target is locked meanwhile, so no server writes to it.
+pub fn migrate(
+    from: &Location,
+    to: &Location,
+    scenario: Option<&str>,
+) -> Result<Migrated, StoreError> {
+    if from == to {
+        return Err(StoreError::Migrate(format!(
+            "{from}: the source and the target are the same log"
+        )));
+    }
+    // The source's lock, so no server appends while it is copied.
+    let _held = match from {
+        Location::Sqlite(p) => {
+            if !p.exists() {
+                return Err(StoreError::Migrate(format!("{from}: no such file")));
+            }
+            Some(Store::open(p)?)
+        }
+        Location::Postgres(_) => None,
+    };
+    let dump = open_reader(from)?.dump()?;
+    let name = match (&dump.scenario, scenario) {
+        (Some(s), _) => s.clone(),
+        (None, Some(s)) => s.to_string(),
+        (None, None) => {
+            return Err(StoreError::Migrate(format!(
+                "{from} does not record its scenario (written by an older ems): give --scenario"
+            )));
+        }
+    };
+    let mut target = open_writer(to, &name, i64::MAX / 4)?;
+    if !target.events_after(0, 1)?.is_empty() {
+        return Err(StoreError::Migrate(format!(
+            "{to} already holds events: migrate into an empty log"
+        )));
+    }
+    target.import(&dump)?;
+    Ok(Migrated {
+        events: dump.events.len(),
+        idempotency: dump.idempotency.len(),
+        set_aside: dump.set_aside.len(),
+        last_seq: dump.events.last().map_or(0, |e| e.0),
     })
 }

@@ -18,7 +18,7 @@ use postgres::error::SqlState;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, NoTls};
 
-use super::{Append, LogReader, LogWriter, StoreError, StoredAnswer, StoredEvent};
+use super::{Append, Dump, LogReader, LogWriter, StoreError, StoredAnswer, StoredEvent};
 
 /// How long a connection attempt may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -372,6 +372,39 @@ impl LogWriter for PgStore {
     fn shared(&self) -> bool {
         true
     }
+
+    fn import(&mut self, d: &Dump) -> Result<(), StoreError> {
+        let d = d.clone();
+        self.conn.call(move |c, url| {
+            let err = |e: postgres::Error| pg_err(url, &e);
+            let mut tx = c.transaction().map_err(err)?;
+            for (seq, recorded, body, actor) in &d.events {
+                tx.execute(
+                    "INSERT INTO ems_events (seq, recorded, body, actor) VALUES ($1, $2, $3, $4)",
+                    &[seq, recorded, body, actor],
+                )
+                .map_err(err)?;
+            }
+            for (p, r, k, req, status, resp, seq, created) in &d.idempotency {
+                tx.execute(
+                    "INSERT INTO ems_idempotency
+                     (principal, route, key, request, status, response, seq, created)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    &[p, r, k, req, &(*status as i32), resp, seq, created],
+                )
+                .map_err(err)?;
+            }
+            for (seq, recorded, body, actor, reason, at) in &d.set_aside {
+                tx.execute(
+                    "INSERT INTO ems_set_aside (seq, recorded, body, actor, reason, set_aside_at)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                    &[seq, recorded, body, actor, reason, at],
+                )
+                .map_err(err)?;
+            }
+            tx.commit().map_err(err)
+        })
+    }
 }
 
 /// A reader on its own connection.
@@ -441,6 +474,62 @@ impl LogReader for PgReader {
                 })
             })
             .map_err(|e| pg_err(url, &e))
+        })
+    }
+
+    fn dump(&mut self) -> Result<Dump, StoreError> {
+        self.conn.call(|c, url| {
+            let err = |e: postgres::Error| pg_err(url, &e);
+            let scenario = c
+                .query_opt("SELECT value FROM ems_meta WHERE key = 'scenario'", &[])
+                .map_err(err)?
+                .map(|r| r.get(0));
+            let events = c
+                .query(
+                    "SELECT seq, recorded, body, actor FROM ems_events ORDER BY seq",
+                    &[],
+                )
+                .map_err(err)?
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+                .collect();
+            let idempotency = c
+                .query(
+                    "SELECT principal, route, key, request, status, response, seq, created
+                     FROM ems_idempotency ORDER BY seq",
+                    &[],
+                )
+                .map_err(err)?
+                .iter()
+                .map(|r| {
+                    (
+                        r.get(0),
+                        r.get(1),
+                        r.get(2),
+                        r.get(3),
+                        r.get::<_, i32>(4) as i64,
+                        r.get(5),
+                        r.get(6),
+                        r.get(7),
+                    )
+                })
+                .collect();
+            let set_aside = c
+                .query(
+                    "SELECT seq, recorded, body, actor, reason, set_aside_at FROM ems_set_aside
+                     ORDER BY seq",
+                    &[],
+                )
+                .map_err(err)?
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5)))
+                .collect();
+            Ok(Dump {
+                scenario,
+                events,
+                idempotency,
+                set_aside,
+            })
         })
     }
 

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use super::{Append, LogReader, LogWriter, StoreError, StoredAnswer, StoredEvent};
+use super::{Append, Dump, LogReader, LogWriter, StoreError, StoredAnswer, StoredEvent};
 
 /// The open log, for writing: one per process ([`Store::open`] locks it).
 pub struct Store {
@@ -362,6 +362,36 @@ impl LogWriter for Store {
     fn shared(&self) -> bool {
         false
     }
+
+    fn import(&mut self, d: &Dump) -> Result<(), StoreError> {
+        let err = sqlite_err(&self.path);
+        let tx = self.conn.transaction().map_err(&err)?;
+        for (seq, recorded, body, actor) in &d.events {
+            tx.execute(
+                "INSERT INTO events (seq, recorded, body, actor) VALUES (?1, ?2, ?3, ?4)",
+                params![seq, recorded, body, actor],
+            )
+            .map_err(&err)?;
+        }
+        for (p, r, k, req, status, resp, seq, created) in &d.idempotency {
+            tx.execute(
+                "INSERT INTO idempotency
+                 (principal, route, key, request, status, response, seq, created)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![p, r, k, req, status, resp, seq, created],
+            )
+            .map_err(&err)?;
+        }
+        for (seq, recorded, body, actor, reason, at) in &d.set_aside {
+            tx.execute(
+                "INSERT INTO set_aside (seq, recorded, body, actor, reason, set_aside_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![seq, recorded, body, actor, reason, at],
+            )
+            .map_err(&err)?;
+        }
+        tx.commit().map_err(&err)
+    }
 }
 
 impl LogReader for Reader {
@@ -382,6 +412,90 @@ impl LogReader for Reader {
     }
     fn set_aside(&mut self) -> Result<Vec<(i64, String, String)>, StoreError> {
         Reader::set_aside(self)
+    }
+
+    fn dump(&mut self) -> Result<Dump, StoreError> {
+        let err = sqlite_err(&self.path);
+        let c = &self.conn;
+        let actor = has_column(c, "events", "actor").map_err(&err)?;
+        let created = has_column(c, "idempotency", "created").map_err(&err)?;
+        let meta = c
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(&err)?
+            > 0;
+        let scenario = if meta {
+            c.query_row("SELECT value FROM meta WHERE key = 'scenario'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(&err)?
+        } else {
+            None
+        };
+        let mut d = Dump {
+            scenario,
+            ..Dump::default()
+        };
+        let sql = format!(
+            "SELECT seq, recorded, body, {} FROM events ORDER BY seq",
+            if actor { "actor" } else { "NULL" }
+        );
+        let mut st = c.prepare(&sql).map_err(&err)?;
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .map_err(&err)?;
+        for row in rows {
+            d.events.push(row.map_err(&err)?);
+        }
+        let sql = format!(
+            "SELECT principal, route, key, request, status, response, seq, {} FROM idempotency \
+             ORDER BY seq",
+            if created { "created" } else { "0" }
+        );
+        let mut st = c.prepare(&sql).map_err(&err)?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                ))
+            })
+            .map_err(&err)?;
+        for row in rows {
+            d.idempotency.push(row.map_err(&err)?);
+        }
+        let mut st = c
+            .prepare(
+                "SELECT seq, recorded, body, actor, reason, set_aside_at FROM set_aside \
+                 ORDER BY seq",
+            )
+            .map_err(&err)?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })
+            .map_err(&err)?;
+        for row in rows {
+            d.set_aside.push(row.map_err(&err)?);
+        }
+        Ok(d)
     }
 }
 
