@@ -639,3 +639,129 @@ fn issue_17_migrate_sqlite_to_postgres_and_back() {
         "{e}"
     );
 }
+
+/// The database stops hard in the middle of writes and comes back: requests during the outage
+/// are answered 503 naming the database (not left hanging), `/healthz` says degraded, the
+/// replicas reconnect by themselves, and every acknowledged write is there once.
+#[test]
+fn issue_17_a_database_restart_loses_nothing() {
+    let port = 25_000 + (std::process::id() % 5_000) as u16;
+    let Some(pg) = common::PrivateCluster::start("restart", port) else {
+        return;
+    };
+    pg.execute("postgres", "CREATE DATABASE dispatch");
+    let url = pg.url("dispatch");
+    let (a, base_a) = spawn(&url);
+    let (b, base_b) = spawn(&url);
+    let _guard = Replicas(vec![a, b]);
+    let bases = [base_a.clone(), base_b.clone()];
+    let acked: Arc<Mutex<BTreeMap<String, u64>>> = Default::default();
+    let unavailable = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let writers: Vec<_> = (0..2)
+        .map(|w| {
+            let (bases, acked, unavailable, stop) = (
+                bases.clone(),
+                acked.clone(),
+                unavailable.clone(),
+                stop.clone(),
+            );
+            std::thread::spawn(move || {
+                let mut n = 0;
+                while !stop.load(Ordering::SeqCst) {
+                    let note = format!("r{w}-{n}");
+                    let body = json!({"lon": 7.42, "lat": 43.735, "priority": 2, "note": note});
+                    let mut r = w;
+                    loop {
+                        assert!(Instant::now() < deadline, "{note}: never acknowledged");
+                        // A hang would be a client timeout (an Err), which fails the test.
+                        let (code, _, v) =
+                            post(&bases[r], "/v1/incidents", Some(&note), body.clone())
+                                .unwrap_or_else(|e| panic!("{note}: no answer: {e}"));
+                        match code {
+                            201 => {
+                                acked
+                                    .lock()
+                                    .unwrap()
+                                    .insert(note.clone(), v["id"].as_u64().unwrap());
+                                break;
+                            }
+                            503 => {
+                                let m = v["message"].as_str().unwrap_or("");
+                                assert!(m.contains("event log"), "{note}: {v}");
+                                unavailable.fetch_add(1, Ordering::SeqCst);
+                                r = 1 - r;
+                                std::thread::sleep(Duration::from_millis(50));
+                            }
+                            409 => std::thread::sleep(Duration::from_millis(50)),
+                            _ => panic!("{note}: {code} {v}"),
+                        }
+                    }
+                    n += 1;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(800));
+    pg.crash();
+    std::thread::sleep(Duration::from_millis(1500));
+    // While it is down: a clear 503, and the health check says so.
+    let (code, _, v) = post(
+        &base_a,
+        "/v1/incidents",
+        None,
+        json!({"lon": 7.42, "lat": 43.735, "priority": 2}),
+    )
+    .unwrap();
+    assert_eq!(code, 503, "{v}");
+    let (_, _, h) = get(&base_b, "/healthz", None);
+    assert_eq!(h["status"], "degraded", "{h}");
+    pg.up();
+    std::thread::sleep(Duration::from_millis(1500));
+    stop.store(true, Ordering::SeqCst);
+    for w in writers {
+        w.join().unwrap();
+    }
+    assert!(
+        unavailable.load(Ordering::SeqCst) > 0,
+        "the outage was not seen"
+    );
+    let acked = acked.lock().unwrap().clone();
+    // After the restart both replicas write again and agree.
+    let (code, seq, _) = post(
+        &base_b,
+        "/v1/incidents",
+        Some("after"),
+        json!({"lon": 7.42, "lat": 43.735, "priority": 2, "note": "after"}),
+    )
+    .unwrap();
+    assert_eq!(code, 201);
+    let ia = all_incidents(&base_a, seq);
+    let ib = all_incidents(&base_b, seq);
+    assert!(ia == ib, "the replicas' incidents differ");
+    let mut by_note: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for i in &ia {
+        by_note
+            .entry(i["note"].as_str().unwrap_or("").to_string())
+            .or_default()
+            .push(i["id"].as_u64().unwrap());
+    }
+    for (note, id) in &acked {
+        assert_eq!(
+            by_note.get(note),
+            Some(&vec![*id]),
+            "acknowledged {note} lost or changed"
+        );
+    }
+    assert!(
+        by_note.values().all(|ids| ids.len() == 1),
+        "a write is present twice"
+    );
+    eprintln!(
+        "{} writes acknowledged across the restart, {} answered 503 during it",
+        acked.len(),
+        unavailable.load(Ordering::SeqCst)
+    );
+}

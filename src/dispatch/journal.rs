@@ -67,6 +67,9 @@ pub struct Fault {
     pub since: DateTime<Utc>,
     /// Writes that failed since.
     pub failed_writes: u64,
+    /// Cleared only by a restart (this replica stopped following a shared log), not by the
+    /// next successful read or write.
+    pub sticky: bool,
 }
 
 /// An event that is durable: its sequence number, the token name that caused it, the event.
@@ -338,6 +341,15 @@ impl Journal {
         self.core.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Clears a fault that the next successful read or write ends.
+    fn healthy(&self) {
+        let mut f = self.fault.lock().unwrap_or_else(|p| p.into_inner());
+        if f.as_ref().is_some_and(|f| !f.sticky) {
+            tracing::info!("the event log works again");
+            *f = None;
+        }
+    }
+
     /// Tells the committer there is work.
     pub fn wake(&self) {
         self.wake.notify_one();
@@ -452,7 +464,7 @@ impl Journal {
                             }
                         }
                     }
-                    *self.fault.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                    self.healthy();
                     {
                         use std::sync::atomic::Ordering::Relaxed;
                         self.commits.fetch_add(1, Relaxed);
@@ -526,9 +538,29 @@ impl Journal {
         const CHUNK: usize = 500;
         let after = core.fleet.seq;
         let events = match store.events_after(after as i64, CHUNK) {
-            Ok(e) => e,
+            Ok(e) => {
+                self.healthy();
+                e
+            }
             Err(e) => {
-                tracing::warn!("following the log: {e}");
+                // The shared log cannot be read: writes cannot be validated against its head
+                // either, so the replica says it is degraded.
+                let mut f = self.fault.lock().unwrap_or_else(|p| p.into_inner());
+                if f.is_none() {
+                    tracing::warn!("following the log: {e}");
+                }
+                let (since, failed) = f
+                    .as_ref()
+                    .map_or((Utc::now(), 0), |f| (f.since, f.failed_writes));
+                let sticky = f.as_ref().is_some_and(|f| f.sticky);
+                if !sticky {
+                    *f = Some(Fault {
+                        reason: format!("the event log cannot be read: {e}"),
+                        since,
+                        failed_writes: failed,
+                        sticky: false,
+                    });
+                }
                 return (Vec::new(), false);
             }
         };
@@ -547,6 +579,7 @@ impl Journal {
                     reason,
                     since: Utc::now(),
                     failed_writes: 0,
+                    sticky: true,
                 });
                 return (committed, false);
             }
@@ -578,7 +611,7 @@ impl Journal {
         };
         let retry = e.is_conflict();
         if retry {
-            tracing::info!("{} change(s) taken back to retry: {e}", batch.len());
+            tracing::debug!("{} change(s) taken back to retry: {e}", batch.len());
         } else {
             tracing::error!("write failed, {} change(s) taken back: {e}", batch.len());
         }
@@ -637,6 +670,7 @@ impl Journal {
             reason,
             since,
             failed_writes: before + failed,
+            sticky: f.as_ref().is_some_and(|f| f.sticky),
         });
     }
 }

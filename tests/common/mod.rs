@@ -128,3 +128,120 @@ impl Drop for PgDb {
         }
     }
 }
+
+/// A PostgreSQL server of the test's own (`initdb` in a temporary folder, run as the
+/// `postgres` user), which a test may stop and start: for outages and failover. `None`
+/// without the server binaries or without root to run them as `postgres` (skipped locally,
+/// failed under `CI=true`).
+pub struct PrivateCluster {
+    pub dir: PathBuf,
+    pub port: u16,
+    bin: PathBuf,
+}
+
+fn as_postgres(cmd: &str) -> std::process::Output {
+    std::process::Command::new("su")
+        .args(["postgres", "-s", "/bin/sh", "-c", cmd])
+        .output()
+        .unwrap()
+}
+
+impl PrivateCluster {
+    /// Initialises and starts a cluster with the role `ems` trusted on 127.0.0.1:`port`.
+    pub fn start(name: &str, port: u16) -> Option<PrivateCluster> {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()
+            .and_then(|d| {
+                let mut v: Vec<PathBuf> = d.flatten().map(|e| e.path().join("bin")).collect();
+                v.sort();
+                v.pop()
+            })
+            .filter(|b| b.join("initdb").exists());
+        let is_root = std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+        let Some(bin) = bin.filter(|_| is_root) else {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("a private PostgreSQL cluster needs the server binaries and root under CI");
+            }
+            eprintln!(
+                "skipping: no PostgreSQL server binaries, or not root to run them as postgres"
+            );
+            return None;
+        };
+        let dir = std::env::temp_dir().join(format!("ems-pg-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = std::process::Command::new("chown")
+            .args(["postgres:postgres"])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let c = PrivateCluster { dir, port, bin };
+        let out = as_postgres(&format!(
+            "{}/initdb -D {}/data -U ems --auth=trust --no-sync >/dev/null",
+            c.bin.display(),
+            c.dir.display()
+        ));
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        c.up();
+        Some(c)
+    }
+
+    /// The URL of database `db` on this cluster.
+    pub fn url(&self, db: &str) -> String {
+        format!("postgres://ems@127.0.0.1:{}/{db}", self.port)
+    }
+
+    /// Starts the server (waits until it accepts connections).
+    pub fn up(&self) {
+        let out = as_postgres(&format!(
+            "{}/pg_ctl -D {d}/data -l {d}/log -w -o \"-p {} -k {d} -c listen_addresses=127.0.0.1\" start",
+            self.bin.display(),
+            self.port,
+            d = self.dir.display()
+        ));
+        assert!(
+            out.status.success(),
+            "pg_ctl start: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+
+    /// Stops the server at once, as a crash would (`-m immediate`).
+    pub fn crash(&self) {
+        let out = as_postgres(&format!(
+            "{}/pg_ctl -D {}/data -m immediate -w stop",
+            self.bin.display(),
+            self.dir.display()
+        ));
+        assert!(
+            out.status.success(),
+            "pg_ctl stop: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Runs SQL on database `db`.
+    pub fn execute(&self, db: &str, sql: &str) {
+        let mut c = postgres::Client::connect(&self.url(db), postgres::NoTls).unwrap();
+        c.batch_execute(sql).unwrap();
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        let _ = as_postgres(&format!(
+            "{}/pg_ctl -D {}/data -m immediate stop",
+            self.bin.display(),
+            self.dir.display()
+        ));
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

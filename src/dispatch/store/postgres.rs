@@ -150,14 +150,27 @@ impl Conn {
             .name("ems-postgres".into())
             .spawn(move || {
                 let mut client: Option<Client> = None;
+                // Said once per outage, not at every call.
+                let mut down = false;
                 for job in rx {
                     if client.as_ref().is_some_and(|c| c.is_closed()) {
                         client = None;
                     }
                     if client.is_none() {
                         match connect(&url_owned, &shown_owned) {
-                            Ok(c) => client = Some(c),
-                            Err(e) => tracing::warn!("{e}"),
+                            Ok(c) => {
+                                if down {
+                                    tracing::info!("{shown_owned}: connected again");
+                                }
+                                down = false;
+                                client = Some(c);
+                            }
+                            Err(e) => {
+                                if !down {
+                                    tracing::warn!("{e}");
+                                }
+                                down = true;
+                            }
                         }
                     }
                     job(&mut client);
@@ -553,15 +566,20 @@ impl LogReader for PgReader {
 /// reconnecting after a failure, until `stop` returns true. Runs on the calling thread.
 pub fn follow(url: &str, wake: impl Fn(), stop: impl Fn() -> bool) {
     let shown = redact(url);
+    let mut down = false;
     while !stop() {
         let mut client = match connect(url, &shown) {
             Ok(c) => c,
             Err(e) => {
-                tracing::warn!("following the log: {e}");
+                if !down {
+                    tracing::warn!("following the log: {e}");
+                }
+                down = true;
                 std::thread::sleep(Duration::from_millis(500));
                 continue;
             }
         };
+        down = false;
         if let Err(e) = client.batch_execute(&format!("LISTEN {CHANNEL}")) {
             tracing::warn!("following the log: {}", pg_err(&shown, &e));
             continue;
