@@ -98,7 +98,7 @@ pub(crate) type Answer = (StatusCode, Value);
 
 /// How many times a write lost to another replica is made again before the client is told
 /// to retry.
-const WRITE_ATTEMPTS: usize = 20;
+const WRITE_ATTEMPTS: u32 = 30;
 
 /// One write (see the module docs of [`super`] and [`crate::dispatch::journal`]): the
 /// idempotency key checked, the event built from the state by `build`, put on the server
@@ -122,7 +122,14 @@ pub(crate) async fn write<T: serde::de::DeserializeOwned>(
     let idem_key = key.map(|k| (principal.name.clone(), route, k));
     // A shared log: validated against its head, not against what this server last heard.
     svc.journal.sync().await;
-    for _ in 0..WRITE_ATTEMPTS {
+    for attempt in 0..WRITE_ATTEMPTS {
+        if attempt > 0 {
+            // Lost to another replica: back off a random while, growing, so two busy
+            // replicas stop colliding (up to 64 ms).
+            let cap = 1u64 << attempt.min(6);
+            let ms = rand::random_range(0..=cap);
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        }
         let value = match value.take() {
             Some(v) => v,
             None => serde_json::from_str(&raw)
