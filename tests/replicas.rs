@@ -765,3 +765,135 @@ fn issue_17_a_database_restart_loses_nothing() {
         unavailable.load(Ordering::SeqCst)
     );
 }
+
+/// A synchronous streaming standby (`pg_basebackup`) takes over: the primary is stopped hard
+/// in the middle of writes, the standby promoted, and the replicas, given both hosts with
+/// `target_session_attrs=read-write`, reconnect to it by themselves. No acknowledged write is
+/// lost.
+#[test]
+fn issue_17_a_synchronous_standby_takes_over() {
+    let base_port = 30_000 + (std::process::id() % 5_000) as u16;
+    let Some(primary) = common::PrivateCluster::start("primary", base_port) else {
+        return;
+    };
+    primary.execute("postgres", "CREATE DATABASE dispatch");
+    let standby = primary.standby("standby", base_port + 1);
+    primary.execute(
+        "postgres",
+        "ALTER SYSTEM SET synchronous_standby_names = '*'",
+    );
+    primary.execute("postgres", "SELECT pg_reload_conf()");
+    // Until the standby streams synchronously, a commit could be acknowledged without it.
+    let t0 = Instant::now();
+    while primary
+        .query_text("postgres", "SELECT sync_state FROM pg_stat_replication")
+        .as_deref()
+        != Some("sync")
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "the standby never became synchronous"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let url = format!(
+        "postgres://ems@127.0.0.1:{},127.0.0.1:{}/dispatch?target_session_attrs=read-write",
+        primary.port, standby.port
+    );
+    let (a, base_a) = spawn(&url);
+    let (b, base_b) = spawn(&url);
+    let _guard = Replicas(vec![a, b]);
+    let bases = [base_a.clone(), base_b.clone()];
+    let acked: Arc<Mutex<BTreeMap<String, u64>>> = Default::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let writers: Vec<_> = (0..2)
+        .map(|w| {
+            let (bases, acked, stop) = (bases.clone(), acked.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut n = 0;
+                while !stop.load(Ordering::SeqCst) {
+                    let note = format!("f{w}-{n}");
+                    let body = json!({"lon": 7.42, "lat": 43.735, "priority": 2, "note": note});
+                    let mut r = w;
+                    loop {
+                        assert!(Instant::now() < deadline, "{note}: never acknowledged");
+                        match post(&bases[r], "/v1/incidents", Some(&note), body.clone()) {
+                            Ok((201, _, v)) => {
+                                acked
+                                    .lock()
+                                    .unwrap()
+                                    .insert(note.clone(), v["id"].as_u64().unwrap());
+                                break;
+                            }
+                            Ok((code, _, v)) if code == 503 || code == 409 => {
+                                assert!(
+                                    code == 409
+                                        || v["message"]
+                                            .as_str()
+                                            .is_some_and(|m| m.contains("event log")),
+                                    "{v}"
+                                );
+                                r = 1 - r;
+                                std::thread::sleep(Duration::from_millis(50));
+                            }
+                            Ok((code, _, v)) => panic!("{note}: {code} {v}"),
+                            Err(e) => panic!("{note}: no answer: {e}"),
+                        }
+                    }
+                    n += 1;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1000));
+    let before_crash = acked.lock().unwrap().len();
+    primary.crash();
+    std::thread::sleep(Duration::from_millis(500));
+    standby.promote();
+    std::thread::sleep(Duration::from_millis(2000));
+    stop.store(true, Ordering::SeqCst);
+    for w in writers {
+        w.join().unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(
+        before_crash > 0 && acked.len() > before_crash,
+        "{before_crash} then {}",
+        acked.len()
+    );
+    let (code, seq, _) = post(
+        &base_a,
+        "/v1/incidents",
+        Some("after"),
+        json!({"lon": 7.42, "lat": 43.735, "priority": 2, "note": "after"}),
+    )
+    .unwrap();
+    assert_eq!(code, 201);
+    let ia = all_incidents(&base_a, seq);
+    let ib = all_incidents(&base_b, seq);
+    assert!(ia == ib, "the replicas' incidents differ");
+    let mut by_note: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for i in &ia {
+        by_note
+            .entry(i["note"].as_str().unwrap_or("").to_string())
+            .or_default()
+            .push(i["id"].as_u64().unwrap());
+    }
+    for (note, id) in &acked {
+        assert_eq!(
+            by_note.get(note),
+            Some(&vec![*id]),
+            "acknowledged {note} lost in the failover"
+        );
+    }
+    assert!(
+        by_note.values().all(|ids| ids.len() == 1),
+        "a write is present twice"
+    );
+    eprintln!(
+        "{before_crash} writes acknowledged before the primary stopped, {} in all, none lost",
+        acked.len()
+    );
+}

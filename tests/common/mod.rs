@@ -228,6 +228,57 @@ impl PrivateCluster {
         );
     }
 
+    /// A streaming standby of this cluster (`pg_basebackup -R`), started on `port`.
+    pub fn standby(&self, name: &str, port: u16) -> PrivateCluster {
+        let dir = std::env::temp_dir().join(format!("ems-pg-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = std::process::Command::new("chown")
+            .args(["postgres:postgres"])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let out = as_postgres(&format!(
+            "{}/pg_basebackup -h 127.0.0.1 -p {} -U ems -D {}/data -R -X stream -c fast --no-sync",
+            self.bin.display(),
+            self.port,
+            dir.display()
+        ));
+        assert!(
+            out.status.success(),
+            "pg_basebackup: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let c = PrivateCluster {
+            dir,
+            port,
+            bin: self.bin.clone(),
+        };
+        c.up();
+        c
+    }
+
+    /// Promotes a standby to primary (waits until it accepts writes).
+    pub fn promote(&self) {
+        let out = as_postgres(&format!(
+            "{}/pg_ctl -D {}/data -w promote",
+            self.bin.display(),
+            self.dir.display()
+        ));
+        assert!(
+            out.status.success(),
+            "pg_ctl promote: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// The first value of a query on database `db`.
+    pub fn query_text(&self, db: &str, sql: &str) -> Option<String> {
+        let mut c = postgres::Client::connect(&self.url(db), postgres::NoTls).ok()?;
+        c.query_opt(sql, &[]).ok()?.map(|r| r.get::<_, String>(0))
+    }
+
     /// Runs SQL on database `db`.
     pub fn execute(&self, db: &str, sql: &str) {
         let mut c = postgres::Client::connect(&self.url(db), postgres::NoTls).unwrap();
