@@ -640,6 +640,122 @@ fn issue_17_migrate_sqlite_to_postgres_and_back() {
     );
 }
 
+/// Writers that create incidents with idempotency keys (`{prefix}{writer}-{n}`) until `stop`,
+/// each on its own replica first and on the other after a 503 (which must name the event
+/// log); a request left without an answer fails the test (a hang is a client timeout).
+struct Writers {
+    handles: Vec<std::thread::JoinHandle<()>>,
+    acked: Arc<Mutex<BTreeMap<String, u64>>>,
+    unavailable: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Writers {
+    fn start(bases: &[String; 2], prefix: &str) -> Writers {
+        let acked: Arc<Mutex<BTreeMap<String, u64>>> = Default::default();
+        let unavailable = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let handles = (0..2)
+            .map(|w| {
+                let (bases, acked, unavailable, stop) = (
+                    bases.clone(),
+                    acked.clone(),
+                    unavailable.clone(),
+                    stop.clone(),
+                );
+                let prefix = prefix.to_string();
+                std::thread::spawn(move || {
+                    let mut n = 0;
+                    while !stop.load(Ordering::SeqCst) {
+                        let note = format!("{prefix}{w}-{n}");
+                        let body = json!({"lon": 7.42, "lat": 43.735, "priority": 2, "note": note});
+                        let mut r = w;
+                        loop {
+                            assert!(Instant::now() < deadline, "{note}: never acknowledged");
+                            let (code, _, v) =
+                                post(&bases[r], "/v1/incidents", Some(&note), body.clone())
+                                    .unwrap_or_else(|e| panic!("{note}: no answer: {e}"));
+                            match code {
+                                201 => {
+                                    let id = v["id"].as_u64().unwrap();
+                                    acked.lock().unwrap().insert(note.clone(), id);
+                                    break;
+                                }
+                                503 => {
+                                    let m = v["message"].as_str().unwrap_or("");
+                                    assert!(m.contains("event log"), "{note}: {v}");
+                                    unavailable.fetch_add(1, Ordering::SeqCst);
+                                    r = 1 - r;
+                                    std::thread::sleep(Duration::from_millis(50));
+                                }
+                                409 => std::thread::sleep(Duration::from_millis(50)),
+                                _ => panic!("{note}: {code} {v}"),
+                            }
+                        }
+                        n += 1;
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                })
+            })
+            .collect();
+        Writers {
+            handles,
+            acked,
+            unavailable,
+            stop,
+        }
+    }
+
+    fn acked(&self) -> usize {
+        self.acked.lock().unwrap().len()
+    }
+
+    /// Stops the writers; the acknowledged writes and how many 503s they met.
+    fn finish(self) -> (BTreeMap<String, u64>, usize) {
+        self.stop.store(true, Ordering::SeqCst);
+        for h in self.handles {
+            h.join().unwrap();
+        }
+        let acked = self.acked.lock().unwrap().clone();
+        (acked, self.unavailable.load(Ordering::SeqCst))
+    }
+}
+
+/// After one more write through replica A: both replicas hold the same incidents, every
+/// acknowledged write is there once, and no write is there twice.
+fn check_nothing_lost(bases: &[String; 2], acked: &BTreeMap<String, u64>) {
+    let (code, seq, v) = post(
+        &bases[0],
+        "/v1/incidents",
+        Some("after"),
+        json!({"lon": 7.42, "lat": 43.735, "priority": 2, "note": "after"}),
+    )
+    .unwrap();
+    assert_eq!(code, 201, "{v}");
+    let ia = all_incidents(&bases[0], seq);
+    let ib = all_incidents(&bases[1], seq);
+    assert!(ia == ib, "the replicas' incidents differ");
+    let mut by_note: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for i in &ia {
+        by_note
+            .entry(i["note"].as_str().unwrap_or("").to_string())
+            .or_default()
+            .push(i["id"].as_u64().unwrap());
+    }
+    for (note, id) in acked {
+        assert_eq!(
+            by_note.get(note),
+            Some(&vec![*id]),
+            "acknowledged {note} lost or changed"
+        );
+    }
+    assert!(
+        by_note.values().all(|ids| ids.len() == 1),
+        "a write is present twice"
+    );
+}
+
 /// The database stops hard in the middle of writes and comes back: requests during the outage
 /// are answered 503 naming the database (not left hanging), `/healthz` says degraded, the
 /// replicas reconnect by themselves, and every acknowledged write is there once.
@@ -655,55 +771,7 @@ fn issue_17_a_database_restart_loses_nothing() {
     let (b, base_b) = spawn(&url);
     let _guard = Replicas(vec![a, b]);
     let bases = [base_a.clone(), base_b.clone()];
-    let acked: Arc<Mutex<BTreeMap<String, u64>>> = Default::default();
-    let unavailable = Arc::new(AtomicUsize::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let writers: Vec<_> = (0..2)
-        .map(|w| {
-            let (bases, acked, unavailable, stop) = (
-                bases.clone(),
-                acked.clone(),
-                unavailable.clone(),
-                stop.clone(),
-            );
-            std::thread::spawn(move || {
-                let mut n = 0;
-                while !stop.load(Ordering::SeqCst) {
-                    let note = format!("r{w}-{n}");
-                    let body = json!({"lon": 7.42, "lat": 43.735, "priority": 2, "note": note});
-                    let mut r = w;
-                    loop {
-                        assert!(Instant::now() < deadline, "{note}: never acknowledged");
-                        // A hang would be a client timeout (an Err), which fails the test.
-                        let (code, _, v) =
-                            post(&bases[r], "/v1/incidents", Some(&note), body.clone())
-                                .unwrap_or_else(|e| panic!("{note}: no answer: {e}"));
-                        match code {
-                            201 => {
-                                acked
-                                    .lock()
-                                    .unwrap()
-                                    .insert(note.clone(), v["id"].as_u64().unwrap());
-                                break;
-                            }
-                            503 => {
-                                let m = v["message"].as_str().unwrap_or("");
-                                assert!(m.contains("event log"), "{note}: {v}");
-                                unavailable.fetch_add(1, Ordering::SeqCst);
-                                r = 1 - r;
-                                std::thread::sleep(Duration::from_millis(50));
-                            }
-                            409 => std::thread::sleep(Duration::from_millis(50)),
-                            _ => panic!("{note}: {code} {v}"),
-                        }
-                    }
-                    n += 1;
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-            })
-        })
-        .collect();
+    let writers = Writers::start(&bases, "r");
     std::thread::sleep(Duration::from_millis(800));
     pg.crash();
     std::thread::sleep(Duration::from_millis(1500));
@@ -720,49 +788,12 @@ fn issue_17_a_database_restart_loses_nothing() {
     assert_eq!(h["status"], "degraded", "{h}");
     pg.up();
     std::thread::sleep(Duration::from_millis(1500));
-    stop.store(true, Ordering::SeqCst);
-    for w in writers {
-        w.join().unwrap();
-    }
-    assert!(
-        unavailable.load(Ordering::SeqCst) > 0,
-        "the outage was not seen"
-    );
-    let acked = acked.lock().unwrap().clone();
-    // After the restart both replicas write again and agree.
-    let (code, seq, _) = post(
-        &base_b,
-        "/v1/incidents",
-        Some("after"),
-        json!({"lon": 7.42, "lat": 43.735, "priority": 2, "note": "after"}),
-    )
-    .unwrap();
-    assert_eq!(code, 201);
-    let ia = all_incidents(&base_a, seq);
-    let ib = all_incidents(&base_b, seq);
-    assert!(ia == ib, "the replicas' incidents differ");
-    let mut by_note: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    for i in &ia {
-        by_note
-            .entry(i["note"].as_str().unwrap_or("").to_string())
-            .or_default()
-            .push(i["id"].as_u64().unwrap());
-    }
-    for (note, id) in &acked {
-        assert_eq!(
-            by_note.get(note),
-            Some(&vec![*id]),
-            "acknowledged {note} lost or changed"
-        );
-    }
-    assert!(
-        by_note.values().all(|ids| ids.len() == 1),
-        "a write is present twice"
-    );
+    let (acked, unavailable) = writers.finish();
+    assert!(unavailable > 0, "the outage was not seen");
+    check_nothing_lost(&bases, &acked);
     eprintln!(
-        "{} writes acknowledged across the restart, {} answered 503 during it",
-        acked.len(),
-        unavailable.load(Ordering::SeqCst)
+        "{} writes acknowledged across the restart, {unavailable} answered 503 during it",
+        acked.len()
     );
 }
 
@@ -803,95 +834,21 @@ fn issue_17_a_synchronous_standby_takes_over() {
     let (a, base_a) = spawn(&url);
     let (b, base_b) = spawn(&url);
     let _guard = Replicas(vec![a, b]);
-    let bases = [base_a.clone(), base_b.clone()];
-    let acked: Arc<Mutex<BTreeMap<String, u64>>> = Default::default();
-    let stop = Arc::new(AtomicBool::new(false));
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let writers: Vec<_> = (0..2)
-        .map(|w| {
-            let (bases, acked, stop) = (bases.clone(), acked.clone(), stop.clone());
-            std::thread::spawn(move || {
-                let mut n = 0;
-                while !stop.load(Ordering::SeqCst) {
-                    let note = format!("f{w}-{n}");
-                    let body = json!({"lon": 7.42, "lat": 43.735, "priority": 2, "note": note});
-                    let mut r = w;
-                    loop {
-                        assert!(Instant::now() < deadline, "{note}: never acknowledged");
-                        match post(&bases[r], "/v1/incidents", Some(&note), body.clone()) {
-                            Ok((201, _, v)) => {
-                                acked
-                                    .lock()
-                                    .unwrap()
-                                    .insert(note.clone(), v["id"].as_u64().unwrap());
-                                break;
-                            }
-                            Ok((code, _, v)) if code == 503 || code == 409 => {
-                                assert!(
-                                    code == 409
-                                        || v["message"]
-                                            .as_str()
-                                            .is_some_and(|m| m.contains("event log")),
-                                    "{v}"
-                                );
-                                r = 1 - r;
-                                std::thread::sleep(Duration::from_millis(50));
-                            }
-                            Ok((code, _, v)) => panic!("{note}: {code} {v}"),
-                            Err(e) => panic!("{note}: no answer: {e}"),
-                        }
-                    }
-                    n += 1;
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-            })
-        })
-        .collect();
+    let bases = [base_a, base_b];
+    let writers = Writers::start(&bases, "f");
     std::thread::sleep(Duration::from_millis(1000));
-    let before_crash = acked.lock().unwrap().len();
+    let before_crash = writers.acked();
     primary.crash();
     std::thread::sleep(Duration::from_millis(500));
     standby.promote();
     std::thread::sleep(Duration::from_millis(2000));
-    stop.store(true, Ordering::SeqCst);
-    for w in writers {
-        w.join().unwrap();
-    }
-    let acked = acked.lock().unwrap().clone();
+    let (acked, _) = writers.finish();
     assert!(
         before_crash > 0 && acked.len() > before_crash,
         "{before_crash} then {}",
         acked.len()
     );
-    let (code, seq, _) = post(
-        &base_a,
-        "/v1/incidents",
-        Some("after"),
-        json!({"lon": 7.42, "lat": 43.735, "priority": 2, "note": "after"}),
-    )
-    .unwrap();
-    assert_eq!(code, 201);
-    let ia = all_incidents(&base_a, seq);
-    let ib = all_incidents(&base_b, seq);
-    assert!(ia == ib, "the replicas' incidents differ");
-    let mut by_note: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    for i in &ia {
-        by_note
-            .entry(i["note"].as_str().unwrap_or("").to_string())
-            .or_default()
-            .push(i["id"].as_u64().unwrap());
-    }
-    for (note, id) in &acked {
-        assert_eq!(
-            by_note.get(note),
-            Some(&vec![*id]),
-            "acknowledged {note} lost in the failover"
-        );
-    }
-    assert!(
-        by_note.values().all(|ids| ids.len() == 1),
-        "a write is present twice"
-    );
+    check_nothing_lost(&bases, &acked);
     eprintln!(
         "{before_crash} writes acknowledged before the primary stopped, {} in all, none lost",
         acked.len()

@@ -146,6 +146,20 @@ fn as_postgres(cmd: &str) -> std::process::Output {
         .unwrap()
 }
 
+/// An empty folder for a cluster, owned by `postgres`.
+fn postgres_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ems-pg-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = std::process::Command::new("chown")
+        .args(["postgres:postgres"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "chown postgres {}", dir.display());
+    dir
+}
+
 impl PrivateCluster {
     /// Initialises and starts a cluster with the role `ems` trusted on 127.0.0.1:`port`.
     pub fn start(name: &str, port: u16) -> Option<PrivateCluster> {
@@ -170,16 +184,11 @@ impl PrivateCluster {
             );
             return None;
         };
-        let dir = std::env::temp_dir().join(format!("ems-pg-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let out = std::process::Command::new("chown")
-            .args(["postgres:postgres"])
-            .arg(&dir)
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        let c = PrivateCluster { dir, port, bin };
+        let c = PrivateCluster {
+            dir: postgres_dir(name),
+            port,
+            bin,
+        };
         let out = as_postgres(&format!(
             "{}/initdb -D {}/data -U ems --auth=trust --no-sync >/dev/null",
             c.bin.display(),
@@ -230,15 +239,7 @@ impl PrivateCluster {
 
     /// A streaming standby of this cluster (`pg_basebackup -R`), started on `port`.
     pub fn standby(&self, name: &str, port: u16) -> PrivateCluster {
-        let dir = std::env::temp_dir().join(format!("ems-pg-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let out = std::process::Command::new("chown")
-            .args(["postgres:postgres"])
-            .arg(&dir)
-            .output()
-            .unwrap();
-        assert!(out.status.success());
+        let dir = postgres_dir(name);
         let out = as_postgres(&format!(
             "{}/pg_basebackup -h 127.0.0.1 -p {} -U ems -D {}/data -R -X stream -c fast --no-sync",
             self.bin.display(),
