@@ -23,22 +23,7 @@ const VIEWER: &str = "demo-viewer";
 
 /// `ems serve` on the demo and `db`, on a free port; its address.
 fn spawn(db: &str) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ems"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--db", db])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in `{line}`"))
-        .to_string();
-    (child, url)
+    common::serve(std::ffi::OsStr::new(db))
 }
 
 /// `ems serve` that must refuse to start: its exit code, standard output and error.
