@@ -253,12 +253,28 @@ const EMS = (() => {
       headers["Idempotency-Key"] = crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2);
       init.body = JSON.stringify(body);
     }
-    const r = await fetch(path, init);
-    const text = await r.text();
-    let data = null;
-    try { data = text ? JSON.parse(text) : null; } catch (_) { data = text; }
-    if (!r.ok) throw new ApiError(r.status, data);
-    return data;
+    // A dropped connection or a 503 (the server restarting, or its database failing over
+    // behind a load balancer) is tried again, twice, with the same Idempotency-Key: a write
+    // that did land is answered from its record, not made twice.
+    const ATTEMPTS = 3;
+    for (let attempt = 1; ; attempt++) {
+      let r;
+      try {
+        r = await fetch(path, init);
+      } catch (e) {
+        if (attempt < ATTEMPTS) { await new Promise((ok) => setTimeout(ok, 400 * attempt)); continue; }
+        throw e;
+      }
+      if (r.status === 503 && attempt < ATTEMPTS) {
+        await new Promise((ok) => setTimeout(ok, 400 * attempt));
+        continue;
+      }
+      const text = await r.text();
+      let data = null;
+      try { data = text ? JSON.parse(text) : null; } catch (_) { data = text; }
+      if (!r.ok) throw new ApiError(r.status, data);
+      return data;
+    }
   }
 
   // The event stream through fetch (EventSource cannot send the Authorization header), resumed
