@@ -27,15 +27,7 @@ start() { # db → sets URL and PID
 }
 stop() { kill "$PID"; wait "$PID" 2>/dev/null || true; }
 
-summary() { # hey output → "N req/s, p50 X ms, p99 Y ms, errors"
-  awk '
-    /Requests\/sec/ {rps=$2}
-    /50% in/ {p50=$3*1000}
-    /99% in/ {p99=$3*1000}
-    /\[2[0-9][0-9]\]/ {ok+=$2}
-    /\[[4-5][0-9][0-9]\]/ {bad+=$2}
-    END {printf "%.0f req/s, p50 %.2f ms, p99 %.2f ms, %d ok, %d errors\n", rps, p50, p99, ok, bad}'
-}
+. "$(dirname "$0")/hey_summary.sh"
 
 AUTH="Authorization: Bearer demo-dispatcher"
 now=$(date -u +%Y-%m-%dT%H:%M:%SZ)

@@ -4,11 +4,12 @@
 
 #![cfg(unix)]
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,9 +24,7 @@ const VIEWER: &str = "demo-viewer";
 fn spawn(db: &Path, fsize_limit: Option<u64>) -> (Child, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ems"));
     cmd.args(["serve", "--listen", "127.0.0.1:0", "--db"])
-        .arg(db)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+        .arg(db);
     if let Some(limit) = fsize_limit {
         // A full disk, without root: writes past `limit` bytes fail (EFBIG), and the signal
         // that would kill the process is ignored, as a full disk sends none.
@@ -43,17 +42,7 @@ fn spawn(db: &Path, fsize_limit: Option<u64>) -> (Child, String) {
             });
         }
     }
-    let mut child = cmd.spawn().unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in `{line}`"))
-        .to_string();
-    (child, url)
+    common::listening(cmd)
 }
 
 fn client() -> Client {

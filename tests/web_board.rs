@@ -11,9 +11,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 use reqwest::blocking::Client;
 use serde_json::Value;
@@ -72,20 +71,7 @@ fn serve_scenario(dir: &Path, scenario: Option<&Path>) -> (Serve, String) {
     if let Some(sc) = scenario {
         cmd.arg("--scenario").arg(sc);
     }
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in `{line}`"))
-        .to_string();
+    let (child, url) = common::listening(cmd);
     (Serve(child), url)
 }
 

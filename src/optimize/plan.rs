@@ -347,17 +347,22 @@ impl Problem {
         }
         // Demand.
         let points: Vec<([f64; 2], f64, &str)> = match req.demand {
-            DemandSource::Zones => sc
-                .demand
-                .iter()
-                .map(|z| {
-                    let w = match &req.zone_weights {
-                        Some((_, w)) => w.iter().find(|x| x.0 == z.id).map_or(0.0, |x| x.1),
-                        None => z.population,
-                    };
-                    (z.lon_lat, w, z.id.as_str())
-                })
-                .collect(),
+            DemandSource::Zones => {
+                let by_id: Option<std::collections::HashMap<&str, f64>> = req
+                    .zone_weights
+                    .as_ref()
+                    .map(|(_, w)| w.iter().map(|(id, x)| (id.as_str(), *x)).collect());
+                sc.demand
+                    .iter()
+                    .map(|z| {
+                        let w = match &by_id {
+                            Some(w) => w.get(z.id.as_str()).copied().unwrap_or(0.0),
+                            None => z.population,
+                        };
+                        (z.lon_lat, w, z.id.as_str())
+                    })
+                    .collect()
+            }
             DemandSource::Incidents => {
                 let split = crate::model::placement::split_by_region(sc, &sc.incidents.incidents);
                 if !sc.incidents.incidents.is_empty() && split.inside.is_empty() {

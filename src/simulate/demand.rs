@@ -355,10 +355,13 @@ pub struct LogDemand {
 }
 
 impl LogDemand {
-    /// Each zone's share, by zone id.
-    pub fn share_of(&self, zone: &str) -> Option<f64> {
-        let k = self.zones.iter().position(|z| z == zone)?;
-        Some(self.fitted.zone_share[k])
+    /// Each zone's share of the calls, by zone id.
+    pub fn shares(&self) -> std::collections::HashMap<&str, f64> {
+        self.zones
+            .iter()
+            .map(String::as_str)
+            .zip(self.fitted.zone_share.iter().copied())
+            .collect()
     }
 }
 

@@ -876,17 +876,24 @@ fn generate(p: &Prepared, o: &SimOptions, seed: u64) -> CallGen {
             0,
         ),
         // A zone's rate is its share of the log's weekly calls; zones off the map have none.
-        Some(d) => (
-            p.atom_zone
-                .iter()
-                .map(|z| {
-                    let share = z.as_deref().and_then(|z| d.share_of(z)).unwrap_or(0.0);
-                    d.fitted.calls_per_week * share / (7.0 * 86_400.0)
-                })
-                .collect(),
-            d.fitted.profile.clone(),
-            super::demand::hour_of_week(&p.origin),
-        ),
+        Some(d) => {
+            let shares = d.shares();
+            (
+                p.atom_zone
+                    .iter()
+                    .map(|z| {
+                        let share = z
+                            .as_deref()
+                            .and_then(|z| shares.get(z))
+                            .copied()
+                            .unwrap_or(0.0);
+                        d.fitted.calls_per_week * share / (7.0 * 86_400.0)
+                    })
+                    .collect(),
+                d.fitted.profile.clone(),
+                super::demand::hour_of_week(&p.origin),
+            )
+        }
     };
     let hour_mean = profile.iter().sum::<f64>() / profile.len() as f64;
     let peak = profile.iter().copied().fold(0.0, f64::max) / hour_mean;

@@ -301,10 +301,17 @@ impl Drop for PrivateCluster {
 /// `ems serve --listen 127.0.0.1:0 --db DB` as a child process (the demo scenario and
 /// configuration), and the address it prints once it listens.
 pub fn serve(db: &std::ffi::OsStr) -> (std::process::Child, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ems"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(db);
+    listening(cmd)
+}
+
+/// Starts an `ems serve` command (its standard error discarded) and returns the child and
+/// the address from the line it prints once it listens.
+pub fn listening(mut cmd: std::process::Command) -> (std::process::Child, String) {
     use std::io::BufRead;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ems"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-        .arg(db)
+    let mut child = cmd
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()

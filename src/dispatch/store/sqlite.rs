@@ -26,7 +26,6 @@ use super::{Append, Dump, LogReader, LogWriter, StoreError, StoredAnswer, Stored
 pub struct Store {
     conn: Connection,
     path: String,
-    file: PathBuf,
     /// Held while the store lives; the OS releases it on exit.
     _lock: File,
 }
@@ -250,15 +249,8 @@ impl Store {
         Ok(Store {
             conn,
             path: name.clone(),
-            file: path.to_path_buf(),
             _lock: lock,
         })
-    }
-
-    /// A read-only connection to the same log (for replay, resuming event streams and
-    /// idempotency lookups while this store writes).
-    pub fn reader(&self) -> Result<Reader, StoreError> {
-        Reader::open(&self.file)
     }
 
     /// Appends a batch of events (with their idempotency records) in one durable transaction:
@@ -436,66 +428,39 @@ impl LogReader for Reader {
         } else {
             None
         };
-        let mut d = Dump {
+        // Every row of `sql` as a tuple of its columns.
+        fn all<T>(c: &Connection, sql: &str) -> rusqlite::Result<Vec<T>>
+        where
+            T: for<'a> TryFrom<&'a rusqlite::Row<'a>, Error = rusqlite::Error>,
+        {
+            c.prepare(sql)?.query_map([], |r| T::try_from(r))?.collect()
+        }
+        Ok(Dump {
             scenario,
-            ..Dump::default()
-        };
-        let sql = format!(
-            "SELECT seq, recorded, body, {} FROM events ORDER BY seq",
-            if actor { "actor" } else { "NULL" }
-        );
-        let mut st = c.prepare(&sql).map_err(&err)?;
-        let rows = st
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-            .map_err(&err)?;
-        for row in rows {
-            d.events.push(row.map_err(&err)?);
-        }
-        let sql = format!(
-            "SELECT principal, route, key, request, status, response, seq, {} FROM idempotency \
-             ORDER BY seq",
-            if created { "created" } else { "0" }
-        );
-        let mut st = c.prepare(&sql).map_err(&err)?;
-        let rows = st
-            .query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                ))
-            })
-            .map_err(&err)?;
-        for row in rows {
-            d.idempotency.push(row.map_err(&err)?);
-        }
-        let mut st = c
-            .prepare(
+            events: all(
+                c,
+                &format!(
+                    "SELECT seq, recorded, body, {} FROM events ORDER BY seq",
+                    if actor { "actor" } else { "NULL" }
+                ),
+            )
+            .map_err(&err)?,
+            idempotency: all(
+                c,
+                &format!(
+                    "SELECT principal, route, key, request, status, response, seq, {} \
+                     FROM idempotency ORDER BY seq",
+                    if created { "created" } else { "0" }
+                ),
+            )
+            .map_err(&err)?,
+            set_aside: all(
+                c,
                 "SELECT seq, recorded, body, actor, reason, set_aside_at FROM set_aside \
                  ORDER BY seq",
             )
-            .map_err(&err)?;
-        let rows = st
-            .query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            })
-            .map_err(&err)?;
-        for row in rows {
-            d.set_aside.push(row.map_err(&err)?);
-        }
-        Ok(d)
+            .map_err(&err)?,
+        })
     }
 }
 
