@@ -834,3 +834,126 @@ fn issue_17_a_synchronous_standby_takes_over() {
         acked.len()
     );
 }
+
+/// A port no one listens on now (bound, read, released), for servers whose addresses must be
+/// known before they start.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Item 3, the board given several replica addresses: the config lists both replicas, each
+/// answers `GET /v1/replicas` and lets the other's pages call it (CORS, and nobody else's).
+/// In chromium (`tests/browser/failover.mjs`) the board opened on A retries a write whose
+/// answer was lost on B with the same key and gets the first answer, and back; then A is
+/// killed and the board's next call, assignment and event stream go to B.
+#[test]
+fn issue_17_the_board_fails_over_to_another_replica() {
+    if !common::browser_ready() {
+        return;
+    }
+    let Some(db) = common::PgDb::create() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ports = [free_port(), free_port()];
+    let bases = ports.map(|p| format!("http://127.0.0.1:{p}"));
+    let cfg = dir.path().join("dispatch.toml");
+    // Top-level keys go before the [[tokens]] tables; one file for both replicas.
+    std::fs::write(
+        &cfg,
+        format!(
+            "replicas = [\"{}\", \"{}/\"]\n{}",
+            bases[0],
+            bases[1],
+            ems::api::config::DEMO
+        ),
+    )
+    .unwrap();
+    let start = |port: u16| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ems"));
+        cmd.args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--config",
+        ])
+        .arg(&cfg)
+        .args(["--db", &db.url]);
+        common::listening(cmd)
+    };
+    let (a, url_a) = start(ports[0]);
+    let (b, url_b) = start(ports[1]);
+    assert_eq!([url_a.as_str(), url_b.as_str()], [&bases[0], &bases[1]]);
+    let pid_a = a.id().to_string();
+    let _guard = Replicas(vec![a, b]);
+
+    let (code, _, v) = get(&bases[0], "/v1/replicas", None);
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(
+        v["replicas"],
+        json!([bases[0], bases[1]]),
+        "normalised: {v}"
+    );
+    assert_eq!(v["shared_log"], json!(true));
+    let c = client();
+    let preflight = |origin: &str| {
+        c.request(
+            reqwest::Method::OPTIONS,
+            format!("{}/v1/incidents", bases[0]),
+        )
+        .header("Origin", origin)
+        .header("Access-Control-Request-Method", "POST")
+        .header(
+            "Access-Control-Request-Headers",
+            "authorization,content-type,idempotency-key",
+        )
+        .send()
+        .unwrap()
+    };
+    let ok = preflight(&bases[1]);
+    let allowed = |r: &reqwest::blocking::Response, h: &str| {
+        r.headers()
+            .get(h)
+            .map(|v| v.to_str().unwrap().to_ascii_lowercase())
+    };
+    assert_eq!(
+        allowed(&ok, "access-control-allow-origin").as_deref(),
+        Some(bases[1].as_str())
+    );
+    assert!(
+        allowed(&ok, "access-control-allow-headers")
+            .unwrap_or_default()
+            .contains("idempotency-key"),
+        "{:?}",
+        ok.headers()
+    );
+    let stranger = preflight("http://elsewhere.example");
+    assert_eq!(
+        allowed(&stranger, "access-control-allow-origin"),
+        None,
+        "another origin is not let in"
+    );
+    let r = c
+        .get(format!("{}/v1/units", bases[0]))
+        .header("Origin", &bases[1])
+        .bearer_auth(VIEWER)
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(
+        allowed(&r, "access-control-expose-headers")
+            .unwrap_or_default()
+            .contains("ems-seq"),
+        "EMS-Seq readable by the other replica's page: {:?}",
+        r.headers()
+    );
+
+    common::browser("failover.mjs", &bases[0], "failover", &[&pid_a, &bases[1]]);
+    let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/screenshots/failover/failover-on-b.png");
+    assert!(shots.exists(), "{}", shots.display());
+}

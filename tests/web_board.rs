@@ -17,31 +17,6 @@ use std::process::{Child, Command};
 use reqwest::blocking::Client;
 use serde_json::Value;
 
-fn ready() -> bool {
-    let browser =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/node_modules/playwright-core");
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    let missing: Vec<String> = [
-        (Path::new(&chromium).exists(), chromium.clone()),
-        (browser.exists(), browser.display().to_string()),
-    ]
-    .into_iter()
-    .filter(|(ok, _)| !ok)
-    .map(|(_, p)| p)
-    .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!(
-            "browser test needs {} (.ci/run installs them)",
-            missing.join(", ")
-        );
-    }
-    eprintln!("skipping: missing {}", missing.join(", "));
-    false
-}
-
 struct Serve(Child);
 
 impl Drop for Serve {
@@ -73,31 +48,6 @@ fn serve_scenario(dir: &Path, scenario: Option<&Path>) -> (Serve, String) {
     }
     let (child, url) = common::listening(cmd);
     (Serve(child), url)
-}
-
-/// Runs `tests/browser/<script>` against `url`, screenshots into `target/screenshots/<shots>`,
-/// and fails with its log unless every check passed.
-fn browser(script: &str, url: &str, shots: &str, extra: &[&str]) {
-    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("target/screenshots")
-        .join(shots);
-    let out = Command::new("node")
-        .arg(
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("tests/browser")
-                .join(script),
-        )
-        .arg(url)
-        .arg(&shots)
-        .args(extra)
-        .output()
-        .expect("node runs");
-    let log = String::from_utf8_lossy(&out.stdout);
-    eprintln!("{log}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(
-        out.status.success() && log.contains("all checks passed"),
-        "{script}: the browser checks failed:\n{log}"
-    );
 }
 
 /// Pages and assets load without a token and hold no data; every data call needs one.
@@ -330,12 +280,12 @@ fn issue_15_plan_evaluate_and_optimize() {
 
 #[test]
 fn issue_15_the_board_in_a_real_browser() {
-    if !ready() {
+    if !common::browser_ready() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let (_s, url) = serve(dir.path());
-    browser("board.mjs", &url, "board", &[]);
+    common::browser("board.mjs", &url, "board", &[]);
     let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots/board");
     for s in [
         "board-dispatcher.png",
@@ -351,24 +301,24 @@ fn issue_15_the_board_in_a_real_browser() {
 /// an optimisation with its sites, the plan downloaded as GeoJSON, Chinese labels.
 #[test]
 fn issue_15_the_planning_page_in_a_real_browser() {
-    if !ready() {
+    if !common::browser_ready() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let (_s, url) = serve(dir.path());
-    browser("plan.mjs", &url, "plan", &[]);
+    common::browser("plan.mjs", &url, "plan", &[]);
 }
 
 /// The board keeps up with 50 events/s for a minute, and the page's JS heap (after a forced
 /// garbage collection, read through the DevTools protocol) does not grow.
 #[test]
 fn issue_15_the_board_keeps_up_with_50_events_per_second() {
-    if !ready() {
+    if !common::browser_ready() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let (_s, url) = serve(dir.path());
-    browser("stream_load.mjs", &url, "board", &["60"]);
+    common::browser("stream_load.mjs", &url, "board", &["60"]);
 }
 
 /// A second city: the JEMSS Auckland model turned into a scenario by `ems init` (as
@@ -379,7 +329,7 @@ fn issue_15_the_pages_on_a_second_city() {
     let Some(a) = common::shared("jemss-auckland") else {
         return;
     };
-    if !ready() {
+    if !common::browser_ready() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -431,5 +381,5 @@ fn issue_15_the_pages_on_a_second_city() {
         attribution.ends_with("auckland_main_roads_tertiary+.osm") && !attribution.contains('/'),
         "{attribution}"
     );
-    browser("city.mjs", &url, "auckland", &["auckland"]);
+    common::browser("city.mjs", &url, "auckland", &["auckland"]);
 }

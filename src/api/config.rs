@@ -110,6 +110,46 @@ pub struct Config {
     /// Dynamic MEXCLP's busy fraction (and the expected coverage the posting reports).
     #[serde(default = "default_busy")]
     pub busy_fraction: f64,
+    /// The addresses at which clients reach every replica sharing this log, this one included
+    /// (`["http://10.0.0.1:8080", "http://10.0.0.2:8080"]`; one config file serves them all,
+    /// each started with its own `--listen`). `GET /v1/replicas` lists them, the board fails
+    /// over to the next one when a replica does not answer, and their origins may call this
+    /// server from a browser page (CORS). Kept as `scheme://host:port`.
+    #[serde(default)]
+    pub replicas: Vec<String>,
+}
+
+/// A replica address as `scheme://authority`, or why it is not one.
+fn replica_origin(text: &str) -> Result<String, String> {
+    if text.contains('@') {
+        // Not echoed: what precedes the @ may be a password.
+        return Err(
+            "must not hold a user name or password (write http://host:port; the board \
+             sends its token itself)"
+                .into(),
+        );
+    }
+    let uri: axum::http::Uri = text
+        .parse()
+        .map_err(|e| format!("`{text}` is not an address ({e}); write http://host:port"))?;
+    let scheme = uri.scheme_str().unwrap_or("");
+    if !matches!(scheme, "http" | "https") {
+        return Err(format!(
+            "`{text}` must start with http:// or https:// (how a browser reaches the replica)"
+        ));
+    }
+    let Some(authority) = uri.authority() else {
+        return Err(format!("`{text}` has no host"));
+    };
+    if uri.path() != "/" && !uri.path().is_empty() || uri.query().is_some() {
+        return Err(format!(
+            "`{text}` must be the replica's root (http://host:port), without a path or query"
+        ));
+    }
+    Ok(format!(
+        "{scheme}://{}",
+        authority.as_str().to_ascii_lowercase()
+    ))
 }
 
 fn default_relocations() -> u32 {
@@ -306,6 +346,19 @@ impl Config {
                     .into(),
             ));
         }
+        let mut c = c;
+        let mut origins: Vec<String> = Vec::with_capacity(c.replicas.len());
+        for (k, r) in c.replicas.iter().enumerate() {
+            let o = replica_origin(r.trim()).map_err(|m| bad(&format!("replicas[{k}]"), m))?;
+            if origins.contains(&o) {
+                return Err(bad(
+                    &format!("replicas[{k}]"),
+                    format!("`{o}` is listed twice"),
+                ));
+            }
+            origins.push(o);
+        }
+        c.replicas = origins;
         for (k, t) in c.tokens.iter().enumerate() {
             if t.token.len() < 8 {
                 return Err(bad(
@@ -321,5 +374,34 @@ impl Config {
             }
         }
         Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue #17: replica addresses are origins a browser reaches; anything else is refused
+    /// naming the entry.
+    #[test]
+    fn issue_17_replica_addresses_are_checked() {
+        let with = |list: &str| Config::parse(&format!("replicas = {list}\n{DEMO}"), "c.toml");
+        let c = with(r#"["http://10.0.0.1:8080/", "HTTPS://Board.Example"]"#).unwrap();
+        assert_eq!(
+            c.replicas,
+            ["http://10.0.0.1:8080", "https://board.example"]
+        );
+        for (list, field, says) in [
+            (r#"["ftp://a:1"]"#, "replicas[0]", "http://"),
+            (r#"["10.0.0.1:8080"]"#, "replicas[0]", "http://"),
+            (r#"["http://a:1", "http://a:1/"]"#, "replicas[1]", "twice"),
+            (r#"["http://a:1/board"]"#, "replicas[0]", "without a path"),
+            (r#"["http://u:pw@a:1"]"#, "replicas[0]", "password"),
+            (r#"["http://a b"]"#, "replicas[0]", "not an address"),
+        ] {
+            let e = with(list).unwrap_err().to_string();
+            assert!(e.contains(field) && e.contains(says), "{list}: {e}");
+            assert!(!e.contains("pw@"), "{e}");
+        }
     }
 }

@@ -116,11 +116,13 @@ pub fn asset_names() -> Vec<&'static str> {
 /// The router.
 pub fn app(state: AppState) -> Router {
     let limit = state.0.config.max_body_bytes;
-    Router::new()
+    let cors = cross_origin(&state.0.config.replicas);
+    let router = Router::new()
         .route("/", get(web::board))
         .route("/assets/{name}", get(web::asset))
         .route("/v1/map", get(web::base_map))
         .route("/v1/whoami", get(web::whoami))
+        .route("/v1/replicas", get(web::replicas))
         .route("/plan", get(web::plan_page))
         .route("/v1/plan/evaluate", get(plan::evaluate_plan))
         .route("/v1/plan/optimize", get(plan::optimize_plan))
@@ -159,7 +161,45 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn(guard::limits))
         .layer(middleware::from_fn(guard::json_errors))
-        .with_state(state)
+        .with_state(state);
+    match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    }
+}
+
+/// Cross-origin calls from the board pages of the configured replicas (tower-http's CORS
+/// layer, outside the token check, so that a browser's preflight needs no token): their
+/// origins only, `GET` and `POST`, the headers the board sends, and `EMS-Seq` readable. No
+/// cookies are involved (the token travels in `Authorization`). Without replicas, none.
+fn cross_origin(replicas: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::{HeaderName, HeaderValue, Method, header};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let origins: Vec<HeaderValue> = replicas
+        .iter()
+        .filter_map(|r| HeaderValue::from_str(r).ok())
+        .collect();
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::ACCEPT,
+                HeaderName::from_static("idempotency-key"),
+                HeaderName::from_static("last-event-id"),
+                HeaderName::from_static("ems-min-seq"),
+            ])
+            .expose_headers([
+                HeaderName::from_static("ems-seq"),
+                HeaderName::from_static("idempotent-replayed"),
+            ])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
 }
 
 async fn not_found(uri: axum::http::Uri) -> ApiError {

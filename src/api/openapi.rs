@@ -23,7 +23,7 @@ use crate::dispatch::{IncidentRecord, Unit, UnitStatus};
         incidents::assign, incidents::cancel, incidents::close, incidents::priority,
         units::list_units, units::unit_status, units::unit_position, units::move_up,
         hospitals::list_hospitals, coverage::kpis, coverage::coverage_gaps, coverage::posting, stream::events,
-        web::base_map, web::whoami, web::lifecycle, plan::evaluate_plan, plan::optimize_plan
+        web::base_map, web::whoami, web::replicas, web::lifecycle, plan::evaluate_plan, plan::optimize_plan
     ),
     components(schemas(
         error::ErrorBody, health::Health, incidents::CreateIncident, incidents::Created,
@@ -31,7 +31,7 @@ use crate::dispatch::{IncidentRecord, Unit, UnitStatus};
         incidents::AssignRequest, incidents::CancelRequest, incidents::CloseRequest,
         incidents::PriorityRequest, units::StatusRequest, units::PositionRequest, units::MoveUpRequest,
         hospitals::HospitalView, Kpis, Gaps, Gap, MoveUp, crate::dispatch::posting::Posting, crate::dispatch::posting::PostingMove, Unit, IncidentRecord, UnitStatus,
-        crate::dispatch::Assignment, incidents::CsvRows, web::WhoAmI, web::Step, plan::Side, plan::Comparison, plan::Optimised, plan::StationBrief
+        crate::dispatch::Assignment, incidents::CsvRows, web::WhoAmI, web::Replicas, web::Step, plan::Side, plan::Comparison, plan::Optimised, plan::StationBrief
     )),
     modifiers(&Bearer)
 )]

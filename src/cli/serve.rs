@@ -144,6 +144,14 @@ pub fn run(a: ServeArgs) -> Result<std::process::ExitCode> {
         .with_writer(std::io::stderr)
         .with_max_level(tracing::Level::INFO)
         .try_init();
+    if config.replicas.len() > 1 && config.db.path().is_some() {
+        tracing::warn!(
+            "the config lists {} replicas but the event log {} is a SQLite file, which one \
+             server holds at a time: the others will refuse it (use a postgres:// log)",
+            config.replicas.len(),
+            config.db
+        );
+    }
     let sc = load_scenario(a.scenario.as_deref(), false)?;
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     rt.block_on(async move {

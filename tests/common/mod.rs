@@ -327,3 +327,55 @@ pub fn listening(mut cmd: std::process::Command) -> (std::process::Child, String
         .to_string();
     (child, url)
 }
+
+/// Whether chromium and Playwright are here: missing, a browser test skips locally and fails
+/// under `CI=true`.
+pub fn browser_ready() -> bool {
+    let browser = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/browser/node_modules/playwright-core");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let missing: Vec<String> = [
+        (std::path::Path::new(&chromium).exists(), chromium.clone()),
+        (browser.exists(), browser.display().to_string()),
+    ]
+    .into_iter()
+    .filter(|(ok, _)| !ok)
+    .map(|(_, p)| p)
+    .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!(
+            "browser test needs {} (.ci/run installs them)",
+            missing.join(", ")
+        );
+    }
+    eprintln!("skipping: missing {}", missing.join(", "));
+    false
+}
+
+/// Runs `tests/browser/<script>` against `url`, screenshots into `target/screenshots/<shots>`,
+/// and fails with its log unless every check passed.
+pub fn browser(script: &str, url: &str, shots: &str, extra: &[&str]) {
+    let shots = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target/screenshots")
+        .join(shots);
+    let out = std::process::Command::new("node")
+        .arg(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/browser")
+                .join(script),
+        )
+        .arg(url)
+        .arg(&shots)
+        .args(extra)
+        .output()
+        .expect("node runs");
+    let log = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{log}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success() && log.contains("all checks passed"),
+        "{script}: the browser checks failed:\n{log}"
+    );
+}

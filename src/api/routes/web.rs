@@ -83,17 +83,23 @@ pub(crate) fn asset_names() -> Vec<&'static str> {
 const BOARD: &str = include_str!("../web/board.html");
 const PLAN: &str = include_str!("../web/plan.html");
 
-fn html(page: &'static str) -> Response {
+/// A page, with a policy that everything comes from this server and nothing frames it; calls
+/// (`connect-src`) may also go to the configured replicas, where the board fails over.
+fn html(page: &'static str, replicas: &[String]) -> Response {
+    let mut connect = String::from("'self'");
+    for r in replicas {
+        connect.push(' ');
+        connect.push_str(r);
+    }
+    let policy = format!(
+        "default-src 'self'; connect-src {connect}; img-src 'self' data:; \
+         style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+    );
     (
         [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-cache"),
-            // Everything comes from this server; nothing is framed or fetched elsewhere.
-            (
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
-                 frame-ancestors 'none'",
-            ),
+            (header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()),
+            (header::CACHE_CONTROL, "no-cache".to_string()),
+            (header::CONTENT_SECURITY_POLICY, policy),
         ],
         page,
     )
@@ -101,13 +107,13 @@ fn html(page: &'static str) -> Response {
 }
 
 /// `GET /`: the dispatch board.
-pub(crate) async fn board() -> Response {
-    html(BOARD)
+pub(crate) async fn board(State(s): State<AppState>) -> Response {
+    html(BOARD, &s.0.config.replicas)
 }
 
 /// `GET /plan`: the planning page.
-pub(crate) async fn plan_page() -> Response {
-    html(PLAN)
+pub(crate) async fn plan_page(State(s): State<AppState>) -> Response {
+    html(PLAN, &s.0.config.replicas)
 }
 
 /// `GET /assets/{name}`.
@@ -180,6 +186,26 @@ pub(crate) async fn whoami(Extension(p): Extension<Principal>) -> Json<WhoAmI> {
         name: p.name,
         role: format!("{:?}", p.role).to_lowercase(),
         can_write: p.role >= Role::Dispatcher,
+    })
+}
+
+/// The replicas sharing this server's event log.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Replicas {
+    /// Every replica's address as clients reach it (`scheme://host:port`), from the config's
+    /// `replicas`; empty when none are configured (clients then use the address they have).
+    pub(crate) replicas: Vec<String>,
+    /// Whether the event log is shared (PostgreSQL), i.e. whether another replica can answer.
+    pub(crate) shared_log: bool,
+}
+
+/// The replica addresses a client fails over to (`GET /v1/replicas`).
+#[utoipa::path(get, path = "/v1/replicas", responses((status = 200, body = Replicas)),
+    security(("bearer" = [])))]
+pub(crate) async fn replicas(State(s): State<AppState>) -> Json<Replicas> {
+    Json(Replicas {
+        replicas: s.0.config.replicas.clone(),
+        shared_log: s.0.config.db.path().is_none(),
     })
 }
 

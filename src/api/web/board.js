@@ -270,11 +270,16 @@
     refreshTimer = setTimeout(refresh, ms === undefined ? 200 : ms);
   }
 
+  let connState = null;
   function setConn(s) {
+    connState = s;
     const c = document.getElementById("conn");
     c.className = "conn " + s;
     c.dataset.t = s;
-    c.textContent = t(s);
+    // Behind several replicas the dispatcher sees which one answers once it is not this page's.
+    const at = EMS.where();
+    c.textContent = at === location.host ? t(s) : `${t(s)} · ${at}`;
+    c.dataset.server = at;
     c.dataset.lastId = stream ? String(stream.lastId()) : "";
     // A reconnect may have missed nothing (the stream resumes), but the lists are re-read.
     if (s === "live") refreshSoon(0);
@@ -292,10 +297,12 @@
       if (layers && layers.legend) layers.legend.div.render();
       renderAll();
       renderRec();
+      if (connState) setConn(connState);
     });
     document.getElementById("signout").addEventListener("click", () => { EMS.setToken(null); location.reload(); });
     fillConditions();
     state.me = await EMS.signIn();
+    await EMS.useReplicas();
     const who = document.getElementById("who");
     who.textContent = state.me.can_write ? state.me.name : `${state.me.name} · ${t("read_only")}`;
     document.body.classList.toggle("readonly", !state.me.can_write);

@@ -244,6 +244,36 @@ const EMS = (() => {
     }
   }
 
+  // Where calls go. The page's own server first; after `GET /v1/replicas` (see `useReplicas`)
+  // also every other replica sharing its event log. A replica that does not answer (a dropped
+  // connection or a 503) is left for the next one, and the board stays on whichever answered.
+  let bases = [""];
+  let current = 0;
+  // The highest `EMS-Seq` answered so far: with several replicas, reads ask for at least it
+  // (`EMS-Min-Seq`), so a write answered by one replica is never "undone" by a read from a
+  // replica that has not applied it yet.
+  let seen = 0;
+
+  function base() { return bases[current]; }
+
+  // Which server answers now, as `host:port`.
+  function where() { return current === 0 ? location.host : new URL(bases[current]).host; }
+
+  // Reads the replica list once signed in; nothing changes when there is none.
+  async function useReplicas() {
+    try {
+      const r = await api("GET", "/v1/replicas");
+      const others = (r.replicas || []).filter((u) => u !== location.origin);
+      bases = [bases[current], ...others.filter((u) => u !== bases[current])];
+      current = 0;
+    } catch (_) { /* an older server: this one only */ }
+    return bases.length;
+  }
+
+  function nextReplica() { if (bases.length > 1) current = (current + 1) % bases.length; }
+
+  function sleep(ms) { return new Promise((ok) => setTimeout(ok, ms)); }
+
   async function api(method, path, body) {
     const headers = { Authorization: "Bearer " + token() };
     const init = { method, headers };
@@ -253,20 +283,29 @@ const EMS = (() => {
       headers["Idempotency-Key"] = crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2);
       init.body = JSON.stringify(body);
     }
-    // A dropped connection or a 503 (the server restarting, or its database failing over
-    // behind a load balancer) is tried again, twice, with the same Idempotency-Key: a write
-    // that did land is answered from its record, not made twice.
-    const ATTEMPTS = 3;
+    // A dropped connection or a 503 (the server restarting, its database failing over, or the
+    // replica gone) is tried again with the same Idempotency-Key, on the next replica when
+    // there are several: a write that did land is answered from its record on any replica,
+    // not made twice. Every replica gets two tries; a full round without an answer waits.
+    const attempts = Math.max(3, 2 * bases.length);
     for (let attempt = 1; ; attempt++) {
+      const last = attempt >= attempts;
+      if (method === "GET" && bases.length > 1 && seen > 0 && !last) headers["EMS-Min-Seq"] = String(seen);
+      else delete headers["EMS-Min-Seq"];
       let r;
       try {
-        r = await fetch(path, init);
+        r = await fetch(base() + path, init);
       } catch (e) {
-        if (attempt < ATTEMPTS) { await new Promise((ok) => setTimeout(ok, 400 * attempt)); continue; }
-        throw e;
+        if (last) throw e;
+        nextReplica();
+        if (bases.length === 1 || attempt % bases.length === 0) await sleep(400 * Math.ceil(attempt / bases.length));
+        continue;
       }
-      if (r.status === 503 && attempt < ATTEMPTS) {
-        await new Promise((ok) => setTimeout(ok, 400 * attempt));
+      const s = Number(r.headers.get("EMS-Seq"));
+      if (Number.isFinite(s) && s > seen) seen = s;
+      if (r.status === 503 && !last) {
+        nextReplica();
+        if (bases.length === 1 || attempt % bases.length === 0) await sleep(400 * Math.ceil(attempt / bases.length));
         continue;
       }
       const text = await r.text();
@@ -278,17 +317,22 @@ const EMS = (() => {
   }
 
   // The event stream through fetch (EventSource cannot send the Authorization header), resumed
-  // with Last-Event-ID after a drop; `resync` (the log could not be read) means reload all.
+  // with Last-Event-ID after a drop, on the next replica if this one cannot be reached (the
+  // sequence numbers are the shared log's, so any replica resumes it); `resync` (the log could
+  // not be read) means reload all.
   function stream(onEvent, onState) {
     let last = null;
     let stopped = false;
     let controller = null;
+    let wasLive = false;
     async function once() {
       controller = new AbortController();
+      wasLive = false;
       const headers = { Authorization: "Bearer " + token(), Accept: "text/event-stream" };
       if (last !== null) headers["Last-Event-ID"] = String(last);
-      const r = await fetch("/v1/events", { headers, signal: controller.signal });
+      const r = await fetch(base() + "/v1/events", { headers, signal: controller.signal });
       if (!r.ok || !r.body) throw new ApiError(r.status, null);
+      wasLive = true;
       onState("live");
       const reader = r.body.getReader();
       const dec = new TextDecoder();
@@ -308,7 +352,7 @@ const EMS = (() => {
             else if (line.startsWith("data:")) data += line.slice(5).trim();
           }
           if (ev === "resync") { last = null; onEvent({ resync: true }); continue; }
-          if (id !== null) last = Number(id);
+          if (id !== null) { last = Number(id); if (last > seen) seen = last; }
           if (data) {
             try { onEvent(JSON.parse(data)); } catch (_) { /* a comment or keep-alive */ }
           }
@@ -317,10 +361,13 @@ const EMS = (() => {
     }
     (async () => {
       while (!stopped) {
+        const from = current;
         try { await once(); } catch (e) { if (stopped) break; }
         if (stopped) break;
         onState("reconnecting");
-        await new Promise((res) => setTimeout(res, 1500));
+        // Could not connect at all: the next replica (unless a call already moved on).
+        if (!wasLive && current === from) nextReplica();
+        await sleep(bases.length > 1 && !wasLive ? 300 : 1500);
       }
     })();
     return {
@@ -392,5 +439,5 @@ const EMS = (() => {
     return v === null || v === undefined ? "—" : (v * 100).toFixed(1) + " %";
   }
 
-  return { t, setLang, lang: () => lang, token, setToken, api, ApiError, stream, el, minutesSince, fmtMin, pct, signIn, showError };
+  return { t, setLang, lang: () => lang, token, setToken, api, ApiError, stream, useReplicas, where, el, minutesSince, fmtMin, pct, signIn, showError };
 })();
