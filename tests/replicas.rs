@@ -957,3 +957,102 @@ fn issue_17_the_board_fails_over_to_another_replica() {
         .join("target/screenshots/failover/failover-on-b.png");
     assert!(shots.exists(), "{}", shots.display());
 }
+
+/// Event streams resuming from the log share a few database connections: 40 clients resume
+/// at once from event 0 over 2,000 events (four chunks each) and all reach the head, while
+/// the replica never holds more than `STREAM_READERS` (4) connections above its own for them
+/// (one reader opened per chunk per client would be up to 40).
+#[test]
+fn issue_17_resuming_streams_share_a_few_connections() {
+    let Some(db) = common::PgDb::create() else {
+        return;
+    };
+    let (a, base) = spawn(&db.url);
+    let _guard = Replicas(vec![a]);
+    let units = ["condamine-1", "condamine-2", "fontvieille-1", "smur-chpg-1"];
+    let writers: Vec<_> = units
+        .iter()
+        .map(|u| {
+            let (base, u) = (base.clone(), u.to_string());
+            std::thread::spawn(move || {
+                for k in 0..500 {
+                    let (code, _, v) = post(
+                        &base,
+                        &format!("/v1/units/{u}/position"),
+                        None,
+                        json!({"lon": 7.42 + k as f64 * 1e-5, "lat": 43.735, "at": chrono::Utc::now().to_rfc3339()}),
+                    )
+                    .unwrap();
+                    assert_eq!(code, 200, "{v}");
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let (_, head, _) = get(&base, "/v1/units", None);
+    assert!(head >= 2000, "{head}");
+    let baseline = db.connections();
+
+    let done = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let db = &db;
+        let done = &done;
+        std::thread::scope(|scope| {
+            let s = scope.spawn(|| {
+                let mut most = 0;
+                while !done.load(Ordering::SeqCst) {
+                    most = most.max(db.connections());
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                most
+            });
+            let readers: Vec<_> = (0..40)
+                .map(|_| {
+                    let base = base.clone();
+                    scope.spawn(move || {
+                        let c = Client::builder()
+                            .timeout(Duration::from_secs(60))
+                            .build()
+                            .unwrap();
+                        let r = c
+                            .get(format!("{base}/v1/events"))
+                            .bearer_auth(VIEWER)
+                            .header("Last-Event-ID", "0")
+                            .send()
+                            .unwrap();
+                        assert_eq!(r.status().as_u16(), 200);
+                        let (mut seen, mut next) = (0u64, 1u64);
+                        for line in BufReader::new(r).lines() {
+                            let line = line.unwrap();
+                            if let Some(id) = line.strip_prefix("id:") {
+                                let id: u64 = id.trim().parse().unwrap();
+                                assert_eq!(id, next, "in order, none missed");
+                                next += 1;
+                                seen = id;
+                                if seen >= head {
+                                    break;
+                                }
+                            }
+                        }
+                        seen
+                    })
+                })
+                .collect();
+            let reached: Vec<u64> = readers.into_iter().map(|h| h.join().unwrap()).collect();
+            done.store(true, Ordering::SeqCst);
+            assert!(reached.iter().all(|&r| r >= head), "{reached:?}");
+            s.join().unwrap()
+        })
+    };
+    assert!(
+        sampler - baseline <= 4,
+        "40 resuming streams used {} connections above the replica's own {baseline}",
+        sampler - baseline
+    );
+    eprintln!(
+        "40 streams resumed over {head} events; connections: {baseline} before, at most \
+         {sampler} during"
+    );
+}

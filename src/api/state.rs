@@ -95,7 +95,14 @@ pub struct Service {
     pub(crate) relocations: Arc<std::sync::Mutex<BTreeMap<String, RelocationLog>>>,
     /// The latest posting's JSON, recomputed after each commit (policies other than static).
     pub(crate) posting: watch::Sender<Option<Arc<str>>>,
+    /// Readers for event streams catching up from the log, and how many may read at once
+    /// ([`STREAM_READERS`]): a crowd of boards resuming after a restart shares them.
+    pub(crate) readers: crate::dispatch::store::ReaderPool,
+    pub(crate) stream_reads: tokio::sync::Semaphore,
 }
+
+/// Event streams catching up from the log at once (and readers kept open for them).
+pub(crate) const STREAM_READERS: usize = 4;
 
 /// The travel model of one local hour, and the stations' coverage under it (computed on the
 /// first coverage or KPI request of the hour, not by recommendations).
@@ -282,6 +289,7 @@ impl AppState {
             record_moves(&relocations, recent.iter().map(|e| &e.event));
         }
         let cover_model = coverage.cover_model();
+        let config_db = config.db.clone();
         let (posting, _) = watch::channel(None);
         let (stop, _) = watch::channel(false);
         let state = AppState(Arc::new(Service {
@@ -303,6 +311,8 @@ impl AppState {
             station_points,
             relocations,
             posting,
+            readers: crate::dispatch::store::ReaderPool::new(config_db, STREAM_READERS),
+            stream_reads: tokio::sync::Semaphore::new(STREAM_READERS),
         }));
         if state.0.policy.kind != PolicyKind::Static {
             let weak = Arc::downgrade(&state.0);

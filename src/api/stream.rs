@@ -26,7 +26,6 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use super::error::ApiError;
 use super::state::{AppState, StreamMessage, stream_json};
-use crate::dispatch::store::open_reader;
 
 /// Events read from the log at a time while catching up.
 pub(crate) const CHUNK: usize = 500;
@@ -70,12 +69,16 @@ impl Cursor {
                 // Subscribe before reading, so nothing committed meanwhile is missed (it is in
                 // both; the live copy is skipped by its id).
                 let rx = BroadcastStream::new(self.svc.0.events.subscribe());
-                let at = self.svc.0.config.db.clone();
                 let after = self.last as i64;
+                // A few streams read at once, on the pool's readers (a crowd resuming after a
+                // restart waits its turn instead of opening a connection each).
+                let permit = self.svc.0.stream_reads.acquire().await;
+                let svc = self.svc.clone();
                 let rows = tokio::task::spawn_blocking(move || {
-                    open_reader(&at)?.events_after(after, CHUNK)
+                    svc.0.readers.with(|r| r.events_after(after, CHUNK))
                 })
                 .await;
+                drop(permit);
                 let rows = rows
                     .map_err(|e| e.to_string())
                     .and_then(|r| r.map_err(|e| e.to_string()));

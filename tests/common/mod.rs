@@ -111,6 +111,18 @@ impl PgDb {
         })
     }
 
+    /// Open connections to this database now (from `pg_stat_activity`, asked through the
+    /// admin database so the question is not counted).
+    pub fn connections(&self) -> i64 {
+        let mut c = postgres::Client::connect(&self.admin, postgres::NoTls).unwrap();
+        c.query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1",
+            &[&self.name],
+        )
+        .unwrap()
+        .get(0)
+    }
+
     /// Runs SQL on this database (for tests that damage or inspect it).
     pub fn execute(&self, sql: &str) {
         let mut c = postgres::Client::connect(&self.url, postgres::NoTls).unwrap();

@@ -290,6 +290,52 @@ pub fn open_reader(at: &Location) -> Result<Box<dyn LogReader>, StoreError> {
     })
 }
 
+/// Readers of one log kept open between uses, so that many clients catching up (event streams
+/// resuming after a replica restart) share a few connections instead of opening one each.
+/// A reader that failed is dropped, not kept; at most `keep` idle readers stay open. It does
+/// not bound how many are in use at once: callers do (the stream takes a permit first).
+pub struct ReaderPool {
+    at: Location,
+    keep: usize,
+    idle: std::sync::Mutex<Vec<Box<dyn LogReader>>>,
+}
+
+impl ReaderPool {
+    /// A pool for the log at `at`, keeping up to `keep` idle readers.
+    pub fn new(at: Location, keep: usize) -> ReaderPool {
+        ReaderPool {
+            at,
+            keep,
+            idle: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Runs `f` on an idle reader, or on a new one; the reader goes back to the pool unless
+    /// `f` failed (it may be broken: the next use opens a fresh one).
+    pub fn with<T>(
+        &self,
+        f: impl FnOnce(&mut dyn LogReader) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let taken = self.idle.lock().ok().and_then(|mut v| v.pop());
+        let mut reader = match taken {
+            Some(r) => r,
+            None => open_reader(&self.at)?,
+        };
+        let out = f(reader.as_mut())?;
+        if let Ok(mut v) = self.idle.lock()
+            && v.len() < self.keep
+        {
+            v.push(reader);
+        }
+        Ok(out)
+    }
+
+    /// Idle readers now (for tests).
+    pub fn idle(&self) -> usize {
+        self.idle.lock().map_or(0, |v| v.len())
+    }
+}
+
 /// What [`migrate`] moved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Migrated {
