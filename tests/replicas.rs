@@ -551,7 +551,7 @@ fn issue_17_migrate_sqlite_to_postgres_and_back() {
     assert!(!text.contains(":ems@"), "password shown: {text}");
 
     let (pg, base_pg) = spawn(&db.url);
-    let _guard = Replicas(vec![pg]);
+    let guard = Replicas(vec![pg]);
     let after = state(&base_pg);
     assert_eq!(after.0, before.0, "the sequence numbers are kept");
     assert_eq!((&after.1, &after.2), (&before.1, &before.2));
@@ -576,20 +576,57 @@ fn issue_17_migrate_sqlite_to_postgres_and_back() {
     assert_eq!((code, v["id"].as_u64()), (201, Some(6)), "ids continue");
     assert_eq!(seq, before.0 + 1);
 
-    // Back to a new SQLite file, which a server then runs on.
+    // Back to a new SQLite file, which a server then runs on; refused while a replica runs
+    // on the source (what it acknowledged after the copy would be lost from the new log).
     let back = dir.path().join("back.sqlite");
+    let out = migrate(&db.url, back.to_str().unwrap());
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && e.contains("in use") && e.contains("stop every ems serve"),
+        "{e}"
+    );
+    let moved = state(&base_pg);
+    drop(guard);
+    until_idle(&db);
     let out = migrate(&db.url, back.to_str().unwrap());
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let moved = state(&base_pg);
     let (mut c2, base2) = spawn(back.to_str().unwrap());
     let again = state(&base2);
     c2.kill().unwrap();
     c2.wait().unwrap();
     assert_eq!((again.0, &again.1, &again.2), (moved.0, &moved.1, &moved.2));
+    // A SQLite log relabelled for a renamed scenario, then served under the new name.
+    let renamed = dir.path().join("renamed.toml");
+    std::fs::write(
+        &renamed,
+        common::demo_toml().replace("name = \"Monaco demo\"", "name = \"Monaco 2027\""),
+    )
+    .unwrap();
+    let renamed_s = renamed.to_str().unwrap();
+    let back_s = back.to_str().unwrap();
+    let (code, out, err) = ems_in(
+        dir.path(),
+        &["db", "relabel", "--db", back_s, "--scenario", renamed_s],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("`Monaco demo` → `Monaco 2027`"), "{out}");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ems"));
+    cmd.args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--db",
+        back_s,
+        "--scenario",
+        renamed_s,
+    ]);
+    let (c3, base3) = common::listening(cmd);
+    let _served = Replicas(vec![c3]);
+    assert_eq!(state(&base3).0, moved.0);
 
     // Refused: a target that holds events, the same log twice, a missing source.
     let out = migrate(sqlite_s, &db.url);
@@ -1055,4 +1092,197 @@ fn issue_17_resuming_streams_share_a_few_connections() {
         "40 streams resumed over {head} events; connections: {baseline} before, at most \
          {sampler} during"
     );
+}
+
+/// Waits until no client is connected to `db` (a killed replica's sessions end).
+fn until_idle(db: &common::PgDb) {
+    let t0 = Instant::now();
+    while db.connections() > 0 {
+        assert!(t0.elapsed() < Duration::from_secs(20), "sessions linger");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `ems` with `args` in `cwd`: exit code, standard output, standard error.
+fn ems_in(cwd: &std::path::Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ems"))
+        .current_dir(cwd)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A PostgreSQL log that does not replay is repaired like a SQLite one: `--check-log` lists
+/// the events, `--repair` is refused while anything is connected, then copies the log into a
+/// SQLite file and sets the events aside; and `ems db relabel` records a renamed scenario
+/// (refused for a scenario whose fleet the log does not fit), after which `ems serve` starts.
+#[test]
+fn issue_17_repair_and_relabel_a_postgres_log() {
+    let Some(db) = common::PgDb::create() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (a, base) = spawn(&db.url);
+    let guard = Replicas(vec![a]);
+    for lon in [7.42, 7.43] {
+        let (code, _, v) = post(
+            &base,
+            "/v1/incidents",
+            None,
+            json!({"lon": lon, "lat": 43.735, "priority": 1}),
+        )
+        .unwrap();
+        assert_eq!(code, 201, "{v}");
+    }
+    let (code, _, v) = post(
+        &base,
+        "/v1/incidents/1/assign",
+        None,
+        json!({"unit_id": "condamine-2"}),
+    )
+    .unwrap();
+    assert_eq!(code, 200, "{v}");
+    drop(guard);
+    until_idle(&db);
+    // What a second, unaware server might have written: its own incident 1, and an
+    // assignment of a unit this scenario does not have.
+    let t = chrono::Utc::now().to_rfc3339();
+    db.execute(&format!(
+        r#"INSERT INTO ems_events (seq, recorded, body, actor) VALUES
+           (4, '{t}', '{{"type":"incident_created","id":1,"at":"{t}","lon":7.42,"lat":43.735,"priority":1,"condition":null,"note":"other server"}}', 'x'),
+           (5, '{t}', '{{"type":"unit_assigned","incident":2,"unit":"nope-1","at":"{t}"}}', 'x')"#
+    ));
+    let cwd = dir.path();
+    let (code, _, err) = ems_in(cwd, &["serve", "--listen", "127.0.0.1:0", "--db", &db.url]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("event 4") && err.contains("--check-log"),
+        "{err}"
+    );
+    let (code, out, _) = ems_in(cwd, &["serve", "--check-log", "--db", &db.url]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("5 events, 2 do not replay")
+            && out.contains("event 4: incident 1 exists")
+            && out.contains("event 5: unknown unit `nope-1`"),
+        "{out}"
+    );
+    {
+        // Anything connected (a replica, a psql session) makes --repair wait for it.
+        let _other = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+        let (code, out, err) = ems_in(cwd, &["serve", "--check-log", "--repair", "--db", &db.url]);
+        assert_eq!(code, Some(2), "{out}{err}");
+        assert!(
+            err.contains("is in use (1 other connections)") && err.contains("--repair"),
+            "{err}"
+        );
+        assert!(!err.contains(":ems@"), "no password shown: {err}");
+    }
+    until_idle(&db);
+    let (code, out, err) = ems_in(cwd, &["serve", "--check-log", "--repair", "--db", &db.url]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("2 events set aside"), "{out}");
+    let backup: Vec<_> = std::fs::read_dir(cwd)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            name.starts_with("ems-log.before-repair-") && name.ends_with(".sqlite")
+        })
+        .collect();
+    assert_eq!(backup.len(), 1, "one copy of the log before the repair");
+    let copy = rusqlite::Connection::open(&backup[0]).unwrap();
+    let n: i64 = copy
+        .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 5, "the copy holds the log as it was");
+    let (code, out, _) = ems_in(cwd, &["serve", "--check-log", "--db", &db.url]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("2 set aside by an earlier repair"), "{out}");
+
+    // The scenario renamed: the log is refused until it is relabelled.
+    let renamed = cwd.join("renamed.toml");
+    let toml = common::demo_toml().replace("name = \"Monaco demo\"", "name = \"Monaco 2027\"");
+    assert!(toml.contains("Monaco 2027"));
+    std::fs::write(&renamed, &toml).unwrap();
+    let renamed_s = renamed.to_str().unwrap();
+    let (code, _, err) = ems_in(
+        cwd,
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+            &db.url,
+            "--scenario",
+            renamed_s,
+        ],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("Monaco demo") && err.contains("Monaco 2027"),
+        "{err}"
+    );
+    // A scenario with one ambulance at Condamine does not fit the log (condamine-2 worked).
+    let stations = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo/stations.geojson"),
+    )
+    .unwrap()
+    .replacen("\"ambulances\": 2", "\"ambulances\": 1", 1);
+    std::fs::write(cwd.join("smaller.geojson"), stations).unwrap();
+    let demo_stations = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data/demo/stations.geojson")
+        .display()
+        .to_string();
+    let smaller_toml = toml.replace(
+        &format!("{demo_stations:?}"),
+        &format!("{:?}", cwd.join("smaller.geojson").display().to_string()),
+    );
+    assert_ne!(smaller_toml, toml);
+    std::fs::write(cwd.join("smaller.toml"), smaller_toml).unwrap();
+    let (code, out, err) = ems_in(
+        cwd,
+        &[
+            "db",
+            "relabel",
+            "--db",
+            &db.url,
+            "--scenario",
+            "smaller.toml",
+        ],
+    );
+    assert_eq!(code, Some(2), "{out}{err}");
+    assert!(
+        err.contains("do not replay against scenario `Monaco 2027`")
+            && err.contains("condamine-2")
+            && err.contains("nothing was changed"),
+        "{err}"
+    );
+    let (code, out, err) = ems_in(
+        cwd,
+        &["db", "relabel", "--db", &db.url, "--scenario", renamed_s],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("`Monaco demo` → `Monaco 2027`"), "{out}");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ems"));
+    cmd.args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--db",
+        &db.url,
+        "--scenario",
+        renamed_s,
+    ]);
+    let (b, base) = common::listening(cmd);
+    let _guard = Replicas(vec![b]);
+    let (code, _, v) = get(&base, "/v1/incidents", None);
+    assert_eq!(code, 200);
+    assert_eq!(v.as_array().unwrap().len(), 2, "{v}");
 }

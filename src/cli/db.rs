@@ -1,4 +1,4 @@
-//! `ems db`: moving a dispatch event log between stores.
+//! `ems db`: moving a dispatch event log between stores, and re-labelling its scenario.
 
 use std::path::PathBuf;
 
@@ -21,6 +21,20 @@ enum DbCommand {
     /// numbers, times, actors, idempotency records and set-aside events. Stop the servers on
     /// the source first (a SQLite source is locked meanwhile).
     Migrate(MigrateArgs),
+    /// Record a new scenario name in a log, after the scenario was renamed (`ems serve`
+    /// refuses a log recorded under another name). The log must replay against the scenario;
+    /// stop the servers on it first.
+    Relabel(RelabelArgs),
+}
+
+#[derive(Args)]
+struct RelabelArgs {
+    /// The log: a SQLite file or postgres://user:password@host/db.
+    #[arg(long, value_name = "FILE|postgres://...")]
+    db: Location,
+    /// The renamed scenario (its `name` is recorded).
+    #[arg(long)]
+    scenario: PathBuf,
 }
 
 #[derive(Args)]
@@ -52,5 +66,45 @@ pub fn run(a: DbArgs) -> Result<()> {
             );
             Ok(())
         }
+        DbCommand::Relabel(r) => relabel(&r),
     }
+}
+
+fn relabel(r: &RelabelArgs) -> Result<()> {
+    if let Some(p) = r.db.path()
+        && !p.exists()
+    {
+        anyhow::bail!("event log {}: no such file", p.display());
+    }
+    let sc = Scenario::load(&r.scenario)?;
+    // Relabelling must not hand a log to a scenario whose fleet it does not fit.
+    let mut reader = store::open_reader(&r.db)?;
+    let check = ems::dispatch::journal::check_log(&sc, reader.as_mut())?;
+    drop(reader);
+    if let Some((seq, _, why)) = check.failing.first() {
+        anyhow::bail!(
+            "event log {}: {} of its {} events do not replay against scenario `{}` ({}), the \
+             first is event {seq}: {why}. Is this the right scenario? `ems serve --check-log \
+             --scenario {}` lists them; nothing was changed",
+            r.db,
+            check.failing.len(),
+            check.events,
+            sc.name,
+            r.scenario.display(),
+            r.scenario.display()
+        );
+    }
+    let old = store::relabel(&r.db, &sc.name)?;
+    match old {
+        Some(old) if old == sc.name => println!("event log {}: already `{old}`", r.db),
+        Some(old) => println!(
+            "event log {}: scenario `{old}` → `{}` ({} events replay)",
+            r.db, sc.name, check.events
+        ),
+        None => println!(
+            "event log {}: scenario recorded as `{}` ({} events replay)",
+            r.db, sc.name, check.events
+        ),
+    }
+    Ok(())
 }

@@ -32,9 +32,10 @@ pub struct ServeArgs {
     /// not, and exit (0: it replays; 1: it does not). Does not start the server.
     #[arg(long)]
     check_log: bool,
-    /// With --check-log: copy the log to `<db>.before-repair-<time>.sqlite`, then move every
-    /// event that does not replay to the log's `set_aside` table (kept, with its reason), so
-    /// the server starts. Refused while a server holds the log.
+    /// With --check-log: copy the log to `<db>.before-repair-<time>.sqlite` (a PostgreSQL log
+    /// to `ems-log.before-repair-<time>.sqlite` here), then move every event that does not
+    /// replay to the log's set-aside table (kept, with its reason), so the server starts.
+    /// Refused while a server holds the log (PostgreSQL: while anything else is connected).
     #[arg(long, requires = "check_log")]
     repair: bool,
 }
@@ -51,6 +52,8 @@ fn check_log(a: &ServeArgs, at: &Location) -> Result<std::process::ExitCode> {
     let sc = load_scenario(a.scenario.as_deref(), false)?;
     let mut reader = ems::dispatch::store::open_reader(at)?;
     let check = journal::check_log(&sc, reader.as_mut())?;
+    // Its connection would count as another client of a PostgreSQL log being repaired.
+    drop(reader);
     println!(
         "event log {}: {} events, {} do not replay{}",
         at,
@@ -75,21 +78,21 @@ fn check_log(a: &ServeArgs, at: &Location) -> Result<std::process::ExitCode> {
         );
         return Ok(ExitCode::from(1));
     }
-    let Some(db) = at.path() else {
-        anyhow::bail!(
-            "--repair works on a SQLite log; for {at}, `ems db migrate` it to a SQLite file, \
-             repair that, and migrate it back"
-        );
+    // The copy of the log before the repair: beside a SQLite log, else in the working
+    // directory (a PostgreSQL log is copied into a SQLite file).
+    let stem = match at.path() {
+        Some(db) => db.as_os_str().to_owned(),
+        None => std::ffi::OsString::from("ems-log"),
     };
-    let mut backup = db.as_os_str().to_owned();
+    let mut backup = stem;
     backup.push(format!(
         ".before-repair-{}.sqlite",
         chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
     ));
     let backup = PathBuf::from(backup);
-    journal::repair_log(db, &check, &backup)?;
+    journal::repair_log(at, &check, &backup)?;
     println!(
-        "repaired: {} events set aside (table set_aside, with the reason); the log before the \
+        "repaired: {} events set aside (the set-aside table, with the reason); the log before the \
          repair is {}. Events that did replay may still belong to calls that need a \
          dispatcher's review: check the incidents those events name.",
         check.failing.len(),

@@ -26,7 +26,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 
 use super::store::{
-    self, Append, Idempotency, Location, LogReader, LogWriter, Store, StoreError, StoredAnswer,
+    self, Append, Idempotency, Location, LogReader, LogWriter, StoreError, StoredAnswer,
     StoredEvent,
 };
 use super::{DispatchError, Event, Fleet, Undo};
@@ -260,14 +260,13 @@ pub fn check_log(sc: &Scenario, reader: &mut dyn LogReader) -> Result<LogCheck, 
 /// Sets aside the events of `check` that do not replay (after copying the whole log to
 /// `backup`): they move to the log's `set_aside` table with their reason, so the log replays
 /// and nothing is deleted. Takes the log's lock: refused while a server runs on it.
-pub fn repair_log(path: &Path, check: &LogCheck, backup: &Path) -> Result<(), JournalError> {
-    let mut store = Store::open(path)?;
+pub fn repair_log(at: &Location, check: &LogCheck, backup: &Path) -> Result<(), JournalError> {
     let seqs: Vec<(i64, String)> = check
         .failing
         .iter()
         .map(|(seq, _, why)| (*seq, why.clone()))
         .collect();
-    store.set_aside(&seqs, backup)?;
+    store::set_aside(at, &seqs, backup)?;
     Ok(())
 }
 

@@ -79,7 +79,8 @@ pub enum StoreError {
     /// The log was written for another scenario.
     #[error(
         "event log {url} belongs to scenario `{found}`, not `{expected}`: give this scenario its \
-         own database"
+         own database, or, if `{found}` was renamed `{expected}`, record the new name with `ems \
+         db relabel`"
     )]
     OtherScenario {
         url: String,
@@ -89,6 +90,17 @@ pub enum StoreError {
     /// A migration cannot be made (the message says why).
     #[error("ems db migrate: {0}")]
     Migrate(String),
+    /// Other clients are connected to a shared log that must be changed alone: stop every
+    /// `ems serve` on it first.
+    #[error(
+        "event log {url} is in use ({sessions} other connections): stop every ems serve on it \
+         before {what}"
+    )]
+    InUse {
+        url: String,
+        sessions: i64,
+        what: String,
+    },
     /// The log's schema is not one this program knows.
     #[error(
         "event log {url} has schema version {found}; this ems knows version {known}: use the ems \
@@ -336,6 +348,35 @@ impl ReaderPool {
     }
 }
 
+/// Moves the events `seqs` (with the reason each does not replay) to the log's set-aside
+/// table, after a full copy of the log to the SQLite file `backup`. A SQLite log is locked
+/// meanwhile; a PostgreSQL log must have no other client connected.
+pub fn set_aside(at: &Location, seqs: &[(i64, String)], backup: &Path) -> Result<(), StoreError> {
+    match at {
+        Location::Sqlite(p) => Store::open(p)?.set_aside(seqs, backup),
+        Location::Postgres(url) => {
+            postgres::check_not_in_use(url, "--repair")?;
+            migrate(at, &Location::Sqlite(backup.to_path_buf()), None)?;
+            postgres::set_aside(url, seqs)
+        }
+    }
+}
+
+/// Records `scenario` as the name of the scenario the log belongs to (after the scenario was
+/// renamed); answers the name it had. A SQLite log is locked meanwhile; a PostgreSQL log must
+/// have no other client connected.
+pub fn relabel(at: &Location, scenario: &str) -> Result<Option<String>, StoreError> {
+    match at {
+        Location::Sqlite(p) => {
+            if !p.exists() {
+                return Err(StoreError::Migrate(format!("{at}: no such file")));
+            }
+            Store::open(p)?.relabel(scenario)
+        }
+        Location::Postgres(url) => postgres::relabel(url, scenario),
+    }
+}
+
 /// What [`migrate`] moved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Migrated {
@@ -368,6 +409,10 @@ pub fn migrate(
         }
         Location::Postgres(_) => None,
     };
+    if let Location::Postgres(url) = from {
+        // Nothing may append while it is copied.
+        postgres::check_not_in_use(url, "migrating it")?;
+    }
     let dump = open_reader(from)?.dump()?;
     let name = match (&dump.scenario, scenario) {
         (Some(s), _) => s.clone(),

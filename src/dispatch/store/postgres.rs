@@ -420,6 +420,86 @@ impl LogWriter for PgStore {
     }
 }
 
+/// Client sessions other than this one on the log's database: running replicas (their
+/// writers, followers and readers) or anything else.
+fn other_sessions(c: &mut Client, url: &str) -> Result<i64, StoreError> {
+    Ok(c.query_one(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+         AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
+        &[],
+    )
+    .map_err(|e| pg_err(url, &e))?
+    .get(0))
+}
+
+/// [`StoreError::InUse`] when another client is connected: every `ems serve` on the log must
+/// be stopped before `what`.
+fn refuse_in_use(c: &mut Client, url: &str, what: &str) -> Result<(), StoreError> {
+    let sessions = other_sessions(c, url)?;
+    if sessions > 0 {
+        return Err(StoreError::InUse {
+            url: url.to_string(),
+            sessions,
+            what: what.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Refuses when anything else is connected to the log's database (see [`refuse_in_use`]).
+pub fn check_not_in_use(url: &str, what: &str) -> Result<(), StoreError> {
+    let shown = redact(url);
+    let mut c = connect(url, &shown)?;
+    refuse_in_use(&mut c, &shown, what)
+}
+
+/// Moves the events `seqs` (with the reason each does not replay) from the log to
+/// `ems_set_aside`, with their idempotency records dropped, in one transaction, and only
+/// while no other client is connected (replicas hold the log's state in memory).
+pub fn set_aside(url: &str, seqs: &[(i64, String)]) -> Result<(), StoreError> {
+    let shown = redact(url);
+    let mut c = connect(url, &shown)?;
+    let err = |e: postgres::Error| pg_err(&shown, &e);
+    refuse_in_use(&mut c, &shown, "--repair")?;
+    let now = chrono::Utc::now().to_rfc3339();
+    let mut tx = c.transaction().map_err(err)?;
+    for (seq, reason) in seqs {
+        tx.execute(
+            "INSERT INTO ems_set_aside (seq, recorded, body, actor, reason, set_aside_at)
+             SELECT seq, recorded, body, actor, $2, $3 FROM ems_events WHERE seq = $1",
+            &[seq, reason, &now],
+        )
+        .map_err(err)?;
+        tx.execute("DELETE FROM ems_idempotency WHERE seq = $1", &[seq])
+            .map_err(err)?;
+        tx.execute("DELETE FROM ems_events WHERE seq = $1", &[seq])
+            .map_err(err)?;
+    }
+    tx.commit().map_err(err)
+}
+
+/// Records `scenario` as the log's scenario; answers the name it had. Only while no other
+/// client is connected.
+pub fn relabel(url: &str, scenario: &str) -> Result<Option<String>, StoreError> {
+    let shown = redact(url);
+    let mut c = connect(url, &shown)?;
+    let err = |e: postgres::Error| pg_err(&shown, &e);
+    refuse_in_use(&mut c, &shown, "relabelling")?;
+    let mut tx = c.transaction().map_err(err)?;
+    let old: Option<String> = tx
+        .query_opt("SELECT value FROM ems_meta WHERE key = 'scenario'", &[])
+        .map_err(err)?
+        .map(|r| r.get(0));
+    tx.execute(
+        "INSERT INTO ems_meta (key, value) VALUES ('scenario', $1) \
+         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+        &[&scenario],
+    )
+    .map_err(err)?;
+    tx.commit().map_err(err)?;
+    Ok(old)
+}
+
 /// A reader on its own connection.
 pub struct PgReader {
     conn: Conn,

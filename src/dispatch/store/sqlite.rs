@@ -233,6 +233,25 @@ impl Store {
         }
     }
 
+    /// Records `scenario` as the log's scenario; answers the name it had.
+    pub fn relabel(&self, scenario: &str) -> Result<Option<String>, StoreError> {
+        let err = sqlite_err(&self.path);
+        let old = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'scenario'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(&err)?;
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('scenario', ?1)",
+                params![scenario],
+            )
+            .map_err(&err)?;
+        Ok(old)
+    }
+
     /// Locks and opens (or creates) the log at `path`.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let lock = take_lock(path)?;
