@@ -606,25 +606,7 @@ fn issue_17_migrate_sqlite_to_postgres_and_back() {
         common::demo_toml().replace("name = \"Monaco demo\"", "name = \"Monaco 2027\""),
     )
     .unwrap();
-    let renamed_s = renamed.to_str().unwrap();
-    let back_s = back.to_str().unwrap();
-    let (code, out, err) = ems_in(
-        dir.path(),
-        &["db", "relabel", "--db", back_s, "--scenario", renamed_s],
-    );
-    assert_eq!(code, Some(0), "{out}{err}");
-    assert!(out.contains("`Monaco demo` → `Monaco 2027`"), "{out}");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ems"));
-    cmd.args([
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--db",
-        back_s,
-        "--scenario",
-        renamed_s,
-    ]);
-    let (c3, base3) = common::listening(cmd);
+    let (c3, base3) = relabel_and_serve(dir.path(), back.to_str().unwrap(), &renamed);
     let _served = Replicas(vec![c3]);
     assert_eq!(state(&base3).0, moved.0);
 
@@ -1117,6 +1099,30 @@ fn ems_in(cwd: &std::path::Path, args: &[&str]) -> (Option<i32>, String, String)
     )
 }
 
+/// `ems db relabel --db DB --scenario RENAMED` (from the demo's name to "Monaco 2027"), then
+/// `ems serve` on the log under the new name.
+fn relabel_and_serve(
+    cwd: &std::path::Path,
+    db: &str,
+    renamed: &std::path::Path,
+) -> (Child, String) {
+    let renamed = renamed.to_str().unwrap();
+    let (code, out, err) = ems_in(cwd, &["db", "relabel", "--db", db, "--scenario", renamed]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("`Monaco demo` → `Monaco 2027`"), "{out}");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ems"));
+    cmd.args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--db",
+        db,
+        "--scenario",
+        renamed,
+    ]);
+    common::listening(cmd)
+}
+
 /// A PostgreSQL log that does not replay is repaired like a SQLite one: `--check-log` lists
 /// the events, `--repair` is refused while anything is connected, then copies the log into a
 /// SQLite file and sets the events aside; and `ems db relabel` records a renamed scenario
@@ -1264,23 +1270,7 @@ fn issue_17_repair_and_relabel_a_postgres_log() {
             && err.contains("nothing was changed"),
         "{err}"
     );
-    let (code, out, err) = ems_in(
-        cwd,
-        &["db", "relabel", "--db", &db.url, "--scenario", renamed_s],
-    );
-    assert_eq!(code, Some(0), "{out}{err}");
-    assert!(out.contains("`Monaco demo` → `Monaco 2027`"), "{out}");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ems"));
-    cmd.args([
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--db",
-        &db.url,
-        "--scenario",
-        renamed_s,
-    ]);
-    let (b, base) = common::listening(cmd);
+    let (b, base) = relabel_and_serve(cwd, &db.url, &renamed);
     let _guard = Replicas(vec![b]);
     let (code, _, v) = get(&base, "/v1/incidents", None);
     assert_eq!(code, 200);

@@ -2,7 +2,7 @@
 // dispatcher and as a viewer, and checks what each sees. Run by tests/web_board.rs:
 //   node tests/browser/board.mjs <base-url> <screenshot-dir>
 // Prints one line per check; exits 1 on the first failure (with a screenshot of the moment).
-import { chromium } from "playwright-core";
+import { launch, check } from "./harness.mjs";
 import { mkdirSync } from "node:fs";
 
 const [base, shots] = process.argv.slice(2);
@@ -14,21 +14,11 @@ mkdirSync(shots, { recursive: true });
 const DISPATCHER = "demo-dispatcher";
 const VIEWER = "demo-viewer";
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync",
-  ],
-});
+const browser = await launch();
 
 const problems = [];
 let current = null;
 
-function check(cond, what) {
-  if (!cond) throw new Error("check failed: " + what);
-  console.log("ok - " + what);
-}
 
 async function open(name) {
   const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });

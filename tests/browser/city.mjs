@@ -2,23 +2,13 @@
 // `ems serve --scenario`): the map, the units and the modelled response by zone load and draw,
 // with screenshots. Run by tests/web_board.rs:
 //   node tests/browser/city.mjs <base-url> <screenshot-dir> <name>
-import { chromium } from "playwright-core";
+import { launch, check } from "./harness.mjs";
 import { mkdirSync } from "node:fs";
 
 const [base, shots, name] = process.argv.slice(2);
 mkdirSync(shots, { recursive: true });
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync",
-  ],
-});
+const browser = await launch();
 const problems = [];
-function check(cond, what) {
-  if (!cond) throw new Error("check failed: " + what);
-  console.log("ok - " + what);
-}
 const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
 page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
 page.on("request", (r) => { if (!r.url().startsWith(base) && !r.url().startsWith("data:")) problems.push(`request off the server: ${r.url()}`); });

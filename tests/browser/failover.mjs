@@ -6,7 +6,7 @@
 // answer), no second incident. (2) The same from B back to A. (3) A is killed (SIGKILL): the
 // next write reaches B, the event stream resumes on B, and the board shows which replica
 // answers. Prints one line per check; exits 1 on the first failure (with a screenshot).
-import { chromium } from "playwright-core";
+import { launch, check } from "./harness.mjs";
 import { mkdirSync } from "node:fs";
 
 const [a, shots, pidA, b] = process.argv.slice(2);
@@ -18,22 +18,12 @@ mkdirSync(shots, { recursive: true });
 const DISPATCHER = "demo-dispatcher";
 const hostB = new URL(b).host;
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync",
-  ],
-});
+const browser = await launch();
 
 const problems = [];
 let page = null;
 let killed = false;
 
-function check(cond, what) {
-  if (!cond) throw new Error("check failed: " + what);
-  console.log("ok - " + what);
-}
 
 async function incidents(base) {
   const r = await fetch(base + "/v1/incidents?limit=1000", { headers: { Authorization: "Bearer " + DISPATCHER } });

@@ -3,23 +3,13 @@
 // click) with the targets before and after, an optimisation with its new sites and the plan
 // downloaded as GeoJSON. Run by tests/web_board.rs:
 //   node tests/browser/plan.mjs <base-url> <screenshot-dir>
-import { chromium } from "playwright-core";
+import { launch, check } from "./harness.mjs";
 import { mkdirSync, readFileSync } from "node:fs";
 
 const [base, shots] = process.argv.slice(2);
 mkdirSync(shots, { recursive: true });
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync",
-  ],
-});
+const browser = await launch();
 const problems = [];
-function check(cond, what) {
-  if (!cond) throw new Error("check failed: " + what);
-  console.log("ok - " + what);
-}
 const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 }, acceptDownloads: true });
 const page = await ctx.newPage();
 page.on("request", (r) => {

@@ -3,24 +3,14 @@
 // server's) and that the page's JS heap, measured after a forced garbage collection, does not
 // grow. Run by tests/web_board.rs:
 //   node tests/browser/stream_load.mjs <base-url> <screenshot-dir> [seconds]
-import { chromium } from "playwright-core";
+import { launch, check } from "./harness.mjs";
 import { mkdirSync } from "node:fs";
 
 const [base, shots, secs] = process.argv.slice(2);
 const SECONDS = Number(secs || 60);
 const RATE = 50;
 mkdirSync(shots, { recursive: true });
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync",
-  ],
-});
-function check(cond, what) {
-  if (!cond) throw new Error("check failed: " + what);
-  console.log("ok - " + what);
-}
+const browser = await launch();
 const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
 const errors = [];
 page.on("pageerror", (e) => errors.push(e.message));
