@@ -297,6 +297,58 @@ fn issue_15_the_board_in_a_real_browser() {
     }
 }
 
+/// Large answers go gzip-compressed to a client that asks (a large city's base map is
+/// megabytes of GeoJSON), byte for byte the same once decompressed; the event stream, the
+/// font and small answers are not compressed, and a client that does not ask gets plain bytes.
+#[test]
+fn issue_15_large_answers_are_compressed_when_asked() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let (_s, url) = serve(dir.path());
+    let c = Client::new();
+    let get = |path: &str, encoding: &str| {
+        c.get(format!("{url}{path}"))
+            .bearer_auth("demo-viewer")
+            .header("Accept-Encoding", encoding)
+            .send()
+            .unwrap()
+    };
+    let encoding = |r: &reqwest::blocking::Response| {
+        r.headers()
+            .get("content-encoding")
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    let plain = get("/v1/map", "identity");
+    assert_eq!(encoding(&plain), None);
+    let plain = plain.bytes().unwrap();
+    let zipped = get("/v1/map", "gzip");
+    assert_eq!(zipped.status().as_u16(), 200);
+    assert_eq!(encoding(&zipped).as_deref(), Some("gzip"));
+    assert!(zipped.headers().contains_key("ems-seq"));
+    let zipped = zipped.bytes().unwrap();
+    let mut unzipped = Vec::new();
+    flate2::read::GzDecoder::new(&zipped[..])
+        .read_to_end(&mut unzipped)
+        .unwrap();
+    assert_eq!(unzipped, plain.to_vec(), "the same map once decompressed");
+    assert!(
+        zipped.len() * 2 < plain.len(),
+        "{} bytes compressed of {}",
+        zipped.len(),
+        plain.len()
+    );
+    eprintln!("/v1/map: {} bytes, {} gzip", plain.len(), zipped.len());
+    assert_eq!(
+        encoding(&get("/assets/board.js", "gzip")).as_deref(),
+        Some("gzip")
+    );
+    assert_eq!(encoding(&get("/assets/cjk-subset.woff2", "gzip")), None);
+    assert_eq!(encoding(&get("/v1/whoami", "gzip")), None, "small");
+    let events = get("/v1/events", "gzip");
+    assert_eq!(events.status().as_u16(), 200);
+    assert_eq!(encoding(&events), None, "each event leaves at once");
+}
+
 /// The planning page in the browser: zones coloured by modelled response, a what-if by clicks,
 /// an optimisation with its sites, the plan downloaded as GeoJSON, Chinese labels.
 #[test]

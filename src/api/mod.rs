@@ -161,11 +161,29 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn(guard::limits))
         .layer(middleware::from_fn(guard::json_errors))
+        .layer(compression())
         .with_state(state);
     match cors {
         Some(cors) => router.layer(cors),
         None => router,
     }
+}
+
+/// gzip for clients that ask for it (`Accept-Encoding`), by tower-http: the base map of a large
+/// city (megabytes of GeoJSON), the lists and the scripts. Not the event stream (each event
+/// must leave at once), images or fonts (compressed already), nor answers under 1 KiB.
+fn compression()
+-> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
+    use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
+    use tower_http::compression::{CompressionLayer, DefaultPredicate};
+    CompressionLayer::new()
+        .gzip(true)
+        .quality(tower_http::CompressionLevel::Fastest)
+        .compress_when(
+            DefaultPredicate::new()
+                .and(SizeAbove::new(1024))
+                .and(NotForContentType::const_new("font/")),
+        )
 }
 
 /// Cross-origin calls from the board pages of the configured replicas (tower-http's CORS
