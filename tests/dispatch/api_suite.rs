@@ -2073,3 +2073,123 @@ fn issue_16_a_bad_policy_configuration_is_refused_at_start() {
         "{e}"
     );
 }
+
+/// Issue #16 (left out then): the live DMEXCLP posting checked against brute force. A unit
+/// returning from a call and one other free unit (the rest out of service), for every such
+/// pair on the demo with a 4.5-minute target: the station the posting sends the returning unit
+/// to (or its own, with no move) has the largest expected coverage over every station,
+/// computed here directly as `Σ_z w_z (1 − q^{n_z})` from each station's coverage, and the
+/// posting's `expected_coverage_after` is that value's share.
+#[test]
+fn issue_16_the_live_dmexclp_posting_agrees_with_brute_force() {
+    if skip() {
+        return;
+    }
+    use ems::dispatch::coverage::{Budget, Coverage};
+    let sc = Scenario::demo().unwrap();
+    let tm = TravelModel::for_scenario(&sc).unwrap();
+    let (sc, _) = sc.on_map(&tm);
+    let budget = Budget {
+        response_target_min: 4.5,
+        call_handling_s: 60.0,
+        turnout_s: 60.0,
+    };
+    let cov = Coverage::new(&sc, &tm, budget);
+    let q: f64 = 0.3;
+    let weights: Vec<f64> = sc.demand.iter().map(|z| z.population).collect();
+    let total: f64 = weights.iter().sum();
+    let expected = |posts: &[usize]| -> f64 {
+        (0..weights.len())
+            .map(|z| {
+                let n = posts.iter().filter(|&&p| cov.station_cover(p)[z]).count();
+                weights[z] * (1.0 - q.powi(n as i32))
+            })
+            .sum()
+    };
+    let station = |unit: &str| {
+        sc.stations
+            .iter()
+            .position(|st| {
+                unit.strip_prefix(st.id.as_str())
+                    .is_some_and(|rest| rest.starts_with('-'))
+            })
+            .unwrap()
+    };
+    let units: Vec<String> = sc
+        .stations
+        .iter()
+        .flat_map(|st| (1..=st.ambulances).map(move |k| format!("{}-{k}", st.id)))
+        .collect();
+    let mut moved = 0;
+    for r in &units {
+        for f in units.iter().filter(|f| *f != r) {
+            let s = Server::start_with(|c| {
+                c.move_up_policy = ems::dispatch::policy::PolicyKind::Dmexclp;
+                c.response_target_min = 4.5;
+                c.call_handling_s = 60.0;
+                c.turnout_s = 60.0;
+                c.busy_fraction = q;
+                c.max_relocation_min = 60.0;
+            });
+            for o in units.iter().filter(|o| *o != r && *o != f) {
+                s.status(o, "out_of_service", None);
+            }
+            // A call in the east of the map; the unit returns from there.
+            let (id, _) = incident(&s, 7.4335, 43.7445, None);
+            s.ok(
+                &format!("/v1/incidents/{id}/assign"),
+                json!({"unit_id": r}),
+            );
+            for st in ["en_route", "on_scene", "returning"] {
+                s.status(r, st, None);
+            }
+            s.ok(
+                &format!("/v1/units/{r}/position"),
+                json!({"lon": 7.4335, "lat": 43.7445, "at": chrono::Utc::now().to_rfc3339()}),
+            );
+            let (code, p) = s.get(VIEWER, "/v1/posting");
+            assert_eq!(code, 200, "{p}");
+            assert_eq!(p["policy"], "dmexclp", "{p}");
+            assert_eq!(p["free_units"], 2, "{p}");
+            let moves = p["moves"].as_array().unwrap();
+            assert!(moves.len() <= 1, "only the returning unit is redirected: {p}");
+            let home = station(r);
+            let chosen = match moves.first() {
+                Some(m) => {
+                    assert_eq!(m["unit"], r.as_str(), "{p}");
+                    moved += 1;
+                    sc.stations
+                        .iter()
+                        .position(|st| m["to_station"] == st.id.as_str())
+                        .unwrap()
+                }
+                None => home,
+            };
+            let other = station(f);
+            let best = (0..sc.stations.len())
+                .map(|x| expected(&[other, x]))
+                .fold(f64::MIN, f64::max);
+            let got = expected(&[other, chosen]);
+            assert!(
+                got >= best - 1e-9,
+                "{r} returning, {f} free: posted at {} ({got}), best {best}: {p}",
+                sc.stations[chosen].id
+            );
+            if moves.is_empty() {
+                assert_eq!(chosen, home);
+            } else {
+                assert!(
+                    got > expected(&[other, home]) + 1e-9,
+                    "a move only for a strict gain: {p}"
+                );
+            }
+            let after = p["expected_coverage_after"].as_f64().unwrap();
+            assert!((after - got / total).abs() < 1e-9, "{after} vs {}: {p}", got / total);
+        }
+    }
+    assert!(moved > 0, "some case must redirect the returning unit");
+    eprintln!(
+        "{} cases, {moved} with a move",
+        units.len() * (units.len() - 1)
+    );
+}
