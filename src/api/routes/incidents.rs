@@ -510,10 +510,7 @@ pub(crate) async fn assign(
                 at: now,
             })
         },
-        |fleet, ev| match ev {
-            Event::UnitAssigned { unit, .. } => unit_answer(fleet, unit),
-            _ => Err(ApiError::Internal("unexpected event".into())),
-        },
+        unit_answer,
     )
     .await?;
     Ok(w.into_response())

@@ -13,7 +13,16 @@ use crate::api::error::{self, ApiError};
 use crate::api::state::AppState;
 use crate::dispatch::{Event, Fleet, Unit, UnitStatus};
 
-pub(crate) fn unit_answer(fleet: &Fleet, unit: &str) -> Result<Answer, ApiError> {
+/// The answer to a write about one unit (assignment, status, position, move-up): the unit as
+/// it stands after the event.
+pub(crate) fn unit_answer(fleet: &Fleet, ev: &Event) -> Result<Answer, ApiError> {
+    let unit = match ev {
+        Event::UnitAssigned { unit, .. }
+        | Event::UnitStatusChanged { unit, .. }
+        | Event::UnitPosition { unit, .. }
+        | Event::UnitMoved { unit, .. } => unit,
+        _ => return Err(ApiError::Internal("unexpected event".into())),
+    };
     let u = fleet
         .units
         .get(unit)
@@ -80,10 +89,7 @@ pub(crate) async fn unit_status(
                 reported_at: None,
             })
         },
-        |fleet, ev| match ev {
-            Event::UnitStatusChanged { unit, .. } => unit_answer(fleet, unit),
-            _ => Err(ApiError::Internal("unexpected event".into())),
-        },
+        unit_answer,
     )
     .await?;
     Ok(w.into_response())
@@ -132,10 +138,7 @@ pub(crate) async fn unit_position(
                 reported_at: None,
             })
         },
-        |fleet, ev| match ev {
-            Event::UnitPosition { unit, .. } => unit_answer(fleet, unit),
-            _ => Err(ApiError::Internal("unexpected event".into())),
-        },
+        unit_answer,
     )
     .await?;
     Ok(w.into_response())
@@ -179,10 +182,7 @@ pub(crate) async fn move_up(
                 at: now,
             })
         },
-        |fleet, ev| match ev {
-            Event::UnitMoved { unit, .. } => unit_answer(fleet, unit),
-            _ => Err(ApiError::Internal("unexpected event".into())),
-        },
+        unit_answer,
     )
     .await?;
     Ok(w.into_response())
