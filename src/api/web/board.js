@@ -280,6 +280,7 @@
     const at = EMS.where();
     c.textContent = at === location.host ? t(s) : `${t(s)} · ${at}`;
     c.dataset.server = at;
+    c.dataset.since = String(Date.now());
     c.dataset.lastId = stream ? String(stream.lastId()) : "";
     // A reconnect may have missed nothing (the stream resumes), but the lists are re-read.
     if (s === "live") refreshSoon(0);

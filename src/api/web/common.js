@@ -360,14 +360,19 @@ const EMS = (() => {
       }
     }
     (async () => {
+      let fails = 0;
       while (!stopped) {
         const from = current;
         try { await once(); } catch (e) { if (stopped) break; }
         if (stopped) break;
         onState("reconnecting");
-        // Could not connect at all: the next replica (unless a call already moved on).
+        // Could not connect at all: the next replica (unless a call already moved on). With
+        // other replicas to try, a dispatcher is not left without live updates for long;
+        // while none answers, the pause grows to 2 s.
+        fails = wasLive ? 0 : fails + 1;
         if (!wasLive && current === from) nextReplica();
-        await sleep(bases.length > 1 && !wasLive ? 300 : 1500);
+        const round = Math.floor(fails / bases.length);
+        await sleep(bases.length > 1 ? Math.min(2000, 250 << Math.min(3, round)) : 1500);
       }
     })();
     return {
