@@ -1,4 +1,5 @@
-//! `ems db`: moving a dispatch event log between stores, and re-labelling its scenario.
+//! `ems db`: moving a dispatch event log between stores, backing it up while it runs, and
+//! re-labelling its scenario.
 
 use std::path::PathBuf;
 
@@ -25,6 +26,20 @@ enum DbCommand {
     /// refuses a log recorded under another name). The log must replay against the scenario;
     /// stop the servers on it first.
     Relabel(RelabelArgs),
+    /// Copy a log into a new SQLite file while the servers keep running: one consistent
+    /// snapshot, holding every write acknowledged before the backup started. Restore with
+    /// `ems db migrate --from BACKUP --to ...`, or serve the copy.
+    Backup(BackupArgs),
+}
+
+#[derive(Args)]
+struct BackupArgs {
+    /// The log: a SQLite file or postgres://user:password@host/db.
+    #[arg(long, value_name = "FILE|postgres://...")]
+    db: Location,
+    /// The new SQLite file to write (must not exist).
+    #[arg(long)]
+    to: PathBuf,
 }
 
 #[derive(Args)]
@@ -67,6 +82,20 @@ pub fn run(a: DbArgs) -> Result<()> {
             Ok(())
         }
         DbCommand::Relabel(r) => relabel(&r),
+        DbCommand::Backup(b) => {
+            let done = store::backup(&b.db, &b.to)?;
+            println!(
+                "backed up {} → {}: {} events (last sequence number {}), {} idempotency \
+                 records, {} set-aside events",
+                b.db,
+                b.to.display(),
+                done.events,
+                done.last_seq,
+                done.idempotency,
+                done.set_aside
+            );
+            Ok(())
+        }
     }
 }
 

@@ -348,6 +348,58 @@ impl ReaderPool {
     }
 }
 
+/// Copies the log at `from` into the new SQLite file `to` while servers keep writing to it:
+/// every table read in one snapshot (one read transaction), so the copy holds every event
+/// acknowledged before it started, with its idempotency record, and replays. `to` must not
+/// exist; on failure nothing is left there. Restore with [`migrate`] (or serve the copy).
+pub fn backup(from: &Location, to: &Path) -> Result<Migrated, StoreError> {
+    if from.path() == Some(to) {
+        return Err(StoreError::Migrate(format!(
+            "{from}: the log and its backup are the same file"
+        )));
+    }
+    if let Some(p) = from.path()
+        && !p.exists()
+    {
+        return Err(StoreError::Migrate(format!("{from}: no such file")));
+    }
+    if to.exists() {
+        return Err(StoreError::Migrate(format!(
+            "{}: already exists; back up into a new file",
+            to.display()
+        )));
+    }
+    let dump = open_reader(from)?.dump()?;
+    let Some(scenario) = dump.scenario.clone() else {
+        return Err(StoreError::Migrate(format!(
+            "{from} does not record its scenario (written by an older ems): start `ems serve` \
+             on it once, which records it"
+        )));
+    };
+    let written = (|| {
+        let s = Store::open(to)?;
+        s.claim(&scenario)?;
+        let mut s: Box<dyn LogWriter> = Box::new(s);
+        s.import(&dump)
+    })();
+    // The copy's lock file is not needed once it is written.
+    let _ = std::fs::remove_file(lock_path(to));
+    if let Err(e) = written {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = to.as_os_str().to_owned();
+            p.push(suffix);
+            let _ = std::fs::remove_file(PathBuf::from(p));
+        }
+        return Err(e);
+    }
+    Ok(Migrated {
+        events: dump.events.len(),
+        idempotency: dump.idempotency.len(),
+        set_aside: dump.set_aside.len(),
+        last_seq: dump.events.last().map_or(0, |e| e.0),
+    })
+}
+
 /// Moves the events `seqs` (with the reason each does not replay) to the log's set-aside
 /// table, after a full copy of the log to the SQLite file `backup`. A SQLite log is locked
 /// meanwhile; a PostgreSQL log must have no other client connected.

@@ -573,6 +573,14 @@ impl LogReader for PgReader {
     fn dump(&mut self) -> Result<Dump, StoreError> {
         self.conn.call(|c, url| {
             let err = |e: postgres::Error| pg_err(url, &e);
+            // One snapshot of every table, while replicas may append.
+            let mut c = c
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .map_err(err)?;
+            let c = &mut c;
             let scenario = c
                 .query_opt("SELECT value FROM ems_meta WHERE key = 'scenario'", &[])
                 .map_err(err)?

@@ -427,7 +427,10 @@ impl LogReader for Reader {
 
     fn dump(&mut self) -> Result<Dump, StoreError> {
         let err = sqlite_err(&self.path);
-        let c = &self.conn;
+        // One read transaction: every table as of one moment, while a server may append (a
+        // reader never blocks the writer in WAL mode).
+        let tx = self.conn.transaction().map_err(&err)?;
+        let c = &*tx;
         let actor = has_column(c, "events", "actor").map_err(&err)?;
         let created = has_column(c, "idempotency", "created").map_err(&err)?;
         let meta = c
