@@ -582,7 +582,10 @@ fn issue_17_migrate_sqlite_to_postgres_and_back() {
     let out = migrate(&db.url, back.to_str().unwrap());
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(
-        !out.status.success() && e.contains("in use") && e.contains("stop every ems serve"),
+        !out.status.success()
+            && e.contains("in use")
+            && e.contains("× ems serve from 127.0.0.1")
+            && e.contains("stop every ems serve"),
         "{e}"
     );
     let moved = state(&base_pg);
@@ -1184,7 +1187,8 @@ fn issue_17_repair_and_relabel_a_postgres_log() {
         let (code, out, err) = ems_in(cwd, &["serve", "--check-log", "--repair", "--db", &db.url]);
         assert_eq!(code, Some(2), "{out}{err}");
         assert!(
-            err.contains("is in use (1 other connections)") && err.contains("--repair"),
+            err.contains("is in use (1 other connections: 1 × unnamed client from 127.0.0.1)")
+                && err.contains("--repair"),
             "{err}"
         );
         assert!(!err.contains(":ems@"), "no password shown: {err}");

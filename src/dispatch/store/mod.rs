@@ -93,12 +93,14 @@ pub enum StoreError {
     /// Other clients are connected to a shared log that must be changed alone: stop every
     /// `ems serve` on it first.
     #[error(
-        "event log {url} is in use ({sessions} other connections): stop every ems serve on it \
-         before {what}"
+        "event log {url} is in use ({sessions} other connections: {who}): stop every ems serve \
+         on it before {what}"
     )]
     InUse {
         url: String,
         sessions: i64,
+        /// Who: "2 × ems serve from 10.0.0.2", ...
+        who: String,
         what: String,
     },
     /// The log's schema is not one this program knows.

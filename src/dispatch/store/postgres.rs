@@ -120,6 +120,11 @@ fn pg_err(url: &str, e: &postgres::Error) -> StoreError {
 }
 
 fn connect(url: &str, shown: &str) -> Result<Client, StoreError> {
+    connect_as(url, shown, "ems serve")
+}
+
+/// [`connect`], named `name` in `pg_stat_activity` unless the URL names the application.
+fn connect_as(url: &str, shown: &str, name: &str) -> Result<Client, StoreError> {
     let mut config: postgres::Config =
         url.parse()
             .map_err(|e: postgres::Error| StoreError::Postgres {
@@ -128,7 +133,7 @@ fn connect(url: &str, shown: &str) -> Result<Client, StoreError> {
             })?;
     config.connect_timeout(CONNECT_TIMEOUT);
     if config.get_application_name().is_none() {
-        config.application_name("ems serve");
+        config.application_name(name);
     }
     let mut c = config.connect(NoTls).map_err(|e| pg_err(shown, &e))?;
     // A statement that waits this long is an outage, not a slow query.
@@ -420,26 +425,39 @@ impl LogWriter for PgStore {
     }
 }
 
-/// Client sessions other than this one on the log's database: running replicas (their
-/// writers, followers and readers) or anything else.
-fn other_sessions(c: &mut Client, url: &str) -> Result<i64, StoreError> {
-    Ok(c.query_one(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
-         AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
-        &[],
-    )
-    .map_err(|e| pg_err(url, &e))?
-    .get(0))
+/// Client sessions other than this one on the log's database (running replicas' writers,
+/// followers and readers, or anything else): how many, and who, as "2 × ems serve from
+/// 10.0.0.2" phrases.
+fn other_sessions(c: &mut Client, url: &str) -> Result<(i64, Vec<String>), StoreError> {
+    let rows = c
+        .query(
+            "SELECT coalesce(nullif(application_name, ''), 'unnamed client'), \
+             coalesce(host(client_addr), 'the local socket'), count(*) \
+             FROM pg_stat_activity WHERE datname = current_database() \
+             AND pid <> pg_backend_pid() AND backend_type = 'client backend' \
+             GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2",
+            &[],
+        )
+        .map_err(|e| pg_err(url, &e))?;
+    let mut total = 0;
+    let mut who = Vec::new();
+    for r in &rows {
+        let (name, from, n): (String, String, i64) = (r.get(0), r.get(1), r.get(2));
+        total += n;
+        who.push(format!("{n} × {name} from {from}"));
+    }
+    Ok((total, who))
 }
 
 /// [`StoreError::InUse`] when another client is connected: every `ems serve` on the log must
 /// be stopped before `what`.
 fn refuse_in_use(c: &mut Client, url: &str, what: &str) -> Result<(), StoreError> {
-    let sessions = other_sessions(c, url)?;
+    let (sessions, who) = other_sessions(c, url)?;
     if sessions > 0 {
         return Err(StoreError::InUse {
             url: url.to_string(),
             sessions,
+            who: who.join(", "),
             what: what.to_string(),
         });
     }
@@ -449,7 +467,7 @@ fn refuse_in_use(c: &mut Client, url: &str, what: &str) -> Result<(), StoreError
 /// Refuses when anything else is connected to the log's database (see [`refuse_in_use`]).
 pub fn check_not_in_use(url: &str, what: &str) -> Result<(), StoreError> {
     let shown = redact(url);
-    let mut c = connect(url, &shown)?;
+    let mut c = connect_as(url, &shown, "ems db")?;
     refuse_in_use(&mut c, &shown, what)
 }
 
@@ -458,7 +476,7 @@ pub fn check_not_in_use(url: &str, what: &str) -> Result<(), StoreError> {
 /// while no other client is connected (replicas hold the log's state in memory).
 pub fn set_aside(url: &str, seqs: &[(i64, String)]) -> Result<(), StoreError> {
     let shown = redact(url);
-    let mut c = connect(url, &shown)?;
+    let mut c = connect_as(url, &shown, "ems db")?;
     let err = |e: postgres::Error| pg_err(&shown, &e);
     refuse_in_use(&mut c, &shown, "--repair")?;
     let now = chrono::Utc::now().to_rfc3339();
@@ -482,7 +500,7 @@ pub fn set_aside(url: &str, seqs: &[(i64, String)]) -> Result<(), StoreError> {
 /// client is connected.
 pub fn relabel(url: &str, scenario: &str) -> Result<Option<String>, StoreError> {
     let shown = redact(url);
-    let mut c = connect(url, &shown)?;
+    let mut c = connect_as(url, &shown, "ems db")?;
     let err = |e: postgres::Error| pg_err(&shown, &e);
     refuse_in_use(&mut c, &shown, "relabelling")?;
     let mut tx = c.transaction().map_err(err)?;
