@@ -38,11 +38,15 @@
 //!   budget) for all; benchmark readers; station planning, the changes a plan or a what-if makes
 //!   to a scenario (`optimize::change`), and what-if evaluation.
 //! - [`dispatch`]: the live fleet state (units, incidents, handover queues), the unit
-//!   lifecycle, the SQLite event log and its replay, the dispatch rules (nearest unit by road
-//!   ETA, hospital by designation and detention) shared with the simulator, and the live
-//!   coverage rules (coverage now, the best move-up, today's figures) in `dispatch::coverage`;
-//!   group commit of the log and taking back what a failed commit held in `dispatch::journal`;
-//!   today's figures as running sums in `dispatch::today`.
+//!   lifecycle, the event log and its replay, the dispatch rules (nearest unit by road ETA,
+//!   hospital by designation and detention) shared with the simulator, and the live coverage
+//!   rules (coverage now, the best move-up, today's figures) in `dispatch::coverage`; the
+//!   log's stores behind one interface in `dispatch::store` (an embedded SQLite file, or
+//!   PostgreSQL shared by several replicas, with migration, repair and live backup); group
+//!   commit, taking back what a failed commit held and following other replicas' commits in
+//!   `dispatch::journal`; the move-up policies (compliance tables, dynamic MEXCLP) shared with
+//!   the simulator in `dispatch::policy`, and the live posting in `dispatch::posting`; today's
+//!   figures as running sums in `dispatch::today`.
 //! - [`api`]: the axum router behind `ems serve`, split by concern (state, bearer roles, JSON
 //!   bodies and idempotent writes, the event stream, the OpenAPI document, one route file per
 //!   resource); handlers are thin. The dispatch board's page and assets (`src/api/web/`: HTML,
@@ -55,8 +59,9 @@
 //!   (`src/report/templates/`: one base layout, the map and histogram partials); the web
 //!   pages' base map in `report::basemap`.
 //! - `src/main.rs` and `src/cli/` (the binary): the `ems` command line, one file per subcommand
-//!   (`import`, `route`, `population`, `check`, `synth-incidents`, `optimize`, `evaluate`,
-//!   `solve-instance`, `simulate`, `serve`, `demo`), each a clap `Args` struct and its `run`,
+//!   (`import`, `init`, `route`, `population`, `calibrate`, `check`, `synth-incidents`,
+//!   `demand`, `optimize`, `evaluate`, `solve-instance`, `simulate`, `serve`, `db`, `demo`),
+//!   each a clap `Args` struct and its `run`,
 //!   with typed option values (`LON,LAT`, `grid:300m`, `12min`, `STATION=N`) that clap parses.
 //!
 //! # Glossary
@@ -113,7 +118,17 @@
 //! - **SSE**: Server-Sent Events, a one-way HTTP stream of events to dispatch screens.
 //! - **Group commit**: several concurrent writes in one transaction and one fsync, each
 //!   acknowledged only once that fsync is done.
-//! - **Move-up**: sending an idle ambulance to stand by at another station to cover a gap.
+//! - **Compliance table**: for each number of free ambulances, the stations they should stand
+//!   at; a move-up policy that follows it.
+//! - **DMEXCLP**: dynamic MEXCLP (Jagtenberg et al. 2015): a freed ambulance goes where it adds
+//!   the most expected coverage given where the other free ones are.
+//! - **Replica**: one of several `ems serve` processes sharing one event log in PostgreSQL; any
+//!   of them answers reads and writes.
+//! - **Sequence number (`EMS-Seq`)**: an event's place in the log; an answer's `EMS-Seq` says
+//!   how much of the log it reflects, and `EMS-Min-Seq` asks for at least that much.
+//! - **Optimistic concurrency**: a replica appends at the sequence number it computed and fails
+//!   if another appended first, then catches up and tries again (no lock held between
+//!   replicas).
 
 pub mod api;
 pub mod dispatch;

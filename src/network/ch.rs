@@ -890,7 +890,7 @@ impl ChQuery {
             .collect()
     }
 
-    /// The `S × T` table written into `times` (milliseconds, [`INF`] where unreachable or
+    /// The `S × T` table written into `times` (milliseconds, `INF` where unreachable or
     /// beyond `cutoff`) and `lengths` (metres, NaN there), row-major; both `S × T` long. Each
     /// source scans into a row of its own (kept in cache) that is then copied out once: the
     /// travel model's matrices are filled this way, with no intermediate table.

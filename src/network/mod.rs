@@ -59,7 +59,7 @@ pub struct Segment {
     pub geometry: Vec<[f64; 2]>,
 }
 
-/// Who may drive a road segment, from its OSM access tags (see [`tags`]).
+/// Who may drive a road segment, from its OSM access tags (see `network::tags`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum Access {
     /// Open to general traffic.

@@ -28,7 +28,7 @@
 //!   bus lane at free-flow speed. Chinese law (道路交通安全法 art. 53) and most European rules
 //!   let an ambulance on an emergency run use bus lanes; switch it off where they do not.
 //!
-//! A segment's access is read at import ([`super::Access`], [`super::tags`]).
+//! A segment's access is read at import ([`super::Access`], `network::tags`).
 
 use serde::{Deserialize, Serialize};
 

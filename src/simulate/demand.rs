@@ -3,7 +3,7 @@
 //!
 //! This module owns the estimator and the placing of a log's calls (zones by the standards'
 //! [`ZoneAssigner`], hours in the log's local time). It must not generate calls (the
-//! simulator's generator reads a [`WeekRates`]) nor optimise postings (the compliance table
+//! simulator's generator reads a [`WeekDemand`]) nor optimise postings (the compliance table
 //! takes the zone shares as weights).
 //!
 //! # Model

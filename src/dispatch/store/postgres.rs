@@ -464,7 +464,7 @@ fn refuse_in_use(c: &mut Client, url: &str, what: &str) -> Result<(), StoreError
     Ok(())
 }
 
-/// Refuses when anything else is connected to the log's database (see [`refuse_in_use`]).
+/// Refuses when anything else is connected to the log's database (every `ems serve` must be stopped first).
 pub fn check_not_in_use(url: &str, what: &str) -> Result<(), StoreError> {
     let shown = redact(url);
     let mut c = connect_as(url, &shown, "ems db")?;

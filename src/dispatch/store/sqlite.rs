@@ -5,7 +5,7 @@
 //! logs), appending a batch of events together with the idempotency records of the requests
 //! that caused them (one transaction, one fsync), reading the log back, expiring idempotency
 //! records, and setting aside events that no longer replay (`ems serve --check-log --repair`).
-//! It must not decide whether an event is valid; [`super::Fleet::validate`] does, before
+//! It must not decide whether an event is valid; [`crate::dispatch::Fleet::validate`] does, before
 //! anything is written.
 //!
 //! # The lock
