@@ -343,11 +343,6 @@ impl ReaderPool {
         }
         Ok(out)
     }
-
-    /// Idle readers now (for tests).
-    pub fn idle(&self) -> usize {
-        self.idle.lock().map_or(0, |v| v.len())
-    }
 }
 
 /// Copies the log at `from` into the new SQLite file `to` while servers keep writing to it:
@@ -378,28 +373,17 @@ pub fn backup(from: &Location, to: &Path) -> Result<Migrated, StoreError> {
              on it once, which records it"
         )));
     };
-    let written = (|| {
-        let s = Store::open(to)?;
-        s.claim(&scenario)?;
-        let mut s: Box<dyn LogWriter> = Box::new(s);
-        s.import(&dump)
-    })();
+    let written = import_into(&dump, &Location::Sqlite(to.to_path_buf()), &scenario);
     // The copy's lock file is not needed once it is written.
     let _ = std::fs::remove_file(lock_path(to));
-    if let Err(e) = written {
+    if written.is_err() {
         for suffix in ["", "-wal", "-shm"] {
             let mut p = to.as_os_str().to_owned();
             p.push(suffix);
             let _ = std::fs::remove_file(PathBuf::from(p));
         }
-        return Err(e);
     }
-    Ok(Migrated {
-        events: dump.events.len(),
-        idempotency: dump.idempotency.len(),
-        set_aside: dump.set_aside.len(),
-        last_seq: dump.events.last().map_or(0, |e| e.0),
-    })
+    written
 }
 
 /// Moves the events `seqs` (with the reason each does not replay) to the log's set-aside
@@ -453,7 +437,8 @@ pub fn migrate(
             "{from}: the source and the target are the same log"
         )));
     }
-    // The source's lock, so no server appends while it is copied.
+    // Nothing may append while it is copied: a SQLite source's lock is held, a PostgreSQL
+    // source must have no other client.
     let _held = match from {
         Location::Sqlite(p) => {
             if !p.exists() {
@@ -461,12 +446,11 @@ pub fn migrate(
             }
             Some(Store::open(p)?)
         }
-        Location::Postgres(_) => None,
+        Location::Postgres(url) => {
+            postgres::check_not_in_use(url, "migrating it")?;
+            None
+        }
     };
-    if let Location::Postgres(url) = from {
-        // Nothing may append while it is copied.
-        postgres::check_not_in_use(url, "migrating it")?;
-    }
     let dump = open_reader(from)?.dump()?;
     let name = match (&dump.scenario, scenario) {
         (Some(s), _) => s.clone(),
@@ -477,13 +461,18 @@ pub fn migrate(
             )));
         }
     };
-    let mut target = open_writer(to, &name, i64::MAX / 4)?;
+    import_into(&dump, to, &name)
+}
+
+/// Writes `dump` into the empty log at `to` (created if new), recorded as scenario `name`.
+fn import_into(dump: &Dump, to: &Location, name: &str) -> Result<Migrated, StoreError> {
+    let mut target = open_writer(to, name, i64::MAX / 4)?;
     if !target.events_after(0, 1)?.is_empty() {
         return Err(StoreError::Migrate(format!(
             "{to} already holds events: migrate into an empty log"
         )));
     }
-    target.import(&dump)?;
+    target.import(dump)?;
     Ok(Migrated {
         events: dump.events.len(),
         idempotency: dump.idempotency.len(),
