@@ -110,17 +110,7 @@ fn kill_9_loses_no_acknowledged_write() {
         m
     };
     let after = notes(&list(&base));
-    for (note, id) in &acked {
-        assert_eq!(
-            after.get(note),
-            Some(&vec![*id]),
-            "acknowledged {note} lost or changed"
-        );
-    }
-    assert!(
-        after.values().all(|ids| ids.len() == 1),
-        "a write is present twice"
-    );
+    common::assert_each_write_once(&after, &acked, "");
     // Retrying the requests in doubt with their keys writes each at most once.
     let doubt = in_doubt.lock().unwrap().clone();
     println!(

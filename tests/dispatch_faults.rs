@@ -278,17 +278,7 @@ fn issue_14_kill_9_fifty_cycles_with_group_commit() {
         let (child, base) = spawn(&db, None);
         // Check everything acknowledged so far, then retry what was in doubt.
         let now = notes(&base);
-        for (note, id) in acked.lock().unwrap().iter() {
-            assert_eq!(
-                now.get(note),
-                Some(&vec![*id]),
-                "cycle {cycle}: acknowledged {note} lost or changed"
-            );
-        }
-        assert!(
-            now.values().all(|ids| ids.len() == 1),
-            "cycle {cycle}: a write is stored twice"
-        );
+        common::assert_each_write_once(&now, &acked.lock().unwrap(), &format!("cycle {cycle}: "));
         for note in in_doubt.drain(..) {
             let r = create(&client(), &base, &note).unwrap();
             assert_eq!(r.status().as_u16(), 201, "retry of {note}");

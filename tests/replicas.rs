@@ -743,17 +743,7 @@ fn assert_each_write_once(incidents: &[Value], acked: &BTreeMap<String, u64>) {
             .or_default()
             .push(i["id"].as_u64().unwrap());
     }
-    for (note, id) in acked {
-        assert_eq!(
-            by_note.get(note),
-            Some(&vec![*id]),
-            "acknowledged {note} lost or changed"
-        );
-    }
-    assert!(
-        by_note.values().all(|ids| ids.len() == 1),
-        "a write is present twice"
-    );
+    common::assert_each_write_once(&by_note, acked, "");
 }
 
 /// The database stops hard in the middle of writes and comes back: requests during the outage

@@ -111,12 +111,14 @@ impl PgDb {
         })
     }
 
-    /// Open connections to this database now (from `pg_stat_activity`, asked through the
-    /// admin database so the question is not counted).
+    /// Open client connections to this database now (from `pg_stat_activity`, asked through
+    /// the admin database so the question is not counted). Server processes such as an
+    /// autovacuum worker, which visits a database after many inserts, are not clients.
     pub fn connections(&self) -> i64 {
         let mut c = postgres::Client::connect(&self.admin, postgres::NoTls).unwrap();
         c.query_one(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1",
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 \
+             AND backend_type = 'client backend'",
             &[&self.name],
         )
         .unwrap()
@@ -389,5 +391,25 @@ pub fn browser(script: &str, url: &str, shots: &str, extra: &[&str]) {
     assert!(
         out.status.success() && log.contains("all checks passed"),
         "{script}: the browser checks failed:\n{log}"
+    );
+}
+
+/// Every acknowledged write (note → incident id) is stored under its note with that id, and
+/// no note is stored twice. `when` starts the messages ("cycle 3: ", or "").
+pub fn assert_each_write_once(
+    by_note: &std::collections::BTreeMap<String, Vec<u64>>,
+    acked: &std::collections::BTreeMap<String, u64>,
+    when: &str,
+) {
+    for (note, id) in acked {
+        assert_eq!(
+            by_note.get(note),
+            Some(&vec![*id]),
+            "{when}acknowledged {note} lost or changed"
+        );
+    }
+    assert!(
+        by_note.values().all(|ids| ids.len() == 1),
+        "{when}a write is stored twice"
     );
 }
