@@ -96,9 +96,11 @@ pub struct Service {
     /// The latest posting's JSON, recomputed after each commit (policies other than static).
     pub(crate) posting: watch::Sender<Option<Arc<str>>>,
     /// Readers for event streams catching up from the log, and how many may read at once
-    /// ([`STREAM_READERS`]): a crowd of boards resuming after a restart shares them.
+    /// ([`STREAM_READERS`]): a crowd of boards resuming after a restart shares them. A permit
+    /// is held by the blocking read itself (owned), so a client that disconnects mid-read does
+    /// not free its slot while its reader is still in use.
     pub(crate) readers: crate::dispatch::store::ReaderPool,
-    pub(crate) stream_reads: tokio::sync::Semaphore,
+    pub(crate) stream_reads: Arc<tokio::sync::Semaphore>,
 }
 
 /// Event streams catching up from the log at once (and readers kept open for them).
@@ -312,7 +314,7 @@ impl AppState {
             relocations,
             posting,
             readers: crate::dispatch::store::ReaderPool::new(config_db, STREAM_READERS),
-            stream_reads: tokio::sync::Semaphore::new(STREAM_READERS),
+            stream_reads: Arc::new(tokio::sync::Semaphore::new(STREAM_READERS)),
         }));
         if state.0.policy.kind != PolicyKind::Static {
             let weak = Arc::downgrade(&state.0);

@@ -72,13 +72,17 @@ impl Cursor {
                 let after = self.last as i64;
                 // A few streams read at once, on the pool's readers (a crowd resuming after a
                 // restart waits its turn instead of opening a connection each).
-                let permit = self.svc.0.stream_reads.acquire().await;
+                // The permit moves into the blocking read and ends with it: if this client
+                // goes away mid-read (the future is dropped), the read still holds its slot
+                // until its reader is back in the pool (issue #29: a permit dropped with the
+                // future let a fifth reader open while the fourth was still reading).
+                let permit = self.svc.0.stream_reads.clone().acquire_owned().await;
                 let svc = self.svc.clone();
                 let rows = tokio::task::spawn_blocking(move || {
+                    let _permit = permit;
                     svc.0.readers.with(|r| r.events_after(after, CHUNK))
                 })
                 .await;
-                drop(permit);
                 let rows = rows
                     .map_err(|e| e.to_string())
                     .and_then(|r| r.map_err(|e| e.to_string()));

@@ -129,8 +129,17 @@ try {
   const liveAfter = Number(await page.getAttribute("#conn", "data-since")) - killedAt;
   console.log(`# timing: the call after the kill was answered by B ${answeredAfter} ms after the kill (form filled by the script included); the stream was live on B ${liveAfter} ms after it`);
   check(connText.includes(hostB), `the event stream resumed on B and the board says so ("${connText}")`);
+  // "live" is shown when B's answer to the stream request arrives, before the events it then
+  // sends from the log: wait for them (issue #29: reading the id at once raced their delivery).
+  await page.waitForFunction((before) => Number(window.emsBoard.stream().lastId()) > before, lastBefore, { timeout: 20000 })
+    .catch(() => {});
   const lastAfter = Number(await page.evaluate(() => window.emsBoard.stream().lastId()));
   check(lastAfter > lastBefore, `the stream went on from the shared log on B (last id ${lastBefore} → ${lastAfter})`);
+  const ids = [f1.body.id, f2.body.id, b3.id];
+  await page.waitForFunction((want) => {
+    const have = [...document.querySelectorAll("#incidents li[data-incident]")].map((l) => Number(l.dataset.incident));
+    return want.every((id) => have.includes(id));
+  }, ids, { timeout: 20000 }).catch(() => {});
   const listed = await page.$$eval("#incidents li[data-incident]", (ls) => ls.map((l) => Number(l.dataset.incident)));
   check([f1.body.id, f2.body.id, b3.id].every((id) => listed.includes(id)),
     `the board lists the three calls (${listed.join(", ")})`);
