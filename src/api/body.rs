@@ -142,7 +142,8 @@ pub(crate) async fn write<T: serde::de::DeserializeOwned>(
             None => serde_json::from_str(&raw)
                 .map_err(|e| ApiError::Internal(format!("request body read again: {e}")))?,
         };
-        let (ticket, status, body) = {
+        let mut replay = None;
+        let written = 'write: {
             let mut core = svc.lock()?;
             if let Some(k) = &idem_key {
                 match core.idempotent(k)? {
@@ -162,11 +163,12 @@ pub(crate) async fn write<T: serde::de::DeserializeOwned>(
                         }
                         let body = serde_json::from_str(&a.body)
                             .map_err(|e| ApiError::Internal(format!("stored answer: {e}")))?;
-                        return Ok(Written {
+                        replay = Some(Written {
                             status: StatusCode::from_u16(a.status).unwrap_or(StatusCode::OK),
                             body,
                             replayed: true,
                         });
+                        break 'write None;
                     }
                 }
             }
@@ -194,7 +196,14 @@ pub(crate) async fn write<T: serde::de::DeserializeOwned>(
             let ticket = core.submit(ev, json, undo, &principal.name, idem);
             drop(core);
             svc.journal.wake();
-            (ticket, status, value)
+            Some((ticket, status, value))
+        };
+        let Some((ticket, status, body)) = written else {
+            // The record may have been written by another replica after this one last read
+            // the log: read up to it, so what the answer names is here too (issue #29: a
+            // replayed new call had no incident to recommend for).
+            svc.journal.sync().await;
+            return replay.ok_or_else(|| ApiError::Internal("no answer to replay".into()));
         };
         match ticket.await {
             Ok(Ok(_seq)) => {

@@ -449,10 +449,25 @@ fn other_sessions(c: &mut Client, url: &str) -> Result<(i64, Vec<String>), Store
     Ok((total, who))
 }
 
+/// How long sessions of clients that have just exited may still be listed.
+const CLOSING_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// [`StoreError::InUse`] when another client is connected: every `ems serve` on the log must
 /// be stopped before `what`.
+///
+/// A client that has just exited (an `ems serve` stopped a moment ago) is still listed until
+/// its server process notices, so sessions are looked at again for up to [`CLOSING_GRACE`]
+/// before refusing (issue #29: a repair right after a replica's exit was refused under load).
 fn refuse_in_use(c: &mut Client, url: &str, what: &str) -> Result<(), StoreError> {
-    let (sessions, who) = other_sessions(c, url)?;
+    let since = std::time::Instant::now();
+    let (mut sessions, mut who) = other_sessions(c, url)?;
+    while sessions > 0 && since.elapsed() < CLOSING_GRACE {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        // pg_stat_activity is read once per transaction unless its snapshot is cleared.
+        c.batch_execute("SELECT pg_stat_clear_snapshot()")
+            .map_err(|e| pg_err(url, &e))?;
+        (sessions, who) = other_sessions(c, url)?;
+    }
     if sessions > 0 {
         return Err(StoreError::InUse {
             url: url.to_string(),
