@@ -24,6 +24,7 @@ mod body;
 mod fresh;
 mod guard;
 mod openapi;
+mod query;
 mod routes;
 mod state;
 mod stream;
@@ -32,7 +33,8 @@ use std::future::Future;
 
 use axum::Router;
 use axum::middleware;
-use axum::routing::{get, post};
+use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
 
 pub use auth::Principal;
 pub use body::JsonBody;
@@ -113,45 +115,29 @@ pub fn asset_names() -> Vec<&'static str> {
     web::asset_names()
 }
 
+/// Every route, each registered once with its OpenAPI path: one router per resource
+/// (`routes/*.rs`, the event stream), merged (utoipa-axum), so the served routes and the
+/// document cannot drift apart.
+fn routes() -> OpenApiRouter<AppState> {
+    use utoipa::OpenApi;
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(web::router())
+        .merge(health::router())
+        .merge(incidents::router())
+        .merge(units::router())
+        .merge(hospitals::router())
+        .merge(coverage::router())
+        .merge(plan::router())
+        .merge(stream::router())
+        .route("/openapi.json", get(openapi::openapi))
+}
+
 /// The router.
 pub fn app(state: AppState) -> Router {
     let limit = state.0.config.max_body_bytes;
     let cors = cross_origin(&state.0.config.replicas);
-    let router = Router::new()
-        .route("/", get(web::board))
-        .route("/assets/{name}", get(web::asset))
-        .route("/v1/map", get(web::base_map))
-        .route("/v1/whoami", get(web::whoami))
-        .route("/v1/replicas", get(web::replicas))
-        .route("/plan", get(web::plan_page))
-        .route("/v1/plan/evaluate", get(plan::evaluate_plan))
-        .route("/v1/plan/optimize", get(plan::optimize_plan))
-        .route("/v1/lifecycle", get(web::lifecycle))
-        .route("/healthz", get(health::healthz))
-        .route("/openapi.json", get(openapi::openapi))
-        .route(
-            "/v1/incidents",
-            post(incidents::create_incident).get(incidents::list_incidents),
-        )
-        .route("/v1/incidents.csv", get(incidents::incidents_csv))
-        .route("/v1/incidents/{id}", get(incidents::get_incident))
-        .route(
-            "/v1/incidents/{id}/recommendation",
-            get(incidents::recommendation),
-        )
-        .route("/v1/incidents/{id}/assign", post(incidents::assign))
-        .route("/v1/incidents/{id}/cancel", post(incidents::cancel))
-        .route("/v1/incidents/{id}/close", post(incidents::close))
-        .route("/v1/incidents/{id}/priority", post(incidents::priority))
-        .route("/v1/units", get(units::list_units))
-        .route("/v1/units/{id}/status", post(units::unit_status))
-        .route("/v1/units/{id}/position", post(units::unit_position))
-        .route("/v1/move-ups", post(units::move_up))
-        .route("/v1/hospitals", get(hospitals::list_hospitals))
-        .route("/v1/kpis", get(coverage::kpis))
-        .route("/v1/coverage/gaps", get(coverage::coverage_gaps))
-        .route("/v1/posting", get(coverage::posting))
-        .route("/v1/events", get(stream::events))
+    let (router, _) = routes().split_for_parts();
+    let router = router
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),

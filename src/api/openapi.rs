@@ -8,8 +8,7 @@ use utoipa::OpenApi;
 use super::state::{AppState, Service};
 
 use super::error;
-use super::routes::{coverage, health, hospitals, incidents, plan, units, web};
-use super::stream;
+use super::routes::{health, hospitals, incidents, plan, units, web};
 use crate::dispatch::coverage::{Gap, Gaps, Kpis, MoveUp};
 use crate::dispatch::recommend::{RankedHospital, RankedUnit};
 use crate::dispatch::{IncidentRecord, Unit, UnitStatus};
@@ -17,21 +16,13 @@ use crate::dispatch::{IncidentRecord, Unit, UnitStatus};
 #[derive(OpenApi)]
 #[openapi(
     info(title = "ems dispatch API", description = "Live ambulance dispatch on the shared road model. Bearer tokens: viewer reads, dispatcher writes."),
-    paths(
-        health::healthz, incidents::create_incident, incidents::list_incidents,
-        incidents::incidents_csv, incidents::get_incident, incidents::recommendation,
-        incidents::assign, incidents::cancel, incidents::close, incidents::priority,
-        units::list_units, units::unit_status, units::unit_position, units::move_up,
-        hospitals::list_hospitals, coverage::kpis, coverage::coverage_gaps, coverage::posting, stream::events,
-        web::base_map, web::whoami, web::replicas, web::lifecycle, plan::evaluate_plan, plan::optimize_plan
-    ),
     components(schemas(
         error::ErrorBody, health::Health, incidents::CreateIncident, incidents::Created,
         incidents::Recommendation, incidents::UnitOption, RankedUnit, RankedHospital,
         incidents::AssignRequest, incidents::CancelRequest, incidents::CloseRequest,
         incidents::PriorityRequest, units::StatusRequest, units::PositionRequest, units::MoveUpRequest,
         hospitals::HospitalView, Kpis, Gaps, Gap, MoveUp, crate::dispatch::posting::Posting, crate::dispatch::posting::PostingMove, Unit, IncidentRecord, UnitStatus,
-        crate::dispatch::Assignment, incidents::CsvRows, web::WhoAmI, web::Replicas, web::Step, plan::Side, plan::Comparison, plan::Optimised, plan::StationBrief
+        crate::dispatch::Assignment, incidents::CsvRows, web::WhoAmI, web::Replicas, web::Step, plan::Side, plan::Comparison, plan::Optimised, plan::StationBrief, plan::PlanModel
     )),
     modifiers(&Bearer)
 )]
@@ -55,9 +46,15 @@ impl utoipa::Modify for Bearer {
 /// not decode, 401 and 403 for tokens, 408, 413, 414 and 431 for the limits, 409, 422 and 503
 /// for writes), value ranges and enums, and this scenario's own unit, station and hospital ids.
 pub(crate) async fn openapi(State(s): State<AppState>) -> Json<Value> {
-    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or(Value::Null);
+    let mut doc = document().clone();
     complete(&mut doc, &s.0);
     Json(doc)
+}
+
+/// The document as the routers register it (built once).
+fn document() -> &'static Value {
+    static DOC: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    DOC.get_or_init(|| serde_json::to_value(super::routes().into_openapi()).unwrap_or(Value::Null))
 }
 
 fn error_response(description: &str) -> Value {
@@ -67,94 +64,118 @@ fn error_response(description: &str) -> Value {
     })
 }
 
+/// This scenario's ids, which path parameters and request fields are limited to.
+struct Ids<'a> {
+    units: Vec<String>,
+    stations: Vec<&'a str>,
+    hospitals: Vec<&'a str>,
+}
+
 fn complete(doc: &mut Value, svc: &Service) {
-    let unit_ids: Vec<String> = svc.journal.lock().fleet.units.keys().cloned().collect();
-    let station_ids: Vec<&str> = svc.sc.stations.iter().map(|s| s.id.as_str()).collect();
-    let hospital_ids: Vec<&str> = svc.sc.hospitals.iter().map(|h| h.id.as_str()).collect();
+    let ids = Ids {
+        units: svc.journal.lock().fleet.units.keys().cloned().collect(),
+        stations: svc.sc.stations.iter().map(|s| s.id.as_str()).collect(),
+        hospitals: svc.sc.hospitals.iter().map(|h| h.id.as_str()).collect(),
+    };
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         for (path, item) in paths.iter_mut() {
             let Some(item) = item.as_object_mut() else {
                 continue;
             };
             for (method, op) in item.iter_mut() {
-                let secured = op.get("security").is_some();
-                let write = method == "post";
-                let Some(op) = op.as_object_mut() else {
-                    continue;
-                };
-                let responses = op
-                    .entry("responses")
-                    .or_insert_with(|| json!({}))
-                    .as_object_mut();
-                let Some(responses) = responses else { continue };
-                let mut add = |code: &str, what: &str| {
-                    responses
-                        .entry(code.to_string())
-                        .or_insert_with(|| error_response(what));
-                };
-                add("400", "a query, path or header value that does not decode");
-                add("414", "the request target is too long");
-                add("431", "too many or too large header fields");
-                if secured {
-                    add("401", "no token, or an unknown one");
-                    add("403", "the token's role may not do this");
-                }
-                if path.contains('{') {
-                    add("404", "no such incident or unit");
-                }
-                if write {
-                    add("408", "the body did not arrive in time");
-                    add(
-                        "409",
-                        "the change conflicts with the state, or its Idempotency-Key is being written",
-                    );
-                    add("413", "the body is larger than the limit");
-                    add(
-                        "422",
-                        "valid JSON whose values are wrong (range, off the road map, unknown id)",
-                    );
-                    add("503", "the event log cannot be written; nothing was kept");
-                }
-                // Path parameters: unit ids of this scenario, incident ids from 1.
-                if let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) {
-                    for p in params {
-                        let name = p.get("name").and_then(Value::as_str).unwrap_or("");
-                        let place = p.get("in").and_then(Value::as_str).unwrap_or("");
-                        match (name, place) {
-                            ("id", "path") if path.starts_with("/v1/units") => {
-                                p["schema"] = json!({"type": "string", "enum": unit_ids});
-                            }
-                            ("id", "path") => {
-                                p["schema"] =
-                                    json!({"type": "integer", "format": "int64", "minimum": 1});
-                            }
-                            ("Idempotency-Key", "header") => {
-                                p["schema"] = json!({"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[!-~]+$"});
-                            }
-                            ("close", "query") => {
-                                p["schema"] = json!({"type": "array", "items": {"type": "string", "enum": station_ids}});
-                            }
-                            ("add", "query") if path == "/v1/plan/evaluate" => {
-                                p["schema"] = json!({"type": "array", "maxItems": 50, "items": {"type": "string", "pattern": "^-?[0-9]{1,3}(\\.[0-9]{1,7})?,-?[0-9]{1,2}(\\.[0-9]{1,7})?$"}});
-                            }
-                            ("model", "query") if path.starts_with("/v1/plan") => {
-                                p["schema"] = json!({"type": "string", "enum": ["pmedian", "mclp", "lscp", "pcenter"]});
-                            }
-                            ("within", "query") => {
-                                p["schema"] = json!({"type": "string", "pattern": "^[0-9]{1,3}(\\.[0-9]{1,2})? ?(min|km|m)$"});
-                            }
-                            ("Last-Event-ID", "header") => {
-                                p["schema"] =
-                                    json!({"type": "integer", "format": "int64", "minimum": 0});
-                            }
-                            _ => {}
-                        }
-                    }
-                }
+                add_error_answers(op, path, method == "post");
+                constrain_parameters(op, path, &ids);
             }
         }
     }
-    // Each Server-Sent Event, as a client's parser sees it.
+    describe_stream(doc);
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        constrain_schemas(schemas, &ids);
+    }
+}
+
+/// The error answers an operation can give beyond those its handler declares.
+fn add_error_answers(op: &mut Value, path: &str, write: bool) {
+    let secured = op.get("security").is_some();
+    let Some(responses) = op
+        .as_object_mut()
+        .map(|op| op.entry("responses").or_insert_with(|| json!({})))
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    let mut add = |code: &str, what: &str| {
+        responses
+            .entry(code.to_string())
+            .or_insert_with(|| error_response(what));
+    };
+    add("400", "a query, path or header value that does not decode");
+    add("414", "the request target is too long");
+    add("431", "too many or too large header fields");
+    if secured {
+        add("401", "no token, or an unknown one");
+        add("403", "the token's role may not do this");
+    }
+    if path.contains('{') {
+        add("404", "no such incident or unit");
+    }
+    if write {
+        add("408", "the body did not arrive in time");
+        add(
+            "409",
+            "the change conflicts with the state, or its Idempotency-Key is being written",
+        );
+        add("413", "the body is larger than the limit");
+        add(
+            "422",
+            "valid JSON whose values are wrong (range, off the road map, unknown id)",
+        );
+        add("503", "the event log cannot be written; nothing was kept");
+    }
+}
+
+/// Path, header and query parameters limited to what the server accepts: unit ids of this
+/// scenario, incident ids from 1, the key and id formats.
+fn constrain_parameters(op: &mut Value, path: &str, ids: &Ids) {
+    let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for p in params {
+        let name = p.get("name").and_then(Value::as_str).unwrap_or("");
+        let place = p.get("in").and_then(Value::as_str).unwrap_or("");
+        match (name, place) {
+            ("id", "path") if path.starts_with("/v1/units") => {
+                p["schema"] = json!({"type": "string", "enum": ids.units});
+            }
+            ("id", "path") => {
+                p["schema"] = json!({"type": "integer", "format": "int64", "minimum": 1});
+            }
+            ("Idempotency-Key", "header") => {
+                p["schema"] = json!({"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[!-~]+$"});
+            }
+            ("close", "query") => {
+                p["schema"] =
+                    json!({"type": "array", "items": {"type": "string", "enum": ids.stations}});
+            }
+            ("add", "query") if path == "/v1/plan/evaluate" => {
+                p["schema"] = json!({"type": "array", "maxItems": 50, "items": {"type": "string", "pattern": "^-?[0-9]{1,3}(\\.[0-9]{1,7})?,-?[0-9]{1,2}(\\.[0-9]{1,7})?$"}});
+            }
+            ("within", "query") => {
+                p["schema"] = json!({"type": "string", "pattern": "^[0-9]{1,3}(\\.[0-9]{1,2})? ?(min|km|m)$"});
+            }
+            ("Last-Event-ID", "header") => {
+                p["schema"] = json!({"type": "integer", "format": "int64", "minimum": 0});
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Each Server-Sent Event, as a client's parser sees it.
+fn describe_stream(doc: &mut Value) {
     if let Some(c) =
         doc.pointer_mut("/paths/~1v1~1events/get/responses/200/content/text~1event-stream")
     {
@@ -168,12 +189,10 @@ fn complete(doc: &mut Value, svc: &Service) {
             }
         });
     }
-    let Some(schemas) = doc
-        .pointer_mut("/components/schemas")
-        .and_then(Value::as_object_mut)
-    else {
-        return;
-    };
+}
+
+/// Value ranges and enums of the request bodies' fields.
+fn constrain_schemas(schemas: &mut serde_json::Map<String, Value>, ids: &Ids) {
     let set = |schemas: &mut serde_json::Map<String, Value>, schema: &str, prop: &str, v: Value| {
         if let Some(p) = schemas
             .get_mut(schema)
@@ -225,7 +244,7 @@ fn complete(doc: &mut Value, svc: &Service) {
         "status",
         json!({"enum": statuses}),
     );
-    let mut hospitals: Vec<Value> = hospital_ids.iter().map(|h| json!(h)).collect();
+    let mut hospitals: Vec<Value> = ids.hospitals.iter().map(|h| json!(h)).collect();
     hospitals.push(Value::Null);
     set(
         schemas,
@@ -238,12 +257,12 @@ fn complete(doc: &mut Value, svc: &Service) {
         set(schemas, schema, "at", json!({"pattern": "^[2-9][0-9]{3}-"}));
     }
     for schema in ["AssignRequest", "MoveUpRequest"] {
-        set(schemas, schema, "unit_id", json!({"enum": unit_ids}));
+        set(schemas, schema, "unit_id", json!({"enum": ids.units}));
     }
     set(
         schemas,
         "MoveUpRequest",
         "to_station",
-        json!({"enum": station_ids}),
+        json!({"enum": ids.stations}),
     );
 }

@@ -26,6 +26,8 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use super::error::ApiError;
 use super::state::{AppState, StreamMessage, stream_json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Events read from the log at a time while catching up.
 pub(crate) const CHUNK: usize = 500;
@@ -129,7 +131,7 @@ impl Cursor {
 
 /// Every state change as Server-Sent Events (`id: <seq>`, `data: {"seq", "by", "event"}`),
 /// resumable with `Last-Event-ID`; `event: resync` if the client must reload.
-#[utoipa::path(get, path = "/v1/events",
+#[utoipa::path(get, tag = "stream", path = "/v1/events",
     params(("Last-Event-ID" = Option<i64>, Header,
         description = "resume after this sequence number (from the log)")),
     responses((status = 200, content_type = "text/event-stream", body = String),
@@ -188,4 +190,9 @@ pub(crate) async fn events(
     Ok(Sse::new(all)
         .keep_alive(KeepAlive::default())
         .into_response())
+}
+
+/// `/v1/events`, with its OpenAPI path.
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(events))
 }

@@ -264,3 +264,106 @@ pub fn routes_to_nearest_ed<'a>(
     }
     Ok(routes)
 }
+
+/// A unit that can take a call, with its road route to the scene.
+#[derive(Debug, Clone)]
+pub struct UnitAdvice {
+    pub ranked: RankedUnit,
+    pub station: String,
+    pub status: crate::dispatch::UnitStatus,
+    /// The route to the scene, `[lon, lat]` points (empty if it cannot be drawn).
+    pub geometry: Vec<[f64; 2]>,
+}
+
+/// What the dispatch rules advise for one call: the free units ranked by ETA (the first
+/// `limit`, each with its route) and the hospitals for its condition.
+#[derive(Debug, Clone)]
+pub struct IncidentAdvice {
+    pub units: Vec<UnitAdvice>,
+    pub hospitals: Vec<RankedHospital>,
+}
+
+/// The fleet and the places a recommendation is made from.
+pub struct AdviceInput<'a> {
+    pub units: &'a std::collections::BTreeMap<String, crate::dispatch::Unit>,
+    pub hospitals: &'a [Hospital],
+    /// The hospitals' snapped positions, in the order of `hospitals`.
+    pub hospital_points: &'a [Snapped],
+    pub turnout_s: f64,
+    pub detention_threshold_min: f64,
+    pub now: chrono::DateTime<chrono::Utc>,
+}
+
+/// The recommendation for a call at `scene` ([`rank_units`] over the assignable units that
+/// are on the road map, [`rank_hospitals`] with each hospital's handover queue at `now`): the
+/// assembly the live API answers with, kept here so that handlers stay thin.
+/// `O(Dijkstra + limit × route)`.
+pub fn for_incident(
+    tm: &TravelModel,
+    scene: &Snapped,
+    condition: Option<&str>,
+    input: &AdviceInput,
+    limit: usize,
+) -> IncidentAdvice {
+    let free: Vec<(&crate::dispatch::Unit, UnitInput)> = input
+        .units
+        .values()
+        .filter(|u| u.status.assignable())
+        .filter_map(|u| {
+            let position = tm.snap(u.position).ok()?;
+            Some((
+                u,
+                UnitInput {
+                    id: u.id.clone(),
+                    position,
+                    rolling: u.status.rolling(),
+                },
+            ))
+        })
+        .collect();
+    let inputs: Vec<UnitInput> = free.iter().map(|(_, i)| i.clone()).collect();
+    let mut q = tm.query();
+    let ranked = rank_units(tm, &mut q, scene, &inputs, input.turnout_s);
+    let mut units = Vec::new();
+    for r in ranked.into_iter().take(limit) {
+        let Some((u, from)) = free.iter().find(|(u, _)| u.id == r.unit) else {
+            continue;
+        };
+        let geometry = tm
+            .route(&mut q, &from.position, scene)
+            .map(|rt| rt.geometry)
+            .unwrap_or_default();
+        units.push(UnitAdvice {
+            ranked: r,
+            station: u.station.clone(),
+            status: u.status,
+            geometry,
+        });
+    }
+    let queues: Vec<Vec<(String, f64)>> = input
+        .hospitals
+        .iter()
+        .map(|h| crate::dispatch::handover_queue(input.units, &h.id, input.now))
+        .collect();
+    let hospitals: Vec<HospitalInput> = input
+        .hospitals
+        .iter()
+        .zip(input.hospital_points)
+        .zip(&queues)
+        .map(|((h, p), qu)| HospitalInput {
+            hospital: h,
+            position: *p,
+            waiting: qu.len(),
+            longest_wait_min: qu.first().map_or(0.0, |x| x.1),
+        })
+        .collect();
+    let hospitals = rank_hospitals(
+        tm,
+        &mut q,
+        scene,
+        condition,
+        &hospitals,
+        input.detention_threshold_min,
+    );
+    IncidentAdvice { units, hospitals }
+}

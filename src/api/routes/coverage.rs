@@ -11,8 +11,10 @@ use crate::api::error::ApiError;
 use crate::api::state::AppState;
 use crate::dispatch::coverage::{self, Gaps, Kpis};
 use crate::dispatch::posting::Posting;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-#[utoipa::path(get, path = "/v1/kpis", responses((status = 200, body = Kpis)),
+#[utoipa::path(get, tag = "coverage", path = "/v1/kpis", responses((status = 200, body = Kpis)),
     security(("bearer" = [])))]
 pub(crate) async fn kpis(State(s): State<AppState>) -> Result<Json<Kpis>, ApiError> {
     let svc = s.0.clone();
@@ -41,7 +43,7 @@ pub(crate) async fn kpis(State(s): State<AppState>) -> Result<Json<Kpis>, ApiErr
     .await
 }
 
-#[utoipa::path(get, path = "/v1/coverage/gaps", responses((status = 200, body = Gaps)),
+#[utoipa::path(get, tag = "coverage", path = "/v1/coverage/gaps", responses((status = 200, body = Gaps)),
     security(("bearer" = [])))]
 pub(crate) async fn coverage_gaps(State(s): State<AppState>) -> Result<Json<Gaps>, ApiError> {
     let svc = s.0.clone();
@@ -58,9 +60,17 @@ pub(crate) async fn coverage_gaps(State(s): State<AppState>) -> Result<Json<Gaps
 /// Where the configured move-up policy (`move_up_policy`) wants the free units now, as moves
 /// to accept with `POST /v1/move-ups`; the event stream sends it as `event: posting` when it
 /// changes.
-#[utoipa::path(get, path = "/v1/posting", responses((status = 200, body = Posting)),
+#[utoipa::path(get, tag = "coverage", path = "/v1/posting", responses((status = 200, body = Posting)),
     security(("bearer" = [])))]
 pub(crate) async fn posting(State(s): State<AppState>) -> Result<Json<Posting>, ApiError> {
     let svc = s.0.clone();
     blocking(move || Ok(Json(svc.posting_now()))).await
+}
+
+/// `/v1/kpis`, `/v1/coverage/gaps` and `/v1/posting`, with their OpenAPI paths.
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(kpis))
+        .routes(routes!(coverage_gaps))
+        .routes(routes!(posting))
 }

@@ -7,6 +7,8 @@ use serde::Serialize;
 
 use crate::api::error::ApiError;
 use crate::api::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Liveness and the number of events applied. `status` is `degraded` while the event log
 /// cannot be written (reads still work; writes answer 503 and keep nothing), with the reason,
@@ -30,7 +32,7 @@ pub(crate) struct Health {
     pub(crate) failed_writes: Option<u64>,
 }
 
-#[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health)))]
+#[utoipa::path(get, tag = "health", path = "/healthz", responses((status = 200, body = Health)))]
 pub(crate) async fn healthz(State(s): State<AppState>) -> Result<Json<Health>, ApiError> {
     let events = s.0.lock()?.fleet.seq;
     let fault = s.0.journal.fault();
@@ -44,4 +46,9 @@ pub(crate) async fn healthz(State(s): State<AppState>) -> Result<Json<Health>, A
         since: fault.as_ref().map(|f| f.since),
         failed_writes: fault.as_ref().map(|f| f.failed_writes),
     }))
+}
+
+/// `/healthz`, with its OpenAPI path.
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(healthz))
 }

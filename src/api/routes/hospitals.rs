@@ -8,6 +8,8 @@ use serde::Serialize;
 use crate::api::error::ApiError;
 use crate::api::state::AppState;
 use crate::dispatch::recommend;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// A hospital with its live handover queue.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -25,7 +27,7 @@ pub(crate) struct HospitalView {
     pub(crate) detaining: bool,
 }
 
-#[utoipa::path(get, path = "/v1/hospitals", responses((status = 200, body = [HospitalView])),
+#[utoipa::path(get, tag = "hospitals", path = "/v1/hospitals", responses((status = 200, body = [HospitalView])),
     security(("bearer" = [])))]
 pub(crate) async fn list_hospitals(
     State(s): State<AppState>,
@@ -53,4 +55,9 @@ pub(crate) async fn list_hospitals(
             })
             .collect(),
     ))
+}
+
+/// `/v1/hospitals`, with its OpenAPI path.
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_hospitals))
 }

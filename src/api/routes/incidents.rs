@@ -1,10 +1,10 @@
 //! `/v1/incidents`: new calls with their recommendation, the list and the CSV export, one
 //! incident, its recommendation, and assignment.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use crate::report::LineString;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -15,9 +15,12 @@ use super::units::unit_answer;
 use crate::api::auth::Principal;
 use crate::api::body::{JsonBody, blocking, parse_id, write};
 use crate::api::error::{self, ApiError};
+use crate::api::query::Params;
 use crate::api::state::{AppState, Service};
-use crate::dispatch::recommend::{self, HospitalInput, RankedHospital, RankedUnit, UnitInput};
+use crate::dispatch::recommend::{self, RankedHospital, RankedUnit};
 use crate::dispatch::{Event, IncidentRecord, Unit, UnitStatus};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// A new call.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -83,98 +86,62 @@ pub(crate) struct RouteFeature {
 /// How many units a recommendation lists, with their routes.
 pub(crate) const RECOMMEND_UNITS: usize = 10;
 
+/// The recommendation for incident `inc` ([`recommend::for_incident`]) as the API shows it:
+/// each unit's route as a GeoJSON Feature.
 pub(crate) fn recommend_for(
     svc: &Service,
     units: &BTreeMap<String, Unit>,
     inc: &IncidentRecord,
 ) -> Result<Recommendation, ApiError> {
     let (model, travel_hour) = svc.model_now();
-    let tm = &*model;
-    let scene = tm.snap(inc.lon_lat).map_err(|e| {
+    let scene = model.snap(inc.lon_lat).map_err(|e| {
         ApiError::Unprocessable(format!("incident {} is off the road map: {e}", inc.id))
     })?;
-    let free: Vec<(&Unit, UnitInput)> = units
-        .values()
-        .filter(|u| u.status.assignable())
-        .filter_map(|u| {
-            let position = tm.snap(u.position).ok()?;
-            Some((
-                u,
-                UnitInput {
-                    id: u.id.clone(),
-                    position,
-                    rolling: u.status.rolling(),
-                },
-            ))
-        })
-        .collect();
-    let inputs: Vec<UnitInput> = free.iter().map(|(_, i)| i.clone()).collect();
-    let mut q = tm.query();
-    let ranked = recommend::rank_units(tm, &mut q, &scene, &inputs, svc.config.turnout_s);
-    let now = Utc::now();
-    let mut options = Vec::new();
-    for r in ranked.into_iter().take(RECOMMEND_UNITS) {
-        let Some((u, input)) = free.iter().find(|(u, _)| u.id == r.unit) else {
-            continue;
-        };
-        let geometry = tm
-            .route(&mut q, &input.position, &scene)
-            .map(|rt| rt.geometry)
-            .unwrap_or_default();
-        options.push(UnitOption {
-            station: u.station.clone(),
+    let input = recommend::AdviceInput {
+        units,
+        hospitals: &svc.sc.hospitals,
+        hospital_points: &svc.hospitals,
+        turnout_s: svc.config.turnout_s,
+        detention_threshold_min: svc.detention_min,
+        now: Utc::now(),
+    };
+    let advice = recommend::for_incident(
+        &model,
+        &scene,
+        inc.condition.as_deref(),
+        &input,
+        RECOMMEND_UNITS,
+    );
+    let units = advice
+        .units
+        .into_iter()
+        .map(|u| UnitOption {
+            station: u.station,
             status: u.status,
             route: RouteFeature {
                 kind: "Feature",
                 geometry: LineString {
                     kind: "LineString",
-                    coordinates: geometry,
+                    coordinates: u.geometry,
                 },
                 properties: RouteProperties {
-                    unit: r.unit.clone(),
-                    eta_s: r.eta_s,
-                    distance_m: r.distance_m,
+                    unit: u.ranked.unit.clone(),
+                    eta_s: u.ranked.eta_s,
+                    distance_m: u.ranked.distance_m,
                 },
             },
-            ranked: r,
-        });
-    }
-    let queues: Vec<Vec<(String, f64)>> = svc
-        .sc
-        .hospitals
-        .iter()
-        .map(|h| crate::dispatch::handover_queue(units, &h.id, now))
-        .collect();
-    let hospitals: Vec<HospitalInput> = svc
-        .sc
-        .hospitals
-        .iter()
-        .zip(&svc.hospitals)
-        .zip(&queues)
-        .map(|((h, p), qu)| HospitalInput {
-            hospital: h,
-            position: *p,
-            waiting: qu.len(),
-            longest_wait_min: qu.first().map_or(0.0, |x| x.1),
+            ranked: u.ranked,
         })
         .collect();
-    let hospitals = recommend::rank_hospitals(
-        tm,
-        &mut q,
-        &scene,
-        inc.condition.as_deref(),
-        &hospitals,
-        svc.detention_min,
-    );
     Ok(Recommendation {
         incident: inc.id,
-        units: options,
-        hospitals,
+        units,
+        hospitals: advice.hospitals,
         travel_hour,
     })
 }
 
-#[utoipa::path(post, path = "/v1/incidents", request_body = CreateIncident,
+#[utoipa::path(post, tag = "incidents", path = "/v1/incidents", request_body = CreateIncident,
     params(("Idempotency-Key" = Option<String>, Header, description = "retries return the first answer")),
     responses((status = 201, body = Created), (status = 400, body = error::ErrorBody),
         (status = 422, body = error::ErrorBody)),
@@ -224,71 +191,92 @@ pub(crate) async fn create_incident(
     let id = w.body["id"]
         .as_u64()
         .ok_or_else(|| ApiError::Internal("answer without id".into()))?;
-    let rec = recommend_now(&s, id).await?;
+    let rec = match recommend_now(&s, id).await {
+        // A replayed answer whose incident this replica has not read yet (the shared log could
+        // not be read to its head in time).
+        Err(ApiError::NotFound(_)) if w.replayed => {
+            return Err(ApiError::Unavailable(format!(
+                "the event log holds incident {id}, but this replica has not read it yet; retry"
+            )));
+        }
+        other => other?,
+    };
     w.body["recommendation"] =
         serde_json::to_value(rec).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(w.into_response())
-}
-
-pub(crate) fn query_bool(
-    q: &HashMap<String, String>,
-    name: &str,
-) -> Result<Option<bool>, ApiError> {
-    match q.get(name).map(String::as_str) {
-        None => Ok(None),
-        Some("true") => Ok(Some(true)),
-        Some("false") => Ok(Some(false)),
-        Some(v) => Err(ApiError::BadRequest(format!(
-            "query parameter {name}={v}: expected true or false"
-        ))),
-    }
 }
 
 /// The default and largest page of `GET /v1/incidents`.
 pub(crate) const PAGE_DEFAULT: usize = 100;
 pub(crate) const PAGE_MAX: usize = 1000;
 
-fn query_u64(q: &HashMap<String, String>, name: &str) -> Result<Option<u64>, ApiError> {
-    q.get(name)
-        .map(|v| {
-            v.parse::<i64>()
-                .ok()
-                .and_then(|n| u64::try_from(n).ok())
-                .ok_or_else(|| {
-                    ApiError::BadRequest(format!(
-                        "query parameter {name}={v}: expected a whole number from 0 to {}",
-                        i64::MAX
-                    ))
-                })
-        })
-        .transpose()
+/// The query of `GET /v1/incidents`: filters and the page.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListQuery {
+    /// Only open (true) or closed (false) incidents.
+    #[serde(default, deserialize_with = "true_or_false")]
+    open: Option<bool>,
+    /// Only this priority.
+    #[param(minimum = 1, maximum = 4)]
+    priority: Option<u8>,
+    /// Oldest first, from the incident after this id (the cursor of the next page).
+    #[serde(default, deserialize_with = "cursor")]
+    after: Option<u64>,
+    /// Newest first, from the incident before this id (with `after`: the ids between, oldest
+    /// first).
+    #[serde(default, deserialize_with = "cursor")]
+    before: Option<u64>,
+    /// Page size (default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<usize>,
 }
 
-#[utoipa::path(get, path = "/v1/incidents",
-    params(
-        ("open" = Option<bool>, Query, description = "only open (true) or closed (false) incidents"),
-        ("priority" = Option<u8>, Query, minimum = 1, maximum = 4, description = "only this priority"),
-        ("after" = Option<u64>, Query, description = "oldest first, from the incident after this id (the cursor of the next page)"),
-        ("before" = Option<u64>, Query, description = "newest first, from the incident before this id (with `after`: the ids between, oldest first)"),
-        ("limit" = Option<usize>, Query, minimum = 1, maximum = 1000, description = "page size (default 100)"),
-    ),
+/// `true` or `false`, nothing else (serde_html_form would take `on` for true).
+fn true_or_false<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    match String::deserialize(d)?.as_str() {
+        "true" => Ok(Some(true)),
+        "false" => Ok(Some(false)),
+        v => Err(serde::de::Error::custom(format!(
+            "{v}: expected true or false"
+        ))),
+    }
+}
+
+/// An incident id as a cursor: a whole number from 0 to `i64::MAX` (the log's ids are
+/// signed 64-bit, as the OpenAPI document says).
+fn cursor<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let v = String::deserialize(d)?;
+    v.parse::<i64>()
+        .ok()
+        .and_then(|n| u64::try_from(n).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "{v}: expected a whole number from 0 to {}",
+                i64::MAX
+            ))
+        })
+}
+
+#[utoipa::path(get, tag = "incidents", path = "/v1/incidents",
+    params(ListQuery),
     responses((status = 200, body = [IncidentRecord],
         headers(("Link" = String, description = "`<...>; rel=\"next\"` when there is a next page"))),
         (status = 400, body = error::ErrorBody), (status = 401, body = error::ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn list_incidents(
     State(s): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    Params(q): Params<ListQuery>,
 ) -> Result<Response, ApiError> {
-    for k in q.keys() {
-        if !["open", "priority", "after", "before", "limit"].contains(&k.as_str()) {
-            return Err(ApiError::BadRequest(format!(
-                "unknown query parameter `{k}` (open, priority, after, before, limit)"
-            )));
-        }
-    }
-    let open = query_bool(&q, "open")?;
-    let priority = query_u64(&q, "priority")?;
+    let ListQuery {
+        open,
+        priority,
+        after,
+        before,
+        limit,
+    } = q;
     if let Some(p) = priority
         && !(1..=4).contains(&p)
     {
@@ -296,11 +284,9 @@ pub(crate) async fn list_incidents(
             "query parameter priority={p}: expected 1 to 4"
         )));
     }
-    let after = query_u64(&q, "after")?;
-    let before = query_u64(&q, "before")?;
-    let limit = match query_u64(&q, "limit")? {
+    let limit = match limit {
         None => PAGE_DEFAULT,
-        Some(n) if (1..=PAGE_MAX as u64).contains(&n) => n as usize,
+        Some(n) if (1..=PAGE_MAX).contains(&n) => n,
         Some(n) => {
             return Err(ApiError::BadRequest(format!(
                 "query parameter limit={n}: expected 1 to {PAGE_MAX}"
@@ -308,7 +294,7 @@ pub(crate) async fn list_incidents(
         }
     };
     let keep = |i: &&IncidentRecord| {
-        open.is_none_or(|o| i.open() == o) && priority.is_none_or(|p| i.priority as u64 == p)
+        open.is_none_or(|o| i.open() == o) && priority.is_none_or(|p| i.priority == p)
     };
     // One more than the page, to know whether there is a next one.
     let page: Vec<IncidentRecord> = {
@@ -375,34 +361,28 @@ pub(crate) enum CsvRows {
     Unit,
 }
 
+/// The query of `GET /v1/incidents.csv`.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct CsvQuery {
+    /// `incident` (default): one row per incident; `unit`: one row per unit sent, read back
+    /// with `--columns ems-units`.
+    rows: Option<CsvRows>,
+}
+
 /// The incident log as CSV in the standards check's format: one row per incident (its times
 /// those of its first ambulance on scene), or with `rows=unit` one row per unit sent.
-#[utoipa::path(get, path = "/v1/incidents.csv",
-    params(("rows" = Option<CsvRows>, Query, description = "`incident` (default): one row per incident; `unit`: one row per unit sent, read back with `--columns ems-units`")),
+#[utoipa::path(get, tag = "incidents", path = "/v1/incidents.csv",
+    params(CsvQuery),
     responses((status = 200, content_type = "text/csv", body = String),
         (status = 400, body = error::ErrorBody), (status = 401, body = error::ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn incidents_csv(
     State(s): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    Params(q): Params<CsvQuery>,
 ) -> Result<Response, ApiError> {
-    let mut rows_per = CsvRows::Incident;
-    for (k, v) in &q {
-        match (k.as_str(), v.as_str()) {
-            ("rows", "incident") => rows_per = CsvRows::Incident,
-            ("rows", "unit") => rows_per = CsvRows::Unit,
-            ("rows", v) => {
-                return Err(ApiError::BadRequest(format!(
-                    "query parameter rows={v}: expected incident or unit"
-                )));
-            }
-            (k, _) => {
-                return Err(ApiError::BadRequest(format!(
-                    "unknown query parameter `{k}` (rows)"
-                )));
-            }
-        }
-    }
+    let rows_per = q.rows.unwrap_or(CsvRows::Incident);
     let rows: Vec<crate::model::Incident> = {
         let core = s.0.lock()?;
         let tz = &s.0.sc.timezone;
@@ -428,7 +408,7 @@ pub(crate) async fn incidents_csv(
         .into_response())
 }
 
-#[utoipa::path(get, path = "/v1/incidents/{id}", params(("id" = u64, Path)),
+#[utoipa::path(get, tag = "incidents", path = "/v1/incidents/{id}", params(("id" = u64, Path)),
     responses((status = 200, body = IncidentRecord), (status = 404, body = error::ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn get_incident(
@@ -445,7 +425,7 @@ pub(crate) async fn get_incident(
         .ok_or_else(|| ApiError::NotFound(format!("no incident {id}")))
 }
 
-#[utoipa::path(get, path = "/v1/incidents/{id}/recommendation", params(("id" = u64, Path)),
+#[utoipa::path(get, tag = "incidents", path = "/v1/incidents/{id}/recommendation", params(("id" = u64, Path)),
     responses((status = 200, body = Recommendation), (status = 404, body = error::ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn recommendation(
@@ -483,7 +463,7 @@ pub(crate) struct AssignRequest {
     pub(crate) unit_id: String,
 }
 
-#[utoipa::path(post, path = "/v1/incidents/{id}/assign", params(("id" = u64, Path)),
+#[utoipa::path(post, tag = "incidents", path = "/v1/incidents/{id}/assign", params(("id" = u64, Path)),
     request_body = AssignRequest,
     responses((status = 200, body = Unit), (status = 404, body = error::ErrorBody),
         (status = 409, body = error::ErrorBody)),
@@ -576,7 +556,7 @@ async fn incident_action<T: serde::de::DeserializeOwned + Send + 'static>(
     Ok(w.into_response())
 }
 
-#[utoipa::path(post, path = "/v1/incidents/{id}/cancel", params(("id" = u64, Path)),
+#[utoipa::path(post, tag = "incidents", path = "/v1/incidents/{id}/cancel", params(("id" = u64, Path)),
     request_body = CancelRequest,
     responses((status = 200, body = IncidentRecord), (status = 404, body = error::ErrorBody),
         (status = 409, body = error::ErrorBody), (status = 422, body = error::ErrorBody)),
@@ -598,7 +578,7 @@ pub(crate) async fn cancel(
     .await
 }
 
-#[utoipa::path(post, path = "/v1/incidents/{id}/close", params(("id" = u64, Path)),
+#[utoipa::path(post, tag = "incidents", path = "/v1/incidents/{id}/close", params(("id" = u64, Path)),
     request_body = CloseRequest,
     responses((status = 200, body = IncidentRecord), (status = 404, body = error::ErrorBody),
         (status = 409, body = error::ErrorBody)),
@@ -616,7 +596,7 @@ pub(crate) async fn close(
     .await
 }
 
-#[utoipa::path(post, path = "/v1/incidents/{id}/priority", params(("id" = u64, Path)),
+#[utoipa::path(post, tag = "incidents", path = "/v1/incidents/{id}/priority", params(("id" = u64, Path)),
     request_body = PriorityRequest,
     responses((status = 200, body = IncidentRecord), (status = 404, body = error::ErrorBody),
         (status = 409, body = error::ErrorBody), (status = 422, body = error::ErrorBody)),
@@ -636,4 +616,17 @@ pub(crate) async fn priority(
         }
     })
     .await
+}
+
+/// `/v1/incidents` and the routes under it, with their OpenAPI paths.
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_incident, list_incidents))
+        .routes(routes!(incidents_csv))
+        .routes(routes!(get_incident))
+        .routes(routes!(recommendation))
+        .routes(routes!(assign))
+        .routes(routes!(cancel))
+        .routes(routes!(close))
+        .routes(routes!(priority))
 }

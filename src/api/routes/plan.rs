@@ -6,15 +6,14 @@
 //! runs at a time, on a blocking thread, so planning cannot starve dispatch; a second request
 //! meanwhile gets 429 with `Retry-After`.
 
-use std::collections::HashMap;
-
 use axum::Json;
-use axum::extract::{Query, State};
-use serde::Serialize;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::api::body::blocking;
 use crate::api::error::{self, ApiError};
+use crate::api::query::Params;
 use crate::api::state::AppState;
 use crate::optimize::SolveOptions;
 use crate::optimize::evaluate::{self, BeforeAfter, Change};
@@ -22,6 +21,8 @@ use crate::optimize::plan::{DemandSource, Model, PlanRequest, Standard};
 use crate::standards::{
     CheckOptions, CheckReport, ModelledResponse, NotComputed, TargetResult, Targets,
 };
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The most sites a what-if may add, and the most new stations an optimisation may place.
 const MAX_SITES: usize = 50;
@@ -95,73 +96,87 @@ async fn one_at_a_time<T: Send + 'static>(
     blocking(f).await
 }
 
-fn pairs(
-    q: &[(String, String)],
-    allowed: &[&str],
-) -> Result<HashMap<String, Vec<String>>, ApiError> {
-    let mut out: HashMap<String, Vec<String>> = HashMap::new();
-    for (k, v) in q {
-        if !allowed.contains(&k.as_str()) {
-            return Err(ApiError::BadRequest(format!(
-                "unknown query parameter `{k}` ({})",
-                allowed.join(", ")
-            )));
-        }
-        out.entry(k.clone()).or_default().push(v.clone());
-    }
-    Ok(out)
-}
-
-fn one<'a>(q: &'a HashMap<String, Vec<String>>, k: &str) -> Result<Option<&'a str>, ApiError> {
-    match q.get(k).map(Vec::as_slice) {
-        None | Some([]) => Ok(None),
-        Some([v]) => Ok(Some(v.as_str())),
-        Some(_) => Err(ApiError::BadRequest(format!(
-            "query parameter {k}: given more than once"
-        ))),
-    }
-}
-
-fn number<T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy>(
-    q: &HashMap<String, Vec<String>>,
+/// `value` of query parameter `k`, or a 400 when it lies outside `lo..=hi`.
+fn in_range<T: PartialOrd + std::fmt::Display + Copy>(
     k: &str,
+    value: Option<T>,
     default: T,
-    range: (T, T),
+    (lo, hi): (T, T),
 ) -> Result<T, ApiError> {
-    let v = match one(q, k)? {
-        None => default,
-        Some(v) => v.parse::<T>().map_err(|_| {
-            ApiError::BadRequest(format!("query parameter {k}={v}: expected a number"))
-        })?,
-    };
-    if v < range.0 || v > range.1 {
+    let v = value.unwrap_or(default);
+    if v < lo || v > hi {
         return Err(ApiError::BadRequest(format!(
-            "query parameter {k}={v}: expected {} to {}",
-            range.0, range.1
+            "query parameter {k}={v}: expected {lo} to {hi}"
         )));
     }
     Ok(v)
 }
 
+/// The query of `GET /v1/plan/evaluate`.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct EvaluateQuery {
+    /// A new station at `LON,LAT` (repeatable).
+    #[serde(default)]
+    add: Vec<String>,
+    /// Close the station with this id (repeatable).
+    #[serde(default)]
+    close: Vec<String>,
+    /// Ambulances at each added site (default 1).
+    #[param(minimum = 0, maximum = 20)]
+    ambulances_per_site: Option<u32>,
+}
+
+/// A station location model of the planning page.
+#[derive(Deserialize, utoipa::ToSchema, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum PlanModel {
+    /// Mean response (the default).
+    Pmedian,
+    /// Coverage within `within`.
+    Mclp,
+    /// The fewest stations putting everyone within `within`.
+    Lscp,
+    /// The worst case.
+    Pcenter,
+}
+
+/// The query of `GET /v1/plan/optimize`.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct OptimizeQuery {
+    /// `pmedian` (default, mean response), `mclp` (coverage within `within`), `lscp` (fewest
+    /// stations putting everyone within `within`), `pcenter` (worst case).
+    model: Option<PlanModel>,
+    /// New stations (default 1; ignored by lscp).
+    #[param(minimum = 1, maximum = 50)]
+    add: Option<usize>,
+    /// The standard: `12min` (default) or a distance such as `3.5km`.
+    within: Option<String>,
+    /// Branch-and-bound time limit, seconds (default 10).
+    #[param(minimum = 1, maximum = 60)]
+    time_limit: Option<f64>,
+    /// Ambulances at each new station (default 1).
+    #[param(minimum = 0, maximum = 20)]
+    ambulances_per_site: Option<u32>,
+}
+
 /// What-if: add sites and close stations; the four targets and the modelled response (by
 /// zone) before and after, as `ems evaluate` computes them.
-#[utoipa::path(get, path = "/v1/plan/evaluate",
-    params(
-        ("add" = Option<Vec<String>>, Query, description = "a new station at `LON,LAT` (repeatable)"),
-        ("close" = Option<Vec<String>>, Query, description = "close the station with this id (repeatable)"),
-        ("ambulances_per_site" = Option<u32>, Query, minimum = 0, maximum = 20, description = "ambulances at each added site (default 1)"),
-    ),
+#[utoipa::path(get, tag = "plan", path = "/v1/plan/evaluate",
+    params(EvaluateQuery),
     responses((status = 200, body = Comparison), (status = 400, body = error::ErrorBody),
         (status = 422, body = error::ErrorBody), (status = 429, body = error::ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn evaluate_plan(
     State(s): State<AppState>,
-    Query(q): Query<Vec<(String, String)>>,
+    Params(q): Params<EvaluateQuery>,
 ) -> Result<Json<Comparison>, ApiError> {
-    let q = pairs(&q, &["add", "close", "ambulances_per_site"])?;
-    let per_site: u32 = number(&q, "ambulances_per_site", 1, (0, 20))?;
+    let per_site: u32 = in_range("ambulances_per_site", q.ambulances_per_site, 1, (0, 20))?;
     let mut changes = Vec::new();
-    for a in q.get("add").into_iter().flatten() {
+    for a in &q.add {
         let p: Vec<f64> = a
             .split(',')
             .map(|x| x.trim().parse::<f64>())
@@ -184,7 +199,7 @@ pub(crate) async fn evaluate_plan(
             ambulances: per_site,
         });
     }
-    for id in q.get("close").into_iter().flatten() {
+    for id in &q.close {
         if !s.0.sc.stations.iter().any(|st| &st.id == id) {
             return Err(ApiError::Unprocessable(format!(
                 "close={id}: no station `{id}`"
@@ -237,46 +252,25 @@ pub(crate) struct Optimised {
 
 /// Runs a station location model on the scenario (candidates: road nodes 300 m apart) and
 /// returns the new sites, the certified gap and the standards before and after.
-#[utoipa::path(get, path = "/v1/plan/optimize",
-    params(
-        ("model" = Option<String>, Query, description = "`pmedian` (default, mean response), `mclp` (coverage within `within`), `lscp` (fewest stations putting everyone within `within`), `pcenter` (worst case)"),
-        ("add" = Option<usize>, Query, minimum = 1, maximum = 50, description = "new stations (default 1; ignored by lscp)"),
-        ("within" = Option<String>, Query, description = "the standard: `12min` (default) or a distance such as `3.5km`"),
-        ("time_limit" = Option<f64>, Query, minimum = 1, maximum = 60, description = "branch-and-bound time limit, seconds (default 10)"),
-        ("ambulances_per_site" = Option<u32>, Query, minimum = 0, maximum = 20, description = "ambulances at each new station (default 1)"),
-    ),
+#[utoipa::path(get, tag = "plan", path = "/v1/plan/optimize",
+    params(OptimizeQuery),
     responses((status = 200, body = Optimised), (status = 400, body = error::ErrorBody),
         (status = 422, body = error::ErrorBody), (status = 429, body = error::ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn optimize_plan(
     State(s): State<AppState>,
-    Query(q): Query<Vec<(String, String)>>,
+    Params(q): Params<OptimizeQuery>,
 ) -> Result<Json<Optimised>, ApiError> {
-    let q = pairs(
-        &q,
-        &[
-            "model",
-            "add",
-            "within",
-            "time_limit",
-            "ambulances_per_site",
-        ],
-    )?;
-    let model = match one(&q, "model")?.unwrap_or("pmedian") {
-        "pmedian" => Model::PMedian,
-        "mclp" => Model::Mclp,
-        "lscp" => Model::Lscp,
-        "pcenter" => Model::PCenter,
-        m => {
-            return Err(ApiError::BadRequest(format!(
-                "query parameter model={m}: expected pmedian, mclp, lscp or pcenter"
-            )));
-        }
+    let model = match q.model.unwrap_or(PlanModel::Pmedian) {
+        PlanModel::Pmedian => Model::PMedian,
+        PlanModel::Mclp => Model::Mclp,
+        PlanModel::Lscp => Model::Lscp,
+        PlanModel::Pcenter => Model::PCenter,
     };
-    let add: usize = number(&q, "add", 1, (1, MAX_SITES))?;
-    let time_limit: f64 = number(&q, "time_limit", 10.0, (1.0, MAX_TIME_LIMIT_S))?;
-    let per_site: u32 = number(&q, "ambulances_per_site", 1, (0, 20))?;
-    let within = one(&q, "within")?.unwrap_or("12min");
+    let add: usize = in_range("add", q.add, 1, (1, MAX_SITES))?;
+    let time_limit: f64 = in_range("time_limit", q.time_limit, 10.0, (1.0, MAX_TIME_LIMIT_S))?;
+    let per_site: u32 = in_range("ambulances_per_site", q.ambulances_per_site, 1, (0, 20))?;
+    let within = q.within.unwrap_or_else(|| "12min".into());
     let standard: Standard = within
         .parse()
         .map_err(|e| ApiError::Unprocessable(format!("within={within}: {e}")))?;
@@ -328,4 +322,11 @@ pub(crate) async fn optimize_plan(
         }))
     })
     .await
+}
+
+/// `/v1/plan/evaluate` and `/v1/plan/optimize`, with their OpenAPI paths.
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(evaluate_plan))
+        .routes(routes!(optimize_plan))
 }

@@ -12,6 +12,8 @@ use crate::api::body::{Answer, JsonBody, write};
 use crate::api::error::{self, ApiError};
 use crate::api::state::AppState;
 use crate::dispatch::{Event, Fleet, Unit, UnitStatus};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The answer to a write about one unit (assignment, status, position, move-up): the unit as
 /// it stands after the event.
@@ -43,7 +45,7 @@ pub(crate) struct StatusRequest {
     pub(crate) at: Option<DateTime<Utc>>,
 }
 
-#[utoipa::path(post, path = "/v1/units/{id}/status", params(("id" = String, Path)),
+#[utoipa::path(post, tag = "units", path = "/v1/units/{id}/status", params(("id" = String, Path)),
     request_body = StatusRequest,
     responses((status = 200, body = Unit), (status = 404, body = error::ErrorBody),
         (status = 409, body = error::ErrorBody), (status = 422, body = error::ErrorBody)),
@@ -105,7 +107,7 @@ pub(crate) struct PositionRequest {
     pub(crate) at: DateTime<Utc>,
 }
 
-#[utoipa::path(post, path = "/v1/units/{id}/position", params(("id" = String, Path)),
+#[utoipa::path(post, tag = "units", path = "/v1/units/{id}/position", params(("id" = String, Path)),
     request_body = PositionRequest,
     responses((status = 200, body = Unit), (status = 404, body = error::ErrorBody),
         (status = 422, body = error::ErrorBody)),
@@ -144,7 +146,7 @@ pub(crate) async fn unit_position(
     Ok(w.into_response())
 }
 
-#[utoipa::path(get, path = "/v1/units", responses((status = 200, body = [Unit])),
+#[utoipa::path(get, tag = "units", path = "/v1/units", responses((status = 200, body = [Unit])),
     security(("bearer" = [])))]
 pub(crate) async fn list_units(State(s): State<AppState>) -> Result<Json<Vec<Unit>>, ApiError> {
     Ok(Json(s.0.lock()?.fleet.units.values().cloned().collect()))
@@ -159,7 +161,7 @@ pub(crate) struct MoveUpRequest {
     pub(crate) to_station: String,
 }
 
-#[utoipa::path(post, path = "/v1/move-ups", request_body = MoveUpRequest,
+#[utoipa::path(post, tag = "units", path = "/v1/move-ups", request_body = MoveUpRequest,
     responses((status = 200, body = Unit), (status = 404, body = error::ErrorBody),
         (status = 409, body = error::ErrorBody), (status = 422, body = error::ErrorBody)),
     security(("bearer" = [])))]
@@ -186,4 +188,13 @@ pub(crate) async fn move_up(
     )
     .await?;
     Ok(w.into_response())
+}
+
+/// `/v1/units`, the unit writes and `/v1/move-ups`, with their OpenAPI paths.
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_units))
+        .routes(routes!(unit_status))
+        .routes(routes!(unit_position))
+        .routes(routes!(move_up))
 }
