@@ -41,7 +41,7 @@ use serde::Serialize;
 use super::stats::percentile_sorted;
 use crate::model::{IncidentLog, Scenario};
 use crate::network::traffic::HourTimes;
-use crate::network::{Snapped, TrafficProfile, TravelModel};
+use crate::network::{Matrix, Snapped, TrafficProfile, TravelModel};
 
 /// Fewer usable rows than this: no fit.
 pub const MIN_ROWS: usize = 96;
@@ -202,6 +202,26 @@ fn median(mut v: Vec<f64>) -> f64 {
     percentile_sorted(&v, 0.5)
 }
 
+/// A usable row: (incident index, start, scene, observed seconds).
+type Row = (usize, From, Snapped, f64);
+
+/// Counts one row left out for `reason`.
+fn count(left_out: &mut BTreeMap<String, usize>, reason: &str) {
+    *left_out.entry(reason.to_string()).or_default() += 1;
+}
+
+/// The local hour of incident `i`'s call.
+fn hour_of(log: &IncidentLog, i: usize) -> usize {
+    chrono::Timelike::hour(&log.incidents[i].call_received) as usize
+}
+
+/// The reasons rows were left out, one line each, for [`CalibrateError::TooFewRows`].
+fn reasons(left: &BTreeMap<String, usize>) -> String {
+    left.iter()
+        .map(|(r, n)| format!("\n  {n} rows: {r}"))
+        .collect()
+}
+
 /// Fits a traffic profile to `log`'s drives on the scenario's model `tm` (free flow, or the
 /// scenario's traffic profile for the "before" errors).
 ///
@@ -223,9 +243,70 @@ pub fn calibrate(
     }
     let ids: Vec<String> = stations.iter().map(|s| s.0.clone()).collect();
     let mut left_out: BTreeMap<String, usize> = BTreeMap::new();
-    let mut out = |r: &str| *left_out.entry(r.to_string()).or_default() += 1;
-    // (incident index, start, scene, observed seconds)
-    let mut rows: Vec<(usize, From, Snapped, f64)> = Vec::new();
+    // 1. Usable rows.
+    let rows = usable_rows(sc, tm, log, start, &ids, &mut left_out);
+    let starts: Vec<Snapped> = stations.iter().map(|s| s.1).collect();
+    let times = drive_times(tm, log, &rows, &starts);
+    let drives = drives(tm, log, &rows, starts.len(), &times, &mut left_out);
+    if drives.len() < MIN_ROWS {
+        return Err(CalibrateError::TooFewRows {
+            log: source.to_string(),
+            usable: drives.len(),
+            needed: MIN_ROWS,
+            reasons: reasons(&left_out),
+        });
+    }
+    // 2. Outliers.
+    let (kept, outliers) = drop_outliers(drives);
+    if kept.len() < MIN_ROWS {
+        return Err(CalibrateError::TooFewRows {
+            log: source.to_string(),
+            usable: kept.len(),
+            needed: MIN_ROWS,
+            reasons: format!(
+                "{}\n  {outliers} rows: outliers (log-ratio beyond {OUTLIER_MADS} MADs)",
+                reasons(&left_out)
+            ),
+        });
+    }
+    // 3. Factor per hour.
+    let by_hour = factors_by_hour(&kept);
+    let factor: [f64; 24] = std::array::from_fn(|h| by_hour[h].factor);
+    // 4. Errors before and after.
+    let report = error_report(&kept, &factor)?;
+    Ok(Calibration {
+        source: source.to_string(),
+        start,
+        model_before: tm.describe_traffic(" at each call's local hour"),
+        rows_in_log: log.incidents.len(),
+        rows_used: kept.len(),
+        left_out,
+        outliers,
+        error_before: report.before,
+        error_after: report.after,
+        by_hour,
+        by_band: report.by_band,
+        by_class: report.by_class,
+        profile: TrafficProfile {
+            name: format!("calibrated from {source}"),
+            by_hour: Some(factor),
+            by_class: BTreeMap::new(),
+        },
+    })
+}
+
+/// Phase 1: the rows with what a fit needs (times, a scene on the map, a start point), each
+/// other row counted in `left_out` by reason.
+fn usable_rows(
+    sc: &Scenario,
+    tm: &TravelModel,
+    log: &IncidentLog,
+    start: Start,
+    ids: &[String],
+    left_out: &mut BTreeMap<String, usize>,
+) -> Vec<Row> {
+    let mut out = |r: &str| count(left_out, r);
+    let mut rows: Vec<Row> = Vec::new();
     for (i, inc) in log.incidents.iter().enumerate() {
         let (Some(d), Some(o)) = (inc.departed, inc.on_scene) else {
             out("no departed or on-scene time");
@@ -265,7 +346,7 @@ pub fn calibrate(
         let from = match (start, logged) {
             (_, Some(p)) => From::Point(p),
             (Start::NearestStation, _) => From::Station(None),
-            _ => match inc.unit.as_deref().and_then(|u| station_of(u, &ids)) {
+            _ => match inc.unit.as_deref().and_then(|u| station_of(u, ids)) {
                 Some(s) => From::Station(Some(s)),
                 None => {
                     out("unit not at a scenario station");
@@ -275,8 +356,29 @@ pub fn calibrate(
         };
         rows.push((i, from, scene, observed));
     }
-    // Free-flow and "before" times of drives from stations: one search per station to the
-    // scenes of those rows (column `col[k]` for row `k`); drives from logged positions below.
+    rows
+}
+
+/// The free-flow and "before" travel times of the usable rows' drives.
+struct Times {
+    /// Column of each row's scene in the station matrices (`usize::MAX` for a logged start).
+    col: Vec<usize>,
+    /// Free flow, stations × scenes.
+    free_m: Matrix,
+    /// How each hour's "before" times are had (the scenario's traffic profile as it is).
+    plan: [HourTimes; 24],
+    /// The "before" matrices of the bands with their own graph.
+    own_m: Vec<Matrix>,
+    /// Free-flow seconds of each row with a logged start.
+    point_free: Vec<Option<f64>>,
+    /// "Before" seconds of each row with a logged start at a band with its own graph.
+    point_before: Vec<Option<f64>>,
+}
+
+/// Times of drives from stations: one search per station to the scenes of those rows (column
+/// `col[k]` for row `k`); drives from logged positions: one pair each, free flow and at their
+/// band's hour.
+fn drive_times(tm: &TravelModel, log: &IncidentLog, rows: &[Row], starts: &[Snapped]) -> Times {
     let mut col = vec![usize::MAX; rows.len()];
     let mut scenes: Vec<Snapped> = Vec::new();
     for (k, r) in rows.iter().enumerate() {
@@ -286,20 +388,18 @@ pub fn calibrate(
         }
     }
     // `tm` is the scenario's model: its graph is free flow (hours are `tm.at_hour`).
-    let starts: Vec<Snapped> = stations.iter().map(|s| s.1).collect();
-    let free_m = tm.matrix(&starts, &scenes, None);
+    let free_m = tm.matrix(starts, &scenes, None);
     // The "before" times at each hour (the scenario's traffic profile as it is).
     let (plan, own) = tm
         .traffic()
         .map_or(([HourTimes::Scaled(1.0); 24], Vec::new()), |t| {
             t.hour_plan(tm.has_exempt_roads())
         });
-    let own_m: Vec<crate::network::Matrix> = own
+    let own_m: Vec<Matrix> = own
         .iter()
-        .map(|&h| tm.at_hour(h).matrix(&starts, &scenes, None))
+        .map(|&h| tm.at_hour(h).matrix(starts, &scenes, None))
         .collect();
     // Drives from logged positions: one pair each, free flow and at their band's hour.
-    let hour_of = |i: usize| chrono::Timelike::hour(&log.incidents[i].call_received) as usize;
     let point_rows: Vec<usize> = (0..rows.len())
         .filter(|&k| matches!(rows[k].1, From::Point(_)))
         .collect();
@@ -320,27 +420,57 @@ pub fn calibrate(
         let ks: Vec<usize> = point_rows
             .iter()
             .copied()
-            .filter(|&k| plan[hour_of(rows[k].0)] == HourTimes::Own(b))
+            .filter(|&k| plan[hour_of(log, rows[k].0)] == HourTimes::Own(b))
             .collect();
         for (k, t) in ks.iter().zip(tm.at_hour(h).pair_times(&pairs_of(&ks))) {
             point_before[*k] = secs(t);
         }
     }
+    Times {
+        col,
+        free_m,
+        plan,
+        own_m,
+        point_free,
+        point_before,
+    }
+}
+
+/// The usable drives: rows with a road from their start (the station, or the fastest of
+/// `n_starts` stations for the nearest) and a free-flow time of at least [`MIN_FREE_FLOW_S`];
+/// each other row counted in `left_out` by reason.
+fn drives(
+    tm: &TravelModel,
+    log: &IncidentLog,
+    rows: &[Row],
+    n_starts: usize,
+    times: &Times,
+    left_out: &mut BTreeMap<String, usize>,
+) -> Vec<Drive> {
+    let mut out = |r: &str| count(left_out, r);
+    let Times {
+        col,
+        free_m,
+        plan,
+        own_m,
+        point_free,
+        point_before,
+    } = times;
     let mut drives = Vec::new();
     for (k, &(i, from, _, observed)) in rows.iter().enumerate() {
-        let hour = hour_of(i);
+        let hour = hour_of(log, i);
         let c = col[k];
-        let pick = |m: &crate::network::Matrix, st: Option<usize>| -> Option<(usize, f64)> {
+        let pick = |m: &Matrix, st: Option<usize>| -> Option<(usize, f64)> {
             match st {
                 Some(s) => m.get(s, c).map(|e| (s, e.seconds())),
-                None => (0..starts.len())
+                None => (0..n_starts)
                     .filter_map(|s| m.get(s, c).map(|e| (s, e.seconds())))
                     .min_by(|a, b| a.1.total_cmp(&b.1)),
             }
         };
         // (free-flow seconds, "before" seconds at a band with its own graph)
         let (free_s, own_s) = match from {
-            From::Station(st) => match pick(&free_m, st) {
+            From::Station(st) => match pick(free_m, st) {
                 Some((s, f)) => (
                     f,
                     match plan[hour] {
@@ -379,20 +509,12 @@ pub fn calibrate(
             class,
         });
     }
-    let reasons = |left: &BTreeMap<String, usize>| -> String {
-        left.iter()
-            .map(|(r, n)| format!("\n  {n} rows: {r}"))
-            .collect()
-    };
-    if drives.len() < MIN_ROWS {
-        return Err(CalibrateError::TooFewRows {
-            log: source.to_string(),
-            usable: drives.len(),
-            needed: MIN_ROWS,
-            reasons: reasons(&left_out),
-        });
-    }
-    // Outliers on the log-ratio.
+    drives
+}
+
+/// Phase 2: the drives within [`OUTLIER_MADS`] scaled MADs of the median log-ratio, and how
+/// many were left out.
+fn drop_outliers(drives: Vec<Drive>) -> (Vec<Drive>, usize) {
     let logs: Vec<f64> = drives
         .iter()
         .map(|d| (d.observed_s / d.free_s).ln())
@@ -408,22 +530,17 @@ pub fn calibrate(
         .map(|(d, _)| d)
         .collect();
     let outliers = before - kept.len();
-    if kept.len() < MIN_ROWS {
-        return Err(CalibrateError::TooFewRows {
-            log: source.to_string(),
-            usable: kept.len(),
-            needed: MIN_ROWS,
-            reasons: format!(
-                "{}\n  {outliers} rows: outliers (log-ratio beyond {OUTLIER_MADS} MADs)",
-                reasons(&left_out)
-            ),
-        });
-    }
+    (kept, outliers)
+}
+
+/// Phase 3: the median ratio of each local hour, widened to the hours around it until it has
+/// [`MIN_ROWS_PER_HOUR`] rows.
+fn factors_by_hour(kept: &[Drive]) -> Vec<HourFactor> {
     let mut per_hour: Vec<Vec<f64>> = vec![Vec::new(); 24];
-    for d in &kept {
+    for d in kept {
         per_hour[d.hour].push(d.observed_s / d.free_s);
     }
-    let by_hour: Vec<HourFactor> = (0..24)
+    (0..24)
         .map(|h| {
             let mut w = 0;
             let mut pool: Vec<f64> = per_hour[h].clone();
@@ -441,16 +558,30 @@ pub fn calibrate(
                 window_h: w,
             }
         })
-        .collect();
-    let factor: [f64; 24] = std::array::from_fn(|h| by_hour[h].factor);
+        .collect()
+}
+
+/// The errors of phase 4.
+struct ErrorReport {
+    before: Errors,
+    after: Errors,
+    by_band: Vec<GroupErrors>,
+    by_class: Vec<GroupErrors>,
+}
+
+/// The median errors of `pred` against the observed drives.
+fn errors(ds: &[&Drive], pred: &dyn Fn(&Drive) -> f64) -> Option<Errors> {
+    Errors::of(
+        &ds.iter()
+            .map(|d| (pred(d), d.observed_s))
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// Phase 4: errors before and after (free flow × `factor`), over all kept drives, by hour band
+/// and by road class.
+fn error_report(kept: &[Drive], factor: &[f64; 24]) -> Result<ErrorReport, CalibrateError> {
     let after = |d: &Drive| d.free_s * factor[d.hour];
-    let errors = |ds: &[&Drive], pred: &dyn Fn(&Drive) -> f64| {
-        Errors::of(
-            &ds.iter()
-                .map(|d| (pred(d), d.observed_s))
-                .collect::<Vec<_>>(),
-        )
-    };
     let all: Vec<&Drive> = kept.iter().collect();
     let group = |name: String, ds: Vec<&Drive>| -> Option<GroupErrors> {
         Some(GroupErrors {
@@ -485,23 +616,10 @@ pub fn calibrate(
             )
         })
         .collect();
-    Ok(Calibration {
-        source: source.to_string(),
-        start,
-        model_before: tm.describe_traffic(" at each call's local hour"),
-        rows_in_log: log.incidents.len(),
-        rows_used: kept.len(),
-        left_out,
-        outliers,
-        error_before: errors(&all, &|d| d.before_s).ok_or(CalibrateError::NoStations)?,
-        error_after: errors(&all, &after).ok_or(CalibrateError::NoStations)?,
-        by_hour,
+    Ok(ErrorReport {
+        before: errors(&all, &|d| d.before_s).ok_or(CalibrateError::NoStations)?,
+        after: errors(&all, &after).ok_or(CalibrateError::NoStations)?,
         by_band,
         by_class,
-        profile: TrafficProfile {
-            name: format!("calibrated from {source}"),
-            by_hour: Some(factor),
-            by_class: BTreeMap::new(),
-        },
     })
 }
