@@ -55,14 +55,27 @@ fn petgraph_of(tm: &TravelModel) -> DiGraph<(), u32> {
 fn bench(c: &mut Criterion) {
     let path = extract();
     let bytes = std::fs::read(&path).unwrap();
+    let dir = std::env::temp_dir().join(format!("ems-bench-{}", std::process::id()));
+    let net = bench_import(c, &bytes, &dir);
+    let tm = TravelModel::for_map(net, TravelSettings::default()).unwrap();
+    let pg = petgraph_of(&tm);
+    bench_snap(c, &tm);
+    bench_one_to_many(c, &tm, &pg);
+    bench_point_to_point(c, &tm);
+    bench_matrix(c, &tm, &pg);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Import, cache load and travel-model build; the imported network.
+fn bench_import(c: &mut Criterion, bytes: &[u8], dir: &std::path::Path) -> RoadNetwork {
     let mut group = c.benchmark_group("import");
     group.sample_size(20);
     group.bench_function("liechtenstein_pbf", |b| {
-        b.iter(|| network::import_bytes(&bytes, "li.osm.pbf").unwrap())
+        b.iter(|| network::import_bytes(bytes, "li.osm.pbf").unwrap())
     });
-    let net = network::import_bytes(&bytes, "li.osm.pbf").unwrap();
-    let dir = std::env::temp_dir().join(format!("ems-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let net = network::import_bytes(bytes, "li.osm.pbf").unwrap();
+
+    std::fs::create_dir_all(dir).unwrap();
     let cache = dir.join("li.ems");
     net.save(&cache).unwrap();
     group.bench_function("liechtenstein_cache_load", |b| {
@@ -72,11 +85,10 @@ fn bench(c: &mut Criterion) {
         b.iter(|| TravelModel::for_map(net.clone(), TravelSettings::default()).unwrap())
     });
     group.finish();
+    net
+}
 
-    let tm = TravelModel::for_map(net, TravelSettings::default()).unwrap();
-    let pg = petgraph_of(&tm);
-    let n = tm.graph.num_nodes() as u32;
-
+fn bench_snap(c: &mut Criterion, tm: &TravelModel) {
     let mut group = c.benchmark_group("snap");
     let mut r = SplitMix(7);
     let (lo, hi) = ([9.47, 47.05], [9.63, 47.27]);
@@ -92,7 +104,10 @@ fn bench(c: &mut Criterion) {
         b.iter(|| raw.iter().filter(|p| tm.snap(**p).is_ok()).count())
     });
     group.finish();
+}
 
+fn bench_one_to_many(c: &mut Criterion, tm: &TravelModel, pg: &DiGraph<(), u32>) {
+    let n = tm.graph.num_nodes() as u32;
     let mut group = c.benchmark_group("one_to_many");
     let sources: Vec<u32> = (0..16).map(|i| (i * 7919) % n).collect();
     let mut q = tm.query();
@@ -155,9 +170,11 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.finish();
+}
 
+fn bench_point_to_point(c: &mut Criterion, tm: &TravelModel) {
     let mut group = c.benchmark_group("point_to_point");
-    let pairs = points(&tm, 64, 17);
+    let pairs = points(tm, 64, 17);
     let mut q = tm.query();
     let mut k = 0;
     group.bench_function("ems_eta_early_stop", |b| {
@@ -174,9 +191,11 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.finish();
+}
 
-    let demand = points(&tm, 1000, 11);
-    let sites = points(&tm, 100, 13);
+fn bench_matrix(c: &mut Criterion, tm: &TravelModel, pg: &DiGraph<(), u32>) {
+    let demand = points(tm, 1000, 11);
+    let sites = points(tm, 100, 13);
     let mut group = c.benchmark_group("matrix_1000x100");
     group.sample_size(20);
     group.bench_function(
@@ -217,7 +236,6 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.finish();
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 criterion_group!(benches, bench);

@@ -541,16 +541,10 @@ fn roles_and_permissions() {
 }
 
 /// Each kind of bad input gets a 4xx with a JSON message, and writes nothing.
-#[test]
-fn bad_input_gets_a_clear_4xx() {
-    if skip() {
-        return;
-    }
-    let s = Server::start();
-    let (id, _) = incident(&s, 7.42, 43.735, None);
-    let before = s.events();
-    let assign_path = format!("/v1/incidents/{id}/assign");
-    let cases: Vec<(&str, &str, String, u16, &str)> = vec![
+/// The first half of `bad_input_gets_a_clear_4xx`'s cases: method, path, body, status, what
+/// the message says.
+fn bad_incident_requests() -> Vec<(&'static str, &'static str, String, u16, &'static str)> {
+    vec![
         (
             "POST",
             "/v1/incidents",
@@ -642,9 +636,17 @@ fn bad_input_gets_a_clear_4xx() {
             404,
             "no incident `abc`",
         ),
+    ]
+}
+
+/// The second half of `bad_input_gets_a_clear_4xx`'s cases.
+fn bad_unit_requests(
+    assign_path: &str,
+) -> Vec<(&'static str, &str, String, u16, &'static str)> {
+    vec![
         (
             "POST",
-            &assign_path,
+            assign_path,
             json!({"unit_id": "nobody"}).to_string(),
             404,
             "unknown unit `nobody`",
@@ -734,7 +736,20 @@ fn bad_input_gets_a_clear_4xx() {
             "expected true or false",
         ),
         ("GET", "/v1/nowhere", String::new(), 404, "no route"),
-    ];
+    ]
+}
+
+#[test]
+fn bad_input_gets_a_clear_4xx() {
+    if skip() {
+        return;
+    }
+    let s = Server::start();
+    let (id, _) = incident(&s, 7.42, 43.735, None);
+    let before = s.events();
+    let assign_path = format!("/v1/incidents/{id}/assign");
+    let mut cases = bad_incident_requests();
+    cases.extend(bad_unit_requests(&assign_path));
     for (method, path, body, want, says) in cases {
         let c = Client::new();
         let r = if method == "GET" {
