@@ -21,8 +21,9 @@ pub enum UnitStatus {
     HandoverComplete,
     Returning,
     OutOfService,
-    /// Moved up to another post to cover a gap ([`Event::UnitMoved`]); available for calls on
-    /// the way, and `available` at the post when it arrives.
+    /// Moved up to another post to cover a gap
+    /// ([`Event::UnitMoved`](super::Event::UnitMoved)); available for calls on the way, and
+    /// `available` at the post when it arrives.
     Relocating,
 }
 
