@@ -245,7 +245,48 @@ fn on_graph(c: &mut Criterion, label: &str, g: &Csr, big: bool) {
     }
     let fwd = petgraph_of(g, false);
     let rev = petgraph_of(g, true);
+    let cx = Graph {
+        label,
+        g,
+        big,
+        h: &h,
+        fwd: &fwd,
+        rev: &rev,
+    };
+    point_to_point(c, &cx, &pairs, &mut q, &mut calc, &fp, &mut d);
+    units_within(c, &cx, &mut r, &mut q, &mut calc, &fp, &mut d);
+    table(c, &cx, &mut r, &mut q, &mut d);
+}
 
+/// One graph and what the benchmarks on it share.
+struct Graph<'a> {
+    label: &'a str,
+    g: &'a Csr,
+    big: bool,
+    h: &'a Hierarchy,
+    fwd: &'a DiGraph<(), u32>,
+    rev: &'a DiGraph<(), u32>,
+}
+
+/// Point to point: 1,000 pairs by the hierarchy, fast_paths, Dijkstra and petgraph.
+#[allow(clippy::too_many_arguments)]
+fn point_to_point(
+    c: &mut Criterion,
+    cx: &Graph,
+    pairs: &[(u32, u32)],
+    q: &mut ChQuery,
+    calc: &mut fast_paths::PathCalculator,
+    fp: &fast_paths::FastGraph,
+    d: &mut Dijkstra,
+) {
+    let Graph {
+        label,
+        g,
+        big,
+        h,
+        fwd,
+        ..
+    } = *cx;
     // Point to point.
     let mut group = c.benchmark_group(format!("{label}_point_to_point_1000_pairs"));
     group.sample_size(10);
@@ -253,7 +294,7 @@ fn on_graph(c: &mut Criterion, label: &str, g: &Csr, big: bool) {
         b.iter(|| {
             pairs
                 .iter()
-                .filter_map(|&(s, t)| q.time(&h, &seed(s), &seed(t)))
+                .filter_map(|&(s, t)| q.time(h, &seed(s), &seed(t)))
                 .count()
         })
     });
@@ -261,7 +302,7 @@ fn on_graph(c: &mut Criterion, label: &str, g: &Csr, big: bool) {
         b.iter(|| {
             pairs
                 .iter()
-                .filter_map(|&(s, t)| calc.calc_path(&fp, s as usize, t as usize))
+                .filter_map(|&(s, t)| calc.calc_path(fp, s as usize, t as usize))
                 .count()
         })
     });
@@ -290,31 +331,48 @@ fn on_graph(c: &mut Criterion, label: &str, g: &Csr, big: bool) {
         group.finish();
         once(
             &format!("{label} dijkstra_early_stop 100 of the pairs"),
-            || dijkstra_p2p(&mut d, &pairs[..100]),
+            || dijkstra_p2p(d, &pairs[..100]),
         );
         once(
             &format!("{label} petgraph_dijkstra_goal 100 of the pairs"),
             || petgraph_p2p(&pairs[..100]),
         );
     } else {
-        group.bench_function("dijkstra_early_stop", |b| {
-            b.iter(|| dijkstra_p2p(&mut d, &pairs))
-        });
-        group.bench_function("petgraph_dijkstra_goal", |b| {
-            b.iter(|| petgraph_p2p(&pairs))
-        });
+        group.bench_function("dijkstra_early_stop", |b| b.iter(|| dijkstra_p2p(d, pairs)));
+        group.bench_function("petgraph_dijkstra_goal", |b| b.iter(|| petgraph_p2p(pairs)));
         group.finish();
     }
+}
 
+/// One-to-many with a cutoff: which of 100 units are within 5 minutes of each of 100 calls.
+#[allow(clippy::too_many_arguments)]
+fn units_within(
+    c: &mut Criterion,
+    cx: &Graph,
+    r: &mut SplitMix,
+    q: &mut ChQuery,
+    calc: &mut fast_paths::PathCalculator,
+    fp: &fast_paths::FastGraph,
+    d: &mut Dijkstra,
+) {
+    let n = cx.g.num_nodes();
+    let Graph {
+        label,
+        g,
+        big,
+        h,
+        rev,
+        ..
+    } = *cx;
     // One-to-many with a cutoff: which of 100 units are within 5 minutes of each of 100 calls.
-    let units = random_nodes(&mut r, n, 100);
-    let calls = random_nodes(&mut r, n, 100);
+    let units = random_nodes(r, n, 100);
+    let calls = random_nodes(r, n, 100);
     let unit_seeds: Vec<Vec<Seed>> = units.iter().map(|&u| seed(u)).collect();
     let cutoff = 300_000;
     let buckets = h.buckets(&unit_seeds, true, Some(cutoff));
     for &call in &calls {
         let ours: Vec<Option<u32>> = q
-            .scan(&h, &buckets, &seed(call), None)
+            .scan(h, &buckets, &seed(call), None)
             .iter()
             .map(|e| e.map(|x| x.0))
             .collect();
@@ -328,12 +386,7 @@ fn on_graph(c: &mut Criterion, label: &str, g: &Csr, big: bool) {
         b.iter(|| {
             calls
                 .iter()
-                .map(|&c| {
-                    q.scan(&h, &buckets, &seed(c), None)
-                        .iter()
-                        .flatten()
-                        .count()
-                })
+                .map(|&c| q.scan(h, &buckets, &seed(c), None).iter().flatten().count())
                 .sum::<usize>()
         })
     });
@@ -343,7 +396,7 @@ fn on_graph(c: &mut Criterion, label: &str, g: &Csr, big: bool) {
                 .iter()
                 .map(|&c| {
                     let bk = h.buckets(&unit_seeds, true, Some(cutoff));
-                    q.scan(&h, &bk, &seed(c), None).iter().flatten().count()
+                    q.scan(h, &bk, &seed(c), None).iter().flatten().count()
                 })
                 .sum::<usize>()
         })
@@ -366,7 +419,7 @@ fn on_graph(c: &mut Criterion, label: &str, g: &Csr, big: bool) {
                 .map(|&c| {
                     units
                         .iter()
-                        .filter_map(|&u| calc.calc_path(&fp, u as usize, c as usize))
+                        .filter_map(|&u| calc.calc_path(fp, u as usize, c as usize))
                         .filter(|p| p.get_weight() <= cutoff as usize)
                         .count()
                 })
@@ -403,13 +456,25 @@ fn on_graph(c: &mut Criterion, label: &str, g: &Csr, big: bool) {
         });
         group.finish();
     }
+}
 
+/// A 5,000 x 1,000 table between nodes.
+fn table(c: &mut Criterion, cx: &Graph, r: &mut SplitMix, q: &mut ChQuery, d: &mut Dijkstra) {
+    let n = cx.g.num_nodes();
+    let Graph {
+        label,
+        g,
+        big,
+        h,
+        rev,
+        ..
+    } = *cx;
     // A 5,000 x 1,000 table between nodes.
-    let sources = random_nodes(&mut r, n, 5000);
-    let targets = random_nodes(&mut r, n, 1000);
+    let sources = random_nodes(r, n, 5000);
+    let targets = random_nodes(r, n, 1000);
     let from: Vec<Vec<Seed>> = sources.iter().map(|&s| seed(s)).collect();
     let to: Vec<Vec<Seed>> = targets.iter().map(|&t| seed(t)).collect();
-    let table = q.table(&h, &from, &to);
+    let table = q.table(h, &from, &to);
     let (fb, bb) = (h.buckets(&from, true, None), h.buckets(&to, false, None));
     eprintln!(
         "{label}: upward spaces {:.1} (forward) and {:.1} (backward) nodes on average; {} bucket \
@@ -434,12 +499,12 @@ fn on_graph(c: &mut Criterion, label: &str, g: &Csr, big: bool) {
     );
     group.bench_function("ems_hierarchy_table_into_times_and_lengths", |b| {
         b.iter(|| {
-            q.table_into(&h, &from, &to, None, &mut tt, &mut ll);
+            q.table_into(h, &from, &to, None, &mut tt, &mut ll);
             tt[0]
         })
     });
     group.bench_function("ems_hierarchy_table_with_lengths_as_options", |b| {
-        b.iter(|| q.table_with_lengths(&h, &from, &to, None).len())
+        b.iter(|| q.table_with_lengths(h, &from, &to, None).len())
     });
     if big {
         group.finish();
@@ -447,14 +512,14 @@ fn on_graph(c: &mut Criterion, label: &str, g: &Csr, big: bool) {
             dijkstra_table(g, &sources, &targets)
         });
         once(&format!("{label} petgraph_parallel_1000_searches"), || {
-            petgraph_table(&rev, &sources, &targets)
+            petgraph_table(rev, &sources, &targets)
         });
     } else {
         group.bench_function("dijkstra_parallel_1000_searches", |b| {
             b.iter(|| dijkstra_table(g, &sources, &targets))
         });
         group.bench_function("petgraph_parallel_1000_searches", |b| {
-            b.iter(|| petgraph_table(&rev, &sources, &targets))
+            b.iter(|| petgraph_table(rev, &sources, &targets))
         });
         group.finish();
     }

@@ -268,6 +268,44 @@ fn issue_17_two_replicas_share_one_log() {
     }
 }
 
+/// Sends one idempotent write to replica `prefer`, failing over to the other one on a
+/// dropped connection, a 5xx or a key still being written, until a replica answers: its
+/// status and body.
+fn send_until_answered(
+    bases: &[Mutex<String>],
+    failovers: &AtomicUsize,
+    deadline: Instant,
+    prefer: usize,
+    path: &str,
+    key: &str,
+    body: &Value,
+) -> (u16, Value) {
+    let mut r = prefer;
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "{key}: no replica answered in time"
+        );
+        let base = bases[r].lock().unwrap().clone();
+        match post(&base, path, Some(key), body.clone()) {
+            Ok((code, _, v))
+                if code < 500
+                    && !(code == 409
+                        && v["message"]
+                            .as_str()
+                            .is_some_and(|m| m.contains("being written"))) =>
+            {
+                return (code, v);
+            }
+            Ok(_) | Err(_) => {
+                failovers.fetch_add(1, Ordering::SeqCst);
+                r = 1 - r;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+}
+
 /// Four writers spread over two replicas, each write with an idempotency key, failing over
 /// to the other replica on an error; a replica killed with SIGKILL and restarted 20 times.
 /// Every acknowledged write is there exactly once, no unit is on two incidents, and both
@@ -296,30 +334,7 @@ fn issue_17_kill_9_of_replicas_loses_nothing() {
     let send = {
         let (bases, failovers) = (bases.clone(), failovers.clone());
         move |prefer: usize, path: &str, key: &str, body: &Value| -> (u16, Value) {
-            let mut r = prefer;
-            loop {
-                assert!(
-                    Instant::now() < deadline,
-                    "{key}: no replica answered in time"
-                );
-                let base = bases[r].lock().unwrap().clone();
-                match post(&base, path, Some(key), body.clone()) {
-                    Ok((code, _, v))
-                        if code < 500
-                            && !(code == 409
-                                && v["message"]
-                                    .as_str()
-                                    .is_some_and(|m| m.contains("being written"))) =>
-                    {
-                        return (code, v);
-                    }
-                    Ok(_) | Err(_) => {
-                        failovers.fetch_add(1, Ordering::SeqCst);
-                        r = 1 - r;
-                        std::thread::sleep(Duration::from_millis(20));
-                    }
-                }
-            }
+            send_until_answered(&bases, &failovers, deadline, prefer, path, key, body)
         }
     };
     let writers: Vec<_> = (0..4)
