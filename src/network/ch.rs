@@ -1,8 +1,8 @@
-//! A contraction hierarchy over a [`Csr`]: preprocessing, point-to-point queries and
+//! A contraction hierarchy over a [`Csr`](crate::network::Csr): preprocessing, point-to-point queries and
 //! many-to-many tables by the bucket method (issue #13).
 //!
 //! This module owns the hierarchy and its queries on travel times. It must not snap points:
-//! like the Dijkstra search it takes [`Seed`]s (a node and the cost of the partial edge to it),
+//! like the Dijkstra search it takes [`Seed`](crate::network::Seed)s (a node and the cost of the partial edge to it),
 //! so snapped points work exactly as with Dijkstra. The travel model answers large matrices with
 //! it (`TravelModel::matrix`); Dijkstra answers the other queries and is this module's oracle.
 //!

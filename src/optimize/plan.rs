@@ -1,7 +1,7 @@
 //! Station planning on a scenario: where to add `k` stations to the existing network.
 //!
 //! This module owns turning a scenario into a location problem (demand points, candidate sites,
-//! travel-time costs from the shared [`TravelModel`]) and the answer back into sites on the map.
+//! travel-time costs from the shared [`TravelModel`](crate::network::TravelModel)) and the answer back into sites on the map.
 //! It must not compute travel times itself, nor format output.
 //!
 //! - **Demand**: the scenario's demand zones weighted by population, or incident locations

@@ -13,7 +13,7 @@ use crate::network::dijkstra::{INF, Seed};
 impl Hierarchy {
     /// Runs the upward searches from each point (forward: from the points; backward: to them)
     /// and keeps, at every node they settle, `(point, time, length)`: the buckets that
-    /// [`ChQuery::scan`] reads. Built once, they answer any number of queries from (or to)
+    /// [`ChQuery::scan`](crate::network::ch::ChQuery::scan) reads. Built once, they answer any number of queries from (or to)
     /// other points, e.g. "which units are within N minutes of this call" with the units'
     /// forward buckets. Many points are searched in parallel (rayon). `O(points × upward)`.
     pub fn buckets(&self, points: &[Vec<Seed>], forward: bool, cutoff: Option<u32>) -> Buckets {

@@ -75,7 +75,7 @@ impl TravelModel {
     /// each entry the weighted mean of the hours' times (and lengths), unreachable where it is
     /// unreachable at any hour with weight. Hours whose factors are the same on every class
     /// scale the free-flow matrix by the factor (computed once); the others use their hour's
-    /// re-weighted model, one per band of equal hours ([`TrafficProfile::hour_plan`]). Without
+    /// re-weighted model, one per band of equal hours ([`TrafficProfile::hour_plan`](crate::network::traffic::TrafficProfile::hour_plan)). Without
     /// a traffic profile, the free-flow matrix. Entries beyond `cutoff_ms` (after averaging) are unreachable.
     pub fn matrix_over(
         &self,

@@ -48,7 +48,7 @@ pub struct SimOptions {
     pub stretcher_hold_min: Dist,
     pub stretcher_rule: StretcherRule,
     pub policy: PolicyOptions,
-    /// Keep the first replication's incident log ([`Outcome::incidents`]); otherwise each
+    /// Keep the first replication's incident log ([`Outcome::incidents`](crate::simulate::scenario::Outcome::incidents)); otherwise each
     /// replication keeps only its figures.
     pub keep_incidents: bool,
     /// Generated calls by zone and hour of week as fitted to an incident log (replacing
