@@ -435,3 +435,84 @@ fn issue_15_the_pages_on_a_second_city() {
     );
     common::browser("city.mjs", &url, "auckland", &["auckland"]);
 }
+
+/// Issue #29 item 7: every asset carries its content hash as `ETag` (304 when the browser has
+/// it); the pages ask for each by its version (`?v=HASH`, the stylesheet for the font too), and
+/// an asset asked for by its current version may be kept for a year, one asked for otherwise
+/// is revalidated (`no-cache`).
+#[test]
+fn issue_29_assets_are_cached_by_content_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_s, url) = serve(dir.path());
+    let c = Client::new();
+    let page = c.get(format!("{url}/")).send().unwrap().text().unwrap();
+    let versioned = |text: &str, name: &str| -> String {
+        let at = text
+            .find(&format!("/assets/{name}?v="))
+            .unwrap_or_else(|| panic!("{name} asked for by its version"));
+        let rest = &text[at + "/assets/".len() + name.len() + 3..];
+        rest[..rest.find('"').unwrap()].to_string()
+    };
+    for name in [
+        "board.js",
+        "common.js",
+        "map.js",
+        "leaflet.js",
+        "ems.css",
+        "leaflet.css",
+    ] {
+        let v = versioned(&page, name);
+        assert_eq!(v.len(), 16, "{name}: {v}");
+        let r = c.get(format!("{url}/assets/{name}?v={v}")).send().unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{name}");
+        assert_eq!(
+            r.headers()["cache-control"],
+            "public, max-age=31536000, immutable",
+            "{name}"
+        );
+        let etag = r.headers()["etag"].to_str().unwrap().to_string();
+        assert_eq!(etag, format!("\"{v}\""), "{name}: the version is the ETag");
+        let again = c
+            .get(format!("{url}/assets/{name}"))
+            .header("If-None-Match", &etag)
+            .send()
+            .unwrap();
+        assert_eq!(
+            again.status().as_u16(),
+            304,
+            "{name}: revalidated, not sent"
+        );
+        assert!(again.bytes().unwrap().is_empty());
+        let plain = c.get(format!("{url}/assets/{name}")).send().unwrap();
+        assert_eq!(plain.headers()["cache-control"], "no-cache", "{name}");
+        let stale = c
+            .get(format!("{url}/assets/{name}?v=0000000000000000"))
+            .send()
+            .unwrap();
+        assert_eq!(stale.headers()["cache-control"], "no-cache", "{name}");
+    }
+    // The stylesheet asks for the font by its version; the font is the 1.3 MB a board load
+    // no longer downloads.
+    let v = versioned(&page, "ems.css");
+    let css = c
+        .get(format!("{url}/assets/ems.css?v={v}"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let font = versioned(&css, "cjk-subset.woff2");
+    let r = c
+        .get(format!("{url}/assets/cjk-subset.woff2?v={font}"))
+        .send()
+        .unwrap();
+    assert_eq!(r.headers()["etag"].to_str().unwrap(), format!("\"{font}\""));
+    assert!(
+        r.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age=31536000")
+    );
+    // The plan page asks by version too.
+    let plan = c.get(format!("{url}/plan")).send().unwrap().text().unwrap();
+    assert_eq!(versioned(&plan, "plan.js").len(), 16);
+}

@@ -286,7 +286,7 @@ fn assumptions(a: &InitArgs, city: &City, sc: &Scenario, placement: &[String]) -
     let s = &sc.travel;
     let _ = writeln!(
         o,
-        "| speeds | {} profile | OSRM car.lua class speeds, 80 % of signed maxspeed, ambulance factors (README, Speeds) |",
+        "| speeds | {} profile | OSRM car.lua class speeds, 80 % of signed maxspeed, ambulance factors (docs/road-graph.md, Speeds) |",
         s.profile.name
     );
     let _ = writeln!(

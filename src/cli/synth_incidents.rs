@@ -10,7 +10,7 @@ use super::{load_scenario, write_file};
 use ems::simulate::synthetic::{self, SynthOptions};
 
 /// Write a synthetic year of incidents for a scenario (Poisson calls by population, road
-/// travel times, recorded delays; no queueing). The output is labelled synthetic in README.
+/// travel times, recorded delays; no queueing). The output is labelled synthetic in docs/demo.md.
 #[derive(Args)]
 pub struct SynthArgs {
     /// Scenario TOML [default: the embedded demo].

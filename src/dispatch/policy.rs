@@ -69,6 +69,13 @@ impl std::fmt::Display for PolicyKind {
     }
 }
 
+/// ```
+/// use ems::dispatch::policy::PolicyKind;
+/// assert_eq!("none".parse::<PolicyKind>(), Ok(PolicyKind::Static));
+/// assert_eq!("compliance-table".parse::<PolicyKind>(), Ok(PolicyKind::Table));
+/// assert_eq!("dmexclp-return".parse::<PolicyKind>(), Ok(PolicyKind::DmexclpReturn));
+/// assert!("nearest".parse::<PolicyKind>().unwrap_err().contains("unknown move-up policy"));
+/// ```
 impl std::str::FromStr for PolicyKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {

@@ -4,7 +4,7 @@
 //! This module owns reading and validating those files. It must not compute travel times or
 //! standards; it hands validated objects to the analyses. Every malformed file gives a
 //! [`ModelError`] naming the file, the feature or row, and the field. The formats are documented
-//! with tables and examples in `README.md` ("File formats").
+//! with tables and examples in `docs/file-formats.md`.
 //!
 //! # Files
 //! This file holds the shared vocabulary: the objects ([`Station`], [`Hospital`],

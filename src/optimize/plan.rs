@@ -279,7 +279,17 @@ impl std::fmt::Display for Standard {
     }
 }
 
-/// Parses `12min`, `8 min`, `3.5km`, `500m` into a standard.
+/// Parses `12min`, `8 min`, `3.5km`, `500m` into a standard (also through `FromStr`).
+///
+/// ```
+/// use ems::optimize::plan::Standard;
+/// assert_eq!("12min".parse::<Standard>(), Ok(Standard::Minutes(12.0)));
+/// assert_eq!("8 min".parse::<Standard>(), Ok(Standard::Minutes(8.0)));
+/// assert_eq!("3.5km".parse::<Standard>(), Ok(Standard::Km(3.5)));
+/// assert_eq!("500m".parse::<Standard>(), Ok(Standard::Km(0.5)));
+/// assert!("soon".parse::<Standard>().is_err());
+/// assert!("-3km".parse::<Standard>().is_err());
+/// ```
 pub fn parse_standard(s: &str) -> Option<Standard> {
     let t = s.trim().to_ascii_lowercase().replace(' ', "");
     let num = |x: &str| x.parse::<f64>().ok().filter(|v| v.is_finite() && *v > 0.0);

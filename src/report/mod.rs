@@ -246,7 +246,7 @@ pub fn demo_report(
         .filter(|h| h.capabilities.contains(&Capability::Emergency))
         .count();
     text.push_str(&format!(
-        "\nScenario\n  area            {:.2} km² (boundary, geodesic)\n  population      {:.0} residents in {} demand zones\n  stations        {} with {} ambulances\n  hospitals       {} ({} with an emergency department)\n  incidents       {} (synthetic; see README)\n",
+        "\nScenario\n  area            {:.2} km² (boundary, geodesic)\n  population      {:.0} residents in {} demand zones\n  stations        {} with {} ambulances\n  hospitals       {} ({} with an emergency department)\n  incidents       {} (synthetic; see docs/demo.md)\n",
         sc.area_km2(),
         sc.population(),
         sc.demand.len(),

@@ -73,6 +73,13 @@ impl std::fmt::Display for Crs {
     }
 }
 
+/// ```
+/// use ems::spatial::china::Crs;
+/// assert_eq!("amap".parse::<Crs>(), Ok(Crs::Gcj02));
+/// assert_eq!("BD09".parse::<Crs>(), Ok(Crs::Bd09));
+/// assert_eq!("4326".parse::<Crs>(), Ok(Crs::Wgs84));
+/// assert!("utm".parse::<Crs>().is_err());
+/// ```
 impl std::str::FromStr for Crs {
     type Err = String;
     fn from_str(s: &str) -> Result<Crs, String> {
@@ -92,13 +99,35 @@ impl std::str::FromStr for Crs {
     }
 }
 
-/// WGS 84 → GCJ-02.
+/// WGS 84 → GCJ-02 (the offset Chinese maps such as AMap and Tencent use; a few hundred
+/// metres in mainland China, none outside it). `O(1)`.
+///
+/// ```
+/// use ems::spatial::china::{gcj02_to_wgs84, wgs84_to_gcj02};
+/// // The reference pair of the coordtransform libraries (Beijing, Tiananmen).
+/// let g = wgs84_to_gcj02([116.404, 39.915]);
+/// assert!((g[0] - 116.41024449916938).abs() < 1e-9 && (g[1] - 39.91640428150164).abs() < 1e-9);
+/// // The inverse is exact to 1e-9 degrees.
+/// let w = gcj02_to_wgs84(g);
+/// assert!((w[0] - 116.404).abs() < 1e-9 && (w[1] - 39.915).abs() < 1e-9);
+/// // Outside China nothing moves (Monaco).
+/// assert_eq!(wgs84_to_gcj02([7.42, 43.73]), [7.42, 43.73]);
+/// ```
 pub fn wgs84_to_gcj02([lon, lat]: [f64; 2]) -> [f64; 2] {
     let (x, y) = coordtransform::wgs84_to_gcj02(lon, lat);
     [x, y]
 }
 
-/// GCJ-02 → BD-09.
+/// GCJ-02 → BD-09 (Baidu's further offset). `O(1)`.
+///
+/// ```
+/// use ems::spatial::china::{bd09_to_gcj02, gcj02_to_bd09};
+/// let g = [121.5, 31.3]; // Yangpu, Shanghai
+/// let b = gcj02_to_bd09(g);
+/// assert!((b[0] - g[0]).abs() > 1e-3, "BD-09 lies some 700 m off");
+/// let back = bd09_to_gcj02(b);
+/// assert!((back[0] - g[0]).abs() < 1e-9 && (back[1] - g[1]).abs() < 1e-9);
+/// ```
 pub fn gcj02_to_bd09([lon, lat]: [f64; 2]) -> [f64; 2] {
     let (x, y) = coordtransform::gcj02_to_bd09(lon, lat);
     [x, y]

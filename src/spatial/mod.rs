@@ -62,7 +62,23 @@ impl LocalProjection {
         LocalProjection::new((min[0] + max[0]) / 2.0, (min[1] + max[1]) / 2.0)
     }
 
-    /// `[lon, lat]` to metres `[x, y]`.
+    /// `[lon, lat]` to metres `[x, y]` east and north of the centre (equirectangular on a
+    /// sphere of radius [`EARTH_RADIUS_M`], scaled by the cosine of the centre's latitude).
+    /// `O(1)`.
+    ///
+    /// ```
+    /// use ems::spatial::LocalProjection;
+    /// let p = LocalProjection::new(121.5, 31.3);
+    /// // One degree of latitude: 111.195 km on the mean sphere.
+    /// let [x, y] = p.project([121.5, 32.3]);
+    /// assert!(x.abs() < 1e-6 && (y - 111_195.08).abs() < 0.01);
+    /// // One degree of longitude shrinks with the cosine of the latitude.
+    /// let [x, _] = p.project([122.5, 31.3]);
+    /// assert!((x - 111_195.08 * 31.3f64.to_radians().cos()).abs() < 0.01);
+    /// // And back.
+    /// let q = p.unproject(p.project([121.51, 31.29]));
+    /// assert!((q[0] - 121.51).abs() < 1e-12 && (q[1] - 31.29).abs() < 1e-12);
+    /// ```
     #[inline]
     pub fn project(&self, p: [f64; 2]) -> [f64; 2] {
         [(p[0] - self.lon0) * self.kx, (p[1] - self.lat0) * self.ky]

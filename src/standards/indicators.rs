@@ -11,7 +11,19 @@ use super::{
 };
 use crate::model::Scenario;
 
-/// `sqrt(A / (π N))`: the radius of a circle with the area per station, km.
+/// `sqrt(A / (π N))`: the radius of a circle with the area per station, km (the district
+/// plan's definition of the average station service radius). `O(1)`.
+///
+/// ```
+/// use ems::standards::official_radius_km;
+/// // 38.5 km² served by one station: a circle of 38.5 km², radius 3.5 km.
+/// assert!((official_radius_km(38.5, 1) - 3.5007).abs() < 1e-4);
+/// // Four times the stations, half the radius.
+/// let (one, four) = (official_radius_km(100.0, 2), official_radius_km(100.0, 8));
+/// assert!((one / four - 2.0).abs() < 1e-12);
+/// // No station: no finite radius.
+/// assert!(official_radius_km(10.0, 0).is_infinite());
+/// ```
 pub fn official_radius_km(area_km2: f64, stations: usize) -> f64 {
     (area_km2 / (std::f64::consts::PI * stations as f64)).sqrt()
 }

@@ -22,7 +22,18 @@ pub struct Summary {
     pub max: f64,
 }
 
-/// Percentile `p` (0..=1) of sorted values, type 7.
+/// Percentile `p` (0..=1) of sorted values, type 7 (Hyndman and Fan; R's default, numpy's
+/// `linear`): linear between the order statistics around `(n - 1) p`. NaN for no values.
+/// `O(1)`.
+///
+/// ```
+/// use ems::standards::stats::percentile_sorted;
+/// let minutes = [4.0, 6.0, 8.0, 10.0, 30.0];
+/// assert_eq!(percentile_sorted(&minutes, 0.5), 8.0); // the median
+/// assert_eq!(percentile_sorted(&minutes, 0.9), 22.0); // 10 + 0.6 × (30 − 10)
+/// assert_eq!(percentile_sorted(&minutes, 1.0), 30.0);
+/// assert!(percentile_sorted(&[], 0.9).is_nan());
+/// ```
 pub fn percentile_sorted(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;

@@ -71,8 +71,8 @@ pub fn postgres_admin() -> Option<String> {
                         panic!("PostgreSQL needed under CI at {url}: {e} (.ci/run starts it)");
                     }
                     eprintln!(
-                        "skipping the PostgreSQL tests: no server at {url} ({e}); see README \
-                         \"Several replicas on PostgreSQL\""
+                        "skipping the PostgreSQL tests: no server at {url} ({e}); see \
+                         docs/development.md \"Running the tests\""
                     );
                     None
                 }

@@ -265,6 +265,15 @@ impl std::fmt::Display for Location {
     }
 }
 
+/// A `postgres://` (or `postgresql://`) URL is a PostgreSQL log; anything else a SQLite file.
+///
+/// ```
+/// use ems::dispatch::store::Location;
+/// let pg: Location = "postgres://ems@db.local/ems".parse().unwrap();
+/// assert!(matches!(pg, Location::Postgres(_)) && pg.path().is_none());
+/// let file: Location = "ems-dispatch.sqlite".parse().unwrap();
+/// assert_eq!(file.path(), Some(std::path::Path::new("ems-dispatch.sqlite")));
+/// ```
 impl std::str::FromStr for Location {
     type Err = std::convert::Infallible;
     fn from_str(s: &str) -> Result<Location, Self::Err> {

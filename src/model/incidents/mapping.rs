@@ -7,8 +7,8 @@
 //! its resolution against a file's header; reading the rows is [`super::read`]. It must not
 //! compute any figure.
 //!
-//! The presets live in `src/model/incidents/presets/*.toml` and are documented in the README
-//! ("Incident logs from other systems").
+//! The presets live in `src/model/incidents/presets/*.toml` and are documented in
+//! `docs/incident-logs.md`.
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
