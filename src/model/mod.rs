@@ -44,7 +44,7 @@ pub use layers::{
     parse_boundary, parse_demand_zones, parse_hospitals, parse_points, parse_stations,
     read_demand_zones,
 };
-pub use scenario::{Scenario, ScenarioFile, Source};
+pub use scenario::{Scenario, ScenarioFile, Source, exact_total};
 
 use crate::network::ImportError;
 

@@ -281,8 +281,37 @@ impl Scenario {
     }
 
     /// Resident population: the override, else the sum over demand zones.
+    ///
+    /// The zones' sum is exact to a millionth of a resident: added with compensation
+    /// ([`exact_total`]), so thousands of zones written to a tenth do not drift the total
+    /// across a threshold (150,000 residents read back as 150,000.00000003 would need a sixth
+    /// ambulance).
     pub fn population(&self) -> f64 {
         self.population
-            .unwrap_or_else(|| self.demand.iter().map(|z| z.population).sum())
+            .unwrap_or_else(|| exact_total(self.demand.iter().map(|z| z.population)))
     }
+}
+
+/// The sum of `values` to a millionth: Neumaier's compensated summation (the error does not
+/// grow with the number of terms), rounded to 6 decimals (no input of a count of residents is
+/// finer). `O(n)`.
+///
+/// ```
+/// use ems::model::exact_total;
+/// let tenths = vec![0.1; 1_500_000];
+/// assert_eq!(exact_total(tenths.iter().copied()), 150_000.0);
+/// assert_ne!(tenths.iter().sum::<f64>(), 150_000.0, "a plain sum drifts");
+/// ```
+pub fn exact_total(values: impl IntoIterator<Item = f64>) -> f64 {
+    let (mut sum, mut carry) = (0.0f64, 0.0f64);
+    for v in values {
+        let t = sum + v;
+        carry += if sum.abs() >= v.abs() {
+            (sum - t) + v
+        } else {
+            (v - t) + sum
+        };
+        sum = t;
+    }
+    ((sum + carry) * 1e6).round() / 1e6
 }

@@ -45,12 +45,35 @@ fn collection(features: Vec<Value>) -> String {
     serde_json::to_string_pretty(&fc).expect("JSON values serialise")
 }
 
-/// Demand zones as GeoJSON text (the format [`super::parse_demand_zones`] reads).
+/// Populations to a tenth of a resident whose sum is the total's, to a tenth: each rounded
+/// down, then the tenths left over go to the largest remainders (ties to the first). Rounding
+/// each alone could move the total (150,000 became 150,000.2, and the check asked for a sixth
+/// ambulance). `O(n log n)`.
+fn tenths_keeping_total(values: &[f64]) -> Vec<f64> {
+    let scaled: Vec<f64> = values.iter().map(|v| v.max(0.0) * 10.0).collect();
+    let mut units: Vec<i64> = scaled.iter().map(|v| v.floor() as i64).collect();
+    let want = super::scenario::exact_total(scaled.iter().copied()).round() as i64;
+    let short = want - units.iter().sum::<i64>();
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (ra, rb) = (scaled[a] - scaled[a].floor(), scaled[b] - scaled[b].floor());
+        rb.total_cmp(&ra).then(a.cmp(&b))
+    });
+    for &k in order.iter().take(short.max(0) as usize) {
+        units[k] += 1;
+    }
+    units.iter().map(|&u| u as f64 / 10.0).collect()
+}
+
+/// Demand zones as GeoJSON text (the format [`super::parse_demand_zones`] reads), their
+/// populations to a tenth with the total kept ([`tenths_keeping_total`]).
 pub fn demand_zones_geojson(zones: &[DemandZone]) -> String {
+    let tenths = tenths_keeping_total(&zones.iter().map(|z| z.population).collect::<Vec<_>>());
     collection(
         zones
             .iter()
-            .map(|z| {
+            .enumerate()
+            .map(|(k, z)| {
                 let geometry = match &z.polygon {
                     Some(mp) => polygons(mp),
                     None => json!({"type": "Point", "coordinates": point(z.lon_lat)}),
@@ -61,7 +84,7 @@ pub fn demand_zones_geojson(zones: &[DemandZone]) -> String {
                     "properties": {
                         "id": z.id,
                         "name": z.name,
-                        "population": (z.population * 10.0).round() / 10.0,
+                        "population": tenths[k],
                         "demand_point": point(z.lon_lat),
                     }
                 })
@@ -116,4 +139,22 @@ pub fn boundary_geojson(region: &Region, name: &str, source: &str) -> String {
         "geometry": polygons(&region.boundary),
         "properties": {"name": name, "source": source},
     })])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenths_keep_the_total() {
+        // 150,000 residents over 7 cells: each alone rounds to a tenth that adds to 150,000.1.
+        let v = vec![150_000.0 / 7.0; 7];
+        let t = tenths_keeping_total(&v);
+        assert_eq!(
+            crate::model::scenario::exact_total(t.iter().copied()),
+            150_000.0
+        );
+        assert!(t.iter().zip(&v).all(|(a, b)| (a - b).abs() < 0.1 + 1e-9));
+        assert_eq!(tenths_keeping_total(&[]), Vec::<f64>::new());
+    }
 }

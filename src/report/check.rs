@@ -4,7 +4,7 @@ use serde::Serialize;
 use unicode_width::UnicodeWidthStr;
 
 use crate::standards::{
-    CheckReport, Exclusions, NotComputed, OverThreshold, Summary, TargetResult, Unit,
+    self, CheckReport, Exclusions, NotComputed, OverThreshold, Summary, TargetResult, Unit,
     WeightedSummary,
 };
 
@@ -14,12 +14,20 @@ fn pad(s: &str, width: usize) -> String {
     format!("{s}{}", " ".repeat(width.saturating_sub(w).max(1)))
 }
 
-fn fmt_value(v: Option<f64>, unit: Unit) -> String {
-    match (v, unit) {
+/// A target's figure in its unit, never rounded onto the other side of its threshold
+/// ([`standards::shown`]).
+pub(crate) fn fmt_target(t: &TargetResult, share_decimals: usize) -> String {
+    let show = |v: f64, threshold: Option<f64>, d: usize| {
+        standards::shown(v, threshold, t.pass, t.comparison, d)
+    };
+    match (t.value, t.unit) {
         (None, _) => "no data".into(),
-        (Some(v), Unit::Share) => format!("{:.1} %", v * 100.0),
-        (Some(v), Unit::Km | Unit::Min) => format!("{v:.2} {unit}"),
-        (Some(v), Unit::Vehicles) => format!("{v:.2}"),
+        (Some(v), Unit::Share) => format!(
+            "{} %",
+            show(v * 100.0, t.threshold.map(|x| x * 100.0), share_decimals)
+        ),
+        (Some(v), Unit::Km | Unit::Min) => format!("{} {}", show(v, t.threshold, 2), t.unit),
+        (Some(v), Unit::Vehicles) => show(v, t.threshold, 2),
     }
 }
 
@@ -110,7 +118,7 @@ pub fn text(r: &CheckReport) -> String {
     for t in &r.targets {
         let value = match t.value {
             None if not_computed(r, t.id).is_some() => "not computed".to_string(),
-            v => fmt_value(v, t.unit),
+            _ => fmt_target(t, 1),
         };
         o.push_str(&format!(
             "{}{}{}{}{}\n",

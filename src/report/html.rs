@@ -48,10 +48,10 @@ struct TargetRow {
 impl From<&TargetResult> for TargetRow {
     fn from(t: &TargetResult) -> TargetRow {
         let value = match t.value {
-            None => "no data".to_string(),
-            Some(v) if t.unit == Unit::Share => format!("{:.2} %", v * 100.0),
-            Some(v) if t.unit == Unit::Vehicles => format!("{v:.2} per 30,000"),
-            Some(v) => format!("{v:.2} {}", t.unit),
+            Some(_) if t.unit == Unit::Vehicles => {
+                format!("{} per 30,000", super::check::fmt_target(t, 2))
+            }
+            _ => super::check::fmt_target(t, 2),
         };
         let threshold = match t.threshold {
             None => "(none)".to_string(),
@@ -181,11 +181,12 @@ pub fn plan_page(
     after: (&CheckReport, &Scenario, &[Option<f64>]),
     net: &RoadNetwork,
 ) -> Result<String, askama::Error> {
-    let cell = |v: Option<f64>, unit: Unit| match v {
+    let cell = |t: &crate::standards::TargetResult| match t.value {
         None => "not computed".to_string(),
-        Some(v) if unit == Unit::Share => format!("{:.1} %", v * 100.0),
-        Some(v) if unit == Unit::Vehicles => format!("{v:.2} per 30,000"),
-        Some(v) => format!("{v:.2} {unit}"),
+        Some(_) if t.unit == Unit::Vehicles => {
+            format!("{} per 30,000", super::check::fmt_target(t, 1))
+        }
+        Some(_) => super::check::fmt_target(t, 1),
     };
     let rows = before
         .0
@@ -194,8 +195,8 @@ pub fn plan_page(
         .zip(&after.0.targets)
         .map(|(b, a)| CompareRow {
             label: format!("{} {}", b.label_zh, b.label_en),
-            before: cell(b.value, b.unit),
-            after: cell(a.value, a.unit),
+            before: cell(b),
+            after: cell(a),
         })
         .collect();
     let added: Vec<String> = after

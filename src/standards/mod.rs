@@ -43,6 +43,7 @@ pub mod calibrate;
 mod indicators;
 pub mod log;
 mod results;
+mod shown;
 pub mod stats;
 pub mod targets;
 mod zones;
@@ -64,6 +65,7 @@ pub use results::{
     MAX_LISTED, ModelledResponse, RegionFigures, ServiceRadius, Source, TargetResult, Unit,
     ZoneAccess,
 };
+pub use shown::shown;
 pub use stats::{Summary, WeightedSummary};
 pub use targets::Targets;
 pub use zones::{ZoneAssigner, detention_from_log, hospital_name, response_from_log};
