@@ -66,7 +66,7 @@ fn tenths_keeping_total(values: &[f64]) -> Vec<f64> {
 }
 
 /// Demand zones as GeoJSON text (the format [`super::parse_demand_zones`] reads), their
-/// populations to a tenth with the total kept ([`tenths_keeping_total`]).
+/// populations to a tenth with the total kept (largest remainders).
 pub fn demand_zones_geojson(zones: &[DemandZone]) -> String {
     let tenths = tenths_keeping_total(&zones.iter().map(|z| z.population).collect::<Vec<_>>());
     collection(
