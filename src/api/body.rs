@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use std::ops::ControlFlow;
 
 use super::auth::Principal;
 use super::error::ApiError;
@@ -142,7 +143,7 @@ pub(crate) async fn write<T: serde::de::DeserializeOwned>(
             None => serde_json::from_str(&raw)
                 .map_err(|e| ApiError::Internal(format!("request body read again: {e}")))?,
         };
-        let mut replay = None;
+        // Break: the answer recorded for this key; continue: the write queued for the log.
         let written = 'write: {
             let mut core = svc.lock()?;
             if let Some(k) = &idem_key {
@@ -163,12 +164,11 @@ pub(crate) async fn write<T: serde::de::DeserializeOwned>(
                         }
                         let body = serde_json::from_str(&a.body)
                             .map_err(|e| ApiError::Internal(format!("stored answer: {e}")))?;
-                        replay = Some(Written {
+                        break 'write ControlFlow::Break(Written {
                             status: StatusCode::from_u16(a.status).unwrap_or(StatusCode::OK),
                             body,
                             replayed: true,
                         });
-                        break 'write None;
                     }
                 }
             }
@@ -196,14 +196,17 @@ pub(crate) async fn write<T: serde::de::DeserializeOwned>(
             let ticket = core.submit(ev, json, undo, &principal.name, idem);
             drop(core);
             svc.journal.wake();
-            Some((ticket, status, value))
+            ControlFlow::Continue((ticket, status, value))
         };
-        let Some((ticket, status, body)) = written else {
-            // The record may have been written by another replica after this one last read
-            // the log: read up to it, so what the answer names is here too (issue #29: a
-            // replayed new call had no incident to recommend for).
-            svc.journal.sync().await;
-            return replay.ok_or_else(|| ApiError::Internal("no answer to replay".into()));
+        let (ticket, status, body) = match written {
+            ControlFlow::Continue(queued) => queued,
+            ControlFlow::Break(replay) => {
+                // The record may have been written by another replica after this one last
+                // read the log: read up to it, so what the answer names is here too (issue
+                // #29: a replayed new call had no incident to recommend for).
+                svc.journal.sync().await;
+                return Ok(replay);
+            }
         };
         match ticket.await {
             Ok(Ok(_seq)) => {

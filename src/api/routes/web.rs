@@ -95,7 +95,8 @@ const VERSIONED: &str = "public, max-age=31536000, immutable";
 struct Served {
     name: &'static str,
     kind: &'static str,
-    bytes: Vec<u8>,
+    /// Shared, not copied, by each answer (the font is 1.3 MB).
+    bytes: axum::body::Bytes,
     hash: String,
 }
 
@@ -131,7 +132,7 @@ fn served() -> &'static [Served] {
             .map(|&(name, kind, bytes)| Served {
                 name,
                 kind,
-                bytes: bytes.to_vec(),
+                bytes: axum::body::Bytes::from_static(bytes),
                 hash: content_hash(bytes),
             })
             .collect();
@@ -141,7 +142,7 @@ fn served() -> &'static [Served] {
                 name,
                 kind,
                 hash: content_hash(text.as_bytes()),
-                bytes: text.into_bytes(),
+                bytes: text.into_bytes().into(),
             });
         }
         out
